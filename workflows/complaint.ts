@@ -1,0 +1,334 @@
+/**
+ * 环境信访投诉 (environmental complaint): received → accepted → investigating → reviewing →
+ * replying → replied → closed, with decline, transfer, one limited extension and 复查 review
+ * (DOMAIN.md §2). Statutory limits come in as data (`limits`, from the rules) and are kept in
+ * context, so a case keeps the limits it was registered under.
+ */
+import { and, assign, setup } from "xstate";
+import { z } from "zod";
+import {
+  addCalendarDays,
+  attachmentIds,
+  empty,
+  id,
+  isOfficeRole,
+  isoDate,
+  optionalText,
+  percent,
+  shanghaiDate,
+  text,
+  violationsOf,
+  type Envelope,
+  type PendingExtension,
+  type Rule,
+} from "./common.ts";
+
+export const REPLY_CHANNELS = ["书面", "电话", "短信", "平台", "当面"] as const;
+
+export const complaintPayloads = {
+  ACCEPT: empty,
+  DECLINE: z.object({ reason: text("不予受理理由") }),
+  TRANSFER: z.object({ to: text("转送机关", 200), note: optionalText("备注") }),
+  ASSIGN: z.object({
+    leadUnitId: id("承办单位"),
+    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50).default([]),
+    deadline: isoDate("办理时限"),
+    requirements: optionalText("办理要求"),
+  }),
+  REPORT_PROGRESS: z.object({ percent, text: text("进展情况"), attachmentIds }),
+  REQUEST_EXTENSION: z.object({ deadline: isoDate("申请延期至"), reason: text("延期理由") }),
+  APPROVE_EXTENSION: empty,
+  REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
+  SUBMIT_RESULT: z.object({
+    summary: text("调查核实情况"),
+    violationFound: z.boolean({ error: "请选择是否发现环境违法行为" }),
+    measures: optionalText("处理措施"),
+    attachmentIds,
+  }),
+  REJECT: z.object({ reason: text("退回理由") }),
+  APPROVE: empty,
+  REPLY: z.object({
+    text: text("答复内容", 20000),
+    channel: z.enum(REPLY_CHANNELS, { error: `答复方式应为：${REPLY_CHANNELS.join("、")}` }),
+  }),
+  CLOSE: z.object({
+    satisfaction: z.enum(["满意", "基本满意", "不满意", "未表态"], { error: "满意度选项不正确" }).optional(),
+    note: optionalText("备注"),
+  }),
+  REQUEST_REVIEW: z.object({ reason: text("复查请求事由") }),
+} as const;
+
+type Payloads = { [K in keyof typeof complaintPayloads]: z.output<(typeof complaintPayloads)[K]> };
+export type ComplaintEventType = keyof Payloads;
+export type ComplaintEvent = { [K in ComplaintEventType]: { type: K } & Payloads[K] & Envelope }[ComplaintEventType];
+
+/** Statutory limits in days (信访工作条例 arts. 22, 34–36); the rules may make them stricter. */
+export interface ComplaintLimits {
+  acceptDays: number;
+  concludeDays: number;
+  maxExtensions: number;
+  maxExtensionDays: number;
+  reviewWindowDays: number;
+  reviewAnswerDays: number;
+}
+
+export const DEFAULT_COMPLAINT_LIMITS: ComplaintLimits = {
+  acceptDays: 15,
+  concludeDays: 60,
+  maxExtensions: 1,
+  maxExtensionDays: 30,
+  reviewWindowDays: 30,
+  reviewAnswerDays: 30,
+};
+
+export interface ComplaintInput {
+  receivedOn: string;
+  limits?: Partial<ComplaintLimits>;
+}
+
+export interface ComplaintContext {
+  limits: ComplaintLimits;
+  receivedOn: string;
+  acceptBy: string;
+  acceptedOn: string | null;
+  concludeBy: string | null;
+  leadUnitId: string | null;
+  coUnitIds: string[];
+  deadline: string | null;
+  deadlineRevision: number;
+  pendingExtension: PendingExtension | null;
+  extensionCount: number;
+  progressPercent: number;
+  lastProgressOn: string | null;
+  declined: boolean;
+  transferredTo: string | null;
+  violationFound: boolean | null;
+  repliedOn: string | null;
+  reviewCount: number;
+  closedOn: string | null;
+}
+
+type R = Rule<ComplaintContext, ComplaintEvent>;
+const today = (e: ComplaintEvent) => shanghaiDate(e.at);
+
+export const complaintRules: Partial<Record<ComplaintEventType, R[]>> = {
+  ASSIGN: [
+    { field: "deadline", message: "办理时限不能早于今天", test: (_c, e) => e.type !== "ASSIGN" || e.deadline >= today(e) },
+    {
+      field: "deadline",
+      message: "办理时限不能晚于法定办结期限",
+      test: (c, e) => e.type !== "ASSIGN" || c.concludeBy === null || e.deadline <= c.concludeBy,
+    },
+    {
+      field: "coUnitIds",
+      message: "承办单位不能同时作为配合单位",
+      test: (_c, e) => e.type !== "ASSIGN" || !e.coUnitIds.includes(e.leadUnitId),
+    },
+  ],
+  REQUEST_EXTENSION: [
+    {
+      field: "deadline",
+      message: "延期后的时限应晚于当前办理时限",
+      test: (c, e) => e.type !== "REQUEST_EXTENSION" || c.deadline === null || e.deadline > c.deadline,
+    },
+    {
+      field: "deadline",
+      message: "延期不得超过法定办结期限后 30 日",
+      test: (c, e) =>
+        e.type !== "REQUEST_EXTENSION" ||
+        e.deadline <= addCalendarDays(c.concludeBy ?? c.deadline ?? today(e), c.limits.maxExtensionDays),
+    },
+  ],
+};
+
+const withinReviewWindow = (c: ComplaintContext, at: string) =>
+  c.repliedOn !== null && shanghaiDate(at) <= addCalendarDays(c.repliedOn, c.limits.reviewWindowDays);
+
+export const complaintMachine = setup({
+  types: {
+    context: {} as ComplaintContext,
+    events: {} as ComplaintEvent,
+    input: {} as ComplaintInput,
+  },
+  guards: {
+    office: ({ event }) => isOfficeRole(event.actor.role),
+    leadUnit: ({ context, event }) =>
+      event.actor.role === "unit_user" && !!event.actor.unitId && event.actor.unitId === context.leadUnitId,
+    involvedUnit: ({ context, event }) =>
+      event.actor.role === "unit_user" &&
+      !!event.actor.unitId &&
+      (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
+    rulesHold: ({ context, event }) =>
+      event.probe === true || violationsOf(complaintRules[event.type], context, event).length === 0,
+    extensionLeft: ({ context }) => context.extensionCount < context.limits.maxExtensions,
+    hasUnit: ({ context }) => context.leadUnitId !== null,
+    inReviewWindow: ({ context, event }) => withinReviewWindow(context, event.at),
+  },
+  actions: {
+    closeNow: assign(({ event }) => ({ closedOn: shanghaiDate(event.at) })),
+    // 复查: answered within reviewAnswerDays of the request, a new deadline revision.
+    startReview: assign(({ context, event }) => ({
+      reviewCount: context.reviewCount + 1,
+      deadline: addCalendarDays(shanghaiDate(event.at), context.limits.reviewAnswerDays),
+      deadlineRevision: context.deadlineRevision + 1,
+      closedOn: null,
+    })),
+  },
+}).createMachine({
+  id: "complaint",
+  context: ({ input }) => {
+    const limits = { ...DEFAULT_COMPLAINT_LIMITS, ...input.limits };
+    const acceptBy = addCalendarDays(input.receivedOn, limits.acceptDays);
+    return {
+      limits,
+      receivedOn: input.receivedOn,
+      acceptBy,
+      acceptedOn: null,
+      concludeBy: null,
+      leadUnitId: null,
+      coUnitIds: [],
+      deadline: acceptBy,
+      deadlineRevision: 1,
+      pendingExtension: null,
+      extensionCount: 0,
+      progressPercent: 0,
+      lastProgressOn: null,
+      declined: false,
+      transferredTo: null,
+      violationFound: null,
+      repliedOn: null,
+      reviewCount: 0,
+      closedOn: null,
+    };
+  },
+  initial: "received",
+  states: {
+    received: {
+      on: {
+        ACCEPT: {
+          target: "accepted",
+          guard: "office",
+          actions: assign(({ context, event }) => {
+            const acceptedOn = shanghaiDate(event.at);
+            const concludeBy = addCalendarDays(acceptedOn, context.limits.concludeDays);
+            return { acceptedOn, concludeBy, deadline: concludeBy, deadlineRevision: context.deadlineRevision + 1 };
+          }),
+        },
+        DECLINE: { target: "replying", guard: "office", actions: assign({ declined: true }) },
+        TRANSFER: {
+          target: "closed",
+          guard: "office",
+          actions: [assign(({ event }) => ({ transferredTo: event.type === "TRANSFER" ? event.to : null })), "closeNow"],
+        },
+      },
+    },
+    accepted: {
+      on: {
+        ASSIGN: {
+          target: "investigating",
+          guard: and(["office", "rulesHold"]),
+          actions: assign(({ context, event }) =>
+            event.type === "ASSIGN"
+              ? {
+                  leadUnitId: event.leadUnitId,
+                  coUnitIds: event.coUnitIds,
+                  deadline: event.deadline,
+                  deadlineRevision: context.deadlineRevision + 1,
+                }
+              : {},
+          ),
+        },
+      },
+    },
+    investigating: {
+      initial: "working",
+      on: {
+        REPORT_PROGRESS: {
+          guard: "involvedUnit",
+          actions: assign(({ event }) =>
+            event.type === "REPORT_PROGRESS"
+              ? { progressPercent: event.percent, lastProgressOn: shanghaiDate(event.at) }
+              : {},
+          ),
+        },
+        SUBMIT_RESULT: {
+          target: "reviewing",
+          guard: "leadUnit",
+          actions: assign(({ event }) => ({
+            violationFound: event.type === "SUBMIT_RESULT" ? event.violationFound : null,
+            pendingExtension: null,
+          })),
+        },
+      },
+      states: {
+        working: {
+          on: {
+            REQUEST_EXTENSION: {
+              target: "extensionPending",
+              guard: and(["leadUnit", "extensionLeft", "rulesHold"]),
+              actions: assign(({ event }) =>
+                event.type === "REQUEST_EXTENSION"
+                  ? {
+                      pendingExtension: {
+                        deadline: event.deadline,
+                        reason: event.reason,
+                        requestedOn: shanghaiDate(event.at),
+                        requestedBy: event.actor.id,
+                      },
+                    }
+                  : {},
+              ),
+            },
+          },
+        },
+        extensionPending: {
+          on: {
+            APPROVE_EXTENSION: {
+              target: "working",
+              guard: "office",
+              actions: assign(({ context }) => {
+                const deadline = context.pendingExtension?.deadline ?? context.deadline;
+                const concludeBy =
+                  deadline && context.concludeBy && deadline > context.concludeBy ? deadline : context.concludeBy;
+                return {
+                  deadline,
+                  concludeBy,
+                  deadlineRevision: context.deadlineRevision + 1,
+                  extensionCount: context.extensionCount + 1,
+                  pendingExtension: null,
+                };
+              }),
+            },
+            REJECT_EXTENSION: { target: "working", guard: "office", actions: assign({ pendingExtension: null }) },
+          },
+        },
+      },
+    },
+    reviewing: {
+      on: {
+        REJECT: { target: "investigating", guard: and(["office", "hasUnit"]) },
+        APPROVE: { target: "replying", guard: "office" },
+      },
+    },
+    replying: {
+      on: {
+        REPLY: {
+          target: "replied",
+          guard: "office",
+          actions: assign(({ event }) => ({ repliedOn: shanghaiDate(event.at) })),
+        },
+      },
+    },
+    replied: {
+      on: {
+        CLOSE: { target: "closed", guard: "office", actions: "closeNow" },
+        REQUEST_REVIEW: { target: "reviewing", guard: and(["office", "inReviewWindow"]), actions: "startReview" },
+      },
+    },
+    closed: {
+      on: {
+        REQUEST_REVIEW: { target: "reviewing", guard: and(["office", "inReviewWindow"]), actions: "startReview" },
+      },
+    },
+  },
+});

@@ -1,0 +1,303 @@
+/**
+ * 督察反馈问题 (inspection-feedback problem): registered → assigned → rectifying → verifying →
+ * publicizing → closed, with returns, extensions, objections and reopening (DOMAIN.md §1).
+ * The machine is the only authority on which event is allowed; it holds no timers: deadlines
+ * are context the rest of the system acts on.
+ */
+import { and, assign, setup } from "xstate";
+import { z } from "zod";
+import {
+  attachmentIds,
+  empty,
+  id,
+  isOfficeRole,
+  isoDate,
+  optionalText,
+  percent,
+  shanghaiDate,
+  text,
+  violationsOf,
+  type Envelope,
+  type PendingExtension,
+  type Rule,
+} from "./common.ts";
+
+export const inspectionPayloads = {
+  ASSIGN: z.object({
+    leadUnitId: id("牵头单位"),
+    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50).default([]),
+    deadline: isoDate("整改时限").optional(),
+    requirements: optionalText("整改要求"),
+  }),
+  SIGN: empty,
+  RETURN: z.object({ reason: text("退回理由") }),
+  REPORT_PROGRESS: z.object({ percent, text: text("进展情况"), attachmentIds }),
+  REQUEST_EXTENSION: z.object({ deadline: isoDate("申请延期至"), reason: text("延期理由") }),
+  APPROVE_EXTENSION: empty,
+  REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
+  SUBMIT: z.object({ summary: text("整改完成情况"), attachmentIds }),
+  REJECT: z.object({ reason: text("退回理由") }),
+  PASS: z.object({
+    publicityDays: z
+      .number({ error: "公示天数应为数字" })
+      .int({ error: "公示天数应为整数" })
+      .min(0, { error: "公示天数不能小于 0" })
+      .max(30, { error: "公示天数不能超过 30 个工作日" })
+      .optional(),
+    note: optionalText("审核意见"),
+  }),
+  OBJECTION: z.object({ reason: text("异议内容") }),
+  PUBLICITY_END: empty,
+  REOPEN: z.object({ reason: text("重新整改的理由"), deadline: isoDate("新的整改时限") }),
+} as const;
+
+type Payloads = { [K in keyof typeof inspectionPayloads]: z.output<(typeof inspectionPayloads)[K]> };
+export type InspectionEventType = keyof Payloads;
+export type InspectionEvent = { [K in InspectionEventType]: { type: K } & Payloads[K] & Envelope }[InspectionEventType];
+
+export interface InspectionInput {
+  longTerm?: boolean;
+  publicityDays?: number;
+}
+
+export interface InspectionContext {
+  leadUnitId: string | null;
+  coUnitIds: string[];
+  requirements: string | null;
+  assignedOn: string | null;
+  deadline: string | null;
+  deadlineRevision: number;
+  longTerm: boolean;
+  progressPercent: number;
+  lastProgressOn: string | null;
+  pendingExtension: PendingExtension | null;
+  extensionCount: number;
+  reopenCount: number;
+  publicityDays: number;
+  publicitySince: string | null;
+  closedOn: string | null;
+}
+
+type R = Rule<InspectionContext, InspectionEvent>;
+const today = (e: InspectionEvent) => shanghaiDate(e.at);
+const notPast = (field: string, what: string): R => ({
+  field,
+  message: `${what}不能早于今天`,
+  test: (_c, e) => !("deadline" in e) || e.deadline === undefined || e.deadline >= today(e),
+});
+
+/** Rules a well-formed payload must meet in the current context; the guards enforce them and the
+ * case service reports the failing ones by field. */
+export const inspectionRules: Partial<Record<InspectionEventType, R[]>> = {
+  ASSIGN: [
+    {
+      field: "deadline",
+      message: "请填写整改时限（长期坚持类问题除外）",
+      test: (c, e) => c.longTerm || (e.type === "ASSIGN" && e.deadline !== undefined),
+    },
+    notPast("deadline", "整改时限"),
+    {
+      field: "coUnitIds",
+      message: "牵头单位不能同时作为配合单位",
+      test: (_c, e) => e.type !== "ASSIGN" || !e.coUnitIds.includes(e.leadUnitId),
+    },
+  ],
+  REQUEST_EXTENSION: [
+    notPast("deadline", "延期后的时限"),
+    {
+      field: "deadline",
+      message: "延期后的时限应晚于当前整改时限",
+      test: (c, e) => e.type !== "REQUEST_EXTENSION" || c.deadline === null || e.deadline > c.deadline,
+    },
+  ],
+  SUBMIT: [
+    {
+      field: "attachmentIds",
+      message: "申请销号须上传佐证材料",
+      test: (_c, e) => e.type !== "SUBMIT" || e.attachmentIds.length > 0,
+    },
+  ],
+  REOPEN: [notPast("deadline", "新的整改时限")],
+};
+
+export const inspectionMachine = setup({
+  types: {
+    context: {} as InspectionContext,
+    events: {} as InspectionEvent,
+    input: {} as InspectionInput,
+  },
+  guards: {
+    office: ({ event }) => isOfficeRole(event.actor.role),
+    system: ({ event }) => event.actor.role === "system",
+    leadUnit: ({ context, event }) =>
+      event.actor.role === "unit_user" && !!event.actor.unitId && event.actor.unitId === context.leadUnitId,
+    involvedUnit: ({ context, event }) =>
+      event.actor.role === "unit_user" &&
+      !!event.actor.unitId &&
+      (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
+    rulesHold: ({ context, event }) =>
+      event.probe === true || violationsOf(inspectionRules[event.type], context, event).length === 0,
+    skipsPublicity: ({ context, event }) =>
+      event.type === "PASS" && (event.publicityDays ?? context.publicityDays) === 0,
+  },
+  actions: {
+    newDeadline: assign(({ context, event }) => {
+      const deadline = "deadline" in event ? (event.deadline ?? null) : context.deadline;
+      return { deadline, deadlineRevision: context.deadlineRevision + 1 };
+    }),
+  },
+}).createMachine({
+  id: "inspection",
+  context: ({ input }) => ({
+    leadUnitId: null,
+    coUnitIds: [],
+    requirements: null,
+    assignedOn: null,
+    deadline: null,
+    deadlineRevision: 0,
+    longTerm: input.longTerm ?? false,
+    progressPercent: 0,
+    lastProgressOn: null,
+    pendingExtension: null,
+    extensionCount: 0,
+    reopenCount: 0,
+    publicityDays: input.publicityDays ?? 5,
+    publicitySince: null,
+    closedOn: null,
+  }),
+  initial: "registered",
+  states: {
+    registered: {
+      on: {
+        ASSIGN: {
+          target: "assigned",
+          guard: and(["office", "rulesHold"]),
+          actions: [
+            assign(({ event }) =>
+              event.type === "ASSIGN"
+                ? {
+                    leadUnitId: event.leadUnitId,
+                    coUnitIds: event.coUnitIds,
+                    requirements: event.requirements ?? null,
+                    assignedOn: shanghaiDate(event.at),
+                  }
+                : {},
+            ),
+            "newDeadline",
+          ],
+        },
+      },
+    },
+    assigned: {
+      on: {
+        SIGN: { target: "rectifying", guard: "leadUnit" },
+        RETURN: {
+          target: "registered",
+          guard: "leadUnit",
+          actions: assign({ leadUnitId: null, coUnitIds: [] }),
+        },
+      },
+    },
+    rectifying: {
+      initial: "working",
+      on: {
+        REPORT_PROGRESS: {
+          guard: and(["involvedUnit", "rulesHold"]),
+          actions: assign(({ event }) =>
+            event.type === "REPORT_PROGRESS"
+              ? { progressPercent: event.percent, lastProgressOn: shanghaiDate(event.at) }
+              : {},
+          ),
+        },
+        SUBMIT: {
+          target: "verifying",
+          guard: and(["leadUnit", "rulesHold"]),
+          actions: assign({ pendingExtension: null }),
+        },
+      },
+      states: {
+        working: {
+          on: {
+            REQUEST_EXTENSION: {
+              target: "extensionPending",
+              guard: and(["leadUnit", "rulesHold"]),
+              actions: assign(({ event }) =>
+                event.type === "REQUEST_EXTENSION"
+                  ? {
+                      pendingExtension: {
+                        deadline: event.deadline,
+                        reason: event.reason,
+                        requestedOn: shanghaiDate(event.at),
+                        requestedBy: event.actor.id,
+                      },
+                    }
+                  : {},
+              ),
+            },
+          },
+        },
+        extensionPending: {
+          on: {
+            APPROVE_EXTENSION: {
+              target: "working",
+              guard: "office",
+              actions: assign(({ context }) => ({
+                deadline: context.pendingExtension?.deadline ?? context.deadline,
+                deadlineRevision: context.deadlineRevision + 1,
+                extensionCount: context.extensionCount + 1,
+                pendingExtension: null,
+              })),
+            },
+            REJECT_EXTENSION: {
+              target: "working",
+              guard: and(["office", "rulesHold"]),
+              actions: assign({ pendingExtension: null }),
+            },
+          },
+        },
+      },
+    },
+    verifying: {
+      on: {
+        REJECT: { target: "rectifying", guard: and(["office", "rulesHold"]) },
+        PASS: [
+          {
+            target: "closed",
+            guard: and(["office", "skipsPublicity"]),
+            actions: assign(({ event }) => ({ closedOn: shanghaiDate(event.at) })),
+          },
+          {
+            target: "publicizing",
+            guard: "office",
+            actions: assign(({ context, event }) => ({
+              publicitySince: shanghaiDate(event.at),
+              publicityDays: event.type === "PASS" ? (event.publicityDays ?? context.publicityDays) : context.publicityDays,
+            })),
+          },
+        ],
+      },
+    },
+    publicizing: {
+      on: {
+        OBJECTION: { target: "verifying", guard: and(["office", "rulesHold"]), actions: assign({ publicitySince: null }) },
+        PUBLICITY_END: {
+          target: "closed",
+          guard: "system",
+          actions: assign(({ event }) => ({ closedOn: shanghaiDate(event.at) })),
+        },
+      },
+    },
+    closed: {
+      on: {
+        REOPEN: {
+          target: "rectifying",
+          guard: and(["office", "rulesHold"]),
+          actions: [
+            assign(({ context }) => ({ reopenCount: context.reopenCount + 1, closedOn: null, publicitySince: null })),
+            "newDeadline",
+          ],
+        },
+      },
+    },
+  },
+});

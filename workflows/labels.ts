@@ -1,0 +1,49 @@
+/** Chinese names of states and events, for messages, pages and exports. */
+export const STATE_LABELS: Record<string, string> = {
+  registered: "已登记",
+  assigned: "已交办",
+  rectifying: "整改中",
+  "rectifying.working": "整改中",
+  "rectifying.extensionPending": "整改中（延期待批）",
+  verifying: "销号审核",
+  publicizing: "公示中",
+  closed: "已办结",
+  received: "已登记",
+  accepted: "已受理",
+  investigating: "查处中",
+  "investigating.working": "查处中",
+  "investigating.extensionPending": "查处中（延期待批）",
+  reviewing: "审核中",
+  replying: "待答复",
+  replied: "已答复",
+};
+
+export const EVENT_LABELS: Record<string, string> = {
+  CREATE: "登记",
+  ASSIGN: "交办",
+  SIGN: "签收",
+  RETURN: "申请退回",
+  REPORT_PROGRESS: "报送进展",
+  REQUEST_EXTENSION: "申请延期",
+  APPROVE_EXTENSION: "同意延期",
+  REJECT_EXTENSION: "不同意延期",
+  SUBMIT: "申请销号",
+  REJECT: "退回",
+  PASS: "审核通过",
+  OBJECTION: "公示异议",
+  PUBLICITY_END: "公示期满",
+  REOPEN: "重新整改",
+  ACCEPT: "受理",
+  DECLINE: "不予受理",
+  TRANSFER: "转送",
+  SUBMIT_RESULT: "报送查处结果",
+  APPROVE: "审核通过",
+  REPLY: "答复",
+  CLOSE: "办结",
+  REQUEST_REVIEW: "复查申请",
+};
+
+export function stateLabel(kind: "inspection" | "complaint", key: string): string {
+  if (kind === "inspection" && key === "closed") return "已销号";
+  return STATE_LABELS[key] ?? key;
+}
