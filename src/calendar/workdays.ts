@@ -1,0 +1,81 @@
+/**
+ * Working days in China: weekends, statutory holidays and 调休 workdays from the offline
+ * calendar shipped in `chinese-days`, with office-entered overrides on top. Dates are
+ * "YYYY-MM-DD" strings (calendar dates in Asia/Shanghai), so the process time zone never matters.
+ * A year the calendar does not cover is refused, not guessed.
+ */
+import { createRequire } from "node:module";
+import { AppError } from "../errors.ts";
+import { HolidayOverride } from "../db/models.ts";
+
+interface CalendarData {
+  holidays: Record<string, string>;
+  workdays: Record<string, string>;
+}
+const data = createRequire(import.meta.url)("chinese-days/dist/chinese-days.json") as CalendarData;
+
+const yearsOf = (dates: string[]) => new Set(dates.map((d) => Number(d.slice(0, 4))));
+/** Years whose holiday arrangement the State Council has published and the package carries. */
+export const COVERED_YEARS: ReadonlySet<number> = yearsOf(Object.keys(data.holidays));
+
+export class CalendarNotCovered extends AppError {
+  constructor(readonly year: number) {
+    super(
+      422,
+      "calendar_not_covered",
+      `${year} 年的法定节假日安排尚未收录，无法按工作日计算期限；请更新日历数据或由管理员录入该年安排`,
+      { year },
+    );
+  }
+}
+
+const weekday = (date: string) => new Date(`${date}T00:00:00Z`).getUTCDay();
+const shift = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+export class WorkCalendar {
+  /** overrides: date → true (a workday) / false (a day off), entered by the office. */
+  constructor(private readonly overrides: ReadonlyMap<string, boolean> = new Map()) {}
+
+  isWorkday(date: string): boolean {
+    const o = this.overrides.get(date);
+    if (o !== undefined) return o;
+    const year = Number(date.slice(0, 4));
+    if (!COVERED_YEARS.has(year)) throw new CalendarNotCovered(year);
+    if (date in data.workdays) return true;
+    if (date in data.holidays) return false;
+    const d = weekday(date);
+    return d !== 0 && d !== 6;
+  }
+
+  /** The n-th working day after `date` (n > 0), or before it (n < 0); `date` itself is not counted. */
+  addWorkdays(date: string, n: number): string {
+    const dir = n >= 0 ? 1 : -1;
+    let left = Math.abs(n);
+    let d = date;
+    while (left > 0) {
+      d = shift(d, dir);
+      if (this.isWorkday(d)) left--;
+    }
+    return d;
+  }
+
+  /** Working days in (from, to]: how many working days `to` is after `from` (negative if before). */
+  workdaysBetween(from: string, to: string): number {
+    if (from === to) return 0;
+    const [a, b, sign] = from < to ? [from, to, 1] : [to, from, -1];
+    let n = 0;
+    for (let d = shift(a, 1); d <= b; d = shift(d, 1)) if (this.isWorkday(d)) n++;
+    return sign * n;
+  }
+
+  addCalendarDays(date: string, n: number): string {
+    return shift(date, n);
+  }
+}
+
+/** The calendar with the office's overrides as they are in the ledger now. */
+export async function loadCalendar(): Promise<WorkCalendar> {
+  const rows = await HolidayOverride.find({}, { date: 1, workday: 1 }).lean();
+  return new WorkCalendar(new Map(rows.map((r) => [r.date, r.workday])));
+}

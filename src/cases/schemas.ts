@@ -1,0 +1,44 @@
+/** What a new case must carry, per kind; messages name the field in Chinese. */
+import { z } from "zod";
+import { isoDate, optionalText, text } from "../../workflows/index.ts";
+
+export const CATEGORIES = ["大气", "水", "土壤", "固废", "噪声", "生态", "辐射", "其他"] as const;
+export const COMPLAINT_CHANNELS = ["12369热线", "信访投诉举报平台", "网络", "来信", "来访", "12345转办", "上级交办"] as const;
+
+const category = z.enum(CATEGORIES, { error: `问题类别应为：${CATEGORIES.join("、")}` });
+
+export const newInspectionSchema = z.object({
+  kind: z.literal("inspection"),
+  ledgerNumber: text("反馈问题序号", 64),
+  title: text("问题标题", 500),
+  description: optionalText("问题描述", 20000).default(""),
+  category: category.default("其他"),
+  source: optionalText("问题来源", 200),
+  round: text("督察轮次", 100),
+  goal: optionalText("整改目标"),
+  measures: optionalText("整改措施"),
+  immediate: z.boolean({ error: "立行立改应为是或否" }).default(false),
+  longTerm: z.boolean({ error: "长期坚持应为是或否" }).default(false),
+  plannedDeadline: isoDate("计划整改时限").optional(),
+});
+
+export const newComplaintSchema = z.object({
+  kind: z.literal("complaint"),
+  title: text("投诉事项", 500),
+  description: optionalText("投诉内容", 20000).default(""),
+  category: category.default("其他"),
+  channel: z.enum(COMPLAINT_CHANNELS, { error: `来源渠道应为：${COMPLAINT_CHANNELS.join("、")}` }),
+  complainant: z
+    .object({
+      name: optionalText("信访人姓名", 100),
+      phone: optionalText("联系电话", 50),
+      address: optionalText("联系地址", 500),
+    })
+    .default({}),
+  receivedOn: isoDate("收到日期").optional(),
+});
+
+export const newCaseSchema = z.discriminatedUnion("kind", [newInspectionSchema, newComplaintSchema], {
+  error: "案件类型应为 inspection（督察反馈问题）或 complaint（环境信访投诉）",
+});
+export type NewCase = z.input<typeof newCaseSchema>;

@@ -1,0 +1,263 @@
+/**
+ * The case service: the only writer of cases. Applying an event is
+ * load → restore snapshot → ask the machine → append the sealed history entry, which carries the
+ * new snapshot (the commit point: its key `<caseId>:<version+1>` admits one writer per version)
+ * → project the new state onto the case document → return.
+ * A crash between append and projection loses nothing: the next load rolls the case forward
+ * from its history. Routes, workers and importers all come through here.
+ */
+import mongoose from "mongoose";
+import {
+  allowedEvents,
+  eventTypesOf,
+  handledEvents,
+  isOfficeRole,
+  restore,
+  ruleViolations,
+  shanghaiDate,
+  startCase,
+  stateKey,
+  stateLabel,
+  step,
+  workflowOf,
+  type Actor,
+  type CaseEvent,
+  type CaseKind,
+  type StateValue,
+} from "../../workflows/index.ts";
+import { systemClock, type Clock } from "../clock.ts";
+import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
+import { assertUnitsExist } from "../directory.ts";
+import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, versionConflict } from "../errors.ts";
+import { canSee } from "./access.ts";
+import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
+import { newCaseSchema, type NewCase } from "./schemas.ts";
+
+export interface EventCommand {
+  type: string;
+  payload?: unknown;
+  /** The version the sender saw; a different current version is a conflict. */
+  expectedVersion?: number;
+  /** The same key from the same actor returns the first result and applies nothing again. */
+  idempotencyKey?: string;
+}
+
+export interface Applied {
+  case: CaseDoc;
+  entry: ChainEntry;
+  replayed: boolean;
+}
+
+interface StoredSnapshot {
+  value: unknown;
+  context: unknown;
+}
+
+/** The queryable projection of a snapshot, written on the case document. */
+function project(snapshot: StoredSnapshot) {
+  const c = snapshot.context as {
+    leadUnitId?: string | null;
+    coUnitIds?: string[];
+    deadline?: string | null;
+    deadlineRevision: number;
+    progressPercent?: number;
+  };
+  return {
+    state: stateKey(snapshot.value as StateValue),
+    stateValue: snapshot.value,
+    context: c,
+    leadUnitId: c.leadUnitId ?? null,
+    coUnitIds: c.coUnitIds ?? [],
+    deadline: c.deadline ?? null,
+    deadlineRevision: c.deadlineRevision,
+    progressPercent: c.progressPercent ?? 0,
+  };
+}
+
+const toObjectId = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
+const snapshotOf = (s: { value: unknown; context: unknown }): StoredSnapshot => ({ value: s.value, context: s.context });
+
+export class CaseService {
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  /** Registers a case (office only). Complaints get XF-YYYY-NNNNNN; inspections keep their list number. */
+  async createCase(input: NewCase, actor: Actor): Promise<CaseDoc> {
+    if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以登记案件");
+    const parsed = newCaseSchema.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const data = parsed.data;
+    const now = this.clock.now();
+    const today = shanghaiDate(now);
+
+    let snapshot: StoredSnapshot;
+    let fields: Record<string, unknown>;
+    if (data.kind === "inspection") {
+      if (await Case.exists({ ledgerNumber: data.ledgerNumber }))
+        throw duplicate("ledgerNumber", `台账编号“${data.ledgerNumber}”已存在`);
+      snapshot = snapshotOf(startCase("inspection", { longTerm: data.longTerm }));
+      fields = { ...data };
+    } else {
+      const receivedOn = data.receivedOn ?? today;
+      if (receivedOn > today) throw invalid([{ field: "receivedOn", message: "收到日期不能晚于今天" }]);
+      snapshot = snapshotOf(startCase("complaint", { receivedOn }));
+      const year = today.slice(0, 4);
+      const n = await nextSeq(`complaint-${year}`);
+      fields = { ...data, receivedOn, ledgerNumber: `XF-${year}-${String(n).padStart(6, "0")}` };
+    }
+
+    const _id = new mongoose.Types.ObjectId();
+    // The complainant's identity stays out of the history payload: units read the history.
+    const { complainant: _omit, ...payload } = fields;
+    const entry = seal(
+      {
+        caseId: _id.toString(),
+        seq: 1,
+        type: "CREATE",
+        actor,
+        at: now,
+        from: null,
+        to: stateKey(snapshot.value as StateValue),
+        payload,
+        deadlineRevision: (snapshot.context as { deadlineRevision: number }).deadlineRevision,
+        snapshot,
+      },
+      genesisHash(_id.toString()),
+    );
+    // The first entry goes in first, so a case document never exists without it.
+    await CaseHistory.create(entry);
+    try {
+      const created = await Case.create({
+        _id,
+        ...fields,
+        ...project(snapshot),
+        version: 1,
+        historyHead: entry.hash,
+        createdBy: actor.id,
+      });
+      return created.toObject() as CaseDoc;
+    } catch (e) {
+      await CaseHistory.deleteOne({ _id: entry._id });
+      if (isDuplicateKey(e)) throw duplicate("ledgerNumber", `台账编号“${String(fields.ledgerNumber)}”已存在`);
+      throw e;
+    }
+  }
+
+  /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */
+  async getCase(id: string, actor: Actor): Promise<CaseDoc> {
+    const _id = toObjectId(id);
+    const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
+    if (!doc || !canSee(actor, doc)) throw notFound();
+    return this.rollForward(doc);
+  }
+
+  /** The whole history of a case, oldest first. Call after access was checked (getCase). */
+  async history(caseId: string): Promise<ChainEntry[]> {
+    return CaseHistory.find({ caseId }).sort({ seq: 1 }).lean<ChainEntry[]>();
+  }
+
+  /** Event types this actor may send to this case now. */
+  allowedEvents(doc: CaseDoc, actor: Actor): string[] {
+    return allowedEvents(restore(doc.kind, doc.stateValue as StateValue, doc.context), actor, this.clock.now().toISOString());
+  }
+
+  async applyEvent(caseId: string, command: EventCommand, actor: Actor): Promise<Applied> {
+    const doc = await this.getCase(caseId, actor);
+    const id = doc._id.toString();
+    const key = command.idempotencyKey;
+    const requestHash = sha256(canonicalJson({ type: command.type, payload: command.payload ?? {} }));
+    if (key) {
+      const prior = await findByKey(id, key, actor);
+      if (prior) return replay(doc, prior, requestHash);
+    }
+    if (command.expectedVersion !== undefined && command.expectedVersion !== doc.version)
+      throw versionConflict(doc.version);
+
+    const kind = doc.kind as CaseKind;
+    const schema = workflowOf(kind).payloads[command.type];
+    if (!schema)
+      throw invalid([{ field: "type", message: `不支持的操作类型“${command.type}”，可选：${eventTypesOf(kind).join("、")}` }]);
+    const parsed = schema.safeParse(command.payload ?? {});
+    if (!parsed.success) throw fromZod(parsed.error, "payload");
+
+    const at = this.clock.now();
+    const event = { ...(parsed.data as object), type: command.type, actor, at: at.toISOString() } as CaseEvent;
+    const snapshot = restore(kind, doc.stateValue as StateValue, doc.context);
+    const from = stateKey(snapshot.value as StateValue);
+    if (!handledEvents(snapshot).includes(command.type))
+      throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
+    if (!snapshot.can({ type: command.type, actor, at: event.at, probe: true }))
+      throw forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, event.at) });
+    const next = step(kind, snapshot, event);
+    if (!next) {
+      const violations = ruleViolations(kind, snapshot, event);
+      if (violations.length) throw invalid(violations.map((v) => ({ ...v, field: `payload.${v.field}` })));
+      throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
+    }
+    await checkReferences(event);
+
+    const nextSnapshot = snapshotOf(next);
+    const entry = seal(
+      {
+        caseId: id,
+        seq: doc.version + 1,
+        type: command.type,
+        actor,
+        at,
+        from,
+        to: stateKey(next.value as StateValue),
+        payload: parsed.data,
+        deadlineRevision: (next.context as { deadlineRevision: number }).deadlineRevision,
+        ...(key ? { idempotencyKey: key, requestHash } : {}),
+        snapshot: nextSnapshot,
+      },
+      doc.historyHead,
+    );
+    try {
+      await CaseHistory.create(entry);
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+      // Another writer took this version. If it was this very command (a concurrent retry), it succeeded.
+      const prior = key ? await findByKey(id, key, actor) : null;
+      const current = await this.rollForward(doc);
+      if (prior) return replay(current, prior, requestHash);
+      throw versionConflict(current.version);
+    }
+    return { case: await this.projectEntry(doc, entry), entry, replayed: false };
+  }
+
+  /** Writes an entry's snapshot onto the case document, unless a later one is already there. */
+  private async projectEntry(doc: CaseDoc, entry: ChainEntry): Promise<CaseDoc> {
+    const fields = { ...project(entry.snapshot), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at };
+    await Case.updateOne({ _id: doc._id, version: mongoose.trusted({ $lt: entry.seq }) }, { $set: fields }, { timestamps: false });
+    return { ...doc, ...fields } as CaseDoc;
+  }
+
+  /** Brings a case document up to its latest history entry (after a crash or a lost race between append and projection). */
+  private async rollForward(doc: CaseDoc): Promise<CaseDoc> {
+    let current = doc;
+    // Point lookups by primary key: usually one miss, and cheap on every MongoDB-compatible server.
+    for (;;) {
+      const entry = await CaseHistory.findById(`${doc._id.toString()}:${current.version + 1}`).lean<ChainEntry>();
+      if (!entry) return current;
+      if (!follows(entry, current.version, current.historyHead))
+        throw new AppError(500, "history_broken", `案件 ${doc.ledgerNumber} 的办理记录校验失败，请联系管理员`, { seq: entry.seq });
+      current = await this.projectEntry(current, entry);
+    }
+  }
+}
+
+function findByKey(caseId: string, key: string, actor: Actor): Promise<ChainEntry | null> {
+  return CaseHistory.findOne({ caseId, idempotencyKey: key, "actor.id": actor.id }).lean<ChainEntry>();
+}
+
+function replay(doc: CaseDoc, prior: ChainEntry, requestHash: string): Applied {
+  if (prior.requestHash !== requestHash)
+    throw new AppError(422, "idempotency_key_reused", "该幂等键已用于另一个不同的操作，请使用新的键", { seq: prior.seq });
+  return { case: doc, entry: prior, replayed: true };
+}
+
+/** References the machine cannot check: the units named in a payload must exist and be active. */
+async function checkReferences(event: CaseEvent): Promise<void> {
+  if (typeof event.leadUnitId === "string") await assertUnitsExist([event.leadUnitId], "payload.leadUnitId");
+  if (Array.isArray(event.coUnitIds)) await assertUnitsExist(event.coUnitIds as string[], "payload.coUnitIds");
+}

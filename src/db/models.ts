@@ -1,0 +1,155 @@
+/**
+ * The ledger's collections. The case history is an append-only log, one document per entry,
+ * keyed `<caseId>:<seq>`: inserting entry n+1 is the commit point of a state change, and the
+ * primary key makes two writers for the same version impossible on any MongoDB-compatible
+ * server (no transactions, no atomic read-modify-write needed). The case document is the
+ * queryable projection of its latest entry.
+ */
+import mongoose, { Schema, type InferSchemaType } from "mongoose";
+import { CASE_KINDS, ROLES } from "../../workflows/index.ts";
+
+const contactSchema = new Schema(
+  { name: String, title: String, phone: String, email: String },
+  { _id: false },
+);
+
+const unitSchema = new Schema(
+  {
+    name: { type: String, required: true, unique: true, trim: true },
+    shortName: { type: String, trim: true },
+    aliases: { type: [String], default: [] },
+    parentId: { type: String, default: null },
+    contacts: { type: [contactSchema], default: [] },
+    active: { type: Boolean, default: true },
+  },
+  { timestamps: true },
+);
+
+const userSchema = new Schema(
+  {
+    username: { type: String, required: true, unique: true, trim: true },
+    displayName: { type: String, required: true },
+    role: { type: String, required: true, enum: ROLES },
+    unitId: { type: String, default: null },
+    passwordHash: { type: String, required: true },
+    active: { type: Boolean, default: true },
+  },
+  { timestamps: true },
+);
+
+const actorSchema = new Schema(
+  { id: String, name: String, role: String, unitId: { type: String, default: null } },
+  { _id: false },
+);
+
+const historyEntrySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    caseId: { type: String, required: true },
+    seq: { type: Number, required: true },
+    type: { type: String, required: true },
+    actor: { type: actorSchema, required: true },
+    at: { type: Date, required: true },
+    from: { type: String, default: null },
+    to: { type: String, required: true },
+    payload: { type: Schema.Types.Mixed, default: {} },
+    deadlineRevision: { type: Number, required: true },
+    idempotencyKey: { type: String },
+    requestHash: { type: String },
+    prevHash: { type: String, required: true },
+    hash: { type: String, required: true },
+    /** The machine snapshot after this entry: the state the case is in from here on. */
+    snapshot: { type: Schema.Types.Mixed, required: true },
+  },
+  { minimize: false, versionKey: false, collection: "case_history" },
+);
+historyEntrySchema.index({ caseId: 1, seq: 1 });
+historyEntrySchema.index({ caseId: 1, idempotencyKey: 1 }, { sparse: true });
+
+const caseSchema = new Schema(
+  {
+    kind: { type: String, required: true, enum: CASE_KINDS },
+    ledgerNumber: { type: String, required: true, unique: true },
+    title: { type: String, required: true },
+    description: { type: String, default: "" },
+    category: { type: String, default: null },
+    source: { type: String, default: null },
+    round: { type: String, default: null },
+    // inspection
+    goal: { type: String, default: null },
+    measures: { type: String, default: null },
+    immediate: { type: Boolean, default: false },
+    longTerm: { type: Boolean, default: false },
+    plannedDeadline: { type: String, default: null },
+    // complaint
+    channel: { type: String, default: null },
+    complainant: { type: new Schema({ name: String, phone: String, address: String }, { _id: false }), default: null },
+    receivedOn: { type: String, default: null },
+    // projection of the machine snapshot, for queries and indexes
+    state: { type: String, required: true },
+    leadUnitId: { type: String, default: null },
+    coUnitIds: { type: [String], default: [] },
+    deadline: { type: String, default: null },
+    deadlineRevision: { type: Number, default: 0 },
+    progressPercent: { type: Number, default: 0 },
+    // the snapshot itself
+    stateValue: { type: Schema.Types.Mixed, required: true },
+    context: { type: Schema.Types.Mixed, required: true },
+    version: { type: Number, required: true },
+    historyHead: { type: String, required: true },
+    createdBy: { type: String, required: true },
+  },
+  { timestamps: true, minimize: false, versionKey: false },
+);
+caseSchema.index({ leadUnitId: 1, state: 1 });
+caseSchema.index({ coUnitIds: 1, state: 1 });
+caseSchema.index({ state: 1, deadline: 1 });
+caseSchema.index({ kind: 1, state: 1 });
+
+/** Sequences (ledger numbers, notice numbers): one document per number taken, keyed `<name>:<n>`. */
+const sequenceSchema = new Schema(
+  { _id: { type: String, required: true }, name: { type: String, required: true }, n: { type: Number, required: true } },
+  { versionKey: false, timestamps: { createdAt: true, updatedAt: false } },
+);
+sequenceSchema.index({ name: 1, n: -1 });
+
+/** Office-entered corrections to the holiday calendar (a late 调休 notice, a local holiday). */
+const holidayOverrideSchema = new Schema(
+  {
+    date: { type: String, required: true, unique: true },
+    workday: { type: Boolean, required: true },
+    note: { type: String, default: "" },
+  },
+  { timestamps: true },
+);
+
+export const Unit = mongoose.model("Unit", unitSchema);
+export const User = mongoose.model("User", userSchema);
+export const Case = mongoose.model("Case", caseSchema);
+export const CaseHistory = mongoose.model("CaseHistory", historyEntrySchema);
+export const Sequence = mongoose.model("Sequence", sequenceSchema);
+export const HolidayOverride = mongoose.model("HolidayOverride", holidayOverrideSchema);
+
+export type UnitDoc = InferSchemaType<typeof unitSchema> & { _id: mongoose.Types.ObjectId };
+export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
+export type CaseDoc = InferSchemaType<typeof caseSchema> & { _id: mongoose.Types.ObjectId };
+export type HistoryEntry = InferSchemaType<typeof historyEntrySchema>;
+
+export const isDuplicateKey = (e: unknown) => (e as { code?: number } | null)?.code === 11000;
+
+/**
+ * Takes the next number of a named sequence: unique and increasing under concurrent callers,
+ * because each number is claimed by inserting its own document (the primary key decides).
+ */
+export async function nextSeq(name: string): Promise<number> {
+  for (;;) {
+    const last = await Sequence.findOne({ name }, { n: 1 }).sort({ n: -1 }).lean();
+    const n = (last?.n ?? 0) + 1;
+    try {
+      await Sequence.create({ _id: `${name}:${n}`, name, n });
+      return n;
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/** Units and users: creation with validation, lookups, password checks (argon2id). */
+import { hash, verify } from "@node-rs/argon2";
+import mongoose from "mongoose";
+import { z } from "zod";
+import type { Actor } from "../workflows/index.ts";
+import { Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
+import { duplicate, fromZod, invalid } from "./errors.ts";
+
+export const newUnitSchema = z.object({
+  name: z.string({ error: "请填写单位名称" }).trim().min(1, { error: "请填写单位名称" }).max(100),
+  shortName: z.string().trim().max(50).optional(),
+  aliases: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
+  parentId: z.string().max(64).nullable().default(null),
+  contacts: z
+    .array(z.object({ name: z.string().max(50), title: z.string().max(50).optional(), phone: z.string().max(50).optional(), email: z.string().max(200).optional() }))
+    .max(20)
+    .default([]),
+});
+
+export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<UnitDoc> {
+  const parsed = newUnitSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  try {
+    return (await Unit.create(parsed.data)).toObject();
+  } catch (e) {
+    if (isDuplicateKey(e)) throw duplicate("name", `单位“${parsed.data.name}”已存在`);
+    throw e;
+  }
+}
+
+export const newUserSchema = z.object({
+  username: z
+    .string({ error: "请填写用户名" })
+    .trim()
+    .regex(/^[a-zA-Z0-9_.-]{2,40}$/, { error: "用户名应为 2–40 位字母、数字、下划线、点或连字符" }),
+  displayName: z.string({ error: "请填写姓名" }).trim().min(1, { error: "请填写姓名" }).max(50),
+  password: z.string({ error: "请填写密码" }).min(8, { error: "密码至少 8 位" }).max(200),
+  role: z.enum(["office_admin", "office_staff", "unit_user", "leader"], { error: "角色不正确" }),
+  unitId: z.string().max(64).nullable().default(null),
+});
+
+export async function createUser(input: z.input<typeof newUserSchema>): Promise<UserDoc> {
+  const parsed = newUserSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const { password, ...rest } = parsed.data;
+  if (rest.role === "unit_user") {
+    if (!rest.unitId) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
+    await assertUnitsExist([rest.unitId], "unitId");
+  }
+  const passwordHash = await hash(password) // argon2id, OWASP parameters;
+  try {
+    return (await User.create({ ...rest, passwordHash })).toObject();
+  } catch (e) {
+    if (isDuplicateKey(e)) throw duplicate("username", `用户名“${rest.username}”已被使用`);
+    throw e;
+  }
+}
+
+/** The user when the password matches; null otherwise (no hint which part was wrong). */
+export async function verifyPassword(username: string, password: string): Promise<UserDoc | null> {
+  const user = await User.findOne({ username, active: true }).lean<UserDoc>();
+  if (!user) return null;
+  return (await verify(user.passwordHash, password)) ? user : null;
+}
+
+export function actorOf(user: Pick<UserDoc, "_id" | "displayName" | "role" | "unitId">): Actor {
+  return { id: user._id.toString(), name: user.displayName, role: user.role as Actor["role"], unitId: user.unitId ?? null };
+}
+
+/** Refuses ids that are not active units, naming the field ("payload.coUnitIds"). */
+export async function assertUnitsExist(ids: string[], field: string): Promise<void> {
+  if (ids.length === 0) return;
+  const valid = ids.filter((id) => mongoose.isObjectIdOrHexString(id));
+  const found = valid.length
+    ? await Unit.find({ _id: mongoose.trusted({ $in: valid }), active: true }, { _id: 1 }).lean()
+    : [];
+  const known = new Set(found.map((u) => u._id.toString()));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
+}

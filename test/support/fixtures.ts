@@ -1,0 +1,67 @@
+/** Builders for a small world: units, actors, and cases walked to a given point. */
+import mongoose from "mongoose";
+import type { Actor } from "../../workflows/index.ts";
+import { ManualClock } from "../../src/clock.ts";
+import { Case, CaseHistory, Sequence, Unit } from "../../src/db/models.ts";
+import { createUnit } from "../../src/directory.ts";
+import { CaseService } from "../../src/cases/service.ts";
+
+export interface World {
+  clock: ManualClock;
+  service: CaseService;
+  units: { lead: string; co: string; other: string };
+  office: Actor;
+  leader: Actor;
+  system: Actor;
+  lead: Actor;
+  co: Actor;
+  other: Actor;
+}
+
+/** Empties the ledger collections the case tests write. */
+export async function resetLedger(): Promise<void> {
+  await Promise.all([Case.deleteMany({}), CaseHistory.deleteMany({}), Unit.deleteMany({}), Sequence.deleteMany({})]);
+}
+
+export async function makeWorld(start = "2026-03-02T09:00:00+08:00"): Promise<World> {
+  await resetLedger();
+  const clock = new ManualClock(start);
+  const [lead, co, other] = await Promise.all(
+    ["市生态环境局", "市水务局", "市住建局"].map((name) => createUnit({ name })),
+  );
+  const id = () => new mongoose.Types.ObjectId().toString();
+  const units = { lead: lead!._id.toString(), co: co!._id.toString(), other: other!._id.toString() };
+  return {
+    clock,
+    service: new CaseService(clock),
+    units,
+    office: { id: id(), name: "整改办张三", role: "office_staff", unitId: null },
+    leader: { id: id(), name: "分管领导", role: "leader", unitId: null },
+    system: { id: "system", name: "系统", role: "system", unitId: null },
+    lead: { id: id(), name: "生态环境局联络员", role: "unit_user", unitId: units.lead },
+    co: { id: id(), name: "水务局联络员", role: "unit_user", unitId: units.co },
+    other: { id: id(), name: "住建局联络员", role: "unit_user", unitId: units.other },
+  };
+}
+
+export function newInspection(n = 1) {
+  return {
+    kind: "inspection" as const,
+    ledgerNumber: `ZY2-${String(n).padStart(2, "0")}`,
+    round: "中央第二轮",
+    title: "城区部分燃煤锅炉淘汰不彻底",
+    description: "仍有12台10蒸吨以下燃煤锅炉在用",
+    category: "大气" as const,
+  };
+}
+
+export function newComplaint() {
+  return {
+    kind: "complaint" as const,
+    title: "夜间工地噪声扰民",
+    description: "某工地夜间施工，噪声扰民",
+    category: "噪声" as const,
+    channel: "12369热线" as const,
+    complainant: { name: "李四", phone: "13800000000", address: "某小区3栋" },
+  };
+}
