@@ -1,0 +1,13 @@
+# One image for the web and worker processes (docker-compose.yml picks the mode).
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production TZ=Asia/Shanghai
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY workflows ./workflows
+COPY src ./src
+COPY views ./views
+COPY data ./data
+USER node
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "src/main.ts", "all"]
