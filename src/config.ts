@@ -9,6 +9,19 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DEMO_PASSWORD: z.string().min(8, { error: "DEMO_PASSWORD must have at least 8 characters" }).default("rectiflow-demo"),
+  /** Outgoing mail for notices, e.g. smtp://user:pass@mail.example.gov.cn:587; unset: email is skipped. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: "SMTP_URL must start with smtp:// or smtps://" }).optional(),
+  SMTP_FROM: z.string().default("整改办 <rectiflow@localhost>"),
+  ISSUING_OFFICE: z.string().min(1).default("市生态环境保护督察整改工作领导小组办公室"),
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("rectiflow"),
+  DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry delay; later ones double (exponential backoff). */
+  DELIVERY_BACKOFF_MS: z.coerce.number().int().min(10).default(30_000),
+  /** How soon a job of a worker that died is taken up again (BullMQ stalled-job check). */
+  STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  SWEEP_CRON: z.string().default("* * * * *"),
 });
 
 export type Config = z.infer<typeof schema>;

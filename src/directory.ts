@@ -15,6 +15,13 @@ export const newUnitSchema = z.object({
     .array(z.object({ name: z.string().max(50), title: z.string().max(50).optional(), phone: z.string().max(50).optional(), email: z.string().max(200).optional() }))
     .max(20)
     .default([]),
+  notify: z
+    .object({
+      emails: z.array(z.email({ error: "电子邮箱格式不正确" })).max(20).default([]),
+      webhookUrl: z.url({ protocol: /^https?$/, error: "推送地址应为 http(s) 网址" }).nullable().default(null),
+      webhookSecret: z.string().min(16, { error: "推送签名密钥至少 16 位" }).max(200).nullable().default(null),
+    })
+    .default({ emails: [], webhookUrl: null, webhookSecret: null }),
 });
 
 export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<UnitDoc> {

@@ -1,16 +1,18 @@
 /**
- * Process entry: `tsx src/main.ts [web|all]`. Validates configuration, connects, builds indexes,
- * serves, and shuts down cleanly on SIGTERM/SIGINT.
+ * Process entry: `tsx src/main.ts [web|worker|all]`. Validates configuration, connects, builds
+ * indexes, serves and/or works, and shuts down cleanly on SIGTERM/SIGINT.
  */
 import type { Server } from "node:http";
+import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
 import { createApp } from "./http/app.ts";
 import { log } from "./log.ts";
+import { startWorker, type RunningWorker } from "./worker.ts";
 
 const mode = process.argv[2] ?? "all";
-if (!["web", "all"].includes(mode)) {
-  console.error(`unknown mode "${mode}": use web or all`);
+if (!["web", "worker", "all"].includes(mode)) {
+  console.error(`unknown mode "${mode}": use web, worker or all`);
   process.exit(2);
 }
 
@@ -25,16 +27,31 @@ try {
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 
-const server: Server = createApp().listen(config.PORT, () => {
-  log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
-});
+let worker: RunningWorker | null = null;
+if (mode !== "web") {
+  try {
+    worker = await startWorker(config, systemClock);
+    log.info("Rectiflow workers started (notice sweep every minute, deliveries)");
+  } catch (e) {
+    console.error(`The worker cannot start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
+
+let server: Server | null = null;
+if (mode !== "worker") {
+  server = createApp().listen(config.PORT, () => {
+    log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
+  });
+}
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "shutting down");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+  await worker?.close();
   await disconnectDb();
   process.exit(0);
 }

@@ -82,3 +82,4 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
   return next === snapshot ? null : next;
 }
 export { EVENT_LABELS, STATE_LABELS, stateLabel } from "./labels.ts";
+export * from "./deadlines.ts";

@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { AppError } from "../errors.ts";
-import { HolidayOverride } from "../db/models.ts";
+import { CalendarYear, HolidayOverride } from "../db/models.ts";
 
 interface CalendarData {
   holidays: Record<string, string>;
@@ -34,14 +34,20 @@ const shift = (date: string, days: number) =>
   new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 export class WorkCalendar {
-  /** overrides: date → true (a workday) / false (a day off), entered by the office. */
-  constructor(private readonly overrides: ReadonlyMap<string, boolean> = new Map()) {}
+  /**
+   * overrides: date → true (a workday) / false (a day off), entered by the office;
+   * enteredYears: years the office has entered in full as overrides (beyond the shipped data).
+   */
+  constructor(
+    private readonly overrides: ReadonlyMap<string, boolean> = new Map(),
+    private readonly enteredYears: ReadonlySet<number> = new Set(),
+  ) {}
 
   isWorkday(date: string): boolean {
     const o = this.overrides.get(date);
     if (o !== undefined) return o;
     const year = Number(date.slice(0, 4));
-    if (!COVERED_YEARS.has(year)) throw new CalendarNotCovered(year);
+    if (!COVERED_YEARS.has(year) && !this.enteredYears.has(year)) throw new CalendarNotCovered(year);
     if (date in data.workdays) return true;
     if (date in data.holidays) return false;
     const d = weekday(date);
@@ -74,8 +80,11 @@ export class WorkCalendar {
   }
 }
 
-/** The calendar with the office's overrides as they are in the ledger now. */
+/** The calendar with the office's overrides and entered years as they are in the ledger now. */
 export async function loadCalendar(): Promise<WorkCalendar> {
-  const rows = await HolidayOverride.find({}, { date: 1, workday: 1 }).lean();
-  return new WorkCalendar(new Map(rows.map((r) => [r.date, r.workday])));
+  const [rows, years] = await Promise.all([
+    HolidayOverride.find({}, { date: 1, workday: 1 }).lean(),
+    CalendarYear.find({}, { year: 1 }).lean(),
+  ]);
+  return new WorkCalendar(new Map(rows.map((r) => [r.date, r.workday])), new Set(years.map((y) => y.year)));
 }

@@ -132,6 +132,7 @@ export class CaseService {
         ...project(snapshot),
         version: 1,
         historyHead: entry.hash,
+        nextNoticeAt: now,
         createdBy: actor.id,
       });
       return created.toObject() as CaseDoc;
@@ -227,7 +228,8 @@ export class CaseService {
 
   /** Writes an entry's snapshot onto the case document, unless a later one is already there. */
   private async projectEntry(doc: CaseDoc, entry: ChainEntry): Promise<CaseDoc> {
-    const fields = { ...project(entry.snapshot), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at };
+    // nextNoticeAt = now: the notice sweep recomputes this case's schedule on its next pass.
+    const fields = { ...project(entry.snapshot), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at, nextNoticeAt: entry.at };
     await Case.updateOne({ _id: doc._id, version: mongoose.trusted({ $lt: entry.seq }) }, { $set: fields }, { timestamps: false });
     return { ...doc, ...fields } as CaseDoc;
   }

@@ -20,6 +20,18 @@ const unitSchema = new Schema(
     aliases: { type: [String], default: [] },
     parentId: { type: String, default: null },
     contacts: { type: [contactSchema], default: [] },
+    /** Where notices go besides the in-app inbox. */
+    notify: {
+      type: new Schema(
+        {
+          emails: { type: [String], default: [] },
+          webhookUrl: { type: String, default: null },
+          webhookSecret: { type: String, default: null },
+        },
+        { _id: false },
+      ),
+      default: () => ({}),
+    },
     active: { type: Boolean, default: true },
   },
   { timestamps: true },
@@ -92,6 +104,9 @@ const caseSchema = new Schema(
     deadline: { type: String, default: null },
     deadlineRevision: { type: Number, default: 0 },
     progressPercent: { type: Number, default: 0 },
+    // the notice schedule: when the sweep must look at this case next (null: nothing pending)
+    nextNoticeAt: { type: Date, default: null },
+    scheduleProblem: { type: String, default: null },
     // the snapshot itself
     stateValue: { type: Schema.Types.Mixed, required: true },
     context: { type: Schema.Types.Mixed, required: true },
@@ -105,6 +120,7 @@ caseSchema.index({ leadUnitId: 1, state: 1 });
 caseSchema.index({ coUnitIds: 1, state: 1 });
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
+caseSchema.index({ nextNoticeAt: 1, _id: 1 });
 
 /** Sequences (ledger numbers, notice numbers): one document per number taken, keyed `<name>:<n>`. */
 const sequenceSchema = new Schema(
@@ -112,6 +128,9 @@ const sequenceSchema = new Schema(
   { versionKey: false, timestamps: { createdAt: true, updatedAt: false } },
 );
 sequenceSchema.index({ name: 1, n: -1 });
+// A number taken for a given document (a notice) is taken once.
+sequenceSchema.add({ ref: { type: String } });
+sequenceSchema.index({ ref: 1 }, { unique: true, sparse: true });
 
 /** Office-entered corrections to the holiday calendar (a late 调休 notice, a local holiday). */
 const holidayOverrideSchema = new Schema(
@@ -123,12 +142,89 @@ const holidayOverrideSchema = new Schema(
   { timestamps: true },
 );
 
+/** A year whose holidays and 调休 workdays the office has entered as overrides (the shipped calendar lacks it). */
+const calendarYearSchema = new Schema(
+  { year: { type: Number, required: true, unique: true }, note: { type: String, default: "" } },
+  { timestamps: true },
+);
+
+const noticeRuleSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, required: true, enum: CASE_KINDS },
+    level: { type: String, required: true },
+    states: { type: [String], required: true },
+    triggers: { type: Schema.Types.Mixed, required: true },
+    recipients: { type: [String], required: true },
+    template: { type: String, required: true },
+    points: { type: Number, required: true },
+    clause: { type: String },
+    enabled: { type: Boolean, required: true },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, minimize: false },
+);
+
+const deliverySchema = new Schema(
+  {
+    status: { type: String, enum: ["pending", "sent", "failed", "skipped"], default: "pending" },
+    attempts: { type: Number, default: 0 },
+    lastError: { type: String, default: null },
+    target: { type: String, default: null },
+    sentAt: { type: Date, default: null },
+  },
+  { _id: false },
+);
+
+/** A notice: keyed `<caseId>-<ruleId>-r<revision>` (manual ones: `<caseId>-manual-<uuid>`), so one per key. */
+const noticeSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    caseId: { type: String, required: true },
+    kind: { type: String, required: true },
+    ledgerNumber: { type: String, required: true },
+    caseTitle: { type: String, required: true },
+    ruleId: { type: String, default: null },
+    level: { type: String, required: true },
+    revision: { type: Number, required: true },
+    unitId: { type: String, default: null },
+    recipients: { type: [String], default: [] },
+    manual: { type: Boolean, default: false },
+    number: { type: String, default: null },
+    deadline: { type: String, default: null },
+    requirement: { type: String, default: "" },
+    points: { type: Number, default: 0 },
+    dueAt: { type: Date, required: true },
+    issuedAt: { type: Date, required: true },
+    issuedBy: { type: actorSchema, required: true },
+    state: { type: String, enum: ["issued", "cancelled"], default: "issued" },
+    cancelReason: { type: String, default: null },
+    deliveries: {
+      inbox: { type: deliverySchema, default: () => ({}) },
+      email: { type: deliverySchema, default: () => ({}) },
+      webhook: { type: deliverySchema, default: () => ({}) },
+    },
+    readAt: { type: Date, default: null },
+    readBy: { type: String, default: null },
+    ackAt: { type: Date, default: null },
+    ackBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false },
+);
+noticeSchema.index({ caseId: 1, revision: 1 });
+noticeSchema.index({ unitId: 1, issuedAt: -1 });
+noticeSchema.index({ issuedAt: 1 });
+
 export const Unit = mongoose.model("Unit", unitSchema);
 export const User = mongoose.model("User", userSchema);
 export const Case = mongoose.model("Case", caseSchema);
 export const CaseHistory = mongoose.model("CaseHistory", historyEntrySchema);
 export const Sequence = mongoose.model("Sequence", sequenceSchema);
 export const HolidayOverride = mongoose.model("HolidayOverride", holidayOverrideSchema);
+export const CalendarYear = mongoose.model("CalendarYear", calendarYearSchema);
+export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
+export const Notice = mongoose.model("Notice", noticeSchema);
+export type NoticeDoc = InferSchemaType<typeof noticeSchema>;
 
 export type UnitDoc = InferSchemaType<typeof unitSchema> & { _id: mongoose.Types.ObjectId };
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: mongoose.Types.ObjectId };
@@ -140,13 +236,18 @@ export const isDuplicateKey = (e: unknown) => (e as { code?: number } | null)?.c
 /**
  * Takes the next number of a named sequence: unique and increasing under concurrent callers,
  * because each number is claimed by inserting its own document (the primary key decides).
+ * With `ref`, the document it numbers gets one number however often this is called for it.
  */
-export async function nextSeq(name: string): Promise<number> {
+export async function nextSeq(name: string, ref?: string): Promise<number> {
   for (;;) {
+    if (ref) {
+      const taken = await Sequence.findOne({ ref }, { n: 1 }).lean();
+      if (taken) return taken.n;
+    }
     const last = await Sequence.findOne({ name }, { n: 1 }).sort({ n: -1 }).lean();
     const n = (last?.n ?? 0) + 1;
     try {
-      await Sequence.create({ _id: `${name}:${n}`, name, n });
+      await Sequence.create({ _id: `${name}:${n}`, name, n, ...(ref ? { ref } : {}) });
       return n;
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;

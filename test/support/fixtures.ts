@@ -2,7 +2,7 @@
 import mongoose from "mongoose";
 import type { Actor } from "../../workflows/index.ts";
 import { ManualClock } from "../../src/clock.ts";
-import { Case, CaseHistory, Sequence, Unit } from "../../src/db/models.ts";
+import { Case, CaseHistory, Notice, NoticeRuleModel, Sequence, Unit } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { CaseService } from "../../src/cases/service.ts";
 
@@ -20,7 +20,9 @@ export interface World {
 
 /** Empties the ledger collections the case tests write. */
 export async function resetLedger(): Promise<void> {
-  await Promise.all([Case.deleteMany({}), CaseHistory.deleteMany({}), Unit.deleteMany({}), Sequence.deleteMany({})]);
+  await Promise.all(
+    [Case, CaseHistory, Unit, Sequence, Notice, NoticeRuleModel].map((m) => (m as typeof Case).deleteMany({})),
+  );
 }
 
 export async function makeWorld(start = "2026-03-02T09:00:00+08:00"): Promise<World> {

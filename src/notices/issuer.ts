@@ -1,0 +1,95 @@
+/**
+ * Issuing a notice: one document per key (case, rule, deadline revision), so however many sweeps,
+ * workers or retries run, a notice exists once. Supervision notices are numbered 督办〔year〕N号.
+ */
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { LEVELS, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
+import type { Clock } from "../clock.ts";
+import { Notice, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
+import { forbidden, fromZod } from "../errors.ts";
+
+export type NoticeRecord = NoticeDoc & { _id: string };
+export const CHANNELS = ["inbox", "email", "webhook"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+interface Issue {
+  doc: CaseDoc;
+  level: Level;
+  rule: NoticeRule | null;
+  dueAt: Date;
+  actor: Actor;
+  requirement?: string;
+}
+
+/** Numbers a supervision notice once: the number is claimed for the notice's id. */
+async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
+  const year = shanghaiDate(issuedAt).slice(0, 4);
+  const n = await nextSeq(`supervision-${year}`, noticeId);
+  return `督办〔${year}〕${n}号`;
+}
+
+/** Channels this notice goes out on; the inbox always, email and webhook when the unit has them. */
+type Status = "pending" | "skipped";
+async function deliveriesFor(unitId: string | null): Promise<Record<Channel, { status: Status }>> {
+  const unit = unitId ? await Unit.findById(unitId, { notify: 1 }).lean() : null;
+  const when = (yes: unknown): { status: Status } => ({ status: yes ? "pending" : "skipped" });
+  return { inbox: when(unitId), email: when(unit?.notify?.emails?.length), webhook: when(unit?.notify?.webhookUrl) };
+}
+
+async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id: string, now: Date): Promise<NoticeRecord | null> {
+  const unitId = doc.leadUnitId ?? null;
+  const record = {
+    _id: id,
+    caseId: doc._id.toString(),
+    kind: doc.kind,
+    ledgerNumber: doc.ledgerNumber,
+    caseTitle: doc.title,
+    ruleId: rule?.id ?? null,
+    level,
+    revision: doc.deadlineRevision,
+    unitId,
+    recipients: rule?.recipients ?? ["unit", "office"],
+    manual: rule === null,
+    deadline: doc.deadline ?? null,
+    requirement: requirement ?? "",
+    points: rule?.points ?? 0,
+    dueAt,
+    issuedAt: now,
+    issuedBy: actor,
+    deliveries: await deliveriesFor(unitId),
+  };
+  try {
+    await Notice.create(record);
+  } catch (e) {
+    if (isDuplicateKey(e)) return null;
+    throw e;
+  }
+  if (level === "supervision") {
+    const number = await numberOf(id, now);
+    await Notice.updateOne({ _id: id }, { $set: { number } });
+    return { ...(record as unknown as NoticeRecord), number };
+  }
+  return record as unknown as NoticeRecord;
+}
+
+/** A notice the ladder calls for; null when it was already issued for this case, rule and revision. */
+export function issueFromRule(doc: CaseDoc, rule: NoticeRule, dueAt: Date, now: Date): Promise<NoticeRecord | null> {
+  const system: Actor = { id: "system", name: "系统", role: "system", unitId: null };
+  return issue({ doc, level: rule.level, rule, dueAt, actor: system }, noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision), now);
+}
+
+export const manualNoticeSchema = z.object({
+  level: z.enum(LEVELS, { error: "请选择通知类别" }),
+  requirement: z.string({ error: "请填写督办要求" }).trim().min(1, { error: "请填写督办要求" }).max(5000),
+});
+
+/** Office staff issue a notice by hand (e.g. a 督办通知 before the ladder would). */
+export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, clock: Clock): Promise<NoticeRecord> {
+  if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以发出督办通知");
+  const parsed = manualNoticeSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const now = clock.now();
+  const id = `${doc._id.toString()}-manual-${randomUUID()}`;
+  return (await issue({ doc, level: parsed.data.level, rule: null, dueAt: now, actor, requirement: parsed.data.requirement }, id, now))!;
+}

@@ -1,0 +1,68 @@
+/** The escalation ladder as data: seeded from the defaults, edited by the office admin. */
+import { z } from "zod";
+import { DEFAULT_RULES, LEVELS, type Actor, type NoticeRule } from "../../workflows/index.ts";
+import { NoticeRuleModel, isDuplicateKey } from "../db/models.ts";
+import { forbidden, fromZod, notFound } from "../errors.ts";
+
+const toRule = (d: Record<string, unknown>): NoticeRule => {
+  const { _id, createdAt: _c, updatedAt: _u, updatedBy: _b, ...rest } = d;
+  return { id: String(_id), ...rest } as NoticeRule;
+};
+
+/** Inserts the default rules that are missing; leaves edited ones alone. */
+export async function seedRules(): Promise<void> {
+  for (const { id, ...rule } of DEFAULT_RULES) {
+    try {
+      await NoticeRuleModel.create({ _id: id, ...rule });
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+    }
+  }
+}
+
+export async function loadRules(): Promise<NoticeRule[]> {
+  let rows = await NoticeRuleModel.find().lean();
+  if (rows.length === 0) {
+    await seedRules();
+    rows = await NoticeRuleModel.find().lean();
+  }
+  return rows.map((r) => toRule(r as Record<string, unknown>));
+}
+
+const days = z.number({ error: "天数应为数字" }).int({ error: "天数应为整数" }).min(0).max(365);
+const triggerSchema = z.union([
+  z.object({
+    anchor: z.enum(["deadline", "assignedOn", "acceptBy"], { error: "起算点不正确" }),
+    direction: z.enum(["before", "after"], { error: "应为期限前或期限后" }),
+    days,
+    unit: z.enum(["workday", "calendar"], { error: "应为工作日或自然日" }),
+  }),
+  z.object({ behindSchedule: z.literal(true), marginPoints: z.number().min(0).max(100) }),
+]);
+
+export const rulePatchSchema = z
+  .object({
+    triggers: z.array(triggerSchema).min(1, { error: "至少设置一个触发条件" }).max(5),
+    recipients: z.array(z.enum(["unit", "unit_head", "office", "leader"])).min(1, { error: "至少选择一个接收方" }),
+    points: z.number({ error: "扣分应为数字" }).min(-10).max(0, { error: "扣分应为 0 或负数" }),
+    states: z.array(z.string().min(1)).min(1),
+    level: z.enum(LEVELS),
+    clause: z.string().max(500),
+    enabled: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** Changes a rule (office admin only); cases pick it up the next time their schedule is computed. */
+export async function updateRule(id: string, patch: unknown, actor: Actor): Promise<NoticeRule> {
+  if (actor.role !== "office_admin") throw forbidden("只有整改办管理员可以修改预警规则");
+  const parsed = rulePatchSchema.safeParse(patch);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const updated = await NoticeRuleModel.findOneAndUpdate(
+    { _id: id },
+    { $set: { ...parsed.data, updatedBy: actor.id } },
+    { returnDocument: "after", lean: true },
+  );
+  if (!updated) throw notFound("预警规则");
+  return toRule(updated as Record<string, unknown>);
+}

@@ -1,0 +1,99 @@
+/**
+ * The worker process: a BullMQ job scheduler runs the notice sweep every minute (Asia/Shanghai),
+ * and a delivery worker sends notices. Refuses a Redis that may evict keys; closes cleanly.
+ */
+import { Worker, type Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { CaseService } from "./cases/service.ts";
+import { log } from "./log.ts";
+import { NoticeDeliverer, enqueueDeliveries, pendingNotices, type DeliveryOptions } from "./notices/delivery.ts";
+import { seedRules } from "./notices/rules.ts";
+import { NoticeSweeper } from "./notices/sweep.ts";
+import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
+
+export interface RunningWorker {
+  sweeper: NoticeSweeper;
+  deliveryQueue: Queue;
+  sweepQueue: Queue;
+  /** Re-queues deliveries still pending in the ledger (after Redis lost them). */
+  requeuePending(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function deliveryOptions(config: Config): DeliveryOptions {
+  return {
+    attempts: config.DELIVERY_ATTEMPTS,
+    backoffMs: config.DELIVERY_BACKOFF_MS,
+    office: config.ISSUING_OFFICE,
+    smtpUrl: config.SMTP_URL,
+    smtpFrom: config.SMTP_FROM,
+    webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+  };
+}
+
+export async function startWorker(config: Config, clock: Clock, { schedule = true } = {}): Promise<RunningWorker> {
+  const redisUrl = config.REDIS_URL;
+  if (!redisUrl) throw new Error("REDIS_URL is required for the worker");
+  const connections: Redis[] = [];
+  const conn = <T extends Redis>(c: T) => (connections.push(c), c);
+  await assertNoEviction(conn(queueConnection(redisUrl)));
+  await seedRules();
+
+  const prefix = config.QUEUE_PREFIX;
+  const deliveryQueue = makeQueue(QUEUES.delivery, conn(queueConnection(redisUrl)), prefix);
+  const sweepQueue = makeQueue(QUEUES.sweep, conn(queueConnection(redisUrl)), prefix);
+  const opts = deliveryOptions(config);
+  const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
+    await enqueueDeliveries(deliveryQueue, notices, opts);
+  });
+  const requeuePending = async () => enqueueDeliveries(deliveryQueue, await pendingNotices(), opts);
+
+  const deliverer = new NoticeDeliverer(opts);
+  const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
+    connection: conn(workerConnection(redisUrl)),
+    prefix,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+  });
+  const sweepWorker = new Worker(
+    QUEUES.sweep,
+    async () => {
+      const r = await sweeper.sweep();
+      const requeued = await requeuePending();
+      return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
+    },
+    { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
+  );
+  for (const w of [deliveryWorker, sweepWorker]) {
+    w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
+    w.on("error", (err) => log.error({ queue: w.name, err: err.message }, "worker error"));
+  }
+
+  // The scheduler lives in Redis; upserting it again every minute restores it if Redis lost it.
+  const upsertScheduler = () =>
+    sweepQueue
+      .upsertJobScheduler("sweep", { pattern: config.SWEEP_CRON, tz: "Asia/Shanghai" }, { name: "sweep" })
+      .catch((err) => log.warn({ err: err.message }, "could not upsert the sweep scheduler"));
+  let watchdog: NodeJS.Timeout | null = null;
+  if (schedule) {
+    await upsertScheduler();
+    watchdog = setInterval(upsertScheduler, 60_000);
+    await requeuePending();
+  }
+
+  return {
+    sweeper,
+    deliveryQueue,
+    sweepQueue,
+    requeuePending,
+    async close() {
+      if (watchdog) clearInterval(watchdog);
+      await Promise.all([deliveryWorker.close(), sweepWorker.close()]);
+      await Promise.all([deliveryQueue.close(), sweepQueue.close()]);
+      deliverer.close();
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
