@@ -1,12 +1,20 @@
 /**
- * `npm run demo`: seeds the demo directory and walks one inspection problem and one complaint
- * through their whole lifecycles with the case service, printing each history entry.
+ * `npm run demo`: seeds the demo directory, walks one inspection problem and one complaint
+ * through their whole lifecycles with the case service, printing each history entry, then moves
+ * the clock forward over a third case so that it climbs the escalation ladder, and prints the
+ * rendered 督办通知.
  */
 import { EVENT_LABELS, stateLabel, type Actor, type CaseKind } from "../workflows/index.ts";
 import { ManualClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
-import { Case, User } from "../src/db/models.ts";
+import { mkdir, writeFile } from "node:fs/promises";
+import { LEVEL_LABELS, type Level } from "../workflows/index.ts";
+import { loadCalendar } from "../src/calendar/workdays.ts";
+import { Case, Notice, User } from "../src/db/models.ts";
+import type { NoticeRecord } from "../src/notices/issuer.ts";
+import { renderNotice } from "../src/notices/render.ts";
+import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { actorOf } from "../src/directory.ts";
 import { CaseService } from "../src/cases/service.ts";
 import { verifyChain } from "../src/cases/history.ts";
@@ -91,6 +99,39 @@ await walk(complaint._id.toString(), "complaint", [
   [staff, "REPLY", { text: "经查属实，已依法立案查处。", channel: "书面" }, 1],
   [staff, "CLOSE", { satisfaction: "满意" }, 5],
 ]);
+
+// ---- the escalation ladder, with the clock moved forward ---------------------------------
+console.log("\n■ 预警督办：时钟前移，逐级触发");
+clock.set("2026-06-01T09:00:00+08:00");
+let ladderNumber = "SJ1-02";
+while (await Case.exists({ ledgerNumber: ladderNumber })) ladderNumber = `SJ1-02-演示${++n}`;
+const ladderCase = await service.createCase(
+  { kind: "inspection", ledgerNumber: ladderNumber, round: "省级第一轮", title: "加油站油气回收设施运行不正常", category: "大气", goal: "全部加油站完成挥发性有机物综合治理" },
+  staff,
+);
+await service.applyEvent(ladderCase._id.toString(), { type: "ASSIGN", payload: { leadUnitId: units.get("swuj"), coUnitIds: [units.get("sthjj")], deadline: "2026-06-30", requirements: "每两周报送进展" } }, staff);
+const sweeper = new NoticeSweeper(service, clock);
+const calendar = await loadCalendar();
+for (const day of ["2026-06-03", "2026-06-04", "2026-06-16", "2026-06-24", "2026-06-26", "2026-07-01", "2026-07-08", "2026-07-22"]) {
+  clock.set(`${day}T08:00:00+08:00`);
+  const r = await sweeper.sweep();
+  const issued = r.issued.map((x) => `${LEVEL_LABELS[x.level as Level]}${x.number ? `（${x.number}）` : ""}`);
+  console.log(`  ${day}  ${issued.length ? issued.join("、") : "—"}`);
+}
+const supervision = (await Notice.findOne({ caseId: ladderCase._id.toString(), level: "supervision" }).lean()) as NoticeRecord | null;
+if (supervision) {
+  const html = renderNotice(supervision, { office: config.ISSUING_OFFICE, unitName: "市商务局", calendar });
+  await mkdir(".data", { recursive: true });
+  await writeFile(".data/demo-supervision-notice.html", html);
+  const text = html
+    .replace(/<head>[\s\S]*?<\/head>/, "")
+    .replace(/<(br|\/p|\/div|\/h1|\/tr)>/g, "\n")
+    .replace(/<[^>]+>/g, "")
+    .replace(/\n\s*\n+/g, "\n")
+    .trim();
+  console.log("\n■ 督办通知（可打印版本已写入 .data/demo-supervision-notice.html）\n");
+  console.log(text.split("\n").map((l) => `    ${l.trim()}`).join("\n"));
+}
 
 console.log(`\n演示账号（密码 ${config.DEMO_PASSWORD === "rectiflow-demo" ? "rectiflow-demo" : "见 DEMO_PASSWORD"}）：admin、staff、leader，以及各单位联络员（如 sthjj、fgw）`);
 await disconnectDb();

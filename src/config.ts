@@ -8,6 +8,11 @@ const schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: "REDIS_URL must start with redis:// or rediss://" }).optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Seed the demo units, users and ledger into an empty database (npm start sets it). */
+  DEMO_SEED: z
+    .enum(["0", "1", "true", "false"])
+    .default("0")
+    .transform((v) => v === "1" || v === "true"),
   DEMO_PASSWORD: z.string().min(8, { error: "DEMO_PASSWORD must have at least 8 characters" }).default("rectiflow-demo"),
   /** Outgoing mail for notices, e.g. smtp://user:pass@mail.example.gov.cn:587; unset: email is skipped. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, { error: "SMTP_URL must start with smtp:// or smtps://" }).optional(),
@@ -22,6 +27,8 @@ const schema = z.object({
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   SWEEP_CRON: z.string().default("* * * * *"),
+  /** How often the worker re-asserts the sweep schedule in Redis (restores it after Redis lost it). */
+  SCHEDULER_WATCHDOG_MS: z.coerce.number().int().min(100).default(60_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,7 +6,9 @@ import type { Server } from "node:http";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
+import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
+import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 
@@ -26,6 +28,11 @@ try {
 
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
+if (config.DEMO_SEED) {
+  const units = await seedDirectory(config.DEMO_PASSWORD);
+  const n = await seedDemoLedger(new CaseService(systemClock), units);
+  if (n) log.info(`seeded a demo ledger of ${n} cases`);
+}
 
 let worker: RunningWorker | null = null;
 if (mode !== "web") {

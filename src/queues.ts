@@ -2,6 +2,7 @@
  * Redis connections and queue names. Redis is transport only: every job can be derived again
  * from the ledger. Queues fail fast when Redis is down; workers wait for it.
  */
+import { once } from "node:events";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 
@@ -21,6 +22,7 @@ export class RedisPolicyError extends Error {}
 
 /** BullMQ loses jobs if Redis evicts keys; refuse to run against such a Redis. */
 export async function assertNoEviction(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") await once(redis, "ready");
   const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
   const policy = reply[1];
   if (policy !== "noeviction")

@@ -1,9 +1,12 @@
 /**
- * Demo directory: the units of the sample feedback list (data/samples) and a user for every role.
- * Idempotent: existing units and users are left as they are.
+ * Demo data: the units of the sample feedback list (data/samples), a user for every role, and a
+ * small ledger. Idempotent: what exists is left as it is.
  */
-import { Unit, User } from "./db/models.ts";
-import { createUnit, createUser } from "./directory.ts";
+import { readFileSync } from "node:fs";
+import { addCalendarDays, shanghaiDate } from "../workflows/index.ts";
+import type { CaseService } from "./cases/service.ts";
+import { Case, Unit, User } from "./db/models.ts";
+import { actorOf, createUnit, createUser } from "./directory.ts";
 
 /** [code (login name of the unit's liaison), full name, short name, aliases] */
 export const DEMO_UNITS: [string, string, string, string[]][] = [
@@ -50,4 +53,70 @@ export async function seedDirectory(password: string): Promise<Map<string, strin
     await createUser({ ...u, password });
   }
   return ids;
+}
+
+/**
+ * A small demo ledger for an empty database: the 15 items of the sample feedback list
+ * (data/samples), a few of them assigned and signed, and some complaints. Goes through the
+ * case service like any other writer.
+ */
+export async function seedDemoLedger(service: CaseService, units: Map<string, string>): Promise<number> {
+  if (await Case.exists({})) return 0;
+  const staff = actorOf((await User.findOne({ username: "staff" }).lean())!);
+  const byName = new Map(DEMO_UNITS.map(([code, name]) => [name, code]));
+  const unitId = (name: string) => units.get(byName.get(name.trim()) ?? "") ?? null;
+  const text = readFileSync(new URL("../data/samples/inspection-feedback-list.csv", import.meta.url), "utf8").replace(/^\uFEFF/, "");
+  const [, ...rows] = text.trim().split(/\r?\n/).map((l) => l.split(","));
+  const today = shanghaiDate(new Date());
+  let n = 0;
+  for (const [i, r] of rows.entries()) {
+    const [number, round, description, category, lead, co, goal, measures, due] = r as string[];
+    const immediate = due === "立行立改";
+    const longTerm = due === "长期坚持";
+    const c = await service.createCase(
+      {
+        kind: "inspection",
+        ledgerNumber: number!,
+        round: round!,
+        source: round!.startsWith("中央") ? "中央生态环境保护督察" : "省级生态环境保护督察",
+        title: description!.split("，")[0]!,
+        description: description!,
+        category: category as never,
+        goal,
+        measures,
+        immediate,
+        longTerm,
+      },
+      staff,
+    );
+    n++;
+    if (i % 3 === 2) continue; // some stay registered, waiting to be assigned
+    const coUnitIds = co!.split("、").map(unitId).filter((x): x is string => !!x);
+    const assigned = await service.applyEvent(
+      c._id.toString(),
+      {
+        type: "ASSIGN",
+        payload: { leadUnitId: unitId(lead!), coUnitIds, ...(longTerm ? {} : { deadline: addCalendarDays(today, 20 + i * 7) }), requirements: "按月报送整改进展" },
+      },
+      staff,
+    );
+    if (i % 3 === 0) {
+      const liaison = actorOf((await User.findOne({ unitId: assigned.case.leadUnitId, role: "unit_user" }).lean())!);
+      await service.applyEvent(c._id.toString(), { type: "SIGN" }, liaison);
+    }
+  }
+  const complaints: [string, string, string][] = [
+    ["夜间工地噪声扰民", "噪声", "12369热线"],
+    ["河道出现大量死鱼", "水", "信访投诉举报平台"],
+    ["小区旁餐饮油烟直排", "大气", "网络"],
+    ["工业园区异味扰民", "大气", "12345转办"],
+  ];
+  for (const [i, [title, category, channel]] of complaints.entries()) {
+    const c = await service.createCase({ kind: "complaint", title, description: title, category: category as never, channel: channel as never, complainant: { name: "（演示）", phone: "138****0000" } }, staff);
+    n++;
+    if (i === 0) continue;
+    await service.applyEvent(c._id.toString(), { type: "ACCEPT" }, staff);
+    await service.applyEvent(c._id.toString(), { type: "ASSIGN", payload: { leadUnitId: units.get("sthjj"), deadline: addCalendarDays(today, 10 * i) } }, staff);
+  }
+  return n;
 }

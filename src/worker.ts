@@ -79,7 +79,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   let watchdog: NodeJS.Timeout | null = null;
   if (schedule) {
     await upsertScheduler();
-    watchdog = setInterval(upsertScheduler, 60_000);
+    watchdog = setInterval(upsertScheduler, config.SCHEDULER_WATCHDOG_MS);
     await requeuePending();
   }
 

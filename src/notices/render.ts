@@ -29,11 +29,11 @@ export interface RenderContext {
   clause?: string;
 }
 
-/** Working days between the deadline and the day of issue, when the calendar knows them. */
+/** Full working days that passed between the deadline and the day of issue, when the calendar knows them. */
 function overdueWorkdays(cal: WorkCalendar, deadline: string | null, issuedOn: string): number | null {
   if (!deadline || issuedOn <= deadline) return null;
   try {
-    return cal.workdaysBetween(deadline, issuedOn);
+    return cal.workdaysBetween(deadline, cal.addCalendarDays(issuedOn, -1)) || null;
   } catch {
     return null;
   }

@@ -1,0 +1,270 @@
+import { expect } from "chai";
+import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
+import { WorkCalendar } from "../../src/calendar/workdays.ts";
+import { Case, Notice, type CaseDoc } from "../../src/db/models.ts";
+import { issueByHand } from "../../src/notices/issuer.ts";
+import { NoticeDeliverer } from "../../src/notices/delivery.ts";
+import { chineseDate, renderNotice } from "../../src/notices/render.ts";
+import { loadRules, updateRule } from "../../src/notices/rules.ts";
+import { scorecard } from "../../src/notices/scorecard.ts";
+import { NoticeSweeper } from "../../src/notices/sweep.ts";
+import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+
+const cal = new WorkCalendar();
+const ms = (d: Date, delta: number) => new Date(d.getTime() + delta);
+/** Start of the day after `date` plus n workdays: when "after n workdays" has passed. */
+const afterWorkdays = (date: string, n: number) => startOfDay(addCalendarDays(cal.addWorkdays(date, n), 1));
+const beforeWorkdays = (date: string, n: number) => startOfDay(cal.addWorkdays(date, -n));
+
+describe("the escalation ladder", () => {
+  let w: World;
+  let sweeper: NoticeSweeper;
+  beforeEach(async () => {
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    sweeper = new NoticeSweeper(w.service, w.clock);
+  });
+
+  /** Moves the clock and sweeps; the levels issued, in order. */
+  async function sweepAt(at: Date): Promise<string[]> {
+    w.clock.set(at);
+    const r = await sweeper.sweep();
+    expect(r.problems, JSON.stringify(r.problems)).to.deep.equal([]);
+    return r.issued.map((n) => n.level);
+  }
+  const apply = (c: CaseDoc, type: string, actor: Actor, payload: Record<string, unknown> = {}) =>
+    w.service.applyEvent(c._id.toString(), { type, payload }, actor).then((r) => r.case);
+
+  async function assignedInspection(deadline = "2026-04-30", n = 1) {
+    const c = await w.service.createCase(newInspection(n), w.office);
+    return apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [w.units.co], deadline });
+  }
+
+  it("fires each rung for an inspection case once, at its working-day moment, never early", async () => {
+    const deadline = "2026-04-30";
+    let c = await assignedInspection(deadline);
+    expect(await sweepAt(w.clock.now())).to.deep.equal([]);
+
+    const sign = afterWorkdays("2026-03-02", 2);
+    expect(await sweepAt(ms(sign, -1))).to.deep.equal([]);
+    expect(await sweepAt(sign)).to.deep.equal(["sign_reminder"]);
+    expect(await sweepAt(ms(sign, 60_000))).to.deep.equal([]);
+    c = await apply(c, "SIGN", w.lead);
+    // Keep the progress on schedule so that only the deadline triggers the yellow warning.
+    c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 90, text: "基本完成" });
+
+    const rungs: [string, Date][] = [
+      ["due_reminder", beforeWorkdays(deadline, 5)],
+      ["yellow", beforeWorkdays(deadline, 2)],
+      ["red", startOfDay(addCalendarDays(deadline, 1))],
+      ["supervision", afterWorkdays(deadline, 5)],
+      ["escalation", afterWorkdays(deadline, 15)],
+    ];
+    for (const [level, at] of rungs) {
+      expect(await sweepAt(ms(at, -1)), `before ${level}`).to.deep.equal([]);
+      expect(await sweepAt(at), `at ${level}`).to.deep.equal([level]);
+      expect(await sweepAt(ms(at, 1000)), `after ${level}`).to.deep.equal([]);
+    }
+    const notices = await Notice.find({ caseId: c._id.toString() }).sort({ issuedAt: 1 }).lean();
+    expect(notices.map((n) => n.level)).to.deep.equal(["sign_reminder", ...rungs.map(([l]) => l)]);
+    expect(notices.find((n) => n.level === "supervision")!.number).to.equal("督办〔2026〕1号");
+    expect(notices.every((n) => n.unitId === w.units.lead && n.revision === 1)).to.equal(true);
+    expect((await Case.findById(c._id).lean())!.nextNoticeAt).to.equal(null);
+  });
+
+  it("raises the yellow warning when progress falls behind schedule, once per deadline", async () => {
+    let c = await assignedInspection("2026-04-30");
+    c = await apply(c, "SIGN", w.lead);
+    // 60 days from 03-02 to the end of 04-30; 0% reported + 20 points margin → behind after 12 days.
+    const behind = new Date("2026-03-14T00:00:00+08:00");
+    expect(await sweepAt(ms(behind, -1))).to.deep.equal([]);
+    expect(await sweepAt(behind)).to.deep.equal(["yellow"]);
+    c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 10, text: "开始施工" });
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 2))).to.not.include("yellow");
+  });
+
+  it("progress reported in time keeps the behind-schedule warning away", async () => {
+    let c = await assignedInspection("2026-04-30");
+    c = await apply(c, "SIGN", w.lead);
+    w.clock.set("2026-03-10T10:00:00+08:00");
+    c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 30, text: "三成" });
+    // now behind only when elapsed share exceeds 50%: 30 days after 03-02 → 04-01.
+    expect(await sweepAt(new Date("2026-03-31T23:59:00+08:00"))).to.deep.equal([]);
+    expect(await sweepAt(new Date("2026-04-01T00:00:00+08:00"))).to.deep.equal(["yellow"]);
+  });
+
+  it("fires the complaint limits: 15 days to accept, 60 days to conclude", async () => {
+    let c = await w.service.createCase(newComplaint(), w.office); // received 2026-03-02, accept by 03-17
+    expect(await sweepAt(ms(new Date("2026-03-14T00:00:00+08:00"), -1))).to.deep.equal([]);
+    expect(await sweepAt(new Date("2026-03-14T00:00:00+08:00"))).to.deep.equal(["accept_warning"]);
+    expect(await sweepAt(ms(new Date("2026-03-18T00:00:00+08:00"), -1))).to.deep.equal([]);
+    expect(await sweepAt(new Date("2026-03-18T00:00:00+08:00"))).to.deep.equal(["accept_overdue"]);
+    c = await apply(c, "ACCEPT", w.office); // accepted 03-18 → conclude by 05-17
+    expect(c.deadline).to.equal("2026-05-17");
+    c = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-05-17" });
+    expect(await sweepAt(ms(new Date("2026-05-14T00:00:00+08:00"), -1))).to.deep.equal([]);
+    expect(await sweepAt(new Date("2026-05-14T00:00:00+08:00"))).to.deep.equal(["conclude_warning"]);
+    expect(await sweepAt(new Date("2026-05-18T00:00:00+08:00"))).to.deep.equal(["conclude_overdue"]);
+    expect(await sweepAt(new Date("2026-06-18T00:00:00+08:00"))).to.deep.equal([]);
+  });
+
+  it("after an approved extension the old revision's notices never go out and the ladder restarts from the new deadline", async () => {
+    let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    const red = startOfDay("2026-05-01");
+    expect(await sweepAt(red)).to.include("red");
+    const redNotice = (await Notice.findOne({ caseId: c._id.toString(), level: "red" }).lean())!;
+    c = await apply(c, "REQUEST_EXTENSION", w.lead, { deadline: "2026-06-30", reason: "设备到货延迟" });
+    c = await apply(c, "APPROVE_EXTENSION", w.office);
+    expect(c.deadlineRevision).to.equal(2);
+    // The red warning of revision 1 had not been delivered yet: it is cancelled, not sent.
+    const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, office: "整改办", smtpFrom: "x@y", webhookTimeoutMs: 1000 });
+    const job = { data: { noticeId: redNotice._id, channel: "inbox" }, attemptsMade: 0, opts: { attempts: 1 } };
+    expect(await deliverer.process(job as never)).to.match(/^cancelled/);
+    const after = (await Notice.findById(redNotice._id).lean())!;
+    expect(after.state).to.equal("cancelled");
+    expect(after.deliveries?.inbox?.status).to.equal("pending");
+    // Nothing of revision 1 fires any more; revision 2 starts its own ladder.
+    expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal([]);
+    expect(await sweepAt(beforeWorkdays("2026-06-30", 5))).to.deep.equal(["due_reminder"]);
+    const rev2 = await Notice.find({ caseId: c._id.toString(), revision: 2 }).lean();
+    expect(rev2.map((n) => n._id)).to.deep.equal([noticeKey(c._id.toString(), "inspection.due_reminder", 2)]);
+  });
+
+  it("signing, submitting or closing a case stops its pending warnings", async () => {
+    const signed = await assignedInspection("2026-04-30", 1);
+    await apply(signed, "SIGN", w.lead);
+    let submitted = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
+    submitted = await apply(submitted, "REPORT_PROGRESS", w.lead, { percent: 100, text: "完成" });
+    submitted = await apply(submitted, "SUBMIT", w.lead, { summary: "完成", attachmentIds: ["e"] });
+    let closed = await w.service.createCase(newComplaint(), w.office);
+    closed = await apply(closed, "TRANSFER", w.office, { to: "市信访局" });
+    // Long after every deadline: the signed case gets its deadline ladder but no sign reminder,
+    // the submitted case and the transferred complaint get nothing.
+    const levels = await sweepAt(new Date("2026-06-30T00:00:00+08:00"));
+    expect(levels).to.not.include("sign_reminder");
+    expect(await Notice.countDocuments({ caseId: submitted._id.toString() })).to.equal(0);
+    expect(await Notice.countDocuments({ caseId: closed._id.toString() })).to.equal(0);
+  });
+
+  it("catches up after the workers were down: every due notice once", async () => {
+    const c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    // Down from before the due reminder until after the red warning: three rungs fell due.
+    const levels = await sweepAt(startOfDay("2026-05-02"));
+    expect(levels).to.have.members(["due_reminder", "yellow", "red"]);
+    expect(await sweepAt(startOfDay("2026-05-02"))).to.deep.equal([]);
+    const second = new NoticeSweeper(w.service, w.clock);
+    expect((await second.sweep()).issued).to.deep.equal([]);
+  });
+
+  it("concurrent sweeps issue each notice once", async () => {
+    for (let i = 1; i <= 5; i++) await assignedInspection("2026-04-30", i);
+    w.clock.set(startOfDay("2026-05-02"));
+    const sweeps = await Promise.all(Array.from({ length: 4 }, () => new NoticeSweeper(w.service, w.clock).sweep()));
+    const issued = sweeps.flatMap((s) => s.issued.map((n) => n._id));
+    expect(new Set(issued).size).to.equal(issued.length);
+    expect(await Notice.countDocuments()).to.equal(issued.length);
+    expect(issued.length).to.equal(5 * 4); // sign reminder, due reminder, yellow, red
+  });
+
+  it("ends a publicity period after its working days, by the system", async () => {
+    let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: ["e"] });
+    w.clock.set("2026-03-20T10:00:00+08:00");
+    c = await apply(c, "PASS", w.office, { publicityDays: 5 });
+    const end = afterWorkdays("2026-03-20", 5);
+    w.clock.set(ms(end, -1));
+    expect((await sweeper.sweep()).publicityEnded).to.deep.equal([]);
+    w.clock.set(end);
+    expect((await sweeper.sweep()).publicityEnded).to.deep.equal([c._id.toString()]);
+    const closed = await w.service.getCase(c._id.toString(), w.office);
+    expect(closed.state).to.equal("closed");
+    const last = (await w.service.history(c._id.toString())).at(-1)!;
+    expect(last).to.deep.include({ type: "PUBLICITY_END", to: "closed" });
+    expect(last.actor.role).to.equal("system");
+  });
+
+  it("reports a deadline the calendar cannot count, instead of guessing, and keeps calendar-day rungs", async () => {
+    await apply(await assignedInspection("2027-03-31"), "SIGN", w.lead);
+    w.clock.set(startOfDay("2026-12-31"));
+    const r = await sweeper.sweep();
+    expect(r.problems.map((p) => p.message).join()).to.contain("2027 年的法定节假日安排尚未收录");
+    const doc = (await Case.findOne({}).lean())!;
+    expect(doc.scheduleProblem).to.contain("2027");
+    expect(doc.nextNoticeAt).to.not.equal(null);
+  });
+
+  it("20 concurrent supervision notices get 20 distinct, consecutive numbers", async () => {
+    const c = await assignedInspection("2026-04-30");
+    const made = await Promise.all(
+      Array.from({ length: 20 }, () => issueByHand(c, { level: "supervision", requirement: "请于5个工作日内书面报告" }, w.office, w.clock)),
+    );
+    const numbers = made.map((n) => Number(/〔2026〕(\d+)号/.exec(n.number ?? "")![1])).sort((a, b) => a - b);
+    expect(numbers).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+    const stored = await Notice.find({ level: "supervision" }, { number: 1 }).lean();
+    expect(new Set(stored.map((n) => n.number)).size).to.equal(20);
+  });
+
+  it("only the office issues notices by hand, with a requirement", async () => {
+    const c = await assignedInspection("2026-04-30");
+    await issueByHand(c, { level: "supervision", requirement: "x" }, w.lead, w.clock).then(
+      () => expect.fail("a unit issued a notice"),
+      (e) => expect(e.status).to.equal(403),
+    );
+    await issueByHand(c, { level: "supervision", requirement: " " }, w.office, w.clock).then(
+      () => expect.fail("accepted an empty requirement"),
+      (e) => expect(e.details.fields[0]).to.deep.equal({ field: "requirement", message: "请填写督办要求" }),
+    );
+    expect(await Notice.countDocuments()).to.equal(0);
+  });
+
+  it("renders the 督办通知 in 公文 form, escaping what users typed", async () => {
+    const c = await w.service.createCase({ ...newInspection(3), title: "<script>alert(1)</script>河道整治" }, w.office);
+    const assigned = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-04-30" });
+    w.clock.set("2026-05-12T10:00:00+08:00");
+    const n = await issueByHand(assigned, { level: "supervision", requirement: "请于5日内报告 & <b>整改</b>" }, w.office, w.clock);
+    const html = renderNotice(n, { office: "某市督察整改办", unitName: "市生态环境局", calendar: cal });
+    expect(html).to.contain("督办〔2026〕1号").and.contain("市生态环境局：").and.contain("ZY2-03");
+    expect(html).to.contain("2026年4月30日").and.contain("某市督察整改办").and.contain("（盖章）").and.contain("size: A4");
+    // Full working days after the deadline before the day of issue (Labor Day holidays skipped).
+    const overdue = cal.workdaysBetween("2026-04-30", "2026-05-11");
+    expect(overdue).to.be.within(3, 6);
+    expect(html).to.contain(`已超过整改时限${overdue}个工作日`).and.contain(`${chineseDate(cal.addWorkdays("2026-05-12", 5))}前`);
+    expect(html).to.not.contain("<script>alert(1)</script>").and.not.contain("<b>整改</b>");
+    expect(html).to.contain("&lt;script&gt;").and.contain("&amp; &lt;b&gt;");
+  });
+
+  it("a changed rule applies to schedules computed after the change; only the admin may change it", async () => {
+    await loadRules();
+    const admin: Actor = { id: "a", name: "管理员", role: "office_admin", unitId: null };
+    await updateRule("inspection.due_reminder", { triggers: [{ anchor: "deadline", direction: "before", days: 10, unit: "workday" }] }, w.office).then(
+      () => expect.fail("office staff changed a rule"),
+      (e) => expect(e.status).to.equal(403),
+    );
+    const bad = await updateRule("inspection.due_reminder", { points: 3 }, admin).catch((e) => e);
+    expect(bad.status).to.equal(422);
+    await updateRule("inspection.due_reminder", { triggers: [{ anchor: "deadline", direction: "before", days: 10, unit: "workday" }] }, admin);
+    const c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    expect(await sweepAt(ms(beforeWorkdays("2026-04-30", 10), -1))).to.deep.equal([]);
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 10))).to.deep.equal(["due_reminder"]);
+  });
+
+  it("scores units from their notices, each point traceable to a notice and its case", async () => {
+    const a = await apply(await assignedInspection("2026-04-30", 1), "SIGN", w.lead);
+    await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    const b = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
+    await apply(b, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    await sweepAt(afterWorkdays("2026-04-30", 5)); // yellow, red and supervision for both
+    const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
+    expect(others).to.deep.equal([]);
+    expect(score!.unitId).to.equal(w.units.lead);
+    expect(score!.counts).to.include({ yellow: 2, red: 2, supervision: 2 });
+    expect(score!.points).to.equal(2 * (-0.5 - 1 - 2));
+    expect(score!.specialLetterQuarters).to.deep.equal(["2026Q2"]);
+    expect(score!.lines.map((l) => l.ledgerNumber)).to.include.members(["ZY2-01", "ZY2-02"]);
+    const sum = score!.lines.reduce((s, l) => s + l.points, 0);
+    expect(sum).to.equal(score!.points);
+    expect(await scorecard("2026-01-01", "2026-04-01")).to.deep.equal([]);
+  });
+});
