@@ -27,6 +27,8 @@ const schema = z.object({
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   SWEEP_CRON: z.string().default("* * * * *"),
+  /** The worker touches this file every 30 s; a container health check reads its age. */
+  HEARTBEAT_FILE: z.string().optional(),
   /** How often the worker re-asserts the sweep schedule in Redis (restores it after Redis lost it). */
   SCHEDULER_WATCHDOG_MS: z.coerce.number().int().min(100).default(60_000),
 });

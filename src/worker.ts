@@ -2,6 +2,7 @@
  * The worker process: a BullMQ job scheduler runs the notice sweep every minute (Asia/Shanghai),
  * and a delivery worker sends notices. Refuses a Redis that may evict keys; closes cleanly.
  */
+import { writeFile } from "node:fs/promises";
 import { Worker, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Clock } from "./clock.ts";
@@ -37,7 +38,10 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const redisUrl = config.REDIS_URL;
   if (!redisUrl) throw new Error("REDIS_URL is required for the worker");
   const connections: Redis[] = [];
-  const conn = <T extends Redis>(c: T) => (connections.push(c), c);
+  const conn = <T extends Redis>(c: T) => {
+    connections.push(c);
+    return c;
+  };
   await assertNoEviction(conn(queueConnection(redisUrl)));
   await seedRules();
 
@@ -82,6 +86,10 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     watchdog = setInterval(upsertScheduler, config.SCHEDULER_WATCHDOG_MS);
     await requeuePending();
   }
+  const heartbeatFile = config.HEARTBEAT_FILE;
+  const beat = () => heartbeatFile && writeFile(heartbeatFile, new Date().toISOString()).catch(() => {});
+  const heartbeat = heartbeatFile ? setInterval(beat, 30_000) : null;
+  await beat();
 
   return {
     sweeper,
@@ -90,6 +98,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     requeuePending,
     async close() {
       if (watchdog) clearInterval(watchdog);
+      if (heartbeat) clearInterval(heartbeat);
       await Promise.all([deliveryWorker.close(), sweepWorker.close()]);
       await Promise.all([deliveryQueue.close(), sweepQueue.close()]);
       deliverer.close();

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { LEVEL_LABELS, shanghaiDate, type Level } from "../../workflows/index.ts";
-import { WorkCalendar } from "../calendar/workdays.ts";
+import type { WorkCalendar } from "../calendar/workdays.ts";
 import type { NoticeRecord } from "./issuer.ts";
 
 const hbs = Handlebars.create();

@@ -44,8 +44,8 @@ export async function scorecard(from: string, to: string, unitId?: string): Prom
   const byUnit = new Map<string, UnitScore>();
   for (const r of rows) {
     const u = r.unitId as string;
-    let s = byUnit.get(u);
-    if (!s) byUnit.set(u, (s = { unitId: u, points: 0, counts: {}, specialLetterQuarters: [], lines: [] }));
+    const s = byUnit.get(u) ?? { unitId: u, points: 0, counts: {}, specialLetterQuarters: [], lines: [] };
+    byUnit.set(u, s);
     s.points += r.points ?? 0;
     s.counts[r.level] = (s.counts[r.level] ?? 0) + 1;
     s.lines.push({ noticeId: String(r._id), level: r.level, points: r.points ?? 0, caseId: r.caseId, ledgerNumber: r.ledgerNumber, issuedAt: r.issuedAt });

@@ -23,7 +23,8 @@ describe("docker-compose.yml", () => {
     expect(text).to.contain('"--appendonly", "yes"');
     expect(text).to.contain('"--maxmemory-policy", "noeviction"');
     const services = text.split(/\n {2}(?=\w+:\n)/).slice(1);
-    expect(services.length).to.be.at.least(3);
+    expect(services.length).to.be.at.least(4);
+    expect(text).to.contain('"src/main.ts", "worker"').and.contain('"src/main.ts", "web"');
     for (const s of services) expect(s, s.split("\n")[0]).to.contain("healthcheck:");
   });
 });
