@@ -16,6 +16,7 @@ import type { NoticeRecord } from "../src/notices/issuer.ts";
 import { renderNotice } from "../src/notices/render.ts";
 import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { actorOf } from "../src/directory.ts";
+import { storeAttachment } from "../src/cases/attachments.ts";
 import { CaseService } from "../src/cases/service.ts";
 import { verifyChain } from "../src/cases/history.ts";
 import { seedDirectory } from "../src/seed.ts";
@@ -68,13 +69,19 @@ const inspection = await service.createCase(
   },
   staff,
 );
+// A minimal PDF stands in for the acceptance report (evidence is checked by content).
+const report = await storeAttachment(
+  inspection._id.toString(),
+  { buffer: Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"), originalname: "验收报告.pdf" },
+  fgw,
+);
 await walk(inspection._id.toString(), "inspection", [
   [staff, "ASSIGN", { leadUnitId: units.get("fgw"), coUnitIds: [units.get("gxj"), units.get("scjgj")], deadline: day(90), requirements: "按月报送进展" }, 0],
   [fgw, "SIGN", {}, 1],
   [gxj, "REPORT_PROGRESS", { percent: 30, text: "已完成4台锅炉清洁能源替代" }, 20],
   [fgw, "REQUEST_EXTENSION", { deadline: day(120), reason: "天然气管网施工受冬季停工影响" }, 30],
   [staff, "APPROVE_EXTENSION", {}, 2],
-  [fgw, "SUBMIT", { summary: "12台燃煤锅炉全部完成替代并逐台验收", attachmentIds: ["验收报告.pdf"] }, 60],
+  [fgw, "SUBMIT", { summary: "12台燃煤锅炉全部完成替代并逐台验收", attachmentIds: [report.id] }, 60],
   [staff, "PASS", { publicityDays: 5 }, 3],
   [system, "PUBLICITY_END", {}, 7],
 ]);

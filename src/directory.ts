@@ -63,10 +63,16 @@ export async function createUser(input: z.input<typeof newUserSchema>): Promise<
   }
 }
 
-/** The user when the password matches; null otherwise (no hint which part was wrong). */
+let dummyHash: Promise<string> | undefined;
+
+/** The user when the password matches; null otherwise (no hint which part was wrong, and an unknown name costs a hash too). */
 export async function verifyPassword(username: string, password: string): Promise<UserDoc | null> {
   const user = await User.findOne({ username, active: true }).lean<UserDoc>();
-  if (!user) return null;
+  if (!user) {
+    dummyHash ??= hash("rectiflow: no such user");
+    await verify(await dummyHash, password).catch(() => false);
+    return null;
+  }
   return (await verify(user.passwordHash, password)) ? user : null;
 }
 

@@ -104,16 +104,23 @@ function shift(cal: WorkdayCalendar, date: string, days: number, unit: DayUnit) 
   return unit === "calendar" ? addCalendarDays(date, days) : cal.addWorkdays(date, days);
 }
 
+/**
+ * 序时进度: the moment the elapsed share of assignment → deadline exceeds the reported percent by
+ * `marginPoints`; null when it never will (no deadline, long-term, or the margin reaches 100%).
+ */
+export function behindScheduleAt(c: CaseClock, marginPoints: number): Date | null {
+  const ctx = c.context;
+  if (!ctx.assignedOn || !ctx.deadline || ctx.longTerm) return null;
+  const share = ((ctx.progressPercent ?? 0) + marginPoints) / 100;
+  if (share >= 1) return null;
+  const start = startOfDay(ctx.assignedOn).getTime();
+  const end = startOfDay(addCalendarDays(ctx.deadline, 1)).getTime();
+  return new Date(start + share * (end - start));
+}
+
 function triggerAt(t: Trigger, c: CaseClock, cal: WorkdayCalendar): Date | null {
   const ctx = c.context;
-  if ("behindSchedule" in t) {
-    if (!ctx.assignedOn || !ctx.deadline || ctx.longTerm) return null;
-    const share = ((ctx.progressPercent ?? 0) + t.marginPoints) / 100;
-    if (share >= 1) return null;
-    const start = startOfDay(ctx.assignedOn).getTime();
-    const end = startOfDay(addCalendarDays(ctx.deadline, 1)).getTime();
-    return new Date(start + share * (end - start));
-  }
+  if ("behindSchedule" in t) return behindScheduleAt(c, t.marginPoints);
   const anchor = ctx[t.anchor];
   if (!anchor) return null;
   return t.direction === "before"
@@ -121,7 +128,7 @@ function triggerAt(t: Trigger, c: CaseClock, cal: WorkdayCalendar): Date | null 
     : startOfDay(addCalendarDays(shift(cal, anchor, t.days, t.unit), 1));
 }
 
-const inState = (state: string, states: string[]) => states.some((s) => state === s || state.startsWith(`${s}.`));
+export const inState = (state: string, states: string[]) => states.some((s) => state === s || state.startsWith(`${s}.`));
 
 export interface Timed {
   rule: NoticeRule;
@@ -157,3 +164,18 @@ export function publicityEndsAt(c: CaseClock, cal: WorkdayCalendar): Date | null
 
 /** The key that makes a notice unique: one per case, rule and deadline revision. */
 export const noticeKey = (caseId: string, ruleId: string, revision: number) => `${caseId}-${ruleId}-r${revision}`;
+
+/** States in which a case's deadline binds: past it, the case is overdue. */
+export const DEADLINE_STATES: Record<CaseClock["kind"], string[]> = {
+  inspection: ["assigned", "rectifying"],
+  complaint: ["received", "accepted", "investigating", "reviewing", "replying"],
+};
+
+/** The behind-schedule margin of the kind's rules (the first enabled rule that has one), or null. */
+export function behindMargin(kind: CaseClock["kind"], rules: NoticeRule[]): number | null {
+  for (const r of rules) {
+    if (!r.enabled || r.kind !== kind) continue;
+    for (const t of r.triggers) if ("behindSchedule" in t) return t.marginPoints;
+  }
+  return null;
+}

@@ -83,3 +83,15 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
 }
 export { EVENT_LABELS, STATE_LABELS, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
+
+/** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */
+export function leafStates(kind: CaseKind): string[] {
+  const out: string[] = [];
+  const walk = (node: AnyStateMachine["root"]) => {
+    const children = Object.values(node.states);
+    if (!children.length) out.push(node.path.join("."));
+    for (const child of children) walk(child);
+  };
+  walk(workflows[kind].machine.root);
+  return out;
+}

@@ -30,6 +30,7 @@ import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/
 import { assertUnitsExist } from "../directory.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
+import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
 import { newCaseSchema, type NewCase } from "./schemas.ts";
 
@@ -194,7 +195,7 @@ export class CaseService {
       if (violations.length) throw invalid(violations.map((v) => ({ ...v, field: `payload.${v.field}` })));
       throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
     }
-    await checkReferences(event);
+    await checkReferences(event, id);
 
     const nextSnapshot = snapshotOf(next);
     const entry = seal(
@@ -258,8 +259,9 @@ function replay(doc: CaseDoc, prior: ChainEntry, requestHash: string): Applied {
   return { case: doc, entry: prior, replayed: true };
 }
 
-/** References the machine cannot check: the units named in a payload must exist and be active. */
-async function checkReferences(event: CaseEvent): Promise<void> {
+/** References the machine cannot check: named units must exist and be active, evidence must be this case's files. */
+async function checkReferences(event: CaseEvent, caseId: string): Promise<void> {
   if (typeof event.leadUnitId === "string") await assertUnitsExist([event.leadUnitId], "payload.leadUnitId");
   if (Array.isArray(event.coUnitIds)) await assertUnitsExist(event.coUnitIds as string[], "payload.coUnitIds");
+  if (Array.isArray(event.attachmentIds)) await assertAttachments(caseId, event.attachmentIds as string[], "payload.attachmentIds");
 }

@@ -107,6 +107,8 @@ const caseSchema = new Schema(
     // the notice schedule: when the sweep must look at this case next (null: nothing pending)
     nextNoticeAt: { type: Date, default: null },
     scheduleProblem: { type: String, default: null },
+    /** When the case falls behind schedule (序时进度) at its reported progress; written by the sweep. */
+    behindFrom: { type: Date, default: null },
     // the snapshot itself
     stateValue: { type: Schema.Types.Mixed, required: true },
     context: { type: Schema.Types.Mixed, required: true },

@@ -5,7 +5,7 @@
  * catches up on what fell due, once.
  */
 import mongoose from "mongoose";
-import { ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { behindMargin, behindScheduleAt, ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, Notice, type CaseDoc } from "../db/models.ts";
@@ -88,10 +88,12 @@ export class NoticeSweeper {
       if (!next || retry < next) next = retry;
       result.problems.push({ caseId: id, message: messages.join("；") });
     }
+    const margin = behindMargin(doc.kind, rules);
+    const behindFrom = margin === null ? null : behindScheduleAt(clockOf(doc), margin);
     // Conditional on the version seen: an event applied meanwhile set nextNoticeAt to its own time, which wins.
     await Case.updateOne(
       { _id: doc._id, version: doc.version },
-      { $set: { nextNoticeAt: next, scheduleProblem: messages.length ? [...new Set(messages)].join("；") : null } },
+      { $set: { nextNoticeAt: next, behindFrom, scheduleProblem: messages.length ? [...new Set(messages)].join("；") : null } },
       { timestamps: false },
     );
   }

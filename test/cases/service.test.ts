@@ -5,7 +5,7 @@ import { AppError } from "../../src/errors.ts";
 import { verifyChain, type ChainEntry } from "../../src/cases/history.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { CASE_KINDS } from "../../workflows/index.ts";
-import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { generateEdges } from "../support/paths.ts";
 
 /** The AppError a promise rejects with. */
@@ -44,9 +44,11 @@ describe("case service", () => {
       for (const e of edges) {
         const input = kind === "inspection" ? newInspection(++n) : newComplaint();
         const created = await w.service.createCase(input, w.office);
+        const photo = await evidence(created._id.toString(), w.lead);
         let current = created;
         for (const c of [...e.prefix, e.command]) {
-          current = (await w.service.applyEvent(created._id.toString(), { type: c.type, payload: c.payload, expectedVersion: current.version }, c.actor)).case;
+          const payload = c.payload.attachmentIds ? { ...c.payload, attachmentIds: [photo] } : c.payload;
+          current = (await w.service.applyEvent(created._id.toString(), { type: c.type, payload, expectedVersion: current.version }, c.actor)).case;
         }
         expect(current.state, `${e.from} --${e.command.type}--> ${e.to}`).to.equal(e.to);
         expect(current.version).to.equal(e.prefix.length + 2);
@@ -71,10 +73,11 @@ describe("case service", () => {
     this.timeout(60_000);
     const c = await signedInspection();
     const id = c._id.toString();
+    const photo = await evidence(id, w.lead);
     const commands = Array.from({ length: 50 }, (_, i) =>
       i % 2
         ? { type: "REPORT_PROGRESS", payload: { percent: i, text: `进展 ${i}`, attachmentIds: [] }, expectedVersion: c.version }
-        : { type: "SUBMIT", payload: { summary: `完成 ${i}`, attachmentIds: ["e"] }, expectedVersion: c.version },
+        : { type: "SUBMIT", payload: { summary: `完成 ${i}`, attachmentIds: [photo] }, expectedVersion: c.version },
     );
     const results = await Promise.allSettled(commands.map((cmd) => w.service.applyEvent(id, cmd, w.lead)));
     const ok = results.filter((r) => r.status === "fulfilled");
@@ -221,6 +224,18 @@ describe("case service", () => {
       const after = (await Case.findById(id).lean<CaseDoc>())!;
       expect(after).to.include({ version: 1, state: "registered" });
       expect(await historyOf(id)).to.have.length(1);
+    });
+
+    it("evidence that is not a file of this case", async () => {
+      const a = await signedInspection(1);
+      const b = await signedInspection(2);
+      const foreign = await evidence(b._id.toString(), w.lead);
+      for (const ids of [["65f000000000000000000000"], ["not-an-id"], [foreign]]) {
+        const e = await refusal(w.service.applyEvent(a._id.toString(), { type: "SUBMIT", payload: { summary: "完成", attachmentIds: ids } }, w.lead));
+        expect(e.status).to.equal(422);
+        expect((e.details.fields as { field: string }[])[0]!.field).to.equal("payload.attachmentIds");
+      }
+      expect((await Case.findById(a._id).lean<CaseDoc>())!.state).to.equal("rectifying.working");
     });
 
     it("a received date in the future", async () => {

@@ -8,7 +8,7 @@ import { chineseDate, renderNotice } from "../../src/notices/render.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 
 const cal = new WorkCalendar();
 const ms = (d: Date, delta: number) => new Date(d.getTime() + delta);
@@ -135,7 +135,7 @@ describe("the escalation ladder", () => {
     await apply(signed, "SIGN", w.lead);
     let submitted = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
     submitted = await apply(submitted, "REPORT_PROGRESS", w.lead, { percent: 100, text: "完成" });
-    submitted = await apply(submitted, "SUBMIT", w.lead, { summary: "完成", attachmentIds: ["e"] });
+    submitted = await apply(submitted, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(submitted._id.toString(), w.lead)] });
     let closed = await w.service.createCase(newComplaint(), w.office);
     closed = await apply(closed, "TRANSFER", w.office, { to: "市信访局" });
     // Long after every deadline: the signed case gets its deadline ladder but no sign reminder,
@@ -169,7 +169,7 @@ describe("the escalation ladder", () => {
 
   it("ends a publicity period after its working days, by the system", async () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
-    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: ["e"] });
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
     w.clock.set("2026-03-20T10:00:00+08:00");
     c = await apply(c, "PASS", w.office, { publicityDays: 5 });
     const end = afterWorkdays("2026-03-20", 5);

@@ -4,6 +4,7 @@ import type { Actor } from "../../workflows/index.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { Case, CaseHistory, Notice, NoticeRuleModel, Sequence, Unit } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
+import { storeAttachment } from "../../src/cases/attachments.ts";
 import { CaseService } from "../../src/cases/service.ts";
 
 export interface World {
@@ -23,6 +24,8 @@ export async function resetLedger(): Promise<void> {
   await Promise.all(
     [Case, CaseHistory, Unit, Sequence, Notice, NoticeRuleModel].map((m) => (m as typeof Case).deleteMany({})),
   );
+  const db = mongoose.connection.db!;
+  await Promise.all(["attachments.files", "attachments.chunks"].map((c) => db.collection(c).deleteMany({})));
 }
 
 export async function makeWorld(start = "2026-03-02T09:00:00+08:00"): Promise<World> {
@@ -66,4 +69,15 @@ export function newComplaint() {
     channel: "12369热线" as const,
     complainant: { name: "李四", phone: "13800000000", address: "某小区3栋" },
   };
+}
+
+/** A 1×1 PNG: real image content for evidence uploads. */
+export const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+/** Uploads a photo as evidence for a case; returns its attachment id. */
+export async function evidence(caseId: string, actor: Actor, name = "现场照片.png"): Promise<string> {
+  return (await storeAttachment(caseId, { buffer: PNG, originalname: name }, actor)).id;
 }
