@@ -1,0 +1,127 @@
+/**
+ * Sign-in: server-side sessions (MongoDB), a new session id at login, a CSRF token per session
+ * (synchronizer: sent back in X-CSRF-Token or a form's _csrf), and login limits per account and
+ * address. Messages never tell whether a username exists, and an unknown name costs the same hash.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import MongoStore from "connect-mongo";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import session from "express-session";
+import type { Redis } from "ioredis";
+import mongoose from "mongoose";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { z } from "zod";
+import type { Actor } from "../../workflows/index.ts";
+import { User, type UserDoc } from "../db/models.ts";
+import { actorOf, verifyPassword } from "../directory.ts";
+import { AppError, fromZod } from "../errors.ts";
+
+declare module "express-session" {
+  interface SessionData {
+    userId?: string;
+    csrf?: string;
+  }
+}
+
+export interface AuthOptions {
+  secret: string;
+  secureCookie: boolean;
+  redis: Redis | null;
+  /** Tries per account (and per address ×6) in 15 minutes. */
+  loginAttempts: number;
+}
+
+export function sessions(opts: AuthOptions): RequestHandler {
+  return session({
+    name: "rf.sid",
+    secret: opts.secret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: { httpOnly: true, sameSite: "lax", secure: opts.secureCookie, maxAge: 8 * 3600_000 },
+    // `interval` cleanup instead of a TTL index, which not every MongoDB-compatible server has.
+    store: MongoStore.create({
+      client: mongoose.connection.getClient() as never,
+      collectionName: "sessions",
+      ttl: 8 * 3600,
+      autoRemove: "interval",
+      autoRemoveInterval: 10,
+      stringify: false,
+    }),
+  });
+}
+
+/** Loads the signed-in user (fresh each request: a deactivated user is out at once). */
+export async function loadActor(req: Request, res: Response, next: NextFunction) {
+  const id = req.session?.userId;
+  if (id && mongoose.isObjectIdOrHexString(id)) {
+    const user = await User.findOne({ _id: id, active: true }).lean<UserDoc>();
+    if (user) res.locals.actor = actorOf(user);
+  }
+  next();
+}
+
+export const actorOfRequest = (req: Request): Actor | null => (req.res?.locals.actor as Actor | undefined) ?? null;
+
+export function csrfToken(req: Request): string {
+  if (!req.session.csrf) req.session.csrf = randomBytes(24).toString("base64url");
+  return req.session.csrf;
+}
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Unsafe requests of a signed-in session must carry the session's token. */
+export function csrfCheck(req: Request, _res: Response, next: NextFunction) {
+  if (SAFE.has(req.method) || !req.session?.userId) return next();
+  const sent = req.get("x-csrf-token") ?? (typeof req.body?._csrf === "string" ? req.body._csrf : "");
+  const expected = req.session.csrf ?? "";
+  const ok = sent.length === expected.length && expected.length > 0 && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
+  if (!ok) return next(new AppError(403, "csrf_invalid", "页面已过期或请求来源不明，请刷新页面后重试"));
+  next();
+}
+
+const loginSchema = z.strictObject({
+  username: z.string({ error: "请输入用户名" }).trim().min(1, { error: "请输入用户名" }).max(100),
+  password: z.string({ error: "请输入密码" }).min(1, { error: "请输入密码" }).max(200),
+});
+
+export class Login {
+  private perAccount: RateLimiterAbstract;
+  private perAddress: RateLimiterAbstract;
+
+  constructor(opts: AuthOptions) {
+    const make = (keyPrefix: string, points: number) =>
+      opts.redis
+        ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: 15 * 60, useRedisPackage: false })
+        : new RateLimiterMemory({ keyPrefix, points, duration: 15 * 60 });
+    this.perAccount = make("rf-login-user", opts.loginAttempts);
+    this.perAddress = make("rf-login-ip", opts.loginAttempts * 6);
+  }
+
+  /** Checks the password; on success starts a new session. */
+  async login(req: Request, input: unknown): Promise<UserDoc> {
+    const parsed = loginSchema.safeParse(input);
+    if (!parsed.success) throw fromZod(parsed.error);
+    const { username, password } = parsed.data;
+    const accountKey = `${username.toLowerCase()}|${req.ip}`;
+    try {
+      await Promise.all([this.perAccount.consume(accountKey), this.perAddress.consume(req.ip ?? "-")]);
+    } catch (e) {
+      if (e instanceof RateLimiterRes) {
+        const minutes = Math.ceil(e.msBeforeNext / 60_000);
+        throw new AppError(429, "too_many_attempts", `登录尝试次数过多，请 ${minutes} 分钟后再试`, { retryAfterSeconds: Math.ceil(e.msBeforeNext / 1000) });
+      }
+      throw e;
+    }
+    const user = await verifyPassword(username, password);
+    if (!user) throw new AppError(401, "bad_credentials", "用户名或密码错误");
+    await this.perAccount.delete(accountKey);
+    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    req.session.userId = user._id.toString();
+    csrfToken(req);
+    return user;
+  }
+
+  async logout(req: Request): Promise<void> {
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+  }
+}

@@ -1,0 +1,113 @@
+/** What the API shows of ledger documents: ids as `id`, no mongoose internals, identity masked for units. */
+import { EVENT_LABELS, LEVEL_LABELS, stateLabel, type Actor, type Level } from "../../workflows/index.ts";
+import type { ChainEntry } from "../cases/history.ts";
+import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
+import type { NoticeRecord } from "../notices/issuer.ts";
+
+/** 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained. */
+export function maskComplainant(c: { name?: string | null; phone?: string | null; address?: string | null } | null | undefined) {
+  if (!c) return null;
+  const name = c.name ? `${[...c.name][0]}${"*".repeat(Math.max(1, [...c.name].length - 1))}` : null;
+  const phone = c.phone ? c.phone.replace(/^(.{3}).*(.{4})$/, "$1****$2") : null;
+  return { name, phone: phone === c.phone && c.phone ? "****" : phone, address: c.address ? "（已隐藏）" : null };
+}
+
+export function presentCase(c: CaseDoc, actor: Actor) {
+  const isOffice = actor.role !== "unit_user";
+  return {
+    id: c._id.toString(),
+    kind: c.kind,
+    ledgerNumber: c.ledgerNumber,
+    title: c.title,
+    description: c.description,
+    category: c.category,
+    source: c.source,
+    round: c.round,
+    goal: c.goal,
+    measures: c.measures,
+    immediate: c.immediate,
+    longTerm: c.longTerm,
+    plannedDeadline: c.plannedDeadline,
+    channel: c.channel,
+    complainant: c.kind === "complaint" ? (isOffice ? (c.complainant ?? null) : maskComplainant(c.complainant)) : undefined,
+    receivedOn: c.receivedOn,
+    state: c.state,
+    stateLabel: stateLabel(c.kind, c.state),
+    leadUnitId: c.leadUnitId,
+    coUnitIds: c.coUnitIds,
+    deadline: c.deadline,
+    deadlineRevision: c.deadlineRevision,
+    progressPercent: c.progressPercent,
+    context: c.context,
+    version: c.version,
+    nextNoticeAt: c.nextNoticeAt,
+    scheduleProblem: c.scheduleProblem,
+    createdAt: (c as { createdAt?: Date }).createdAt,
+    updatedAt: (c as { updatedAt?: Date }).updatedAt,
+  };
+}
+
+export function presentEntry(e: ChainEntry) {
+  return {
+    seq: e.seq,
+    type: e.type,
+    typeLabel: EVENT_LABELS[e.type] ?? e.type,
+    actor: { id: e.actor.id, name: e.actor.name ?? null, role: e.actor.role, unitId: e.actor.unitId ?? null },
+    at: e.at,
+    from: e.from,
+    to: e.to,
+    payload: e.payload,
+    deadlineRevision: e.deadlineRevision,
+    hash: e.hash,
+  };
+}
+
+export function presentNotice(n: NoticeRecord) {
+  return {
+    id: n._id,
+    caseId: n.caseId,
+    kind: n.kind,
+    ledgerNumber: n.ledgerNumber,
+    caseTitle: n.caseTitle,
+    level: n.level,
+    levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level,
+    number: n.number,
+    revision: n.revision,
+    unitId: n.unitId,
+    manual: n.manual,
+    deadline: n.deadline,
+    requirement: n.requirement,
+    points: n.points,
+    dueAt: n.dueAt,
+    issuedAt: n.issuedAt,
+    state: n.state,
+    cancelReason: n.cancelReason,
+    deliveries: n.deliveries,
+    readAt: n.readAt,
+    ackAt: n.ackAt,
+  };
+}
+
+export function presentUnit(u: UnitDoc) {
+  return {
+    id: u._id.toString(),
+    name: u.name,
+    shortName: u.shortName ?? null,
+    aliases: u.aliases,
+    parentId: u.parentId,
+    active: u.active,
+  };
+}
+
+/** Office admins also see contacts and notification settings (never the webhook secret). */
+export function presentUnitForAdmin(u: UnitDoc) {
+  return {
+    ...presentUnit(u),
+    contacts: u.contacts,
+    notify: { emails: u.notify?.emails ?? [], webhookUrl: u.notify?.webhookUrl ?? null, webhookSecretSet: !!u.notify?.webhookSecret },
+  };
+}
+
+export function presentUser(u: UserDoc) {
+  return { id: u._id.toString(), username: u.username, displayName: u.displayName, role: u.role, unitId: u.unitId, active: u.active };
+}
