@@ -8,6 +8,14 @@ const schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, { error: "REDIS_URL must start with redis:// or rediss://" }).optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Signs session cookies; set the same value on every web process. Unset: a random one per process (sessions end at restart). */
+  SESSION_SECRET: z.string().min(32, { error: "SESSION_SECRET must have at least 32 characters" }).optional(),
+  /** Mark cookies Secure (behind HTTPS). */
+  COOKIE_SECURE: z.enum(["0", "1", "true", "false"]).default("0").transform((v) => v === "1" || v === "true"),
+  /** Trust X-Forwarded-For from this many proxies in front (for per-address login limits). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
+  MAX_UPLOAD_MB: z.coerce.number().min(1).max(500).default(20),
+  LOGIN_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** Seed the demo units, users and ledger into an empty database (npm start sets it). */
   DEMO_SEED: z
     .enum(["0", "1", "true", "false"])

@@ -8,6 +8,7 @@ import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
+import { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
@@ -47,7 +48,9 @@ if (mode !== "web") {
 
 let server: Server | null = null;
 if (mode !== "worker") {
-  server = createApp().listen(config.PORT, () => {
+  // Login limits live in Redis; a command fails after one retry rather than hanging while Redis is down.
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
+  server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
 }

@@ -23,15 +23,7 @@ declare module "express-session" {
   }
 }
 
-export interface AuthOptions {
-  secret: string;
-  secureCookie: boolean;
-  redis: Redis | null;
-  /** Tries per account (and per address ×6) in 15 minutes. */
-  loginAttempts: number;
-}
-
-export function sessions(opts: AuthOptions): RequestHandler {
+export function sessions(opts: { secret: string; secureCookie: boolean }): RequestHandler {
   return session({
     name: "rf.sid",
     secret: opts.secret,
@@ -88,7 +80,8 @@ export class Login {
   private perAccount: RateLimiterAbstract;
   private perAddress: RateLimiterAbstract;
 
-  constructor(opts: AuthOptions) {
+  /** `loginAttempts`: tries per account and address (and ×6 per address) in 15 minutes. */
+  constructor(opts: { redis: Redis | null; loginAttempts: number }) {
     const make = (keyPrefix: string, points: number) =>
       opts.redis
         ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: 15 * 60, useRedisPackage: false })

@@ -1,0 +1,141 @@
+/** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
+import mongoose from "mongoose";
+import { hash } from "@node-rs/argon2";
+import { z } from "zod";
+import { Unit, User, type UnitDoc, type UserDoc } from "../../db/models.ts";
+import { assertUnitsExist, createUnit, createUser, newUnitSchema, newUserSchema } from "../../directory.ts";
+import { duplicate, invalid, notFound } from "../../errors.ts";
+import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
+import { ADMIN, type Api } from "../api.ts";
+import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
+
+const oid = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
+
+const unitPatch = newUnitSchema.partial().strict();
+const userPatch = z.strictObject({
+  displayName: newUserSchema.shape.displayName.optional(),
+  role: newUserSchema.shape.role.optional(),
+  unitId: z.string().max(64).nullable().optional(),
+  active: z.boolean({ error: "active 应为 true 或 false" }).optional(),
+  password: newUserSchema.shape.password.optional(),
+});
+
+export function adminRoutes(api: Api) {
+  api.add({
+    method: "get",
+    path: "/units",
+    tag: "admin",
+    summary: "单位列表（管理员另见联系人与通知渠道）",
+    returns: "{items}",
+    async handle({ actor }) {
+      const units = await Unit.find({}).sort({ name: 1 }).lean<UnitDoc[]>();
+      return { items: units.map(actor.role === "office_admin" ? presentUnitForAdmin : presentUnit) };
+    },
+  });
+  api.add({
+    method: "post",
+    path: "/units",
+    tag: "admin",
+    summary: "新增单位",
+    roles: ADMIN,
+    body: newUnitSchema.strict(),
+    status: 201,
+    returns: "the unit",
+    async handle({ body }) {
+      return presentUnitForAdmin(await createUnit(body));
+    },
+  });
+  api.add({
+    method: "patch",
+    path: "/units/:id",
+    tag: "admin",
+    summary: "修改单位",
+    roles: ADMIN,
+    body: unitPatch,
+    returns: "the unit",
+    async handle({ params, body }) {
+      const _id = oid(params.id!);
+      const set = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+      const u = _id ? await Unit.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true }).catch((e) => {
+        if (e?.code === 11000) throw duplicate("name", "单位名称已存在");
+        throw e;
+      }) : null;
+      if (!u) throw notFound("单位");
+      return presentUnitForAdmin(u as UnitDoc);
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/users",
+    tag: "admin",
+    summary: "用户列表",
+    roles: ADMIN,
+    returns: "{items}",
+    async handle() {
+      return { items: (await User.find({}).sort({ username: 1 }).lean<UserDoc[]>()).map(presentUser) };
+    },
+  });
+  api.add({
+    method: "post",
+    path: "/users",
+    tag: "admin",
+    summary: "新增用户（密码以 argon2id 保存）",
+    roles: ADMIN,
+    body: newUserSchema.strict(),
+    status: 201,
+    returns: "the user",
+    async handle({ body }) {
+      return presentUser(await createUser(body));
+    },
+  });
+  api.add({
+    method: "patch",
+    path: "/users/:id",
+    tag: "admin",
+    summary: "修改用户：姓名、角色、单位、停用、重置密码",
+    roles: ADMIN,
+    body: userPatch,
+    returns: "the user",
+    async handle({ params, body }) {
+      const _id = oid(params.id!);
+      if (!_id) throw notFound("用户");
+      const { password, ...rest } = body;
+      const current = await User.findById(_id, { role: 1, unitId: 1 }).lean();
+      if (!current) throw notFound("用户");
+      if (rest.unitId) await assertUnitsExist([rest.unitId], "unitId");
+      const role = rest.role ?? current.role;
+      const unitId = rest.unitId === undefined ? current.unitId : rest.unitId;
+      if (role === "unit_user" && !unitId) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
+      const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+      if (password) set.passwordHash = await hash(password);
+      const u = await User.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true });
+      if (!u) throw notFound("用户");
+      return presentUser(u as UserDoc);
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/rules",
+    tag: "admin",
+    summary: "预警督办规则",
+    roles: ADMIN,
+    returns: "{items}",
+    async handle() {
+      return { items: await loadRules() };
+    },
+  });
+  api.add({
+    method: "put",
+    path: "/rules/:id",
+    tag: "admin",
+    summary: "修改预警督办规则（对之后计算的期限生效）",
+    roles: ADMIN,
+    body: rulePatchSchema,
+    returns: "the rule",
+    async handle({ actor, params, body }) {
+      return updateRule(params.id!, body, actor);
+    },
+  });
+}

@@ -1,0 +1,183 @@
+/** Case routes: list, register, read (with history, notices, allowed events), events, attachments, notices by hand. */
+import type { Request, Response } from "express";
+import multer from "multer";
+import { z } from "zod";
+import { CASE_KINDS, shanghaiDate, type Actor } from "../../../workflows/index.ts";
+import type { Clock } from "../../clock.ts";
+import { listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
+import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
+import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
+import type { CaseService } from "../../cases/service.ts";
+import { Notice } from "../../db/models.ts";
+import { AppError } from "../../errors.ts";
+import { issueByHand, manualNoticeSchema, type NoticeRecord } from "../../notices/issuer.ts";
+import { OFFICE, qs, qsBool, qsInt, type Api } from "../api.ts";
+import { presentCase, presentEntry, presentNotice } from "../present.ts";
+
+const date = (what: string) => qs(what).regex(/^\d{4}-\d{2}-\d{2}$/, { error: `参数 ${what} 应为 YYYY-MM-DD 日期` });
+
+export const caseListQuery = z.strictObject({
+  kind: z.enum(CASE_KINDS, { error: "参数 kind 应为 inspection 或 complaint" }).optional(),
+  state: qs("state").optional(),
+  unit: qs("unit").optional(),
+  category: z.enum(CATEGORIES, { error: "参数 category 不正确" }).optional(),
+  round: qs("round").optional(),
+  overdue: qsBool("overdue").optional(),
+  behindSchedule: qsBool("behindSchedule").optional(),
+  q: qs("q").optional(),
+  deadlineFrom: date("deadlineFrom").optional(),
+  deadlineTo: date("deadlineTo").optional(),
+  page: qsInt("page", 1, 100_000).default(1),
+  pageSize: qsInt("pageSize", 1, 100).default(20),
+  sort: z.enum(SORTS, { error: `参数 sort 应为：${SORTS.join("、")}` }).default("-updatedAt"),
+});
+
+const eventBody = z.strictObject({
+  type: z.string({ error: "请指定操作类型 type" }).min(1, { error: "请指定操作类型 type" }).max(40),
+  payload: z.record(z.string(), z.unknown(), { error: "payload 应为对象" }).default({}),
+  expectedVersion: z.number({ error: "expectedVersion 应为整数" }).int().min(1).optional(),
+});
+
+const statsQuery = z.strictObject({
+  from: date("from").optional(),
+  to: date("to").optional(),
+  unit: qs("unit").optional(),
+  kind: z.enum(CASE_KINDS, { error: "参数 kind 应为 inspection 或 complaint" }).optional(),
+});
+
+export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
+  const { service, clock } = deps;
+  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+
+  api.add({
+    method: "get",
+    path: "/cases",
+    tag: "cases",
+    summary: "整改台账：按条件列出案件（单位只看到本单位牵头或配合的案件）",
+    query: caseListQuery,
+    returns: "{items, total, page, pageSize}",
+    async handle({ actor, query }) {
+      const { page, pageSize, sort, ...filter } = query;
+      const { items, total } = await listCases(actor, filter, { page, pageSize, sort }, clock.now());
+      return { items: items.map((c) => presentCase(c, actor)), total, page, pageSize };
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/cases",
+    tag: "cases",
+    summary: "登记案件（整改办）",
+    roles: OFFICE,
+    body: newCaseSchema,
+    status: 201,
+    returns: "the new case",
+    async handle({ actor, body }) {
+      return presentCase(await service.createCase(body, actor), actor);
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/cases/:id",
+    tag: "cases",
+    summary: "案件详情：字段、办理记录、通知、附件和当前用户可执行的操作",
+    returns: "{case, history, notices, attachments, allowedEvents}",
+    async handle({ actor, params }) {
+      const c = await service.getCase(params.id!, actor);
+      const id = c._id.toString();
+      const [history, notices, attachments] = await Promise.all([
+        service.history(id),
+        Notice.find({ caseId: id, ...(actor.role === "unit_user" ? { unitId: actor.unitId } : {}) }).sort({ issuedAt: 1 }).lean<NoticeRecord[]>(),
+        listAttachments(id),
+      ]);
+      return {
+        case: presentCase(c, actor),
+        history: history.map(presentEntry),
+        notices: notices.map(presentNotice),
+        attachments,
+        allowedEvents: service.allowedEvents(c, actor),
+      };
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/cases/:id/events",
+    tag: "cases",
+    summary: "对案件执行一个操作（交办、签收、报送进展、申请销号……），可带 Idempotency-Key 请求头",
+    body: eventBody,
+    returns: "{case, entry, replayed}",
+    async handle({ req, actor, params, body }) {
+      const key = req.get("idempotency-key");
+      if (key !== undefined && !/^[\w.:-]{8,100}$/.test(key))
+        throw new AppError(400, "bad_idempotency_key", "Idempotency-Key 应为 8–100 位字母、数字或 . _ : -");
+      const r = await service.applyEvent(params.id!, { ...body, idempotencyKey: key }, actor);
+      return { case: presentCase(r.case, actor), entry: presentEntry(r.entry), replayed: r.replayed };
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/cases/:id/attachments",
+    tag: "attachments",
+    summary: "上传佐证材料（multipart，字段名 file；jpg、png、pdf、docx、xlsx，按内容识别）",
+    multipart: true,
+    status: 201,
+    returns: "{id, name, size, type, sha256}",
+    async handle({ req, res, actor, params }) {
+      if (actor.role === "leader") throw new AppError(403, "forbidden", "分管领导只能查看，不能上传");
+      const c = await service.getCase(params.id!, actor);
+      if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
+      await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
+      const file = (req as Request & { file?: Express.Multer.File }).file;
+      if (!file) throw new AppError(422, "invalid_fields", "请选择要上传的文件", { fields: [{ field: "file", message: "请选择要上传的文件" }] });
+      return storeAttachment(c._id.toString(), file, actor);
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/attachments/:id",
+    tag: "attachments",
+    summary: "下载佐证材料（能查看该案件的用户）",
+    returns: "the file (Content-Disposition: attachment)",
+    async handle({ res, actor, params }) {
+      const { info, stream } = await openAttachment(params.id!, (caseId) => service.getCase(caseId, actor));
+      res.setHeader("Content-Type", info.type);
+      res.setHeader("Content-Length", String(info.size));
+      res.setHeader("X-Content-Type-Options", "nosniff");
+      res.attachment(info.name);
+      await new Promise<void>((resolve, reject) => stream.on("error", reject).pipe(res).on("finish", () => resolve()));
+      return undefined;
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/cases/:id/notices",
+    tag: "notices",
+    summary: "手动发出督办通知或预警（整改办）",
+    roles: OFFICE,
+    body: manualNoticeSchema.strict(),
+    status: 201,
+    returns: "the notice",
+    async handle({ actor, params, body }) {
+      const c = await service.getCase(params.id!, actor);
+      return presentNotice(await issueByHand(c, body, actor, clock));
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/stats",
+    tag: "stats",
+    summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率",
+    query: statsQuery,
+    returns: "figures",
+    async handle({ actor, query }) {
+      const year = shanghaiDate(clock.now()).slice(0, 4);
+      return caseStats(actor as Actor, { kind: query.kind, unit: query.unit, from: query.from ?? `${year}-01-01`, to: query.to ?? `${year}-12-31` }, clock.now());
+    },
+  });
+}

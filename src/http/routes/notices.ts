@@ -1,0 +1,77 @@
+/** Notice routes: the inbox (units see their own), receipts, the printable document. */
+import { z } from "zod";
+import { LEVELS } from "../../../workflows/index.ts";
+import type { Clock } from "../../clock.ts";
+import { loadCalendar } from "../../calendar/workdays.ts";
+import { NoticeRuleModel, Unit } from "../../db/models.ts";
+import { acknowledge, getNotice, listNotices, markRead } from "../../notices/inbox.ts";
+import { renderNotice } from "../../notices/render.ts";
+import { qs, type Api } from "../api.ts";
+import { presentNotice } from "../present.ts";
+
+const noticeQuery = z.strictObject({
+  unit: qs("unit").optional(),
+  state: z.enum(["unread", "read", "acknowledged"], { error: "参数 state 应为 unread、read 或 acknowledged" }).optional(),
+  level: z.enum(LEVELS, { error: "参数 level 不正确" }).optional(),
+});
+
+export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
+  const { clock } = deps;
+  api.add({
+    method: "get",
+    path: "/notices",
+    tag: "notices",
+    summary: "通知列表（单位只看到发给本单位的通知）",
+    query: noticeQuery,
+    returns: "{items}",
+    async handle({ actor, query }) {
+      const items = await listNotices(actor, { unitId: query.unit, state: query.state, level: query.level });
+      return { items: items.map(presentNotice) };
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/notices/:id",
+    tag: "notices",
+    summary: "通知详情",
+    returns: "the notice",
+    async handle({ actor, params }) {
+      return presentNotice(await getNotice(params.id!, actor));
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/notices/:id/document",
+    tag: "notices",
+    summary: "通知文书（可打印的 HTML，A4）",
+    returns: "text/html",
+    async handle({ res, actor, params }) {
+      const n = await getNotice(params.id!, actor);
+      const [unit, rule, calendar] = await Promise.all([
+        n.unitId ? Unit.findById(n.unitId, { name: 1 }).lean() : null,
+        n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1 }).lean() : null,
+        loadCalendar(),
+      ]);
+      res.type("html").send(renderNotice(n, { office: deps.office, unitName: unit?.name ?? "整改办", calendar, clause: rule?.clause ?? undefined }));
+      return undefined;
+    },
+  });
+
+  for (const [path, summary, mark] of [
+    ["/notices/:id/read", "标记已读（收文单位）", markRead],
+    ["/notices/:id/ack", "签收确认（收文单位）", acknowledge],
+  ] as const) {
+    api.add({
+      method: "post",
+      path,
+      tag: "notices",
+      summary,
+      returns: "the notice with its receipts",
+      async handle({ actor, params }) {
+        return presentNotice(await mark(params.id!, actor, clock));
+      },
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import { expect } from "chai";
+import request from "supertest";
+import { Case, CaseHistory } from "../../src/db/models.ts";
+import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+
+describe("HTTP API", () => {
+  let w: World;
+  let t: ReturnType<typeof testApp>;
+  let staff: Signed;
+  let lead: Signed;
+  beforeEach(async () => {
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    await makeUsers(w);
+    t = testApp(w);
+    [staff, lead] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead")]);
+  });
+  afterEach(() => t.close());
+
+  const post = (s: Signed, url: string, body: unknown) => s.agent.post(url).set("X-CSRF-Token", s.csrf).send(body as object);
+
+  it("walks a case through register, assign, sign, evidence upload and submit", async () => {
+    const created = await post(staff, "/api/cases", newInspection()).expect(201);
+    const id = created.body.id;
+    expect(created.body).to.include({ ledgerNumber: "ZY2-01", state: "registered", version: 1 });
+    expect(created.body).to.not.have.property("_id");
+    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 1 }).expect(200);
+    const sign = await post(lead, `/api/cases/${id}/events`, { type: "SIGN", expectedVersion: 2 }).expect(200);
+    expect(sign.body.case.state).to.equal("rectifying.working");
+    const up = await lead.agent.post(`/api/cases/${id}/attachments`).set("X-CSRF-Token", lead.csrf).attach("file", PNG, "现场.png").expect(201);
+    expect(up.body).to.include({ type: "image/png", size: PNG.length, name: "现场.png" });
+    const file = await lead.agent.get(`/api/attachments/${up.body.id}`).expect(200);
+    expect(file.headers["x-content-type-options"]).to.equal("nosniff");
+    expect(file.headers["content-disposition"]).to.match(/^attachment;/);
+    await post(lead, `/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(200);
+    const detail = await lead.agent.get(`/api/cases/${id}`).expect(200);
+    expect(detail.body.case.state).to.equal("verifying");
+    expect(detail.body.history.map((h: { type: string }) => h.type)).to.deep.equal(["CREATE", "ASSIGN", "SIGN", "SUBMIT"]);
+    expect(detail.body.allowedEvents).to.deep.equal([]);
+    const office = await staff.agent.get(`/api/cases/${id}`).expect(200);
+    expect(office.body.allowedEvents).to.have.members(["REJECT", "PASS"]);
+  });
+
+  it("refuses an event the state does not allow with 409 and the allowed events, and a stale version with 409 and the current one", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    const wrong = await post(staff, `/api/cases/${id}/events`, { type: "PASS" }).expect(409);
+    expect(wrong.body.error).to.deep.include({ code: "event_not_allowed" });
+    expect(wrong.body.error.details.allowedEvents).to.deep.equal(["ASSIGN"]);
+    const stale = await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 7 }).expect(409);
+    expect(stale.body.error).to.deep.include({ code: "version_conflict", details: { currentVersion: 1 } });
+  });
+
+  it("50 parallel event POSTs with the same expectedVersion: one 200, 49 × 409", async function () {
+    this.timeout(60_000);
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => post(lead, `/api/cases/${id}/events`, { type: "REPORT_PROGRESS", payload: { percent: i, text: `第${i}次` }, expectedVersion: 3 })),
+    );
+    expect(results.filter((r) => r.status === 200)).to.have.length(1);
+    expect(results.filter((r) => r.status === 409 && r.body.error.code === "version_conflict")).to.have.length(49);
+    expect(await CaseHistory.countDocuments({ caseId: id })).to.equal(4);
+  });
+
+  it("applies a retried event with the same Idempotency-Key once", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    const send = () => post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).set("Idempotency-Key", "assign-0001");
+    const [a, b] = [await send().expect(200), await send().expect(200)];
+    expect(a.body.replayed).to.equal(false);
+    expect(b.body.replayed).to.equal(true);
+    expect((await Case.findById(id).lean())!.version).to.equal(2);
+  });
+
+  it("needs a session, and the CSRF token on unsafe requests", async () => {
+    await request(t.app).get("/api/cases").expect(401);
+    const noToken = await lead.agent.post("/api/cases").send(newInspection()).expect(403);
+    expect(noToken.body.error.code).to.equal("csrf_invalid");
+    const me = await lead.agent.get("/api/me").expect(200);
+    expect(me.body).to.include({ role: "unit_user", unitId: w.units.lead, csrfToken: lead.csrf });
+    await post(lead, "/api/auth/logout", {}).expect(200);
+    await lead.agent.get("/api/me").expect(401);
+  });
+
+  it("answers bad input with a clear status and writes nothing", async () => {
+    const bad = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "application/json").send("{ not json").expect(400);
+    expect(bad.body.error.code).to.equal("malformed_json");
+    await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "application/json").send(JSON.stringify({ ...newInspection(), description: "长".repeat(400_000) })).expect(413);
+    await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "text/plain").send("kind=inspection").expect(415);
+    const missing = await post(staff, "/api/cases", { ...newInspection(), round: undefined }).expect(422);
+    expect(missing.body.error).to.deep.include({ code: "invalid_fields" });
+    expect(missing.body.error.details.fields).to.deep.equal([{ field: "round", message: "请填写督察轮次" }]);
+    expect(await Case.countDocuments()).to.equal(0);
+    // Fields the server owns are never taken from a body.
+    const extra = await post(staff, "/api/cases", { ...newInspection(), state: "closed", version: 9, leadUnitId: w.units.other, _id: "x" }).expect(201);
+    expect(extra.body).to.include({ state: "registered", version: 1, leadUnitId: null });
+  });
+
+  it("refuses a script renamed .jpg", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    const res = await staff.agent
+      .post(`/api/cases/${id}/attachments`)
+      .set("X-CSRF-Token", staff.csrf)
+      .attach("file", Buffer.from("<script>alert(document.cookie)</script>"), "photo.jpg")
+      .expect(422);
+    expect(res.body.error.code).to.equal("unsupported_file_type");
+    const detail = await staff.agent.get(`/api/cases/${id}`).expect(200);
+    expect(detail.body.attachments).to.deep.equal([]);
+  });
+
+  it("serves an OpenAPI 3.1 document generated from the route table", async () => {
+    const doc = (await request(t.app).get("/api/openapi.json").expect(200)).body;
+    expect(doc.openapi).to.equal("3.1.0");
+    expect(doc.paths["/api/cases/{id}/events"].post.requestBody.content["application/json"].schema.properties).to.have.keys("type", "payload", "expectedVersion");
+    expect(doc.paths["/api/cases"].get.parameters.map((p: { name: string }) => p.name)).to.include.members(["kind", "state", "overdue", "q", "page", "sort"]);
+  });
+
+  it("reports health, readiness and metrics", async () => {
+    await request(t.app).get("/healthz").expect(200);
+    const ready = await request(t.app).get("/readyz").expect(200);
+    expect(ready.body.checks).to.deep.equal({ mongodb: true, redis: true });
+    await staff.agent.get("/api/cases").expect(200);
+    const metrics = await request(t.app).get("/metrics").expect(200);
+    expect(metrics.text).to.contain("http_request_duration_seconds_bucket").and.contain('route="/api/cases"').and.contain("rectiflow_cases");
+  });
+});

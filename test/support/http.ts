@@ -1,0 +1,45 @@
+/** The real app over the test database and Redis, and signed-in supertest agents per role. */
+import { Redis } from "ioredis";
+import request from "supertest";
+import type { Role } from "../../workflows/index.ts";
+import { loadConfig } from "../../src/config.ts";
+import { User } from "../../src/db/models.ts";
+import { createUser } from "../../src/directory.ts";
+import { createApp } from "../../src/http/app.ts";
+import type { World } from "./fixtures.ts";
+
+export const PASSWORD = "correct-horse-battery";
+
+export interface Signed {
+  agent: ReturnType<typeof request.agent>;
+  csrf: string;
+  userId: string;
+}
+
+export function testApp(w: World, env: Record<string, string> = {}) {
+  const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+  const config = loadConfig({ ...process.env, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "50", ...env });
+  const app = createApp({ config, clock: w.clock, service: w.service, redis });
+  return { app, redis, close: () => redis.quit() };
+}
+
+/** Creates the world's users (one per role and unit) once per world. */
+export async function makeUsers(w: World) {
+  await User.deleteMany({});
+  const users: [string, Role, string | null][] = [
+    ["admin", "office_admin", null],
+    ["staff", "office_staff", null],
+    ["leader", "leader", null],
+    ["lead", "unit_user", w.units.lead],
+    ["co", "unit_user", w.units.co],
+    ["other", "unit_user", w.units.other],
+  ];
+  for (const [username, role, unitId] of users) await createUser({ username, displayName: username, password: PASSWORD, role: role as never, unitId });
+}
+
+export async function signIn(app: Parameters<typeof request.agent>[0], username: string): Promise<Signed> {
+  const agent = request.agent(app);
+  const res = await agent.post("/api/auth/login").send({ username, password: PASSWORD });
+  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+  return { agent, csrf: res.body.csrfToken, userId: res.body.user.id };
+}
