@@ -8,6 +8,7 @@ COPY workflows ./workflows
 COPY src ./src
 COPY views ./views
 COPY data ./data
+COPY scripts/create-admin.ts ./scripts/
 USER node
 EXPOSE 3000
 CMD ["node", "--import", "tsx", "src/main.ts", "all"]
