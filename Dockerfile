@@ -7,6 +7,7 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY workflows ./workflows
 COPY src ./src
 COPY views ./views
+COPY public ./public
 COPY data ./data
 COPY scripts/create-admin.ts ./scripts/
 USER node

@@ -3,8 +3,11 @@
  * health → body parsers (size-limited) → session → signed-in user → CSRF → routes → errors.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import type { Queue } from "bullmq";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { create } from "express-handlebars";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
 import mongoose from "mongoose";
@@ -17,6 +20,7 @@ import { log } from "../log.ts";
 import { Api } from "./api.ts";
 import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sessions } from "./auth.ts";
 import { createMetrics } from "./metrics.ts";
+import { pageRouter } from "./pages/index.ts";
 import { presentUser } from "./present.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
@@ -43,6 +47,7 @@ export function createApp(deps: AppDeps) {
   const { config } = deps;
   const app = express();
   app.disable("x-powered-by");
+  viewEngine(app);
   app.set("trust proxy", config.TRUST_PROXY);
   app.set("query parser", "simple");
 
@@ -62,7 +67,7 @@ export function createApp(deps: AppDeps) {
   app.use(
     helmet({
       contentSecurityPolicy: {
-        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", "data:"], objectSrc: ["'none'"], frameAncestors: ["'self'"], formAction: ["'self'"] },
+        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", "data:"], objectSrc: ["'none'"], frameAncestors: ["'self'"], formAction: ["'self'"], upgradeInsecureRequests: null },
       },
       crossOriginEmbedderPolicy: false,
     }),
@@ -70,6 +75,13 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics(deps.queues);
   app.use(metrics.observe);
 
+  app.use("/static", express.static(fileURLToPath(new URL("../../public/", import.meta.url)), { maxAge: "1h" }));
+  app.get("/static/echarts.min.js", (_req, res) => {
+    res.sendFile(createRequire(import.meta.url).resolve("echarts/dist/echarts.min.js"), { maxAge: "1d" });
+  });
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
+  });
   app.get("/healthz", (_req, res) => {
     res.json({ ok: true });
   });
@@ -114,17 +126,47 @@ export function createApp(deps: AppDeps) {
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
+
   app.use(errorHandler);
   return app;
 }
 
-/** Every error becomes `{error: {code, message, details}}` here, and nowhere else. */
+/** Handlebars with the few helpers the views need; `{{ }}` escapes everything. */
+function viewEngine(app: express.Express) {
+  const root = fileURLToPath(new URL("../../views/", import.meta.url));
+  const hbs = create({
+    extname: ".hbs",
+    defaultLayout: "main",
+    layoutsDir: `${root}layouts`,
+    partialsDir: `${root}partials`,
+    helpers: {
+      eq: (a: unknown, b: unknown) => String(a ?? "") === String(b ?? ""),
+      startsWith: (a: unknown, b: string) => typeof a === "string" && a.startsWith(b),
+      includes: (list: unknown, x: unknown) => (Array.isArray(list) ? list.includes(x) : list === x),
+      datetime: (d: unknown) => (d ? new Date(d as string).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""),
+      percent: (r: unknown) => (typeof r === "number" ? `${Math.round(r * 1000) / 10}%` : "—"),
+      lightLabel: (l: string) => ({ red: "超期", yellow: "已预警或滞后", green: "正常" })[l] ?? "",
+    },
+  });
+  app.engine(".hbs", hbs.engine);
+  app.set("view engine", ".hbs");
+  app.set("views", root);
+}
+
+/** Every error becomes `{error: {code, message, details}}` for the API, or the Chinese error page, here and nowhere else. */
 function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction) {
   const e = toAppError(err);
   if (e.status >= 500) req.log?.error({ err }, "request failed");
   if (res.headersSent) return;
   if (e.status === 429 && typeof e.details.retryAfterSeconds === "number") res.setHeader("Retry-After", String(e.details.retryAfterSeconds));
-  res.status(e.status).json({ error: { code: e.code, message: e.message, details: e.details } });
+  if (req.originalUrl.startsWith("/api/") || req.originalUrl === "/api") {
+    res.status(e.status).json({ error: { code: e.code, message: e.message, details: e.details } });
+    return;
+  }
+  const heading = e.status === 404 ? "页面不存在" : e.status === 403 ? "无权访问" : e.status >= 500 ? "系统出错了" : "请求有误";
+  res.status(e.status).render("pages/error", { title: heading, heading, message: e.message, me: res.locals.actor ? { name: res.locals.actor.name } : null });
 }
 
 function toAppError(err: unknown): AppError {

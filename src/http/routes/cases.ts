@@ -12,6 +12,7 @@ import { Notice } from "../../db/models.ts";
 import { AppError } from "../../errors.ts";
 import { issueByHand, manualNoticeSchema, type NoticeRecord } from "../../notices/issuer.ts";
 import { OFFICE, qs, qsBool, qsInt, type Api } from "../api.ts";
+import { assertCsrf } from "../auth.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
 
 const date = (what: string) => qs(what).regex(/^\d{4}-\d{2}-\d{2}$/, { error: `参数 ${what} 应为 YYYY-MM-DD 日期` });
@@ -130,6 +131,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
       const c = await service.getCase(params.id!, actor);
       if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
       await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
+      assertCsrf(req);
       const file = (req as Request & { file?: Express.Multer.File }).file;
       if (!file) throw new AppError(422, "invalid_fields", "请选择要上传的文件", { fields: [{ field: "file", message: "请选择要上传的文件" }] });
       return storeAttachment(c._id.toString(), file, actor);
