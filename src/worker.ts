@@ -9,7 +9,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { CaseService } from "./cases/service.ts";
 import { log } from "./log.ts";
-import { NoticeDeliverer, enqueueDeliveries, pendingNotices, type DeliveryOptions } from "./notices/delivery.ts";
+import { NoticeDeliverer, enqueueDeliveries, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
 import { seedRules } from "./notices/rules.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
@@ -50,16 +50,18 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const sweepQueue = makeQueue(QUEUES.sweep, conn(queueConnection(redisUrl)), prefix);
   const opts = deliveryOptions(config);
   const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
-    await enqueueDeliveries(deliveryQueue, notices, opts);
+    await enqueueDeliveries(deliveryQueue, notices.flatMap((n) => n.deliveries ?? []), opts);
   });
-  const requeuePending = async () => enqueueDeliveries(deliveryQueue, await pendingNotices(), opts);
+  const requeuePending = async () => enqueueDeliveries(deliveryQueue, await pendingDeliveries(), opts);
 
   const deliverer = new NoticeDeliverer(opts);
   const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
     connection: conn(workerConnection(redisUrl)),
     prefix,
     concurrency: config.DELIVERY_CONCURRENCY,
+    // A job counts as stalled only once its lock expired: the lock lasts as long as the check interval.
     stalledInterval: config.STALLED_INTERVAL_MS,
+    lockDuration: config.STALLED_INTERVAL_MS,
   });
   const sweepWorker = new Worker(
     QUEUES.sweep,

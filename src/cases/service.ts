@@ -9,6 +9,8 @@
 import mongoose from "mongoose";
 import {
   allowedEvents,
+  behindMargin,
+  behindScheduleAt,
   eventTypesOf,
   handledEvents,
   isOfficeRole,
@@ -28,6 +30,7 @@ import {
 import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
 import { assertUnitsExist } from "../directory.ts";
+import { cachedRules } from "../notices/rules.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { assertAttachments } from "./attachments.ts";
@@ -55,7 +58,7 @@ interface StoredSnapshot {
 }
 
 /** The queryable projection of a snapshot, written on the case document. */
-function project(snapshot: StoredSnapshot) {
+function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null) {
   const c = snapshot.context as {
     leadUnitId?: string | null;
     coUnitIds?: string[];
@@ -72,6 +75,7 @@ function project(snapshot: StoredSnapshot) {
     deadline: c.deadline ?? null,
     deadlineRevision: c.deadlineRevision,
     progressPercent: c.progressPercent ?? 0,
+    behindFrom: margin === null ? null : behindScheduleAt({ kind, state: stateKey(snapshot.value as StateValue), context: c }, margin),
   };
 }
 
@@ -79,7 +83,11 @@ const toObjectId = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mon
 const snapshotOf = (s: { value: unknown; context: unknown }): StoredSnapshot => ({ value: s.value, context: s.context });
 
 export class CaseService {
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    /** The behind-schedule margin of a kind's rules (序时进度), or null when no rule has one. */
+    private readonly behindMarginOf: (kind: CaseKind) => Promise<number | null> = async (kind) => behindMargin(kind, await cachedRules()),
+  ) {}
 
   /** Registers a case (office only). Complaints get XF-YYYY-NNNNNN; inspections keep their list number. */
   async createCase(input: NewCase, actor: Actor): Promise<CaseDoc> {
@@ -127,16 +135,23 @@ export class CaseService {
     // The first entry goes in first, so a case document never exists without it.
     await CaseHistory.create(entry);
     try {
-      const created = await Case.create({
-        _id,
-        ...fields,
-        ...project(snapshot),
-        version: 1,
-        historyHead: entry.hash,
-        nextNoticeAt: now,
-        createdBy: actor.id,
-      });
-      return created.toObject() as CaseDoc;
+      const [created] = await Case.create(
+        [
+          {
+            _id,
+            ...fields,
+            ...project(data.kind, snapshot, await this.behindMarginOf(data.kind)),
+            version: 1,
+            historyHead: entry.hash,
+            createdBy: actor.id,
+            // The case's own clock: the notice sweep finds changed cases by updatedAt.
+            createdAt: now,
+            updatedAt: now,
+          },
+        ],
+        { timestamps: false },
+      );
+      return created!.toObject() as CaseDoc;
     } catch (e) {
       await CaseHistory.deleteOne({ _id: entry._id });
       if (isDuplicateKey(e)) throw duplicate("ledgerNumber", `台账编号“${String(fields.ledgerNumber)}”已存在`);
@@ -229,8 +244,9 @@ export class CaseService {
 
   /** Writes an entry's snapshot onto the case document, unless a later one is already there. */
   private async projectEntry(doc: CaseDoc, entry: ChainEntry): Promise<CaseDoc> {
-    // nextNoticeAt = now: the notice sweep recomputes this case's schedule on its next pass.
-    const fields = { ...project(entry.snapshot), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at, nextNoticeAt: entry.at };
+    // updatedAt moves: the notice sweep recomputes this case's schedule on its next pass.
+    const kind = doc.kind as CaseKind;
+    const fields = { ...project(kind, entry.snapshot, await this.behindMarginOf(kind)), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at };
     await Case.updateOne({ _id: doc._id, version: mongoose.trusted({ $lt: entry.seq }) }, { $set: fields }, { timestamps: false });
     return { ...doc, ...fields } as CaseDoc;
   }

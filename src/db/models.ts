@@ -104,10 +104,7 @@ const caseSchema = new Schema(
     deadline: { type: String, default: null },
     deadlineRevision: { type: Number, default: 0 },
     progressPercent: { type: Number, default: 0 },
-    // the notice schedule: when the sweep must look at this case next (null: nothing pending)
-    nextNoticeAt: { type: Date, default: null },
-    scheduleProblem: { type: String, default: null },
-    /** When the case falls behind schedule (序时进度) at its reported progress; written by the sweep. */
+    /** When the case falls behind schedule (序时进度) at its reported progress. */
     behindFrom: { type: Date, default: null },
     // the snapshot itself
     stateValue: { type: Schema.Types.Mixed, required: true },
@@ -122,7 +119,27 @@ caseSchema.index({ leadUnitId: 1, state: 1 });
 caseSchema.index({ coUnitIds: 1, state: 1 });
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
-caseSchema.index({ nextNoticeAt: 1, _id: 1 });
+// The notice sweep looks at cases changed since its last pass.
+caseSchema.index({ updatedAt: 1 });
+
+/**
+ * When the notice sweep must look at a case next (null: nothing pending), and why a rung could not
+ * be timed. Written only by the sweep; the case document only by the case service.
+ */
+const caseScheduleSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    nextAt: { type: Date, default: null },
+    version: { type: Number, required: true },
+    problem: { type: String, default: null },
+    computedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: "case_schedules" },
+);
+caseScheduleSchema.index({ nextAt: 1, _id: 1 });
+
+/** Where the sweep got to: cases updated after its last pass began are looked at again. */
+const sweepStateSchema = new Schema({ _id: { type: String, required: true }, lastStart: { type: Date, required: true } }, { versionKey: false, collection: "sweep_state" });
 
 /** Sequences (ledger numbers, notice numbers): one document per number taken, keyed `<name>:<n>`. */
 const sequenceSchema = new Schema(
@@ -167,18 +184,34 @@ const noticeRuleSchema = new Schema(
   { timestamps: true, versionKey: false, minimize: false },
 );
 
-const deliverySchema = new Schema(
+/**
+ * One channel of one notice (`<noticeId>:<channel>`): its own document, written only by that
+ * channel's delivery job, so channels finishing together never overwrite each other.
+ */
+const noticeDeliverySchema = new Schema(
   {
-    status: { type: String, enum: ["pending", "sent", "failed", "skipped"], default: "pending" },
+    _id: { type: String, required: true },
+    noticeId: { type: String, required: true },
+    channel: { type: String, enum: ["inbox", "email", "webhook"], required: true },
+    unitId: { type: String, default: null },
+    status: { type: String, enum: ["pending", "sent", "failed", "skipped", "cancelled"], required: true },
     attempts: { type: Number, default: 0 },
     lastError: { type: String, default: null },
     target: { type: String, default: null },
     sentAt: { type: Date, default: null },
+    cancelReason: { type: String, default: null },
   },
-  { _id: false },
+  { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
+noticeDeliverySchema.index({ status: 1 });
+noticeDeliverySchema.index({ noticeId: 1 });
+noticeDeliverySchema.index({ unitId: 1, channel: 1, status: 1 });
 
-/** A notice: keyed `<caseId>-<ruleId>-r<revision>` (manual ones: `<caseId>-manual-<uuid>`), so one per key. */
+/**
+ * A notice: keyed `<caseId>-<ruleId>-r<revision>` (manual ones: `<caseId>-manual-<uuid>`), so one
+ * per key. Written once when issued (and numbered right after); delivery state lives in
+ * NoticeDelivery, receipts are the addressee's alone.
+ */
 const noticeSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -199,13 +232,6 @@ const noticeSchema = new Schema(
     dueAt: { type: Date, required: true },
     issuedAt: { type: Date, required: true },
     issuedBy: { type: actorSchema, required: true },
-    state: { type: String, enum: ["issued", "cancelled"], default: "issued" },
-    cancelReason: { type: String, default: null },
-    deliveries: {
-      inbox: { type: deliverySchema, default: () => ({}) },
-      email: { type: deliverySchema, default: () => ({}) },
-      webhook: { type: deliverySchema, default: () => ({}) },
-    },
     readAt: { type: Date, default: null },
     readBy: { type: String, default: null },
     ackAt: { type: Date, default: null },
@@ -220,12 +246,16 @@ noticeSchema.index({ issuedAt: 1 });
 export const Unit = mongoose.model("Unit", unitSchema);
 export const User = mongoose.model("User", userSchema);
 export const Case = mongoose.model("Case", caseSchema);
+export const CaseSchedule = mongoose.model("CaseSchedule", caseScheduleSchema);
+export const SweepState = mongoose.model("SweepState", sweepStateSchema);
 export const CaseHistory = mongoose.model("CaseHistory", historyEntrySchema);
 export const Sequence = mongoose.model("Sequence", sequenceSchema);
 export const HolidayOverride = mongoose.model("HolidayOverride", holidayOverrideSchema);
 export const CalendarYear = mongoose.model("CalendarYear", calendarYearSchema);
 export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
 export const Notice = mongoose.model("Notice", noticeSchema);
+export const NoticeDelivery = mongoose.model("NoticeDelivery", noticeDeliverySchema);
+export type NoticeDeliveryDoc = InferSchemaType<typeof noticeDeliverySchema>;
 export type NoticeDoc = InferSchemaType<typeof noticeSchema>;
 
 export type UnitDoc = InferSchemaType<typeof unitSchema> & { _id: mongoose.Types.ObjectId };

@@ -98,6 +98,7 @@ export function createApp(deps: AppDeps) {
 
   app.use(express.json({ limit: "1mb", strict: true }));
   app.use(express.urlencoded({ extended: false, limit: "1mb" }));
+  app.use(refuseOperatorKeys);
   if (!config.SESSION_SECRET) log.warn("SESSION_SECRET is not set: sessions end when this process restarts");
   app.use(sessions({ secret: config.SESSION_SECRET ?? randomBytes(32).toString("hex"), secureCookie: config.COOKIE_SECURE }));
   app.use(loadActor);
@@ -153,6 +154,14 @@ function viewEngine(app: express.Express) {
   app.engine(".hbs", hbs.engine);
   app.set("view engine", ".hbs");
   app.set("views", root);
+}
+
+/** A key starting with "$" is a query operator, never a field of ours: refuse the request, whatever route it is for. */
+function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
+  const has = (v: unknown, depth = 0): boolean =>
+    depth < 20 && typeof v === "object" && v !== null && Object.entries(v).some(([k, x]) => k.startsWith("$") || has(x, depth + 1));
+  if (has(req.body)) return next(new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）"));
+  next();
 }
 
 /** Every error becomes `{error: {code, message, details}}` for the API, or the Chinese error page, here and nowhere else. */

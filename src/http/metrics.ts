@@ -2,7 +2,7 @@
 import type { Queue } from "bullmq";
 import type { NextFunction, Request, Response } from "express";
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { Case, Notice } from "../db/models.ts";
+import { Case, NoticeDelivery } from "../db/models.ts";
 
 export function createMetrics(queues: Queue[] = []) {
   const registry = new Registry();
@@ -34,11 +34,10 @@ export function createMetrics(queues: Queue[] = []) {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const channel of ["inbox", "email", "webhook"]) {
-        for (const status of ["pending", "sent", "failed"]) {
-          this.set({ channel, status }, await Notice.countDocuments({ [`deliveries.${channel}.status`]: status }));
-        }
-      }
+      const rows = await NoticeDelivery.aggregate<{ _id: { channel: string; status: string }; n: number }>([
+        { $group: { _id: { channel: "$channel", status: "$status" }, n: { $sum: 1 } } },
+      ]);
+      for (const r of rows) this.set({ channel: r._id.channel, status: r._id.status }, r.n);
     },
   });
   new Gauge({

@@ -2,6 +2,7 @@
 import { EVENT_LABELS, LEVEL_LABELS, stateLabel, type Actor, type Level } from "../../workflows/index.ts";
 import type { ChainEntry } from "../cases/history.ts";
 import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
+import { noticeState } from "../notices/inbox.ts";
 import type { NoticeRecord } from "../notices/issuer.ts";
 
 /** 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained. */
@@ -12,8 +13,11 @@ export function maskComplainant(c: { name?: string | null; phone?: string | null
   return { name, phone: phone === c.phone && c.phone ? "****" : phone, address: c.address ? "（已隐藏）" : null };
 }
 
+/** The complainant's identity is for the office alone (信访工作条例): units and leaders see it masked. */
+export const seesComplainant = (actor: Actor) => actor.role === "office_admin" || actor.role === "office_staff";
+
 export function presentCase(c: CaseDoc, actor: Actor) {
-  const isOffice = actor.role !== "unit_user";
+  const isOffice = seesComplainant(actor);
   return {
     id: c._id.toString(),
     kind: c.kind,
@@ -40,8 +44,6 @@ export function presentCase(c: CaseDoc, actor: Actor) {
     progressPercent: c.progressPercent,
     context: c.context,
     version: c.version,
-    nextNoticeAt: c.nextNoticeAt,
-    scheduleProblem: c.scheduleProblem,
     createdAt: (c as { createdAt?: Date }).createdAt,
     updatedAt: (c as { updatedAt?: Date }).updatedAt,
   };
@@ -80,9 +82,10 @@ export function presentNotice(n: NoticeRecord) {
     points: n.points,
     dueAt: n.dueAt,
     issuedAt: n.issuedAt,
-    state: n.state,
-    cancelReason: n.cancelReason,
-    deliveries: n.deliveries,
+    state: noticeState(n),
+    deliveries: Object.fromEntries(
+      (n.deliveries ?? []).map((d) => [d.channel, { status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null }]),
+    ),
     readAt: n.readAt,
     ackAt: n.ackAt,
   };

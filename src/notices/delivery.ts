@@ -1,16 +1,17 @@
 /**
  * Delivery of notices: one BullMQ job per (notice, channel), jobId from the notice id, retried
  * with exponential backoff; after the last attempt the channel shows `failed` with the error.
- * A job reloads the notice and its case: a channel already sent is not sent again, and a notice
- * whose case moved on (state left the rule's states, or a new deadline revision) is cancelled.
+ * A job reloads its delivery, the notice and its case: a channel already sent is not sent again,
+ * and a notice whose case moved on (state left the rule's states, or a new deadline revision) is
+ * cancelled on that channel instead of sent.
  */
 import { createHmac } from "node:crypto";
 import type { Job, Queue } from "bullmq";
 import nodemailer, { type Transporter } from "nodemailer";
-import type { NoticeRule } from "../../workflows/index.ts";
+import { inState, type NoticeRule } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
-import { Case, Notice, NoticeRuleModel, Unit, type CaseDoc } from "../db/models.ts";
-import { CHANNELS, type Channel, type NoticeRecord } from "./issuer.ts";
+import { Case, Notice, NoticeDelivery, NoticeRuleModel, Unit, type CaseDoc } from "../db/models.ts";
+import type { Channel, NoticeRecord } from "./issuer.ts";
 import { noticeSubject, renderNotice } from "./render.ts";
 
 export interface DeliveryOptions {
@@ -24,36 +25,35 @@ export interface DeliveryOptions {
 
 export const jobIdOf = (noticeId: string, channel: Channel) => `${noticeId}--${channel}`;
 
-/** Queues the pending channels of notices. Safe to repeat: a job that still exists is not added twice. */
-export async function enqueueDeliveries(queue: Queue, notices: Pick<NoticeRecord, "_id" | "deliveries">[], opts: DeliveryOptions): Promise<number> {
-  const jobs = notices.flatMap((n) =>
-    CHANNELS.filter((c) => n.deliveries?.[c]?.status === "pending").map((channel) => ({
+export interface PendingDelivery {
+  noticeId: string;
+  channel: string;
+  status: string;
+}
+
+/** Queues pending deliveries. Safe to repeat: a job that still exists is not added twice. */
+export async function enqueueDeliveries(queue: Queue, deliveries: PendingDelivery[], opts: DeliveryOptions): Promise<number> {
+  const jobs = deliveries
+    .filter((d) => d.status === "pending")
+    .map(({ noticeId, channel }) => ({
       name: channel,
-      data: { noticeId: n._id, channel },
+      data: { noticeId, channel: channel as Channel },
       opts: {
-        jobId: jobIdOf(n._id, channel),
+        jobId: jobIdOf(noticeId, channel as Channel),
         attempts: opts.attempts,
         backoff: { type: "exponential", delay: opts.backoffMs },
         removeOnComplete: true,
         removeOnFail: { age: 7 * 24 * 3600 },
       },
-    })),
-  );
+    }));
   if (jobs.length) await queue.addBulk(jobs);
   return jobs.length;
 }
 
-/** Notices with channels still pending, e.g. after Redis lost its queue: to be queued again. */
-export async function pendingNotices(limit = 5000) {
-  return Notice.find(
-    { state: "issued", $or: CHANNELS.map((c) => ({ [`deliveries.${c}.status`]: "pending" })) },
-    { _id: 1, deliveries: 1 },
-  )
-    .limit(limit)
-    .lean<Pick<NoticeRecord, "_id" | "deliveries">[]>();
+/** Deliveries still pending in the ledger, e.g. after Redis lost its queue: to be queued again. */
+export function pendingDeliveries(limit = 5000): Promise<PendingDelivery[]> {
+  return NoticeDelivery.find({ status: "pending" }, { noticeId: 1, channel: 1, status: 1 }).limit(limit).lean<PendingDelivery[]>();
 }
-
-const inState = (state: string, states: string[]) => states.some((s) => state === s || state.startsWith(`${s}.`));
 
 /** Why an automatic notice should no longer go out, or null. */
 async function staleReason(n: NoticeRecord, c: CaseDoc | null): Promise<string | null> {
@@ -72,37 +72,33 @@ export class NoticeDeliverer {
     this.mailer = opts.smtpUrl ? nodemailer.createTransport(opts.smtpUrl) : null;
   }
 
-  /** The BullMQ processor. Throws to have BullMQ retry. */
+  /** The BullMQ processor: writes only its own delivery document. Throws to have BullMQ retry. */
   async process(job: Job<{ noticeId: string; channel: Channel }>): Promise<string> {
     const { noticeId, channel } = job.data;
+    const _id = `${noticeId}:${channel}`;
+    const delivery = await NoticeDelivery.findById(_id).lean();
+    if (!delivery) return "no such delivery";
+    if (delivery.status !== "pending") return `already ${delivery.status}`;
     const notice = await Notice.findById(noticeId).lean<NoticeRecord>();
-    if (!notice) return "notice gone";
-    if (notice.state === "cancelled") return "cancelled";
-    if (notice.deliveries?.[channel]?.status !== "pending") return `already ${notice.deliveries?.[channel]?.status}`;
+    if (!notice) return "notice not issued (yet)";
     const c = await Case.findById(notice.caseId).lean<CaseDoc>();
     const stale = await staleReason(notice, c);
     if (stale) {
-      await Notice.updateOne({ _id: noticeId, state: "issued" }, { $set: { state: "cancelled", cancelReason: stale } });
+      await NoticeDelivery.updateOne({ _id }, { $set: { status: "cancelled", cancelReason: stale } });
       return `cancelled: ${stale}`;
     }
+    const attempts = (delivery.attempts ?? 0) + 1;
     try {
       const target = await this.send(notice, channel);
-      await Notice.updateOne(
-        { _id: noticeId },
-        { $set: { [`deliveries.${channel}.status`]: "sent", [`deliveries.${channel}.sentAt`]: new Date(), [`deliveries.${channel}.target`]: target, [`deliveries.${channel}.lastError`]: null }, $inc: { [`deliveries.${channel}.attempts`]: 1 } },
-      );
+      await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts } });
       return `sent to ${target}`;
     } catch (e) {
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const message = (e as Error).message.slice(0, 1000);
-      await Notice.updateOne(
-        { _id: noticeId },
-        { $set: { [`deliveries.${channel}.lastError`]: message, ...(last ? { [`deliveries.${channel}.status`]: "failed" } : {}) }, $inc: { [`deliveries.${channel}.attempts`]: 1 } },
-      );
+      await NoticeDelivery.updateOne({ _id }, { $set: { lastError: message, attempts, ...(last ? { status: "failed" } : {}) } });
       throw e;
     }
   }
-
   private async send(n: NoticeRecord, channel: Channel): Promise<string> {
     if (channel === "inbox") return `inbox:${n.unitId}`;
     const unit = await Unit.findById(n.unitId).lean();

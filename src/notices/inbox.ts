@@ -1,42 +1,71 @@
-/** The in-app inbox: a unit sees its own notices, marks them read and acknowledges them. */
+/**
+ * The in-app inbox: a unit sees the notices delivered to its inbox, marks them read and
+ * acknowledges them; the office and leaders see every notice with its delivery state.
+ */
 import mongoose from "mongoose";
 import type { Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
-import { Notice } from "../db/models.ts";
-import { notFound } from "../errors.ts";
-import type { NoticeRecord } from "./issuer.ts";
+import { Notice, NoticeDelivery } from "../db/models.ts";
+import { forbidden, notFound } from "../errors.ts";
+import type { DeliveryView, NoticeRecord } from "./issuer.ts";
 
 export interface NoticeFilter {
   unitId?: string;
+  caseId?: string;
   level?: string;
   /** unread | read | acknowledged */
   state?: "unread" | "read" | "acknowledged";
 }
 
-function visible(actor: Actor): Record<string, unknown> {
-  if (actor.role === "unit_user") return { unitId: actor.unitId ?? "-", "deliveries.inbox.status": "sent" };
-  return {};
+const t = mongoose.trusted;
+
+/** Attaches each notice's channel deliveries. */
+export async function withDeliveries(notices: NoticeRecord[]): Promise<NoticeRecord[]> {
+  if (!notices.length) return notices;
+  const rows = await NoticeDelivery.find({ noticeId: t({ $in: notices.map((n) => n._id) }) }).lean<DeliveryView[]>();
+  const by = new Map<string, DeliveryView[]>();
+  for (const r of rows) by.set(r.noticeId, [...(by.get(r.noticeId) ?? []), r]);
+  return notices.map((n) => ({ ...n, deliveries: by.get(n._id) ?? [] }));
+}
+
+/** Cancelled when its case moved on before the notice went out (the inbox, or every channel, says so). */
+export function noticeState(n: NoticeRecord): "issued" | "cancelled" {
+  const d = n.deliveries ?? [];
+  const inbox = d.find((x) => x.channel === "inbox");
+  if (inbox && inbox.status !== "skipped") return inbox.status === "cancelled" ? "cancelled" : "issued";
+  return d.some((x) => x.status === "cancelled") ? "cancelled" : "issued";
+}
+
+/** Ids of the notices in this unit's inbox. */
+async function inboxIds(unitId: string | null | undefined): Promise<string[]> {
+  if (!unitId) return [];
+  const rows = await NoticeDelivery.find({ unitId, channel: "inbox", status: "sent" }, { noticeId: 1 }).lean();
+  return rows.map((r) => r.noticeId);
 }
 
 export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 200): Promise<NoticeRecord[]> {
-  const q: Record<string, unknown> = { state: "issued", ...visible(actor) };
-  if (f.unitId && actor.role !== "unit_user") q.unitId = f.unitId;
+  const q: Record<string, unknown> = {};
+  if (actor.role === "unit_user") q._id = t({ $in: await inboxIds(actor.unitId) });
+  else if (f.unitId) q.unitId = f.unitId;
+  if (f.caseId) q.caseId = f.caseId;
   if (f.level) q.level = f.level;
   if (f.state === "unread") q.readAt = null;
-  if (f.state === "read") Object.assign(q, { readAt: mongoose.trusted({ $ne: null }), ackAt: null });
-  if (f.state === "acknowledged") q.ackAt = mongoose.trusted({ $ne: null });
-  return Notice.find(q).sort({ issuedAt: -1 }).limit(limit).lean<NoticeRecord[]>();
+  if (f.state === "read") Object.assign(q, { readAt: t({ $ne: null }), ackAt: null });
+  if (f.state === "acknowledged") q.ackAt = t({ $ne: null });
+  return withDeliveries(await Notice.find(q).sort({ issuedAt: -1 }).limit(limit).lean<NoticeRecord[]>());
 }
 
 export async function getNotice(id: string, actor: Actor): Promise<NoticeRecord> {
-  const n = await Notice.findOne({ _id: id, ...visible(actor) }).lean<NoticeRecord>();
+  const n = await Notice.findById(id).lean<NoticeRecord>();
   if (!n) throw notFound("通知");
-  return n;
+  if (actor.role === "unit_user" && !(await NoticeDelivery.exists({ _id: `${id}:inbox`, unitId: actor.unitId ?? "-", status: "sent" })))
+    throw notFound("通知");
+  return (await withDeliveries([n]))[0]!;
 }
 
 async function receipt(id: string, actor: Actor, clock: Clock, field: "readAt" | "ackAt"): Promise<NoticeRecord> {
+  if (actor.role !== "unit_user") throw forbidden("只有收文单位可以签收通知");
   const n = await getNotice(id, actor);
-  if (actor.role !== "unit_user") return n; // only the addressee leaves receipts
   const by = field === "readAt" ? "readBy" : "ackBy";
   const now = clock.now();
   const set: Record<string, unknown> = n[field] ? {} : { [field]: now, [by]: actor.id };

@@ -6,10 +6,19 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { LEVELS, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
-import { Notice, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
+import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { forbidden, fromZod } from "../errors.ts";
 
-export type NoticeRecord = NoticeDoc & { _id: string };
+export interface DeliveryView {
+  noticeId: string;
+  channel: string;
+  status: string;
+  attempts?: number;
+  lastError?: string | null;
+  sentAt?: Date | null;
+  cancelReason?: string | null;
+}
+export type NoticeRecord = NoticeDoc & { _id: string; deliveries?: DeliveryView[] };
 export const CHANNELS = ["inbox", "email", "webhook"] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -30,11 +39,22 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
 }
 
 /** Channels this notice goes out on; the inbox always, email and webhook when the unit has them. */
-type Status = "pending" | "skipped";
-async function deliveriesFor(unitId: string | null): Promise<Record<Channel, { status: Status }>> {
+/** One delivery document per channel: pending where the unit has the channel, skipped elsewhere. */
+async function deliveriesFor(noticeId: string, unitId: string | null) {
   const unit = unitId ? await Unit.findById(unitId, { notify: 1 }).lean() : null;
-  const when = (yes: unknown): { status: Status } => ({ status: yes ? "pending" : "skipped" });
-  return { inbox: when(unitId), email: when(unit?.notify?.emails?.length), webhook: when(unit?.notify?.webhookUrl) };
+  const has: Record<Channel, unknown> = { inbox: unitId, email: unit?.notify?.emails?.length, webhook: unit?.notify?.webhookUrl };
+  return CHANNELS.map((channel) => ({ _id: `${noticeId}:${channel}`, noticeId, channel, unitId, status: (has[channel] ? "pending" : "skipped") as "pending" | "skipped" }));
+}
+
+/** Inserts what is missing; a repeat (another sweep, a retry) finds them there already. */
+async function insertDeliveries(docs: Awaited<ReturnType<typeof deliveriesFor>>) {
+  for (const d of docs) {
+    try {
+      await NoticeDelivery.create(d);
+    } catch (e) {
+      if (!isDuplicateKey(e)) throw e;
+    }
+  }
 }
 
 async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id: string, now: Date): Promise<NoticeRecord | null> {
@@ -57,20 +77,24 @@ async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id:
     dueAt,
     issuedAt: now,
     issuedBy: actor,
-    deliveries: await deliveriesFor(unitId),
   };
+  // Deliveries first: a notice never exists without its channels (orphan deliveries of a notice that
+  // failed to be written are completed when the next sweep issues it again).
+  const deliveries = await deliveriesFor(id, unitId);
+  await insertDeliveries(deliveries);
   try {
     await Notice.create(record);
   } catch (e) {
     if (isDuplicateKey(e)) return null;
     throw e;
   }
+  const issued = { ...(record as unknown as NoticeRecord), deliveries };
   if (level === "supervision") {
     const number = await numberOf(id, now);
     await Notice.updateOne({ _id: id }, { $set: { number } });
-    return { ...(record as unknown as NoticeRecord), number };
+    return { ...issued, number };
   }
-  return record as unknown as NoticeRecord;
+  return issued;
 }
 
 /** A notice the ladder calls for; null when it was already issued for this case, rule and revision. */

@@ -20,6 +20,14 @@ export async function seedRules(): Promise<void> {
   }
 }
 
+let cached: { at: number; rules: Promise<NoticeRule[]> } | null = null;
+
+/** The rules, cached for half a minute (a change made here is seen at once; elsewhere within 30 s). */
+export function cachedRules(): Promise<NoticeRule[]> {
+  if (!cached || Date.now() - cached.at > 30_000) cached = { at: Date.now(), rules: loadRules() };
+  return cached.rules;
+}
+
 export async function loadRules(): Promise<NoticeRule[]> {
   let rows = await NoticeRuleModel.find().lean();
   if (rows.length === 0) {
@@ -64,5 +72,6 @@ export async function updateRule(id: string, patch: unknown, actor: Actor): Prom
     { returnDocument: "after", lean: true },
   );
   if (!updated) throw notFound("预警规则");
+  cached = null;
   return toRule(updated as Record<string, unknown>);
 }

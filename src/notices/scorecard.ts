@@ -4,7 +4,7 @@
  */
 import mongoose from "mongoose";
 import { shanghaiDate, startOfDay } from "../../workflows/index.ts";
-import { Notice } from "../db/models.ts";
+import { Notice, NoticeDelivery } from "../db/models.ts";
 
 export interface ScoreLine {
   noticeId: string;
@@ -34,15 +34,18 @@ export async function scorecard(from: string, to: string, unitId?: string): Prom
   const end = startOfDay(to);
   end.setUTCDate(end.getUTCDate() + 1);
   const q: Record<string, unknown> = {
-    state: "issued",
     unitId: unitId ?? mongoose.trusted({ $ne: null }),
     issuedAt: mongoose.trusted({ $gte: startOfDay(from), $lt: end }),
   };
   const rows = await Notice.find(q, { level: 1, points: 1, caseId: 1, ledgerNumber: 1, issuedAt: 1, unitId: 1 })
     .sort({ issuedAt: 1 })
     .lean();
+  // A notice cancelled before it went out (its case moved on) does not count against the unit.
+  const cancelled = new Set(
+    (await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: rows.map((r) => String(r._id)) }), channel: "inbox", status: "cancelled" }, { noticeId: 1 }).lean()).map((d) => d.noticeId),
+  );
   const byUnit = new Map<string, UnitScore>();
-  for (const r of rows) {
+  for (const r of rows.filter((x) => !cancelled.has(String(x._id)))) {
     const u = r.unitId as string;
     const s = byUnit.get(u) ?? { unitId: u, points: 0, counts: {}, specialLetterQuarters: [], lines: [] };
     byUnit.set(u, s);

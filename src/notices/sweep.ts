@@ -1,14 +1,15 @@
 /**
- * The sweep: finds cases whose `nextNoticeAt` has come (an index-only query), issues the notices
- * their ladder calls for, ends publicity periods, and writes when to look next. Everything it
- * needs is in MongoDB, so a sweep after Redis lost everything (or after workers were down)
- * catches up on what fell due, once.
+ * The sweep: looks at the cases whose schedule has come (an index-only query on case_schedules)
+ * and at those changed since its last pass (updatedAt), issues the notices their ladder calls
+ * for, ends publicity periods, and writes when to look next. Everything it needs is in MongoDB,
+ * so a sweep after Redis lost everything (or after workers were down) catches up on what fell
+ * due, once. It writes only schedules and notices: the case document is the case service's.
  */
 import mongoose from "mongoose";
-import { behindMargin, behindScheduleAt, ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
-import { Case, Notice, type CaseDoc } from "../db/models.ts";
+import { Case, CaseSchedule, Notice, SweepState, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
 import { log } from "../log.ts";
 import { issueFromRule, type NoticeRecord } from "./issuer.ts";
@@ -17,6 +18,8 @@ import { loadRules } from "./rules.ts";
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 /** When some rule cannot be timed (e.g. a year the calendar lacks), look again after this long. */
 const RETRY_PROBLEM_MS = 6 * 3600_000;
+const STATE_ID = "notices";
+const CHANGE_MARGIN_MS = 5 * 60_000;
 
 export interface SweepResult {
   cases: number;
@@ -33,25 +36,31 @@ export class NoticeSweeper {
     private readonly onIssued: (notices: NoticeRecord[]) => Promise<void> = async () => {},
   ) {}
 
-  /** One pass over the due cases (at most `limit`; the next pass takes the rest). */
-  async sweep(limit = 2000): Promise<SweepResult> {
+  /** One pass over the due and the changed cases (at most `limit` of each; the next pass takes the rest). */
+  async sweep(limit = 5000): Promise<SweepResult> {
     const now = this.clock.now();
-    const due = await Case.find({ nextNoticeAt: mongoose.trusted({ $lte: now }) }, { _id: 1 })
-      .sort({ nextNoticeAt: 1 })
-      .limit(limit)
-      .lean();
-    const result: SweepResult = { cases: due.length, issued: [], publicityEnded: [], problems: [] };
-    if (!due.length) return result;
-    const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
-    for (const { _id } of due) {
-      try {
-        await this.processCase(_id.toString(), now, rules, calendar, result);
-      } catch (e) {
-        log.error({ err: e, caseId: _id.toString() }, "sweep: case failed");
-        result.problems.push({ caseId: _id.toString(), message: (e as Error).message });
+    const state = await SweepState.findById(STATE_ID).lean();
+    // Changes made while the last pass ran, or stamped by a clock a little behind, are seen again.
+    const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
+    const [due, changed] = await Promise.all([
+      CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1 }).limit(limit).lean(),
+      Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1 }).sort({ updatedAt: 1 }).limit(limit).lean(),
+    ]);
+    const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
+    const result: SweepResult = { cases: ids.length, issued: [], publicityEnded: [], problems: [] };
+    if (ids.length) {
+      const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
+      for (const id of ids) {
+        try {
+          await this.processCase(id, now, rules, calendar, result);
+        } catch (e) {
+          log.error({ err: e, caseId: id }, "sweep: case failed");
+          result.problems.push({ caseId: id, message: (e as Error).message });
+        }
       }
+      if (result.issued.length) await this.onIssued(result.issued);
     }
-    if (result.issued.length) await this.onIssued(result.issued);
+    if (changed.length < limit) await SweepState.updateOne({ _id: STATE_ID }, { $max: { lastStart: now } }, { upsert: true });
     return result;
   }
 
@@ -88,13 +97,10 @@ export class NoticeSweeper {
       if (!next || retry < next) next = retry;
       result.problems.push({ caseId: id, message: messages.join("；") });
     }
-    const margin = behindMargin(doc.kind, rules);
-    const behindFrom = margin === null ? null : behindScheduleAt(clockOf(doc), margin);
-    // Conditional on the version seen: an event applied meanwhile set nextNoticeAt to its own time, which wins.
-    await Case.updateOne(
-      { _id: doc._id, version: doc.version },
-      { $set: { nextNoticeAt: next, behindFrom, scheduleProblem: messages.length ? [...new Set(messages)].join("；") : null } },
-      { timestamps: false },
+    await CaseSchedule.updateOne(
+      { _id: id },
+      { $set: { nextAt: next, version: doc.version, problem: messages.length ? [...new Set(messages)].join("；") : null, computedAt: now } },
+      { upsert: true },
     );
   }
 }

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
-import { Case, Notice, type CaseDoc } from "../../src/db/models.ts";
+import { CaseSchedule, Notice, NoticeDelivery, type CaseDoc } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { chineseDate, renderNotice } from "../../src/notices/render.ts";
@@ -68,7 +68,7 @@ describe("the escalation ladder", () => {
     expect(notices.map((n) => n.level)).to.deep.equal(["sign_reminder", ...rungs.map(([l]) => l)]);
     expect(notices.find((n) => n.level === "supervision")!.number).to.equal("督办〔2026〕1号");
     expect(notices.every((n) => n.unitId === w.units.lead && n.revision === 1)).to.equal(true);
-    expect((await Case.findById(c._id).lean())!.nextNoticeAt).to.equal(null);
+    expect((await CaseSchedule.findById(c._id.toString()).lean())!.nextAt).to.equal(null);
   });
 
   it("raises the yellow warning when progress falls behind schedule, once per deadline", async () => {
@@ -120,9 +120,9 @@ describe("the escalation ladder", () => {
     const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, office: "整改办", smtpFrom: "x@y", webhookTimeoutMs: 1000 });
     const job = { data: { noticeId: redNotice._id, channel: "inbox" }, attemptsMade: 0, opts: { attempts: 1 } };
     expect(await deliverer.process(job as never)).to.match(/^cancelled/);
-    const after = (await Notice.findById(redNotice._id).lean())!;
-    expect(after.state).to.equal("cancelled");
-    expect(after.deliveries?.inbox?.status).to.equal("pending");
+    const inbox = (await NoticeDelivery.findById(`${redNotice._id}:inbox`).lean())!;
+    expect(inbox).to.include({ status: "cancelled", cancelReason: "办理期限已调整（新的期限版本）" });
+    expect(inbox.sentAt).to.equal(null);
     // Nothing of revision 1 fires any more; revision 2 starts its own ladder.
     expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal([]);
     expect(await sweepAt(beforeWorkdays("2026-06-30", 5))).to.deep.equal(["due_reminder"]);
@@ -189,9 +189,9 @@ describe("the escalation ladder", () => {
     w.clock.set(startOfDay("2026-12-31"));
     const r = await sweeper.sweep();
     expect(r.problems.map((p) => p.message).join()).to.contain("2027 年的法定节假日安排尚未收录");
-    const doc = (await Case.findOne({}).lean())!;
-    expect(doc.scheduleProblem).to.contain("2027");
-    expect(doc.nextNoticeAt).to.not.equal(null);
+    const schedule = (await CaseSchedule.findOne({}).lean())!;
+    expect(schedule.problem).to.contain("2027");
+    expect(schedule.nextAt).to.not.equal(null);
   });
 
   it("20 concurrent supervision notices get 20 distinct, consecutive numbers", async () => {

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import { Redis } from "ioredis";
+import mongoose from "mongoose";
 import { startOfDay } from "../../workflows/index.ts";
 import { loadConfig } from "../../src/config.ts";
-import { Case, Notice } from "../../src/db/models.ts";
+import { CaseSchedule, Notice, NoticeDelivery } from "../../src/db/models.ts";
 import { startWorker, type RunningWorker } from "../../src/worker.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
 
@@ -38,11 +39,12 @@ describe("the worker process", () => {
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).to.deep.equal([["sweep", "* * * * * *", "Asia/Shanghai"]]);
     const delivered = await until("inbox deliveries", async () => {
       const ns = await Notice.find({ caseId: c._id.toString() }).lean();
-      return ns.length >= 4 && ns.every((n) => n.deliveries?.inbox?.status === "sent") && ns;
+      const sent = await NoticeDelivery.countDocuments({ noticeId: mongoose.trusted({ $in: ns.map((n) => n._id) }), channel: "inbox", status: "sent" });
+      return ns.length >= 4 && sent === ns.length && ns;
     });
     expect(delivered.map((n) => n.level)).to.have.members(["sign_reminder", "due_reminder", "yellow", "red"]);
-    const doc = (await Case.findById(c._id).lean())!;
-    expect(doc.nextNoticeAt!.getTime()).to.be.greaterThan(w.clock.now().getTime());
+    const schedule = (await CaseSchedule.findById(c._id.toString()).lean())!;
+    expect(schedule.nextAt!.getTime()).to.be.greaterThan(w.clock.now().getTime());
   });
 
   it("restores its schedule when Redis lost it", async function () {

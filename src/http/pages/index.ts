@@ -25,14 +25,14 @@ import type { ChainEntry } from "../../cases/history.ts";
 import { SORTS, caseStats, listCases, type Sort } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
 import type { CaseService } from "../../cases/service.ts";
-import { Case, Notice, NoticeRuleModel, Unit, type CaseDoc, type UnitDoc } from "../../db/models.ts";
+import { Case, CaseSchedule, Notice, NoticeRuleModel, Unit, type CaseDoc, type UnitDoc } from "../../db/models.ts";
 import { AppError } from "../../errors.ts";
-import { acknowledge, getNotice, listNotices } from "../../notices/inbox.ts";
+import { acknowledge, getNotice, listNotices, noticeState } from "../../notices/inbox.ts";
 import type { NoticeRecord } from "../../notices/issuer.ts";
 import { renderNotice } from "../../notices/render.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, csrfToken, type Login } from "../auth.ts";
-import { maskComplainant } from "../present.ts";
+import { maskComplainant, seesComplainant } from "../present.ts";
 import { actionForm, payloadFromForm } from "./forms.ts";
 
 export interface PageDeps {
@@ -165,7 +165,7 @@ export function pageRouter(deps: PageDeps): express.Router {
     const warned = new Set(
       (
         await Notice.find(
-          { caseId: mongoose.trusted({ $in: items.map((c) => c._id.toString()) }), level: mongoose.trusted({ $in: ["yellow", "conclude_warning"] }), state: "issued" },
+          { caseId: mongoose.trusted({ $in: items.map((c) => c._id.toString()) }), level: mongoose.trusted({ $in: ["yellow", "conclude_warning"] }) },
           { caseId: 1, revision: 1 },
         ).lean()
       ).map((n) => `${n.caseId}:${n.revision}`),
@@ -203,12 +203,13 @@ export function pageRouter(deps: PageDeps): express.Router {
     const c = await service.getCase(String(req.params.id), actor);
     const id = c._id.toString();
     const now = clock.now();
-    const [history, notices, attachments, names, calendar] = await Promise.all([
+    const [history, notices, attachments, names, calendar, schedule] = await Promise.all([
       service.history(id),
-      Notice.find({ caseId: id, ...(actor.role === "unit_user" ? { unitId: actor.unitId } : {}) }).sort({ issuedAt: 1 }).lean<NoticeRecord[]>(),
+      listNotices(actor, { caseId: id }),
       listAttachments(id),
       unitNames(),
       loadCalendar(),
+      CaseSchedule.findById(id, { problem: 1 }).lean(),
     ]);
     const kind = c.kind as CaseKind;
     const files = new Map(attachments.map((a) => [a.id, a]));
@@ -248,7 +249,6 @@ export function pageRouter(deps: PageDeps): express.Router {
     }
     const allowed = service.allowedEvents(c, actor);
     const forms = allowed.map((type) => (type === form.type ? actionForm(kind, type, form.values, form.errors) : actionForm(kind, type)));
-    const isOffice = actor.role !== "unit_user";
     page(
       req,
       res,
@@ -262,13 +262,14 @@ export function pageRouter(deps: PageDeps): express.Router {
           stateLabel: stateLabel(kind, c.state),
           lead: c.leadUnitId ? names.get(c.leadUnitId) : null,
           co: (c.coUnitIds ?? []).map((u) => names.get(u)).join("、"),
-          complainant: kind === "complaint" ? (isOffice ? c.complainant : maskComplainant(c.complainant)) : null,
+          complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
           light: light(c, now, new Set()),
+          scheduleProblem: schedule?.problem ?? null,
         },
         context: c.context,
         revisions,
         timeline,
-        notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level })),
+        notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
         attachments,
         forms,
         units: [...names].map(([uid, name]) => ({ id: uid, name })),

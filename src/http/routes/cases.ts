@@ -8,9 +8,9 @@ import { listAttachments, openAttachment, storeAttachment } from "../../cases/at
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
 import type { CaseService } from "../../cases/service.ts";
-import { Notice } from "../../db/models.ts";
 import { AppError } from "../../errors.ts";
-import { issueByHand, manualNoticeSchema, type NoticeRecord } from "../../notices/issuer.ts";
+import { listNotices } from "../../notices/inbox.ts";
+import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
 import { OFFICE, qs, qsBool, qsInt, type Api } from "../api.ts";
 import { assertCsrf } from "../auth.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
@@ -89,7 +89,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
       const id = c._id.toString();
       const [history, notices, attachments] = await Promise.all([
         service.history(id),
-        Notice.find({ caseId: id, ...(actor.role === "unit_user" ? { unitId: actor.unitId } : {}) }).sort({ issuedAt: 1 }).lean<NoticeRecord[]>(),
+        listNotices(actor, { caseId: id }),
         listAttachments(id),
       ]);
       return {

@@ -68,6 +68,8 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
       path,
       tag: "notices",
       summary,
+      // Receipts are the addressee's: office and leaders read notices without leaving one.
+      roles: ["unit_user"],
       returns: "the notice with its receipts",
       async handle({ actor, params }) {
         return presentNotice(await mark(params.id!, actor, clock));
