@@ -37,6 +37,16 @@ ensure_redis_binary() {
   # Debian's package may start its own instance on 6379; ours runs on a port of its own, so leave it be.
 }
 
+# The browser tests drive Debian's chromium (playwright cannot download its own here); CJK fonts
+# make screenshots readable.
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
+  _log "installing Debian's chromium and CJK fonts for the browser tests"
+  command -v apt-get >/dev/null || _die "chromium is missing and apt-get is not available; install chromium or set CHROMIUM_PATH"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; } >&2 \
+    || _die "apt-get install chromium fonts-noto-cjk failed"
+}
+
 ensure_ferretdb_binary() {
   [ -x "$FERRETDB_BIN" ] && return 0
   command -v go >/dev/null || _die "Go is needed to build FerretDB $FERRETDB_VERSION (or set MONGODB_URI to a MongoDB server)"

@@ -31,7 +31,7 @@ await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
-  const n = await seedDemoLedger(new CaseService(systemClock), units);
+  const n = await seedDemoLedger(units);
   if (n) log.info(`seeded a demo ledger of ${n} cases`);
 }
 

@@ -3,8 +3,11 @@
  * small ledger. Idempotent: what exists is left as it is.
  */
 import { readFileSync } from "node:fs";
-import { addCalendarDays, shanghaiDate } from "../workflows/index.ts";
-import type { CaseService } from "./cases/service.ts";
+import { addCalendarDays, shanghaiDate, type Actor } from "../workflows/index.ts";
+import { storeAttachment } from "./cases/attachments.ts";
+import { CaseService } from "./cases/service.ts";
+import { ManualClock } from "./clock.ts";
+import { NoticeSweeper } from "./notices/sweep.ts";
 import { Case, Unit, User } from "./db/models.ts";
 import { actorOf, createUnit, createUser } from "./directory.ts";
 
@@ -56,23 +59,32 @@ export async function seedDirectory(password: string): Promise<Map<string, strin
 }
 
 /**
- * A small demo ledger for an empty database: the 15 items of the sample feedback list
- * (data/samples), a few of them assigned and signed, and some complaints. Goes through the
- * case service like any other writer.
+ * A demo ledger for an empty database, written through the case service with a clock that
+ * starts three months back: the 15 items of the sample feedback list (data/samples) at every
+ * stage, about 40 complaints across every state (some overdue), and one sweep at today's date so
+ * that overdue cases carry their notices up the ladder.
  */
-export async function seedDemoLedger(service: CaseService, units: Map<string, string>): Promise<number> {
+export async function seedDemoLedger(units: Map<string, string>, now = new Date()): Promise<number> {
   if (await Case.exists({})) return 0;
+  const clock = new ManualClock(new Date(now.getTime() - 90 * DAY));
+  const service = new CaseService(clock);
   const staff = actorOf((await User.findOne({ username: "staff" }).lean())!);
+  const liaison = async (unitId: string | null | undefined) => actorOf((await User.findOne({ unitId, role: "unit_user" }).lean())!);
   const byName = new Map(DEMO_UNITS.map(([code, name]) => [name, code]));
   const unitId = (name: string) => units.get(byName.get(name.trim()) ?? "") ?? null;
+  const day = (offset: number) => shanghaiDate(new Date(now.getTime() + offset * DAY));
+  const at = (offset: number) => clock.set(new Date(now.getTime() + offset * DAY));
+  const act = (id: string, type: string, payload: Record<string, unknown>, who: Actor) => service.applyEvent(id, { type, payload }, who);
+  const pdf = (caseId: string, who: Actor) =>
+    storeAttachment(caseId, { buffer: Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"), originalname: "整改佐证.pdf" }, who).then((a) => [a.id]);
+
   const text = readFileSync(new URL("../data/samples/inspection-feedback-list.csv", import.meta.url), "utf8").replace(/^\uFEFF/, "");
   const [, ...rows] = text.trim().split(/\r?\n/).map((l) => l.split(","));
-  const today = shanghaiDate(new Date());
   let n = 0;
   for (const [i, r] of rows.entries()) {
     const [number, round, description, category, lead, co, goal, measures, due] = r as string[];
-    const immediate = due === "立行立改";
     const longTerm = due === "长期坚持";
+    at(-80 + i);
     const c = await service.createCase(
       {
         kind: "inspection",
@@ -84,39 +96,93 @@ export async function seedDemoLedger(service: CaseService, units: Map<string, st
         category: category as never,
         goal,
         measures,
-        immediate,
+        immediate: due === "立行立改",
         longTerm,
       },
       staff,
     );
+    const id = c._id.toString();
     n++;
-    if (i % 3 === 2) continue; // some stay registered, waiting to be assigned
+    const stage = i % 6; // 0 registered, 1 assigned, 2 rectifying on time, 3 behind/overdue, 4 verifying, 5 closed
+    if (stage === 0) continue;
+    at(-70 + i);
+    const deadline = stage === 3 ? day(-10 - i) : day(20 + i * 5);
     const coUnitIds = co!.split("、").map(unitId).filter((x): x is string => !!x);
-    const assigned = await service.applyEvent(
-      c._id.toString(),
-      {
-        type: "ASSIGN",
-        payload: { leadUnitId: unitId(lead!), coUnitIds, ...(longTerm ? {} : { deadline: addCalendarDays(today, 20 + i * 7) }), requirements: "按月报送整改进展" },
-      },
-      staff,
-    );
-    if (i % 3 === 0) {
-      const liaison = actorOf((await User.findOne({ unitId: assigned.case.leadUnitId, role: "unit_user" }).lean())!);
-      await service.applyEvent(c._id.toString(), { type: "SIGN" }, liaison);
-    }
+    await act(id, "ASSIGN", { leadUnitId: unitId(lead!), coUnitIds, ...(longTerm ? {} : { deadline }), requirements: "按月报送整改进展" }, staff);
+    if (stage === 1) continue;
+    const unit = await liaison(unitId(lead!));
+    at(-68 + i);
+    await act(id, "SIGN", {}, unit);
+    at(-40 + i);
+    await act(id, "REPORT_PROGRESS", { percent: stage === 3 ? 20 : 60, text: stage === 3 ? "方案编制中" : "已完成主体工程" }, unit);
+    if (stage < 4) continue;
+    at(-20 + i);
+    await act(id, "SUBMIT", { summary: "已完成整改，申请销号", attachmentIds: await pdf(id, unit) }, unit);
+    if (stage === 4) continue;
+    at(-15 + i);
+    await act(id, "PASS", { publicityDays: 0, note: "资料齐全，同意销号" }, staff);
   }
-  const complaints: [string, string, string][] = [
+
+  const topics: [string, string, string][] = [
     ["夜间工地噪声扰民", "噪声", "12369热线"],
     ["河道出现大量死鱼", "水", "信访投诉举报平台"],
     ["小区旁餐饮油烟直排", "大气", "网络"],
     ["工业园区异味扰民", "大气", "12345转办"],
+    ["砂石场粉尘污染", "大气", "来信"],
+    ["养殖场废水直排入河", "水", "来访"],
+    ["危险废物随意堆放", "固废", "12369热线"],
+    ["化工厂夜间偷排", "水", "上级交办"],
   ];
-  for (const [i, [title, category, channel]] of complaints.entries()) {
-    const c = await service.createCase({ kind: "complaint", title, description: title, category: category as never, channel: channel as never, complainant: { name: "（演示）", phone: "138****0000" } }, staff);
+  const targets = ["received", "accepted", "investigating", "extension", "reviewing", "replying", "replied", "closed"];
+  for (let i = 0; i < 40; i++) {
+    const [title, category, channel] = topics[i % topics.length]!;
+    const target = targets[i % targets.length]!;
+    const start = -60 + i; // received between 60 and 21 days ago
+    at(start);
+    const c = await service.createCase(
+      { kind: "complaint", title, description: `${title}，请求查处。`, category: category as never, channel: channel as never, complainant: { name: `群众${i + 1}`, phone: `1380000${String(1000 + i)}`, address: "（演示）" } },
+      staff,
+    );
+    const id = c._id.toString();
     n++;
-    if (i === 0) continue;
-    await service.applyEvent(c._id.toString(), { type: "ACCEPT" }, staff);
-    await service.applyEvent(c._id.toString(), { type: "ASSIGN", payload: { leadUnitId: units.get("sthjj"), deadline: addCalendarDays(today, 10 * i) } }, staff);
+    if (target === "received") continue;
+    at(start + 2);
+    if (target === "replied" && i % 3 === 0) {
+      await act(id, "DECLINE", { reason: "不属于生态环境部门职责，已告知向有关部门反映" }, staff);
+      at(start + 3);
+      await act(id, "REPLY", { text: "您反映的问题不属于本部门职责范围，建议向有关部门反映。", channel: "书面" }, staff);
+      continue;
+    }
+    await act(id, "ACCEPT", {}, staff);
+    if (target === "accepted") continue;
+    const sthjj = units.get("sthjj")!;
+    // Some deadlines already passed (overdue), some still ahead.
+    await act(id, "ASSIGN", { leadUnitId: sthjj, deadline: day(i % 2 ? start + 30 : start + 55) }, staff);
+    if (target === "investigating") continue;
+    const unit = await liaison(sthjj);
+    if (target === "extension") {
+      at(start + 10);
+      const cur = (await service.getCase(id, staff)).deadline!;
+      await act(id, "REQUEST_EXTENSION", { deadline: addCalendarDays(cur, 20), reason: "需委托第三方监测" }, unit);
+      continue;
+    }
+    at(start + 12);
+    await act(id, "SUBMIT_RESULT", { summary: "经现场核查，情况属实", violationFound: i % 2 === 0, measures: "责令整改并立案查处" }, unit);
+    if (target === "reviewing") continue;
+    at(start + 14);
+    await act(id, "APPROVE", {}, staff);
+    if (target === "replying") continue;
+    at(start + 15);
+    await act(id, "REPLY", { text: "经查，您反映的问题属实，已责令整改。", channel: "书面" }, staff);
+    if (target === "replied") continue;
+    at(start + 18);
+    await act(id, "CLOSE", { satisfaction: "满意" }, staff);
   }
+
+  // Today: the sweep issues what fell due, so overdue cases carry their warnings and supervision notices.
+  clock.set(now);
+  await new NoticeSweeper(service, clock).sweep();
   return n;
 }
+
+const DAY = 86_400_000;

@@ -362,7 +362,7 @@ function caseRow(c: CaseDoc, names: Map<string, string>, now: Date, warned: Set<
     lead: c.leadUnitId ? names.get(c.leadUnitId) : "—",
     deadline: c.deadline ?? "—",
     stateLabel: stateLabel(c.kind as CaseKind, c.state),
-    percent: c.progressPercent,
+    progress: c.progressPercent,
     light: light(c, now, warned),
   };
 }
