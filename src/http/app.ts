@@ -20,6 +20,7 @@ import { log } from "../log.ts";
 import { Api } from "./api.ts";
 import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sessions } from "./auth.ts";
 import { createMetrics } from "./metrics.ts";
+import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
 import { presentUser } from "./present.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
+  app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 

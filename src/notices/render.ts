@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { LEVEL_LABELS, shanghaiDate, type Level } from "../../workflows/index.ts";
-import type { WorkCalendar } from "../calendar/workdays.ts";
+import { type WorkCalendar, loadCalendar } from "../calendar/workdays.ts";
+import { NoticeRuleModel, Unit } from "../db/models.ts";
 import type { NoticeRecord } from "./issuer.ts";
 
 const hbs = Handlebars.create();
@@ -72,4 +73,14 @@ export function renderNotice(n: NoticeRecord, ctx: RenderContext): string {
 export function noticeSubject(n: NoticeRecord): string {
   const label = LEVEL_LABELS[n.level as Level] ?? n.level;
   return `【${label}】${n.number ? `${n.number} ` : ""}${n.ledgerNumber} ${n.caseTitle}`;
+}
+
+/** The document of a stored notice, with its unit's name, its rule's legal clause and today's calendar. */
+export async function renderNoticeDocument(n: NoticeRecord, office: string): Promise<string> {
+  const [unit, rule, calendar] = await Promise.all([
+    n.unitId ? Unit.findById(n.unitId, { name: 1 }).lean() : null,
+    n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1 }).lean() : null,
+    loadCalendar(),
+  ]);
+  return renderNotice(n, { office, unitName: unit?.name ?? "整改办", calendar, clause: rule?.clause ?? undefined });
 }

@@ -9,11 +9,12 @@ import { expect } from "chai";
 import mongoose from "mongoose";
 import type request from "supertest";
 import { loadConfig } from "../../src/config.ts";
-import { Case, CaseHistory, Notice, NoticeRuleModel, Sequence, Unit, User } from "../../src/db/models.ts";
+import { Notice, } from "../../src/db/models.ts";
 import { buildApi } from "../../src/http/app.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { ledgerState, markInboxSent } from "../support/ledger.ts";
 
 const WHO = ["admin", "staff", "leader", "lead", "co", "other"] as const;
 type Who = (typeof WHO)[number];
@@ -423,34 +424,6 @@ const ROWS: Row[] = [
   },
 ];
 
-/**
- * Notices reach a unit's inbox only once the delivery worker has delivered them there; the worker does
- * not run in this test, so the inbox delivery is marked "sent" directly: `deliveries.inbox.status` on
- * the Notice document, and, where deliveries are kept per channel (`notice_deliveries`, `<id>:inbox`),
- * on that document too. Native driver calls, so neither layout's schema drops the other's field.
- */
-async function markInboxSent(noticeId: string): Promise<void> {
-  await Notice.collection.updateOne({ _id: noticeId as never }, { $set: { "deliveries.inbox.status": "sent" } });
-  await mongoose.connection.collection("notice_deliveries").updateOne({ _id: `${noticeId}:inbox` as never }, { $set: { status: "sent", sentAt: new Date() } });
-}
-
-/** Everything a write could touch (sessions aside): compared before and after a request that must write nothing. */
-async function dbState(): Promise<string> {
-  const db = mongoose.connection.db!;
-  const [cases, history, notices, units, users, rules, files, seqs, deliveries] = await Promise.all([
-    Case.find({}, { version: 1, state: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    CaseHistory.countDocuments(),
-    Notice.find({}, { readAt: 1, ackAt: 1, number: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    Unit.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    User.find({}, { updatedAt: 1, role: 1, active: 1 }).sort({ _id: 1 }).lean(),
-    NoticeRuleModel.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    db.collection("attachments.files").countDocuments(),
-    Sequence.countDocuments(),
-    db.collection("notice_deliveries").find({}, { projection: { status: 1, attempts: 1 } }).sort({ _id: 1 }).toArray(),
-  ]);
-  return JSON.stringify({ cases, history, notices, units, users, rules, files, seqs, deliveries });
-}
-
 describe("HTTP access matrix", function () {
   this.timeout(60_000);
   let w: World;
@@ -536,13 +509,13 @@ describe("HTTP access matrix", function () {
       for (const [who, status] of Object.entries(row.expect) as [Who, number][]) {
         const url = row.url(f);
         const mustNotWrite = method !== "get" && (who === "leader" || status >= 400);
-        const before = mustNotWrite ? await dbState() : "";
+        const before = mustNotWrite ? await ledgerState() : "";
         const res = await call(who, method, url, { body: row.body?.(f, who), upload: row.upload });
         const label = `${who} ${verb} ${url}`;
         try {
           expect(res.status, `status (body ${JSON.stringify(res.body).slice(0, 300)})`).to.equal(status);
           expect(res.status, "never a server error").to.be.below(500);
-          if (mustNotWrite) expect(await dbState(), "the database changed").to.equal(before);
+          if (mustNotWrite) expect(await ledgerState(), "the database changed").to.equal(before);
           if (UNIT_USERS.includes(who)) {
             const text = textOf(res);
             unitResponses.push({ who, label, text });
@@ -580,12 +553,12 @@ describe("HTTP access matrix", function () {
       [404, upload[1]!.body],
     ]);
     // Naming another unit's attachment as evidence is refused exactly like naming one that does not exist.
-    const before = await dbState();
+    const before = await ledgerState();
     const cite = (att: string) => call("lead", "post", `/api/cases/${f.C.id}/events`, { body: { type: "REPORT_PROGRESS", payload: { percent: 60, text: "x", attachmentIds: [att] } } });
     const [theirs, nothing] = [await cite(f.B.attachment), await cite(none)];
     expect(theirs.status).to.equal(422);
     expect(JSON.stringify(theirs.body).replaceAll(f.B.attachment, "ID")).to.equal(JSON.stringify(nothing.body).replaceAll(none, "ID"));
-    expect(await dbState()).to.equal(before);
+    expect(await ledgerState()).to.equal(before);
   });
 
   it("never showed a unit user the complainant's name, phone or address", () => {

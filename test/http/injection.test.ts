@@ -7,46 +7,18 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import type { Redis } from "ioredis";
-import mongoose from "mongoose";
 import request from "supertest";
-import { Case, CaseHistory, Notice, NoticeRuleModel, Sequence, Unit, User } from "../../src/db/models.ts";
+import { Case, CaseHistory, } from "../../src/db/models.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { ledgerState, markInboxSent } from "../support/ledger.ts";
 
 type Method = "get" | "post" | "put" | "patch";
 type Res = request.Response;
 
 const XSS = "<img src=x onerror=alert(1)>";
 const SCRIPT = "<script>alert(1)</script>";
-
-/**
- * Notices reach a unit's inbox only once the delivery worker has delivered them there; the worker does
- * not run in this test, so the inbox delivery is marked "sent" directly: `deliveries.inbox.status` on
- * the Notice document, and, where deliveries are kept per channel (`notice_deliveries`, `<id>:inbox`),
- * on that document too. Native driver calls, so neither layout's schema drops the other's field.
- */
-async function markInboxSent(noticeId: string): Promise<void> {
-  await Notice.collection.updateOne({ _id: noticeId as never }, { $set: { "deliveries.inbox.status": "sent" } });
-  await mongoose.connection.collection("notice_deliveries").updateOne({ _id: `${noticeId}:inbox` as never }, { $set: { status: "sent", sentAt: new Date() } });
-}
-
-/** Everything a write could touch (sessions aside). */
-async function dbState(): Promise<string> {
-  const db = mongoose.connection.db!;
-  const [cases, history, notices, units, users, rules, files, seqs, deliveries] = await Promise.all([
-    Case.find({}, { version: 1, state: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    CaseHistory.countDocuments(),
-    Notice.find({}, { readAt: 1, ackAt: 1, number: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    Unit.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    User.find({}, { updatedAt: 1, role: 1, active: 1, passwordHash: 1 }).sort({ _id: 1 }).lean(),
-    NoticeRuleModel.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
-    db.collection("attachments.files").countDocuments(),
-    Sequence.countDocuments(),
-    db.collection("notice_deliveries").find({}, { projection: { status: 1, attempts: 1 } }).sort({ _id: 1 }).toArray(),
-  ]);
-  return JSON.stringify({ cases, history, notices, units, users, rules, files, seqs, deliveries });
-}
 
 /** Forgets login attempts of earlier tests, so the limits below start from zero. */
 async function flushLoginLimits(redis: Redis): Promise<void> {
@@ -116,7 +88,7 @@ describe("HTTP input: operators in input never reach a query", function () {
       [{ username: "admin'--", password: "x" }, 401],
       [{ username: "{\"$gt\": \"\"}", password: "{\"$ne\": null}" }, 401],
     ];
-    const before = await dbState();
+    const before = await ledgerState();
     for (const [body, status] of attempts) {
       const agent = request.agent(t.app);
       const res = await agent.post("/api/auth/login").send(body);
@@ -129,7 +101,7 @@ describe("HTTP input: operators in input never reach a query", function () {
     // The same operators as a form: not JSON at all.
     const form = await request(t.app).post("/api/auth/login").type("form").send("username[$ne]=x&password[$ne]=x");
     expect(form.status).to.equal(415);
-    expect(await dbState()).to.equal(before);
+    expect(await ledgerState()).to.equal(before);
   });
 
   it("list, search and counts: operator and repeated query keys are 422, regex text is literal", async () => {
@@ -227,10 +199,10 @@ describe("HTTP input: operators in input never reach a query", function () {
       [admin, "put", `/api/rules/${op}`],
     ] as const) {
       const body = url.includes("/events") ? { type: "SIGN" } : url.includes("/rules/") ? { enabled: true } : url.includes("/users/") ? { displayName: "x" } : url.includes("/units/") ? { shortName: "x" } : undefined;
-      const before = await dbState();
+      const before = await ledgerState();
       const res = await (body ? as(s, method, url).send(body) : as(s, method, url));
       expect(res.status, `${method} ${url} → ${describeRes(res)}`).to.equal(404);
-      expect(await dbState()).to.equal(before);
+      expect(await ledgerState()).to.equal(before);
     }
   });
 
@@ -289,10 +261,10 @@ describe("HTTP input: operators in input never reach a query", function () {
     ];
     const problems: string[] = [];
     for (const [s, method, url, body] of attempts) {
-      const before = await dbState();
+      const before = await ledgerState();
       const res = await as(s, method, url).send(body as object);
       if (![400, 422].includes(res.status)) problems.push(`${method} ${url} ${JSON.stringify(body)} → ${describeRes(res)}`);
-      if ((await dbState()) !== before) problems.push(`${method} ${url} ${JSON.stringify(body)} wrote to the database`);
+      if ((await ledgerState()) !== before) problems.push(`${method} ${url} ${JSON.stringify(body)} wrote to the database`);
     }
     expect(problems).to.deep.equal([]);
   });
@@ -309,10 +281,10 @@ describe("HTTP input: operators in input never reach a query", function () {
     ];
     const problems: string[] = [];
     for (const [s, url, body] of attempts) {
-      const before = await dbState();
+      const before = await ledgerState();
       const res = await as(s, "post", url).send(body);
       if (![400, 422].includes(res.status)) problems.push(`POST ${url} ${JSON.stringify(body)} → ${res.status}`);
-      if ((await dbState()) !== before) problems.push(`POST ${url} ${JSON.stringify(body)} wrote to the database`);
+      if ((await ledgerState()) !== before) problems.push(`POST ${url} ${JSON.stringify(body)} wrote to the database`);
     }
     // Whatever happened, no stored document carries an operator key.
     const stored = JSON.stringify([await Case.find({}).lean(), await CaseHistory.find({}).lean()]);
@@ -321,7 +293,7 @@ describe("HTTP input: operators in input never reach a query", function () {
   });
 
   it("oversized, malformed and non-JSON bodies: 413, 400, 415, and nothing written", async () => {
-    const before = await dbState();
+    const before = await ledgerState();
     const events = `/api/cases/${f.A}/events`;
     const big = JSON.stringify({ type: "REPORT_PROGRESS", payload: { percent: 1, text: "a".repeat(1_100_000) } });
     const cases: [Signed | null, Method, string, string, string, number, string][] = [
@@ -348,7 +320,7 @@ describe("HTTP input: operators in input never reach a query", function () {
       if (res.status !== status || res.body.error?.code !== code) problems.push(`${method} ${url} (${type}, ${body.slice(0, 40)}) → ${describeRes(res)}`);
     }
     expect(problems).to.deep.equal([]);
-    expect(await dbState()).to.equal(before);
+    expect(await ledgerState()).to.equal(before);
   });
 
   it("script text in progress comes back from the API as the very same string, in JSON", async () => {

@@ -25,11 +25,11 @@ import type { ChainEntry } from "../../cases/history.ts";
 import { SORTS, caseStats, listCases, type Sort } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
 import type { CaseService } from "../../cases/service.ts";
-import { Case, CaseSchedule, Notice, NoticeRuleModel, Unit, type CaseDoc, type UnitDoc } from "../../db/models.ts";
+import { Case, CaseSchedule, Notice, Unit, type CaseDoc, type UnitDoc } from "../../db/models.ts";
 import { AppError } from "../../errors.ts";
 import { acknowledge, getNotice, listNotices, noticeState } from "../../notices/inbox.ts";
 import type { NoticeRecord } from "../../notices/issuer.ts";
-import { renderNotice } from "../../notices/render.ts";
+import { renderNoticeDocument } from "../../notices/render.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, csrfToken, type Login } from "../auth.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
@@ -317,13 +317,8 @@ export function pageRouter(deps: PageDeps): express.Router {
     res.redirect(303, "/notices");
   });
   router.get("/notices/:id/print", async (req, res) => {
-    const n = await getNotice(String(req.params.id), actorOf(res)!);
-    const [unit, rule, calendar] = await Promise.all([
-      n.unitId ? Unit.findById(n.unitId, { name: 1 }).lean() : null,
-      n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1 }).lean() : null,
-      loadCalendar(),
-    ]);
-    res.type("html").send(renderNotice(n, { office: deps.office, unitName: unit?.name ?? "整改办", calendar, clause: rule?.clause ?? undefined }));
+    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), deps.office);
+    res.type("html").send(html);
   });
 
   return router;

@@ -2,10 +2,8 @@
 import { z } from "zod";
 import { LEVELS } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { loadCalendar } from "../../calendar/workdays.ts";
-import { NoticeRuleModel, Unit } from "../../db/models.ts";
 import { acknowledge, getNotice, listNotices, markRead } from "../../notices/inbox.ts";
-import { renderNotice } from "../../notices/render.ts";
+import { renderNoticeDocument } from "../../notices/render.ts";
 import { qs, type Api } from "../api.ts";
 import { presentNotice } from "../present.ts";
 
@@ -48,13 +46,8 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     summary: "通知文书（可打印的 HTML，A4）",
     returns: "text/html",
     async handle({ res, actor, params }) {
-      const n = await getNotice(params.id!, actor);
-      const [unit, rule, calendar] = await Promise.all([
-        n.unitId ? Unit.findById(n.unitId, { name: 1 }).lean() : null,
-        n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1 }).lean() : null,
-        loadCalendar(),
-      ]);
-      res.type("html").send(renderNotice(n, { office: deps.office, unitName: unit?.name ?? "整改办", calendar, clause: rule?.clause ?? undefined }));
+      const html = await renderNoticeDocument(await getNotice(params.id!, actor), deps.office);
+      res.type("html").send(html);
       return undefined;
     },
   });

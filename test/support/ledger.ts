@@ -1,0 +1,25 @@
+/** Looking at the ledger from tests: marking an inbox delivery, and a fingerprint of everything a write could touch. */
+import mongoose from "mongoose";
+import { Case, CaseHistory, Notice, NoticeDelivery, NoticeRuleModel, Sequence, Unit, User } from "../../src/db/models.ts";
+
+/** Notices reach a unit's inbox once the delivery worker delivered them; tests without the worker mark it here. */
+export async function markInboxSent(noticeId: string): Promise<void> {
+  await NoticeDelivery.updateOne({ _id: `${noticeId}:inbox` }, { $set: { status: "sent", sentAt: new Date() } });
+}
+
+/** Everything a write could touch (sessions aside): compare before and after a request that must write nothing. */
+export async function ledgerState(): Promise<string> {
+  const db = mongoose.connection.db!;
+  const [cases, history, notices, units, users, rules, files, seqs, deliveries] = await Promise.all([
+    Case.find({}, { version: 1, state: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
+    CaseHistory.countDocuments(),
+    Notice.find({}, { readAt: 1, ackAt: 1, number: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
+    Unit.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
+    User.find({}, { updatedAt: 1, role: 1, active: 1, passwordHash: 1 }).sort({ _id: 1 }).lean(),
+    NoticeRuleModel.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
+    db.collection("attachments.files").countDocuments(),
+    Sequence.countDocuments(),
+    NoticeDelivery.find({}, { status: 1, attempts: 1 }).sort({ _id: 1 }).lean(),
+  ]);
+  return JSON.stringify({ cases, history, notices, units, users, rules, files, seqs, deliveries });
+}
