@@ -9,7 +9,7 @@ import { ManualClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { mkdir, writeFile } from "node:fs/promises";
-import { LEVEL_LABELS, type Level } from "../workflows/index.ts";
+import { LEVEL_LABELS, ROLE_LABELS, type Level } from "../workflows/index.ts";
 import { loadCalendar } from "../src/calendar/workdays.ts";
 import { Case, Notice, User } from "../src/db/models.ts";
 import type { NoticeRecord } from "../src/notices/issuer.ts";
@@ -32,7 +32,6 @@ const system: Actor = { id: "system", name: "系统", role: "system" };
 const clock = new ManualClock();
 const service = new CaseService(clock);
 const day = (n: number) => new Date(clock.now().getTime() + n * 86_400_000).toISOString().slice(0, 10);
-const roleNames: Record<string, string> = { office_admin: "整改办管理员", office_staff: "整改办", unit_user: "责任单位", leader: "分管领导", system: "系统" };
 
 async function walk(caseId: string, kind: CaseKind, steps: [Actor, string, Record<string, unknown>, number][]) {
   for (const [who, type, payload, days] of steps) {
@@ -45,7 +44,7 @@ async function walk(caseId: string, kind: CaseKind, steps: [Actor, string, Recor
   for (const h of history) {
     const when = h.at.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
     const states = `${h.from ? stateLabel(kind, h.from) : "—"} → ${stateLabel(kind, h.to)}`;
-    const who = `${h.actor.name}（${roleNames[h.actor.role]}）`;
+    const who = `${h.actor.name}（${ROLE_LABELS[h.actor.role]}）`;
     console.log(`  #${h.seq} ${when}  ${who}  ${EVENT_LABELS[h.type] ?? h.type}  ${states}  ${JSON.stringify(h.payload)}`);
   }
   const check = verifyChain(c, history);

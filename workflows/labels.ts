@@ -47,3 +47,11 @@ export function stateLabel(kind: "inspection" | "complaint", key: string): strin
   if (kind === "inspection" && key === "closed") return "已销号";
   return STATE_LABELS[key] ?? key;
 }
+
+export const ROLE_LABELS: Record<string, string> = {
+  office_admin: "整改办管理员",
+  office_staff: "整改办工作人员",
+  unit_user: "责任单位联络员",
+  leader: "分管领导",
+  system: "系统",
+};

@@ -9,10 +9,10 @@ import { hash } from "@node-rs/argon2";
 import type { Job, Queue } from "bullmq";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
-import { LEVEL_LABELS, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, ROLE_LABELS, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
-import { CalendarYear, HolidayOverride, NoticeRuleModel, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
+import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
 import { assertUnitsExist, createUnit, createUser, newUnitSchema, newUserSchema } from "../../directory.ts";
 import { AppError, duplicate, fromZod, invalid, notFound } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
@@ -24,7 +24,6 @@ export interface AdminPageDeps {
   queues: Queue[];
 }
 
-const ROLE_LABELS: Record<string, string> = { office_admin: "整改办管理员", office_staff: "整改办工作人员", unit_user: "责任单位联络员", leader: "分管领导" };
 const ROLE_CHOICES = ["office_admin", "office_staff", "unit_user", "leader"] as const;
 const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const RECIPIENT_LABELS: Record<string, string> = { unit: "责任单位", unit_head: "责任单位主要负责人", office: "整改办", leader: "分管领导" };
@@ -68,6 +67,8 @@ const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
 type Body = Record<string, unknown>;
 type Errors = Record<string, string>;
 
+/** The posted form (none when the request had no body a parser took). */
+const formOf = (req: Request): Body => (req.body && typeof req.body === "object" ? (req.body as Body) : {});
 /** One form value as a string (a repeated field counts by its first value). */
 const str = (body: Body, key: string): string => {
   const v = body[key];
@@ -149,7 +150,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   });
 
   /** Renders views/pages/admin/<view> in the main layout, with the admin's tabs and a flash message. */
-  const page = (req: Request, res: Response, view: string, data: Record<string, unknown>, status = 200) => {
+  const page = (req: Request, res: Response, view: string, data: Record<string, unknown>, status = 200, failedAt: string | null = null) => {
     const actor = actorOf(res)!;
     const path = `${req.baseUrl}${req.path}`.replace(/\/$/, "");
     const done = typeof req.query.done === "string" ? DONE[req.query.done] : undefined;
@@ -157,6 +158,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       ...data,
       tabs: TABS.map(([href, label]) => ({ href, label, on: href === path })),
       flash: status === 200 ? (done ?? null) : null,
+      failed: status >= 400,
+      failedAt,
       me: { ...actor, roleLabel: ROLE_LABELS[actor.role], isOffice: true, isAdmin: true, isUnit: false },
       csrf: csrfToken(req),
       path,
@@ -224,7 +227,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
         open: !!editing,
       };
     });
-    page(req, res, "units", { title: "单位管理", rows, add: form.add ?? { values: {}, errors: {} } }, status);
+    page(req, res, "units", { title: "单位管理", rows, add: form.add ?? { values: {}, errors: {} } }, status, form.edit ? `unit-${form.edit.id}` : "add-unit");
   }
 
   const unitField = (path: string) => {
@@ -238,7 +241,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/units", async (req, res) => {
     assertCsrf(req);
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       await createUnit({
         name: str(body, "name"),
@@ -264,7 +267,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     const _id = oid(String(req.params.id));
     const unit = _id ? await Unit.findById(_id, { _id: 1 }).lean() : null;
     if (!_id || !unit) throw notFound("单位");
-    const body = req.body as Body;
+    const body = formOf(req);
     const secret = str(body, "webhookSecret");
     try {
       const parsed = unitEdit.safeParse({
@@ -297,10 +300,11 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   }
 
   async function showUsers(req: Request, res: Response, form: UserForm = {}, status = 200) {
-    const [users, units] = await Promise.all([User.find({}).sort({ active: -1, role: 1, username: 1 }).lean<UserDoc[]>(), Unit.find({}, { name: 1, active: 1 }).sort({ name: 1 }).lean<UnitDoc[]>()]);
+    const [users, units] = await Promise.all([User.find({}).sort({ username: 1 }).lean<UserDoc[]>(), Unit.find({}, { name: 1, active: 1 }).sort({ name: 1 }).lean<UnitDoc[]>()]);
     const names = new Map(units.map((u) => [u._id.toString(), u.name]));
     const me = actorOf(res)!.id;
-    const rows = users.map((u) => {
+    const rank = (u: UserDoc) => (u.active ? 0 : 10) + ROLE_CHOICES.indexOf(u.role as (typeof ROLE_CHOICES)[number]);
+    const rows = users.sort((a, b) => rank(a) - rank(b)).map((u) => {
       const id = u._id.toString();
       const row = form.row?.id === id ? form.row : null;
       return {
@@ -328,6 +332,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
         add: form.add ?? { values: { role: "unit_user" }, errors: {} },
       },
       status,
+      form.row ? `user-${form.row.id}` : "add-user",
     );
   }
 
@@ -337,7 +342,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/users", async (req, res) => {
     assertCsrf(req);
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       const unitId = str(body, "unitId") || null;
       // createUser checks the unit of a liaison; a unit chosen for any other role must exist too (as PATCH /api/users).
@@ -364,7 +369,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     assertCsrf(req);
     const user = await targetUser(req);
     const id = user._id.toString();
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       const parsed = userEdit.safeParse({ displayName: str(body, "displayName"), role: str(body, "role"), unitId: str(body, "unitId") || null });
       if (!parsed.success) throw fromZod(parsed.error);
@@ -385,7 +390,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     const user = await targetUser(req);
     const id = user._id.toString();
     try {
-      const parsed = newUserSchema.pick({ password: true }).safeParse({ password: str(req.body as Body, "password") });
+      const parsed = newUserSchema.pick({ password: true }).safeParse({ password: str(formOf(req), "password") });
       if (!parsed.success) throw fromZod(parsed.error);
       await User.updateOne({ _id: user._id }, { $set: { passwordHash: await hash(parsed.data.password) } });
       await endSessions(id, req.sessionID);
@@ -400,7 +405,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     assertCsrf(req);
     const user = await targetUser(req);
     const id = user._id.toString();
-    const active = str(req.body as Body, "active") === "true";
+    const active = str(formOf(req), "active") === "true";
     try {
       if (!active && id === actorOf(res)!.id) throw invalid([{ field: "active", message: "不能停用自己的账号" }]);
       await User.updateOne({ _id: user._id }, { $set: { active } });
@@ -442,7 +447,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
           values: { points: v("points", r.points), clause: v("clause", r.clause), enabled: editing ? checked(editing.values, "enabled") : r.enabled },
         };
       });
-    page(req, res, "rules", { title: "预警督办规则", rows }, status);
+    page(req, res, "rules", { title: "预警督办规则", rows }, status, form ? `rule-${form.id}` : null);
   }
 
   router.get("/rules", async (req, res) => {
@@ -452,13 +457,14 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   router.post("/rules/:id", async (req, res) => {
     assertCsrf(req);
     const id = String(req.params.id);
-    const rule = await NoticeRuleModel.findById(id).lean();
+    // loadRules seeds the defaults into an empty ledger, as the page that showed the form did.
+    const rule = (await loadRules()).find((r) => r.id === id);
     if (!rule) throw notFound("预警规则");
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       // The numbers are read here (a blank is not 0); the rule's own schema checks them again.
       const fields: { field: string; message: string }[] = [];
-      const triggers = (rule.triggers as Trigger[]).map((t, i): Trigger => {
+      const triggers = rule.triggers.map((t, i): Trigger => {
         if ("behindSchedule" in t) {
           const margin = str(body, `t${i}_margin`).trim();
           const n = Number(margin);
@@ -510,6 +516,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
         year: form.year ?? { values: {}, errors: {} },
       },
       status,
+      form.year ? "add-year" : "add-override",
     );
   }
 
@@ -519,7 +526,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/holidays", async (req, res) => {
     assertCsrf(req);
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       const date = str(body, "date").trim();
       const workday = str(body, "workday");
@@ -549,7 +556,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/holidays/years", async (req, res) => {
     assertCsrf(req);
-    const body = req.body as Body;
+    const body = formOf(req);
     try {
       const text = str(body, "year").trim();
       const year = Number(text);

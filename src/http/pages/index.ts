@@ -10,6 +10,7 @@ import {
   DEADLINE_STATES,
   EVENT_LABELS,
   LEVEL_LABELS,
+  ROLE_LABELS,
   inState,
   shanghaiDate,
   stateLabel,
@@ -43,7 +44,6 @@ export interface PageDeps {
   maxUploadBytes: number;
 }
 
-const ROLE_LABELS: Record<string, string> = { office_admin: "整改办管理员", office_staff: "整改办工作人员", unit_user: "责任单位联络员", leader: "分管领导", system: "系统" };
 const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 
 const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
