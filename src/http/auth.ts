@@ -127,3 +127,8 @@ export class Login {
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
   }
 }
+
+/** Signs a user out everywhere (but the session `keep`): after a password reset or deactivation. */
+export async function endSessions(userId: string, keep = ""): Promise<void> {
+  await mongoose.connection.db?.collection("sessions").deleteMany({ "session.userId": userId, _id: { $ne: keep } } as never);
+}

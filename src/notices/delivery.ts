@@ -119,6 +119,7 @@ export class NoticeDeliverer {
     }
     const url = unit.notify?.webhookUrl;
     if (!url) throw new Error("未配置推送地址");
+    if (!unit.notify?.webhookSecret) throw new Error("未设置推送签名密钥，不发送未签名的推送");
     const body = JSON.stringify({
       noticeId: n._id,
       level: n.level,
@@ -131,7 +132,7 @@ export class NoticeDeliverer {
       text: noticeSubject(n),
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const signature = createHmac("sha256", unit.notify?.webhookSecret ?? "").update(`${timestamp}.${body}`).digest("hex");
+    const signature = createHmac("sha256", unit.notify.webhookSecret).update(`${timestamp}.${body}`).digest("hex");
     const res = await fetch(url, {
       method: "POST",
       headers: {

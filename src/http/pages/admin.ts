@@ -7,6 +7,7 @@
  */
 import { hash } from "@node-rs/argon2";
 import type { Job, Queue } from "bullmq";
+import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
 import { LEVEL_LABELS, ROLE_LABELS, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
@@ -126,11 +127,6 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${ms / 1000} 秒内无响应`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Signs a user out everywhere (but this request's session): after a password reset or deactivation. */
-async function endSessions(userId: string, keep: string) {
-  await mongoose.connection.db?.collection("sessions").deleteMany({ "session.userId": userId, _id: { $ne: keep } } as never);
 }
 
 /** "期限前 5 个工作日", "期限后 0 个自然日", "滞后于序时进度 20 个百分点". */

@@ -7,11 +7,17 @@ import { assertUnitsExist, createUnit, createUser, newUnitSchema, newUserSchema 
 import { duplicate, invalid, notFound } from "../../errors.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { ADMIN, type Api } from "../api.ts";
+import { endSessions } from "../auth.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
 
 const oid = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
 
-const unitPatch = newUnitSchema.partial().strict();
+// Notification settings change field by field: sending only emails must not clear the webhook.
+const unitPatch = newUnitSchema
+  .omit({ notify: true })
+  .partial()
+  .extend({ notify: newUnitSchema.shape.notify.unwrap().partial().strict().optional() })
+  .strict();
 const userPatch = z.strictObject({
   displayName: newUserSchema.shape.displayName.optional(),
   role: newUserSchema.shape.role.optional(),
@@ -55,7 +61,9 @@ export function adminRoutes(api: Api) {
     returns: "the unit",
     async handle({ params, body }) {
       const _id = oid(params.id!);
-      const set = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+      const { notify, ...rest } = body;
+      const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+      for (const [k, v] of Object.entries(notify ?? {})) if (v !== undefined) set[`notify.${k}`] = v;
       const u = _id ? await Unit.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true }).catch((e) => {
         if (e?.code === 11000) throw duplicate("name", "单位名称已存在");
         throw e;
@@ -97,7 +105,7 @@ export function adminRoutes(api: Api) {
     roles: ADMIN,
     body: userPatch,
     returns: "the user",
-    async handle({ params, body }) {
+    async handle({ req, params, body }) {
       const _id = oid(params.id!);
       if (!_id) throw notFound("用户");
       const { password, ...rest } = body;
@@ -111,6 +119,7 @@ export function adminRoutes(api: Api) {
       if (password) set.passwordHash = await hash(password);
       const u = await User.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true });
       if (!u) throw notFound("用户");
+      if (password || rest.active === false) await endSessions(params.id!, req.sessionID);
       return presentUser(u as UserDoc);
     },
   });
