@@ -9,7 +9,8 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { CaseService } from "./cases/service.ts";
 import { log } from "./log.ts";
-import { NoticeDeliverer, enqueueDeliveries, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
+import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
+import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
@@ -42,8 +43,13 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     connections.push(c);
     return c;
   };
-  await assertNoEviction(conn(queueConnection(redisUrl)));
-  await seedRules();
+  try {
+    await assertNoEviction(conn(queueConnection(redisUrl)));
+    await seedRules();
+  } catch (e) {
+    for (const c of connections) c.disconnect();
+    throw e;
+  }
 
   const prefix = config.QUEUE_PREFIX;
   const deliveryQueue = makeQueue(QUEUES.delivery, conn(queueConnection(redisUrl)), prefix);
@@ -52,7 +58,15 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
     await enqueueDeliveries(deliveryQueue, notices.flatMap((n) => n.deliveries ?? []), opts);
   });
-  const requeuePending = async () => enqueueDeliveries(deliveryQueue, await pendingDeliveries(), opts);
+  /** Pending in the ledger but not in Redis (lost, or failed by BullMQ's stalled-job limit): queue again. */
+  const requeuePending = async () => {
+    const pending = await pendingDeliveries();
+    for (const d of pending) {
+      const job = await deliveryQueue.getJob(jobIdOf(d.noticeId, d.channel as Channel));
+      if (job && (await job.isFailed())) await job.remove();
+    }
+    return enqueueDeliveries(deliveryQueue, pending, opts);
+  };
 
   const deliverer = new NoticeDeliverer(opts);
   const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
