@@ -20,6 +20,7 @@ export const STATE_LABELS: Record<string, string> = {
 
 export const EVENT_LABELS: Record<string, string> = {
   CREATE: "登记",
+  IMPORT: "导入",
   ASSIGN: "交办",
   SIGN: "签收",
   RETURN: "申请退回",

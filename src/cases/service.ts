@@ -89,8 +89,12 @@ export class CaseService {
     private readonly behindMarginOf: (kind: CaseKind) => Promise<number | null> = async (kind) => behindMargin(kind, await cachedRules()),
   ) {}
 
-  /** Registers a case (office only). Complaints get XF-YYYY-NNNNNN; inspections keep their list number. */
-  async createCase(input: NewCase, actor: Actor): Promise<CaseDoc> {
+  /**
+   * Registers a case (office only). Complaints get XF-YYYY-NNNNNN; inspections keep their list number.
+   * opts: the first history entry's type (default "CREATE"; the importer writes "IMPORT") and what
+   * its payload records beside the case's fields (the importer: the file and row).
+   */
+  async createCase(input: NewCase, actor: Actor, opts?: { entryType?: string; entryNote?: Record<string, unknown> }): Promise<CaseDoc> {
     if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以登记案件");
     const parsed = newCaseSchema.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error);
@@ -121,12 +125,13 @@ export class CaseService {
       {
         caseId: _id.toString(),
         seq: 1,
-        type: "CREATE",
+        type: opts?.entryType ?? "CREATE",
         actor,
         at: now,
         from: null,
         to: stateKey(snapshot.value as StateValue),
-        payload,
+        // The case's own fields win over a note of the same name.
+        payload: { ...opts?.entryNote, ...payload },
         deadlineRevision: (snapshot.context as { deadlineRevision: number }).deadlineRevision,
         snapshot,
       },

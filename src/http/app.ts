@@ -25,6 +25,7 @@ import { pageRouter } from "./pages/index.ts";
 import { presentUser } from "./present.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
+import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
 import { User, type UserDoc } from "../db/models.ts";
 
@@ -39,6 +40,7 @@ export interface AppDeps {
 export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
+  ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   noticeRoutes(api, { clock: deps.clock, office: deps.config.ISSUING_OFFICE });
   adminRoutes(api);
   return api;

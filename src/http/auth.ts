@@ -105,17 +105,24 @@ export class Login {
     if (!parsed.success) throw fromZod(parsed.error);
     const { username, password } = parsed.data;
     const accountKey = `${username.toLowerCase()}|${req.ip}`;
-    try {
-      await Promise.all([this.perAccount.consume(accountKey), this.perAddress.consume(req.ip ?? "-")]);
-    } catch (e) {
-      if (e instanceof RateLimiterRes) {
-        const minutes = Math.ceil(e.msBeforeNext / 60_000);
-        throw new AppError(429, "too_many_attempts", `登录尝试次数过多，请 ${minutes} 分钟后再试`, { retryAfterSeconds: Math.ceil(e.msBeforeNext / 1000) });
-      }
-      throw e;
+    const addressKey = req.ip ?? "-";
+    // Only failures count: a whole office signing in through one address in the morning is no attack.
+    const [account, address] = await Promise.all([this.perAccount.get(accountKey), this.perAddress.get(addressKey)]);
+    const blocked = [
+      [account, this.perAccount.points],
+      [address, this.perAddress.points],
+    ].filter(([r, points]) => r && (r as RateLimiterRes).consumedPoints >= (points as number)) as [RateLimiterRes, number][];
+    if (blocked.length) {
+      const ms = Math.max(...blocked.map(([r]) => r.msBeforeNext));
+      throw new AppError(429, "too_many_attempts", `登录失败次数过多，请 ${Math.ceil(ms / 60_000)} 分钟后再试`, { retryAfterSeconds: Math.ceil(ms / 1000) });
     }
     const user = await verifyPassword(username, password);
-    if (!user) throw new AppError(401, "bad_credentials", "用户名或密码错误");
+    if (!user) {
+      await Promise.all([this.perAccount.consume(accountKey), this.perAddress.consume(addressKey)]).catch((e) => {
+        if (!(e instanceof RateLimiterRes)) throw e;
+      });
+      throw new AppError(401, "bad_credentials", "用户名或密码错误");
+    }
     await this.perAccount.delete(accountKey);
     await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
     req.session.userId = user._id.toString();

@@ -422,6 +422,34 @@ const ROWS: Row[] = [
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },
+  {
+    route: "POST /imports",
+    what: "importing a list is the office's (a PNG is no list: 422 for the office, and nothing written)",
+    url: () => "/api/imports",
+    upload: "清单.png",
+    expect: { leader: 403, lead: 403, co: 403, other: 403, admin: 422, staff: 422 },
+    check(res, who) {
+      expect(res.body.error?.code).to.equal(who === "admin" || who === "staff" ? "import_bad_file" : "forbidden");
+    },
+  },
+  {
+    route: "GET /exports/ledger.xlsx",
+    what: "the ledger as Excel, for every role (what each role's file holds is tested in test/io/api.test.ts)",
+    url: () => "/api/exports/ledger.xlsx",
+    expect: all(200),
+    check(res) {
+      expect(res.headers["content-type"]).to.equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    },
+  },
+  {
+    route: "GET /exports/rates.xlsx",
+    what: "the rates and scorecard as Excel, for every role",
+    url: () => "/api/exports/rates.xlsx?from=2026-01-01&to=2026-12-31",
+    expect: all(200),
+    check(res) {
+      expect(res.headers["content-type"]).to.equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    },
+  },
 ];
 
 describe("HTTP access matrix", function () {

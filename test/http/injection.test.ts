@@ -375,7 +375,7 @@ describe("HTTP input: operators in input never reach a query", function () {
         expect(rs[0]!.body.error).to.deep.equal({ code: "bad_credentials", message: "用户名或密码错误", details: {} });
         const limitedRes = rs[3]!;
         expect(limitedRes.body.error.code).to.equal("too_many_attempts");
-        expect(limitedRes.body.error.message).to.match(/[\u4e00-\u9fff]/).and.match(/登录尝试次数过多/);
+        expect(limitedRes.body.error.message).to.match(/[\u4e00-\u9fff]/).and.match(/登录失败次数过多/);
         const retryAfter = Number(limitedRes.headers["retry-after"]);
         expect(retryAfter).to.be.greaterThan(0).and.at.most(15 * 60);
       }

@@ -180,6 +180,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       total,
       pageNo,
       pages,
+      exportLink: `/api/exports/ledger.xlsx?${new URLSearchParams(Object.fromEntries(Object.entries({ ...filter, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])))}`,
       prev: pageNo > 1 ? link(pageNo - 1) : null,
       next: pageNo < pages ? link(pageNo + 1) : null,
       categories: CATEGORIES,

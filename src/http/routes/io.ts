@@ -1,0 +1,107 @@
+/** Import of a feedback list (office), and the ledger and rates as Excel (everyone, each seeing what they may). */
+import { Readable } from "node:stream";
+import type { Request, Response } from "express";
+import multer from "multer";
+import { z } from "zod";
+import { shanghaiDate } from "../../../workflows/index.ts";
+import type { Clock } from "../../clock.ts";
+import type { CaseService } from "../../cases/service.ts";
+import { AppError } from "../../errors.ts";
+import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
+import { importLedger, type ImportReport } from "../../io/import.ts";
+import { OFFICE, qs, qsBool, type Api } from "../api.ts";
+import { assertCsrf } from "../auth.ts";
+import { caseListQuery } from "./cases.ts";
+
+const date = (what: string) => qs(what).regex(/^\d{4}-\d{2}-\d{2}$/, { error: `参数 ${what} 应为 YYYY-MM-DD 日期` });
+
+const importQuery = z.strictObject({ dryRun: qsBool("dryRun").default(false) });
+const ratesQuery = z.strictObject({ from: date("from").optional(), to: date("to").optional() });
+
+/** The status an import answers with: 201 created, 200 nothing to do or a preview, 409 conflicts, 422 bad rows, 500 stopped midway. */
+function statusOf(report: ImportReport): number {
+  switch (report.status) {
+    case "imported":
+      return 201;
+    case "invalid":
+      return 422;
+    case "conflict":
+      return 409;
+    case "incomplete":
+      return 500;
+    default:
+      return 200;
+  }
+}
+
+/** "整改台账-20260302.xlsx" as a download. */
+function download(res: Response, name: string) {
+  res.setHeader("Content-Type", XLSX_TYPE);
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Cache-Control", "no-store");
+  res.attachment(name);
+}
+
+export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
+  const { service, clock } = deps;
+  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+
+  api.add({
+    method: "post",
+    path: "/imports",
+    tag: "io",
+    summary:
+      "导入问题清单（整改办；multipart，字段名 file；.xlsx 或 CSV（UTF-8 或 GB18030）；dryRun=true 只预检不写入）。全部行无误才写入，否则列出每处错误、一行也不写入",
+    roles: OFFICE,
+    query: importQuery,
+    multipart: true,
+    returns: "the import report {status, message, rows, toCreate, created, unchanged, errors, conflicts, written, preview}",
+    async handle({ req, res, actor, query }) {
+      if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
+      await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
+      assertCsrf(req);
+      const file = (req as Request & { file?: Express.Multer.File }).file;
+      if (!file) throw new AppError(422, "invalid_fields", "请选择要导入的文件", { fields: [{ field: "file", message: "请选择要导入的文件" }] });
+      // dryRun may also come as a form field (an HTML form posts it in the body).
+      const dryRun = query.dryRun || (req.body as Record<string, unknown> | undefined)?.dryRun === "true";
+      const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun });
+      res.status(statusOf(report)).json(report);
+      return undefined;
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/exports/ledger.xlsx",
+    tag: "io",
+    summary: "导出整改台账（Excel；筛选条件同 GET /api/cases，page、pageSize 不起作用：导出全部符合条件的案件；单位只导出本单位的案件）",
+    query: caseListQuery,
+    returns: "an .xlsx file",
+    async handle({ res, actor, query }) {
+      const { page: _page, pageSize: _pageSize, ...filter } = query;
+      const now = clock.now();
+      download(res, `整改台账-${shanghaiDate(now).replaceAll("-", "")}.xlsx`);
+      await writeLedgerXlsx(res, actor, filter, now);
+      return undefined;
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/exports/rates.xlsx",
+    tag: "io",
+    summary: "导出统计（Excel）：各单位及合计的受理率、查处率、结案率、回复率、按期办结率、按期整改率，指标说明，考评（单位只看到本单位）",
+    query: ratesQuery,
+    returns: "an .xlsx file",
+    async handle({ res, actor, query }) {
+      const now = clock.now();
+      const year = shanghaiDate(now).slice(0, 4);
+      const from = query.from ?? `${year}-01-01`;
+      const to = query.to ?? `${year}-12-31`;
+      if (from > to) throw new AppError(422, "invalid_fields", "起始日期不能晚于截止日期", { fields: [{ field: "from", message: "起始日期不能晚于截止日期" }] });
+      download(res, `整改统计-${from.replaceAll("-", "")}-${to.replaceAll("-", "")}.xlsx`);
+      await writeRatesXlsx(res, actor, { from, to }, now);
+      return undefined;
+    },
+  });
+}

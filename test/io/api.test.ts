@@ -1,0 +1,216 @@
+import { expect } from "chai";
+import type { Response } from "superagent";
+import type { Actor } from "../../workflows/index.ts";
+import { Case, type CaseDoc } from "../../src/db/models.ts";
+import { NoticeSweeper } from "../../src/notices/sweep.ts";
+import { evidence, makeWorld, newComplaint, type World } from "../support/fixtures.ts";
+import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { ledgerState } from "../support/ledger.ts";
+import { csv, demoUnits, readXlsx, sampleRows, sampleText } from "./support.ts";
+
+/** supertest: the body as a Buffer (for .xlsx downloads). */
+const binary = (res: Response, cb: (err: Error | null, body: Buffer) => void) => {
+  const chunks: Buffer[] = [];
+  res.on("data", (c: Buffer) => chunks.push(c));
+  res.on("end", () => cb(null, Buffer.concat(chunks)));
+};
+
+describe("import and export over HTTP", () => {
+  let w: World;
+  let t: ReturnType<typeof testApp>;
+  let units: Map<string, string>;
+  let staff: Signed;
+  let lead: Signed;
+  let other: Signed;
+  let leader: Signed;
+  beforeEach(async () => {
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    units = await demoUnits();
+    await makeUsers(w);
+    t = testApp(w);
+    [staff, lead, other, leader] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead"), signIn(t.app, "other"), signIn(t.app, "leader")]);
+  });
+  afterEach(() => t.close());
+
+  const upload = (s: Signed, data: Buffer | string, name: string, dryRun = false) =>
+    s.agent
+      .post(`/api/imports${dryRun ? "?dryRun=true" : ""}`)
+      .set("X-CSRF-Token", s.csrf)
+      .attach("file", typeof data === "string" ? Buffer.from(data, "utf8") : data, name);
+  const download = (s: Signed, url: string) => s.agent.get(url).buffer(true).parse(binary);
+  const act = (id: string, type: string, payload: Record<string, unknown>, who: Actor) => w.service.applyEvent(id, { type, payload }, who);
+  const caseOf = async (n: string) => (await Case.findOne({ ledgerNumber: n }).lean<CaseDoc>())!._id.toString();
+
+  it("office previews then imports the sample; units and the leader get 403 and nothing is written", async () => {
+    const before = await ledgerState();
+    for (const s of [lead, leader]) {
+      const refused = await upload(s, sampleText(), "list.csv").expect(403);
+      expect(refused.body.error.code).to.equal("forbidden");
+    }
+    await staff.agent.post("/api/imports").attach("file", Buffer.from(sampleText()), "list.csv").expect(403);
+    const preview = await upload(staff, sampleText(), "问题清单.csv", true).expect(200);
+    expect(preview.body).to.include({ status: "preview", toCreate: 15, created: 0 });
+    expect(await ledgerState()).to.equal(before);
+
+    const done = await upload(staff, sampleText(), "问题清单.csv").expect(201);
+    expect(done.body).to.include({ status: "imported", created: 15, file: "问题清单.csv" });
+    const detail = await staff.agent.get(`/api/cases/${await caseOf("ZY2-01")}`).expect(200);
+    expect(detail.body.history).to.have.length(1);
+    expect(detail.body.history[0]).to.deep.include({ type: "IMPORT", typeLabel: "导入" });
+    expect(detail.body.history[0].payload).to.include({ file: "问题清单.csv", row: 2, leadUnit: "市发展改革委" });
+
+    const again = await upload(staff, sampleText(), "问题清单.csv").expect(200);
+    expect(again.body).to.include({ status: "unchanged", unchanged: 15, created: 0 });
+  });
+
+  it("answers a file with bad rows with 422 and every error, and writes nothing", async () => {
+    const rows = sampleRows();
+    rows[5]![4] = "市环保厅";
+    const res = await upload(staff, csv(rows), "bad.csv").expect(422);
+    expect(res.body.status).to.equal("invalid");
+    expect(res.body.errors).to.have.length(1);
+    expect(res.body.errors[0]).to.include({ row: 6, column: "牵头单位", cell: "E6", value: "市环保厅", message: "第 6 行“牵头单位”列：“市环保厅”不是已登记的单位" });
+    expect(await Case.countDocuments()).to.equal(0);
+    const notAFile = await staff.agent.post("/api/imports").set("X-CSRF-Token", staff.csrf).attach("file", Buffer.from("hello"), "x.csv").expect(422);
+    expect(notAFile.body.error.code).to.equal("import_bad_file");
+  });
+
+  /** The sample imported, three items assigned (one signed with progress, one overdue and swept), a complaint. */
+  async function ledgerWithWork() {
+    await upload(staff, sampleText(), "list.csv").expect(201);
+    const zy202 = await caseOf("ZY2-02");
+    await act(zy202, "ASSIGN", { leadUnitId: w.units.lead, coUnitIds: [units.get("工业园区管委会")], deadline: "2026-06-30" }, w.office);
+    await act(zy202, "SIGN", {}, w.lead);
+    w.clock.set("2026-03-05T10:00:00+08:00");
+    await act(zy202, "REPORT_PROGRESS", { percent: 40, text: "已完成提标改造方案", attachmentIds: [await evidence(zy202, w.lead)] }, w.lead);
+    const zy206 = await caseOf("ZY2-06");
+    await act(zy206, "ASSIGN", { leadUnitId: w.units.co, coUnitIds: [w.units.lead], deadline: "2026-09-30" }, w.office);
+    const sj101 = await caseOf("SJ1-01");
+    await act(sj101, "ASSIGN", { leadUnitId: w.units.other, coUnitIds: [], deadline: "2026-03-10" }, w.office);
+    await w.service.createCase(newComplaint(), w.office);
+    w.clock.set("2026-03-20T10:00:00+08:00");
+    await new NoticeSweeper(w.service, w.clock).sweep();
+  }
+
+  it("exports the ledger: Chinese headers, frozen header row, widths, dates as dates; a unit gets only its own cases", async () => {
+    await ledgerWithWork();
+    const res = await download(staff, "/api/exports/ledger.xlsx?kind=inspection&sort=ledgerNumber").expect(200);
+    expect(res.headers["content-type"]).to.equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    expect(res.headers["content-disposition"]).to.match(/^attachment; filename=.*\.xlsx/);
+    const ExcelJS = (await import("exceljs")).default;
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(res.body as never);
+    const ws = wb.getWorksheet("整改台账")!;
+    expect(ws.views[0]).to.include({ state: "frozen", ySplit: 1 });
+    expect(ws.getColumn(5).width).to.equal(40);
+    const header = (ws.getRow(1).values as unknown[]).slice(1);
+    expect(header).to.deep.equal(["台账编号", "案件类型", "来源", "督察轮次", "问题标题", "类别", "牵头单位", "配合单位", "整改时限", "状态", "超期天数", "最新进展（%）", "最新进展情况", "进展报送日期", "最近通知", "通知日期", "办结日期"]);
+    expect(ws.rowCount).to.equal(16);
+    const rows = new Map<string, unknown[]>();
+    ws.eachRow((row, n) => {
+      if (n > 1) rows.set(String(row.getCell(1).value), (row.values as unknown[]).slice(1));
+    });
+    const zy202 = rows.get("ZY2-02")!;
+    expect(zy202.slice(0, 8)).to.deep.equal(["ZY2-02", "督察反馈问题", "中央生态环境保护督察", "中央第二轮", "工业园区污水处理厂出水总氮间歇性超标", "水", "市生态环境局", "工业园区管委会"]);
+    expect(zy202[8]).to.be.instanceOf(Date);
+    expect((zy202[8] as Date).toISOString().slice(0, 10)).to.equal("2026-06-30");
+    expect(zy202[9]).to.equal("整改中");
+    expect(zy202.slice(11, 13)).to.deep.equal([40, "已完成提标改造方案"]);
+    expect((zy202[13] as Date).toISOString().slice(0, 10)).to.equal("2026-03-05");
+    const sj101 = rows.get("SJ1-01")!;
+    expect(sj101[9]).to.equal("已交办");
+    expect(sj101[10]).to.equal(10);
+    expect(sj101[14]).to.equal("督办通知");
+    expect((sj101[15] as Date).toISOString().slice(0, 10)).to.equal("2026-03-20");
+    expect(rows.get("ZY2-05")![8]).to.equal("长期坚持");
+    expect(rows.get("ZY2-01")![6]).to.equal(undefined);
+    expect(ws.getCell("I2").numFmt).to.equal("yyyy-mm-dd");
+
+    // Units: only cases they lead or join (the same visibility as GET /api/cases).
+    const mine = await readXlsx((await download(lead, "/api/exports/ledger.xlsx").expect(200)).body);
+    expect(mine.get("整改台账")!.slice(1).map((r) => r[0]).sort()).to.deep.equal(["ZY2-02", "ZY2-06"]);
+    const theirs = await readXlsx((await download(other, "/api/exports/ledger.xlsx").expect(200)).body);
+    const otherRows = theirs.get("整改台账")!.slice(1);
+    expect(otherRows.map((r) => r[0])).to.deep.equal(["SJ1-01"]);
+    // A notice not yet in the unit's inbox is not shown to the unit.
+    expect(otherRows[0]![14]).to.equal(undefined);
+    const filtered = await readXlsx((await download(staff, "/api/exports/ledger.xlsx?overdue=true").expect(200)).body);
+    expect(filtered.get("整改台账")!.slice(1).map((r) => r[0])).to.deep.equal(["SJ1-01"]);
+    await download(staff, "/api/exports/ledger.xlsx?sort=bogus").expect(422);
+  });
+
+  it("an exported ledger, imported again, is an update check: no changes", async () => {
+    await ledgerWithWork();
+    const exported = (await download(staff, "/api/exports/ledger.xlsx").expect(200)).body as Buffer;
+    const before = await ledgerState();
+    const check = await upload(staff, exported, "整改台账.xlsx").expect(200);
+    expect(check.body.errors).to.deep.equal([]);
+    expect(check.body.conflicts).to.deep.equal([]);
+    expect(check.body).to.include({ status: "unchanged", rows: 16, unchanged: 16, created: 0 });
+    // And the original list still agrees with the ledger, though three of its items were assigned since.
+    expect((await upload(staff, sampleText(), "list.csv").expect(200)).body.status).to.equal("unchanged");
+    expect(await ledgerState()).to.equal(before);
+  });
+
+  it("exports the rates per unit and overall, equal to a hand computation, with definitions and the scorecard", async () => {
+    // Five complaints received 2026-03-02: C1 closed on time, C2 investigating (co unit), C3 declined and
+    // answered, C4 only received, C5 accepted. Two inspection items closed: one on time, one late.
+    const c = async () => (await w.service.createCase(newComplaint(), w.office))._id.toString();
+    const [c1, c2, c3, , c5] = [await c(), await c(), await c(), await c(), await c()];
+    for (const id of [c1!, c2!, c5!]) await act(id, "ACCEPT", {}, w.office);
+    await act(c1!, "ASSIGN", { leadUnitId: w.units.lead, deadline: "2026-04-15" }, w.office);
+    await act(c2!, "ASSIGN", { leadUnitId: w.units.co, deadline: "2026-04-15" }, w.office);
+    await act(c1!, "SUBMIT_RESULT", { summary: "经查属实", violationFound: true, measures: "责令整改" }, w.lead);
+    await act(c1!, "APPROVE", {}, w.office);
+    await act(c1!, "REPLY", { text: "已责令整改", channel: "书面" }, w.office);
+    await act(c1!, "CLOSE", { satisfaction: "满意" }, w.office);
+    await act(c3!, "DECLINE", { reason: "不属于本部门职责" }, w.office);
+    await act(c3!, "REPLY", { text: "请向有关部门反映", channel: "书面" }, w.office);
+
+    await upload(staff, sampleText(), "list.csv").expect(201);
+    const [i1, i2] = [await caseOf("ZY2-01"), await caseOf("ZY2-02")];
+    await act(i1, "ASSIGN", { leadUnitId: w.units.lead, deadline: "2026-06-30" }, w.office);
+    await act(i2, "ASSIGN", { leadUnitId: w.units.lead, deadline: "2026-03-10" }, w.office);
+    w.clock.set("2026-03-20T10:00:00+08:00");
+    await new NoticeSweeper(w.service, w.clock).sweep();
+    for (const id of [i1, i2]) {
+      await act(id, "SIGN", {}, w.lead);
+      await act(id, "SUBMIT", { summary: "已完成整改", attachmentIds: [await evidence(id, w.lead)] }, w.lead);
+      await act(id, "PASS", { publicityDays: 0 }, w.office);
+    }
+
+    const res = await download(staff, "/api/exports/rates.xlsx?from=2026-03-01&to=2026-03-31").expect(200);
+    const book = await readXlsx(res.body);
+    expect([...book.keys()]).to.deep.equal(["统计", "指标说明", "考评", "考评明细"]);
+    const [header, ...rows] = book.get("统计")!;
+    expect(header!.slice(0, 16)).to.deep.equal(["单位", "收到信访件", "已受理", "已交办查处", "已办结", "已答复", "按期办结", "受理率", "查处率", "结案率", "回复率", "按期办结率", "督察问题已销号", "按期销号", "按期整改率", "考评扣分"]);
+    const byUnit = new Map(rows.map((r) => [r[0] as string, r.slice(1, 15)]));
+    // Overall: received 5, accepted 3 (C1 C2 C5), investigated 2 (C1 C2), closed 1 (C1), replied 2 (C1 C3), on time 1.
+    expect(byUnit.get("全部（合计）")).to.deep.equal([5, 3, 2, 1, 2, 1, 0.6, 0.6667, 0.3333, 0.4, 1, 2, 1, 0.5]);
+    // 市生态环境局 leads C1 and both items (ZY2-02 closed after its deadline).
+    expect(byUnit.get("市生态环境局")).to.deep.equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0.5]);
+    // 市水务局 leads C2: accepted and investigating, not closed, not replied; no closed complaint → no on-time rate.
+    expect(byUnit.get("市水务局")).to.deep.equal([1, 1, 1, 0, 0, 0, 1, 1, 0, 0, undefined, 0, 0, undefined]);
+    expect(book.get("指标说明")!.map((r) => r[0])).to.include.members(["受理率", "查处率", "结案率", "回复率", "按期办结率", "按期整改率", "考评扣分"]);
+    // ZY2-02 was overdue at the sweep: yellow, red and a supervision notice count against its lead unit.
+    const score = book.get("考评")!;
+    const sthjj = score.find((r) => r[0] === "市生态环境局")!;
+    expect(sthjj[1]).to.equal(-3.5);
+    expect(rows.find((r) => r[0] === "市生态环境局")![15]).to.equal(-3.5);
+    // Every point traced to its notice: [ledger number, level, points]; sign-for and due reminders count 0.
+    const lines = book.get("考评明细")!.slice(1).filter((r) => r[0] === "市生态环境局");
+    expect(lines.filter((r) => r[2] !== 0).map((r) => [r[3], r[1], r[2]])).to.have.deep.members([
+      ["ZY2-02", "黄色预警", -0.5],
+      ["ZY2-02", "红色预警", -1],
+      ["ZY2-02", "督办通知", -2],
+    ]);
+    expect(lines.every((r) => r[4] instanceof Date)).to.equal(true);
+
+    // A unit gets its own row and scorecard only; the leader reads everything.
+    const own = await readXlsx((await download(lead, "/api/exports/rates.xlsx?from=2026-03-01&to=2026-03-31").expect(200)).body);
+    expect(own.get("统计")!.slice(1).map((r) => r[0])).to.deep.equal(["市生态环境局"]);
+    expect(own.get("考评")!.slice(1).map((r) => r[0])).to.deep.equal(["市生态环境局"]);
+    await download(leader, "/api/exports/rates.xlsx").expect(200);
+    await download(staff, "/api/exports/rates.xlsx?from=2026-04-01&to=2026-03-01").expect(422);
+  });
+});
