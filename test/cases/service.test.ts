@@ -1,23 +1,12 @@
 import { expect } from "chai";
 import mongoose from "mongoose";
 import { Case, CaseHistory } from "../../src/db/models.ts";
-import { AppError } from "../../src/errors.ts";
+import type { AppError } from "../../src/errors.ts";
 import { verifyChain, type ChainEntry } from "../../src/cases/history.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { CASE_KINDS } from "../../workflows/index.ts";
-import { evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { evidence, makeWorld, newComplaint, newInspection, refusal, type World } from "../support/fixtures.ts";
 import { generateEdges } from "../support/paths.ts";
-
-/** The AppError a promise rejects with. */
-async function refusal(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected a refusal, but it was accepted");
-}
 
 const historyOf = (id: unknown) => CaseHistory.find({ caseId: String(id) }).sort({ seq: 1 }).lean<ChainEntry[]>();
 const chainOf = async (c: CaseDoc) => verifyChain(c, await historyOf(c._id));

@@ -4,7 +4,7 @@ import { CaseService } from "../../src/cases/service.ts";
 import { Case, CaseHistory, type CaseDoc } from "../../src/db/models.ts";
 import { AppError } from "../../src/errors.ts";
 import type { ImportReport } from "../../src/io/import.ts";
-import { makeWorld, type World } from "../support/fixtures.ts";
+import { makeWorld, refusal, type World } from "../support/fixtures.ts";
 import { ledgerState } from "../support/ledger.ts";
 import { csv, demoUnits, gb18030, runImport, sampleRows, sampleText, xlsx, type Cells } from "./support.ts";
 
@@ -26,16 +26,6 @@ const SAMPLE_DEADLINES: Record<string, string | null> = {
   "SJ2-02": "2024-06-30",
   "SJ2-03": "2023-11-30",
 };
-
-async function refusal(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected a refusal");
-}
 
 /** What an import produced, independent of ids and times: per item its fields, proposed units and the IMPORT entry's row. */
 async function ledgerSummary() {

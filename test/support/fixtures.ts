@@ -6,6 +6,7 @@ import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, NoticeRuleMode
 import { createUnit } from "../../src/directory.ts";
 import { storeAttachment } from "../../src/cases/attachments.ts";
 import { CaseService } from "../../src/cases/service.ts";
+import { AppError } from "../../src/errors.ts";
 
 export interface World {
   clock: ManualClock;
@@ -80,4 +81,15 @@ export const PNG = Buffer.from(
 /** Uploads a photo as evidence for a case; returns its attachment id. */
 export async function evidence(caseId: string, actor: Actor, name = "现场照片.png"): Promise<string> {
   return (await storeAttachment(caseId, { buffer: PNG, originalname: name }, actor)).id;
+}
+
+/** The AppError a promise rejects with; fails the test if it was accepted. */
+export async function refusal(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof AppError) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal, but it was accepted");
 }
