@@ -97,3 +97,17 @@ export interface PendingExtension {
   requestedOn: string;
   requestedBy: string;
 }
+
+type Sent = Envelope & { type: string; deadline?: string; reason?: string; percent?: number };
+
+/** What REQUEST_EXTENSION leaves in context: the request, waiting for the office. */
+export function requestedExtension(e: Sent): { pendingExtension?: PendingExtension } {
+  if (e.type !== "REQUEST_EXTENSION" || e.deadline === undefined || e.reason === undefined) return {};
+  return { pendingExtension: { deadline: e.deadline, reason: e.reason, requestedOn: shanghaiDate(e.at), requestedBy: e.actor.id } };
+}
+
+/** What REPORT_PROGRESS leaves in context. */
+export function reportedProgress(e: Sent): { progressPercent?: number; lastProgressOn?: string } {
+  if (e.type !== "REPORT_PROGRESS" || e.percent === undefined) return {};
+  return { progressPercent: e.percent, lastProgressOn: shanghaiDate(e.at) };
+}

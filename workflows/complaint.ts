@@ -15,6 +15,8 @@ import {
   isoDate,
   optionalText,
   percent,
+  reportedProgress,
+  requestedExtension,
   shanghaiDate,
   text,
   violationsOf,
@@ -245,11 +247,7 @@ export const complaintMachine = setup({
       on: {
         REPORT_PROGRESS: {
           guard: "involvedUnit",
-          actions: assign(({ event }) =>
-            event.type === "REPORT_PROGRESS"
-              ? { progressPercent: event.percent, lastProgressOn: shanghaiDate(event.at) }
-              : {},
-          ),
+          actions: assign(({ event }) => reportedProgress(event)),
         },
         SUBMIT_RESULT: {
           target: "reviewing",
@@ -266,18 +264,7 @@ export const complaintMachine = setup({
             REQUEST_EXTENSION: {
               target: "extensionPending",
               guard: and(["leadUnit", "extensionLeft", "rulesHold"]),
-              actions: assign(({ event }) =>
-                event.type === "REQUEST_EXTENSION"
-                  ? {
-                      pendingExtension: {
-                        deadline: event.deadline,
-                        reason: event.reason,
-                        requestedOn: shanghaiDate(event.at),
-                        requestedBy: event.actor.id,
-                      },
-                    }
-                  : {},
-              ),
+              actions: assign(({ event }) => requestedExtension(event)),
             },
           },
         },

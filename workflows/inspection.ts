@@ -14,6 +14,8 @@ import {
   isoDate,
   optionalText,
   percent,
+  reportedProgress,
+  requestedExtension,
   shanghaiDate,
   text,
   violationsOf,
@@ -203,11 +205,7 @@ export const inspectionMachine = setup({
       on: {
         REPORT_PROGRESS: {
           guard: and(["involvedUnit", "rulesHold"]),
-          actions: assign(({ event }) =>
-            event.type === "REPORT_PROGRESS"
-              ? { progressPercent: event.percent, lastProgressOn: shanghaiDate(event.at) }
-              : {},
-          ),
+          actions: assign(({ event }) => reportedProgress(event)),
         },
         SUBMIT: {
           target: "verifying",
@@ -221,18 +219,7 @@ export const inspectionMachine = setup({
             REQUEST_EXTENSION: {
               target: "extensionPending",
               guard: and(["leadUnit", "rulesHold"]),
-              actions: assign(({ event }) =>
-                event.type === "REQUEST_EXTENSION"
-                  ? {
-                      pendingExtension: {
-                        deadline: event.deadline,
-                        reason: event.reason,
-                        requestedOn: shanghaiDate(event.at),
-                        requestedBy: event.actor.id,
-                      },
-                    }
-                  : {},
-              ),
+              actions: assign(({ event }) => requestedExtension(event)),
             },
           },
         },
