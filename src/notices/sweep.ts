@@ -9,7 +9,7 @@ import mongoose from "mongoose";
 import { ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
-import { Case, CaseSchedule, Notice, SweepState, type CaseDoc } from "../db/models.ts";
+import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
 import { log } from "../log.ts";
 import { issueFromRule, type NoticeRecord } from "./issuer.ts";
@@ -60,7 +60,7 @@ export class NoticeSweeper {
       }
       if (result.issued.length) await this.onIssued(result.issued);
     }
-    if (changed.length < limit) await SweepState.updateOne({ _id: STATE_ID }, { $max: { lastStart: now } }, { upsert: true });
+    if (changed.length < limit) await advanceWatermark(now);
     return result;
   }
 
@@ -97,13 +97,20 @@ export class NoticeSweeper {
       if (!next || retry < next) next = retry;
       result.problems.push({ caseId: id, message: messages.join("；") });
     }
-    await CaseSchedule.updateOne(
-      { _id: id },
-      { $set: { nextAt: next, version: doc.version, problem: messages.length ? [...new Set(messages)].join("；") : null, computedAt: now } },
-      { upsert: true },
-    );
+    const problem = messages.length ? [...new Set(messages)].join("；") : null;
+    await upsert(() => CaseSchedule.updateOne({ _id: id }, { $set: { nextAt: next, version: doc.version, problem, computedAt: now } }, { upsert: true }));
   }
 }
+
+/** An upsert that concurrent sweeps may race to insert: one insert wins, the loser updates what it made. */
+async function upsert(write: () => Promise<unknown>): Promise<void> {
+  await write().catch((e) => {
+    if (!isDuplicateKey(e)) throw e;
+    return write();
+  });
+}
+
+const advanceWatermark = (now: Date) => upsert(() => SweepState.updateOne({ _id: STATE_ID }, { $max: { lastStart: now } }, { upsert: true }));
 
 function clockOf(doc: CaseDoc): CaseClock {
   return { kind: doc.kind, state: doc.state, context: doc.context as CaseClock["context"] };
