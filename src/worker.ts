@@ -15,6 +15,8 @@ import { seedRules } from "./notices/rules.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
 
+const REQUEUE_EVERY_MS = 5 * 60_000;
+
 export interface RunningWorker {
   sweeper: NoticeSweeper;
   deliveryQueue: Queue;
@@ -77,11 +79,19 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     stalledInterval: config.STALLED_INTERVAL_MS,
     lockDuration: config.STALLED_INTERVAL_MS,
   });
+  // Re-queuing reads every pending delivery: after a sweep, at most every few minutes (Redis losing
+  // its queue is rare; a delivery still in its queue is not added twice anyway).
+  let lastRequeue = 0;
+  const requeueNowAndThen = async () => {
+    if (Date.now() - lastRequeue < REQUEUE_EVERY_MS) return 0;
+    lastRequeue = Date.now();
+    return requeuePending();
+  };
   const sweepWorker = new Worker(
     QUEUES.sweep,
     async () => {
       const r = await sweeper.sweep();
-      const requeued = await requeuePending();
+      const requeued = await requeueNowAndThen();
       return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
     },
     { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
@@ -100,7 +110,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   if (schedule) {
     await upsertScheduler();
     watchdog = setInterval(upsertScheduler, config.SCHEDULER_WATCHDOG_MS);
-    await requeuePending();
+    await requeueNowAndThen();
   }
   const heartbeatFile = config.HEARTBEAT_FILE;
   const beat = () => heartbeatFile && writeFile(heartbeatFile, new Date().toISOString()).catch(() => {});

@@ -8,11 +8,12 @@
 import { createHmac } from "node:crypto";
 import type { Job, Queue } from "bullmq";
 import nodemailer, { type Transporter } from "nodemailer";
-import { inState, type NoticeRule } from "../../workflows/index.ts";
+import { inState } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
-import { Case, Notice, NoticeDelivery, NoticeRuleModel, Unit, type CaseDoc } from "../db/models.ts";
+import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
 import type { Channel, NoticeRecord } from "./issuer.ts";
 import { noticeSubject, renderNotice } from "./render.ts";
+import { cachedRules } from "./rules.ts";
 
 export interface DeliveryOptions {
   attempts: number;
@@ -60,7 +61,7 @@ async function staleReason(n: NoticeRecord, c: CaseDoc | null): Promise<string |
   if (n.manual || !n.ruleId) return null;
   if (!c) return "案件不存在";
   if (c.deadlineRevision !== n.revision) return "办理期限已调整（新的期限版本）";
-  const rule = await NoticeRuleModel.findById(n.ruleId, { states: 1 }).lean<Pick<NoticeRule, "states">>();
+  const rule = (await cachedRules()).find((r) => r.id === n.ruleId);
   if (rule && !inState(c.state, rule.states)) return "案件已进入下一环节";
   return null;
 }

@@ -38,26 +38,39 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-/** Channels this notice goes out on; the inbox always, email and webhook when the unit has them. */
-/** One delivery document per channel: pending where the unit has the channel, skipped elsewhere. */
-async function deliveriesFor(noticeId: string, unitId: string | null) {
-  const unit = unitId ? await Unit.findById(unitId, { notify: 1 }).lean() : null;
-  const has: Record<Channel, unknown> = { inbox: unitId, email: unit?.notify?.emails?.length, webhook: unit?.notify?.webhookUrl };
+/** A unit's notify settings, read once per sweep pass. */
+export type UnitChannels = Map<string, Promise<{ emails: number; webhook: boolean }>>;
+
+function channelsOf(unitId: string, units: UnitChannels) {
+  let found = units.get(unitId);
+  if (!found) {
+    found = Unit.findById(unitId, { notify: 1 })
+      .lean()
+      .then((u) => ({ emails: u?.notify?.emails?.length ?? 0, webhook: !!u?.notify?.webhookUrl }));
+    units.set(unitId, found);
+  }
+  return found;
+}
+
+/** One delivery document per channel: pending where the unit has the channel (the inbox always), skipped elsewhere. */
+async function deliveriesFor(noticeId: string, unitId: string | null, units: UnitChannels) {
+  const unit = unitId ? await channelsOf(unitId, units) : null;
+  const has: Record<Channel, unknown> = { inbox: unitId, email: unit?.emails, webhook: unit?.webhook };
   return CHANNELS.map((channel) => ({ _id: `${noticeId}:${channel}`, noticeId, channel, unitId, status: (has[channel] ? "pending" : "skipped") as "pending" | "skipped" }));
 }
 
-/** Inserts what is missing; a repeat (another sweep, a retry) finds them there already. */
+/** Inserts what is missing in one write; a repeat (another sweep, a retry) finds them there already. */
 async function insertDeliveries(docs: Awaited<ReturnType<typeof deliveriesFor>>) {
-  for (const d of docs) {
-    try {
-      await NoticeDelivery.create(d);
-    } catch (e) {
-      if (!isDuplicateKey(e)) throw e;
-    }
+  try {
+    await NoticeDelivery.insertMany(docs, { ordered: false });
+  } catch (e) {
+    const errors = (e as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+    const allDuplicates = errors?.length && errors.every((w) => (w.code ?? w.err?.code) === 11000);
+    if (!allDuplicates && !isDuplicateKey(e)) throw e;
   }
 }
 
-async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id: string, now: Date): Promise<NoticeRecord | null> {
+async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id: string, now: Date, units: UnitChannels = new Map()): Promise<NoticeRecord | null> {
   const unitId = doc.leadUnitId ?? null;
   const record = {
     _id: id,
@@ -80,7 +93,7 @@ async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id:
   };
   // Deliveries first: a notice never exists without its channels (orphan deliveries of a notice that
   // failed to be written are completed when the next sweep issues it again).
-  const deliveries = await deliveriesFor(id, unitId);
+  const deliveries = await deliveriesFor(id, unitId, units);
   await insertDeliveries(deliveries);
   try {
     await Notice.create(record);
@@ -98,9 +111,9 @@ async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id:
 }
 
 /** A notice the ladder calls for; null when it was already issued for this case, rule and revision. */
-export function issueFromRule(doc: CaseDoc, rule: NoticeRule, dueAt: Date, now: Date): Promise<NoticeRecord | null> {
+export function issueFromRule(doc: CaseDoc, rule: NoticeRule, dueAt: Date, now: Date, units?: UnitChannels): Promise<NoticeRecord | null> {
   const system: Actor = { id: "system", name: "系统", role: "system", unitId: null };
-  return issue({ doc, level: rule.level, rule, dueAt, actor: system }, noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision), now);
+  return issue({ doc, level: rule.level, rule, dueAt, actor: system }, noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision), now, units);
 }
 
 export const manualNoticeSchema = z.object({

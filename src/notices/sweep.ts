@@ -12,7 +12,7 @@ import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
 import { log } from "../log.ts";
-import { issueFromRule, type NoticeRecord } from "./issuer.ts";
+import { issueFromRule, type NoticeRecord, type UnitChannels } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -20,6 +20,7 @@ const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: nu
 const RETRY_PROBLEM_MS = 6 * 3600_000;
 const STATE_ID = "notices";
 const CHANGE_MARGIN_MS = 5 * 60_000;
+const SWEEP_LANES = 8;
 
 export interface SweepResult {
   cases: number;
@@ -44,27 +45,42 @@ export class NoticeSweeper {
     const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
     const [due, changed] = await Promise.all([
       CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1 }).limit(limit).lean(),
-      Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1 }).sort({ updatedAt: 1 }).limit(limit).lean(),
+      Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1, updatedAt: 1 }).sort({ updatedAt: 1 }).limit(limit).lean(),
     ]);
     const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
     const result: SweepResult = { cases: ids.length, issued: [], publicityEnded: [], problems: [] };
     if (ids.length) {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
-      for (const id of ids) {
-        try {
-          await this.processCase(id, now, rules, calendar, result);
-        } catch (e) {
-          log.error({ err: e, caseId: id }, "sweep: case failed");
-          result.problems.push({ caseId: id, message: (e as Error).message });
+      const units: UnitChannels = new Map();
+      // Cases are independent (each writes only its own notices and schedule): a few at a time keep
+      // the database busy instead of waiting on one round trip after another.
+      let next = 0;
+      const lane = async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          try {
+            await this.processCase(id, now, rules, calendar, units, result);
+          } catch (e) {
+            log.error({ err: e, caseId: id }, "sweep: case failed");
+            result.problems.push({ caseId: id, message: (e as Error).message });
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(SWEEP_LANES, ids.length) }, lane));
       if (result.issued.length) await this.onIssued(result.issued);
     }
     if (changed.length < limit) await advanceWatermark(now);
+    else {
+      // More changed than one pass takes: the next pass starts where this page ended (a full page
+      // of one timestamp, which only a stopped clock makes, is stepped over rather than read forever).
+      const first = changed[0]!.updatedAt.getTime();
+      const last = changed[changed.length - 1]!.updatedAt.getTime();
+      await advanceWatermark(new Date((last === first ? last + 1 : last) + CHANGE_MARGIN_MS));
+    }
     return result;
   }
 
-  private async processCase(id: string, now: Date, rules: NoticeRule[], cal: WorkCalendar, result: SweepResult): Promise<void> {
+  private async processCase(id: string, now: Date, rules: NoticeRule[], cal: WorkCalendar, units: UnitChannels, result: SweepResult): Promise<void> {
     let doc = await this.service.getCase(id, SYSTEM);
     const publicityEnd = safely(() => publicityEndsAt(clockOf(doc), cal));
     if (publicityEnd.value && publicityEnd.value <= now) {
@@ -79,16 +95,15 @@ export class NoticeSweeper {
     }
 
     const { timed, problems } = ladderFor(clockOf(doc), rules, cal);
-    const issued = new Set(
-      (await Notice.find({ caseId: id, revision: doc.deadlineRevision }, { _id: 1 }).lean()).map((n) => String(n._id)),
-    );
     let next: Date | null = null;
-    for (const { rule, at } of timed) {
-      if (issued.has(noticeKey(id, rule.id, doc.deadlineRevision))) continue;
-      if (at <= now) {
-        const notice = await issueFromRule(doc, rule, at, now);
-        if (notice) result.issued.push(notice);
-      } else if (!next || at < next) next = at;
+    const due = timed.filter(({ at }) => at <= now);
+    for (const { at } of timed) if (at > now && (!next || at < next)) next = at;
+    // Rungs already issued are skipped by key: a primary-key lookup each, cheap on any server.
+    const issued = await Promise.all(due.map(({ rule }) => Notice.exists({ _id: noticeKey(id, rule.id, doc.deadlineRevision) })));
+    for (const [i, { rule, at }] of due.entries()) {
+      if (issued[i]) continue;
+      const notice = await issueFromRule(doc, rule, at, now, units);
+      if (notice) result.issued.push(notice);
     }
     if (publicityEnd.value && publicityEnd.value > now && (!next || publicityEnd.value < next)) next = publicityEnd.value;
     const messages = [...problems.map((p) => p.error.message), ...(publicityEnd.error ? [publicityEnd.error.message] : [])];

@@ -157,6 +157,21 @@ describe("the escalation ladder", () => {
     expect((await second.sweep()).issued).to.deep.equal([]);
   });
 
+  it("pages through more changed cases than one pass takes, and reaches every one", async () => {
+    const cases: CaseDoc[] = [];
+    for (let i = 1; i <= 7; i++) {
+      w.clock.set(ms(w.clock.now(), 1000));
+      cases.push(await assignedInspection("2026-04-30", i));
+    }
+    // Each pass takes at most 3 changed cases: the third pass must reach the last one.
+    for (let pass = 0; pass < 3; pass++) await sweeper.sweep(3);
+    expect(await CaseSchedule.countDocuments()).to.equal(7);
+    w.clock.set(afterWorkdays("2026-03-02", 2));
+    const issued: string[] = [];
+    for (let pass = 0; pass < 3; pass++) issued.push(...(await sweeper.sweep(3)).issued.map((n) => n.caseId));
+    expect(new Set(issued)).to.deep.equal(new Set(cases.map((c) => c._id.toString())));
+  });
+
   it("concurrent sweeps issue each notice once", async () => {
     for (let i = 1; i <= 5; i++) await assignedInspection("2026-04-30", i);
     w.clock.set(startOfDay("2026-05-02"));
