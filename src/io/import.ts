@@ -5,8 +5,9 @@
  * FerretDB has no transactions, so "nothing" is reached by order: every row is checked first —
  * the cells, the units (by name, short name or alias), item numbers repeated in the file, and the
  * ledger (an item already there must agree with its row) — and cases are created only when the
- * whole file is clean. Creating goes through CaseService.createCase alone, whose first history
- * entry is then "IMPORT" and records the file and row.
+ * whole file is clean. Creating goes through the case service alone (createCases, in batches: the
+ * same cases and entries as createCase, in bulk inserts), whose first history entry is then
+ * "IMPORT" and records the file and row.
  *
  * An item is known by its number (序号, the ledger number, unique in the ledger) and round. A row
  * whose item is in the ledger with the same content is "unchanged"; one that differs is a
@@ -40,7 +41,7 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** 立行立改: the deadline is this many working days after the import date. */
   immediateWorkdays?: number;
-  /** Cases created at once. */
+  /** Batches of cases written at once (so that preparing one overlaps the database writing another). */
   concurrency?: number;
   onProgress?: (p: ImportProgress) => void;
 }
@@ -117,8 +118,14 @@ export interface ImportReport {
 
 const MAX_ERRORS = 10_000;
 const PREVIEW_LIMIT = 500;
-/** How many rows are checked against the ledger in one query. */
-const BATCH = 500;
+/**
+ * How many rows are checked against the ledger in one query. Large, because on FerretDB each of
+ * these queries reads the whole collection whatever the batch (only an exact `_id` filter reaches
+ * SQLite); memory stays bounded by this many rows and their cases.
+ */
+const BATCH = 5000;
+/** How many cases are created in one call of the case service (two bulk inserts). */
+const WRITE_BATCH = 500;
 /** How far down a sheet the header row is looked for. */
 const HEADER_SCAN_ROWS = 30;
 
@@ -143,7 +150,7 @@ interface Parsed {
   co: KnownUnit[];
 }
 
-/** What createCase gets for a new item. */
+/** What the case service gets for a new item. */
 function inputOf(p: Parsed) {
   return {
     kind: "inspection" as const,
@@ -554,27 +561,31 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
   let next = 0;
   const worker = async () => {
     while (!failure && next < plans.length) {
-      const plan = plans[next++]!;
-      try {
-        const note = {
-          file: opts.fileName,
-          row: plan.row,
-          ...(sheet ? { sheet } : {}),
-          deadlineText: plan.deadlineText,
-          leadUnitId: plan.lead!.id,
-          leadUnit: plan.lead!.name,
-          coUnitIds: plan.co.map((u) => u.id),
-          coUnits: plan.co.map((u) => u.name),
-        };
-        await opts.service.createCase(inputOf(plan), opts.actor, { entryType: "IMPORT", entryNote: note });
-        written.push(plan.row);
-        opts.onProgress?.({ phase: "write", done: written.length, total: plans.length });
-      } catch (error) {
-        failure ??= { plan, error };
-      }
+      const batch = plans.slice(next, next + WRITE_BATCH);
+      next += batch.length;
+      const items = batch.map((plan) => ({
+        input: inputOf(plan),
+        opts: {
+          entryType: "IMPORT",
+          entryNote: {
+            file: opts.fileName,
+            row: plan.row,
+            ...(sheet ? { sheet } : {}),
+            deadlineText: plan.deadlineText,
+            leadUnitId: plan.lead!.id,
+            leadUnit: plan.lead!.name,
+            coUnitIds: plan.co.map((u) => u.id),
+            coUnits: plan.co.map((u) => u.name),
+          },
+        },
+      }));
+      const { created, failed } = await opts.service.createCases(items, opts.actor);
+      for (const plan of batch.slice(0, created)) written.push(plan.row);
+      opts.onProgress?.({ phase: "write", done: written.length, total: plans.length });
+      if (failed) failure ??= { plan: batch[failed.index]!, error: failed.error };
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
   written.sort((a, b) => a - b);
   report.written = written;
   report.created = written.length;

@@ -283,4 +283,52 @@ describe("case service", () => {
       expect(JSON.stringify(await historyOf(c._id))).to.not.contain("李四").and.not.contain("13800000000");
     });
   });
+
+  describe("registering in bulk (createCases)", () => {
+    // What differs between two registrations of the same input: the id, and the hashes chained from it.
+    const own = ({ _id, historyHead, ledgerNumber, ...rest }: Record<string, unknown>) => rest;
+
+    it("writes each case and first entry as createCase does", async () => {
+      // Fields given as undefined (as the importer gives an empty cell) are left out, as create() leaves them out.
+      const inspection = (n: number) => ({ ...newInspection(n), source: undefined, goal: undefined, plannedDeadline: undefined });
+      const note = { file: "list.xlsx", row: 2, sheet: undefined };
+      const single = [
+        await w.service.createCase(inspection(1), w.office, { entryType: "IMPORT", entryNote: note }),
+        await w.service.createCase(newComplaint(), w.office),
+      ];
+      const r = await w.service.createCases([{ input: inspection(2), opts: { entryType: "IMPORT", entryNote: note } }, { input: newComplaint() }], w.office);
+      expect(r).to.deep.equal({ created: 2, failed: null });
+      const singleIds = new Set(single.map((c) => c._id.toString()));
+      const bulk = (await Case.find().sort({ kind: -1 }).lean<CaseDoc[]>()).filter((c) => !singleIds.has(c._id.toString()));
+      expect(bulk.map((c) => c.ledgerNumber)).to.deep.equal(["ZY2-02", "XF-2026-000002"]);
+      for (const [i, c] of bulk.entries()) {
+        const one = (await Case.findById(single[i]!._id).lean<CaseDoc>())!;
+        expect(own(c)).to.deep.equal(own(one));
+        expect(await chainOf(c)).to.deep.equal({ ok: true, length: 1 });
+        const [entry] = await historyOf(c._id);
+        const [oneEntry] = await historyOf(one._id);
+        const { _id: _a, caseId: _b, prevHash: _c, hash: _d, payload, ...rest } = entry!;
+        const { _id: _e, caseId: _f, prevHash: _g, hash: _h, payload: onePayload, ...oneRest } = oneEntry!;
+        expect(rest).to.deep.equal(oneRest);
+        expect(own(payload as Record<string, unknown>)).to.deep.equal(own(onePayload as Record<string, unknown>));
+      }
+    });
+
+    it("stops at an item that fails: the ones before it are in, the rest are not, and no entry is left without its case", async () => {
+      await w.service.createCase(newInspection(3), w.office);
+      const r = await w.service.createCases([1, 2, 3, 4].map((n) => ({ input: newInspection(n) })), w.office);
+      expect(r.created).to.equal(2);
+      expect(r.failed!.index).to.equal(2);
+      expect(r.failed!.error).to.include({ status: 409, code: "duplicate" });
+      expect((await Case.find().lean<CaseDoc[]>()).map((c) => c.ledgerNumber).sort()).to.deep.equal(["ZY2-01", "ZY2-02", "ZY2-03"]);
+      expect(await CaseHistory.countDocuments()).to.equal(3);
+    });
+
+    it("refuses a unit, writing nothing", async () => {
+      const r = await w.service.createCases([{ input: newInspection(1) }], w.lead);
+      expect(r.created).to.equal(0);
+      expect(r.failed!.error).to.include({ status: 403 });
+      expect(await CaseHistory.countDocuments()).to.equal(0);
+    });
+  });
 });

@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { Case, CaseHistory } from "../../src/db/models.ts";
 import { resetLedger } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
-import { csv, demoUnits, gb18030, sampleRows, sampleText, tempDir, writeFile, writeXlsxStream, type Cells } from "./support.ts";
+import { csv, demoUnits, gb18030, sampleRows, sampleText, stressRows, tempDir, writeFile, writeXlsxStream } from "./support.ts";
 
 const run = promisify(execFile);
 const cli = (args: string[], timeout = 60_000) =>
@@ -41,6 +41,19 @@ describe("import CLI", () => {
     expect(second.stdout).to.contain("清单与台账一致（15 项），未作任何更改");
   });
 
+  it("--json prints the report and the figures as one JSON object", async function () {
+    this.timeout(60_000);
+    const file = writeFile(tmp.path("问题清单.csv"), sampleText());
+    const { stdout } = await cli([file, "--json"]);
+    const r = JSON.parse(stdout);
+    expect(r).to.include({ status: "imported", file: "问题清单.csv", format: "csv", rows: 15, created: 15 });
+    expect(r.written).to.have.length(15);
+    for (const k of ["seconds", "rowsPerSecond", "peakRssMb", "cpuSeconds"]) expect(r[k]).to.be.a("number").above(0);
+    const bad = await failure(cli([writeFile(tmp.path("bad.csv"), sampleText().replace("市发展改革委", "市环保厅")), "--json", "--dry-run"]));
+    expect(bad.code).to.equal(1);
+    expect(JSON.parse(bad.stdout).errors[0]).to.include({ row: 2, column: "牵头单位", value: "市环保厅" });
+  });
+
   it("a dry run with bad rows lists each one and exits 1; usage errors exit 2", async function () {
     this.timeout(60_000);
     const rows = sampleRows();
@@ -58,26 +71,16 @@ describe("import CLI", () => {
   });
 
   // 10,000 rows: read as a stream, every row checked (cells, units, repeated numbers, the ledger in
-  // batches), as a dry run. Writing them is bound by the database: FerretDB's SQLite backend scans the
-  // whole collection for every lookup (no index is used, not even for _id), and createCase looks up
-  // the ledger number before each insert, so a 10,000-case write there takes hours, while MongoDB
-  // answers those lookups from its indexes. The write path itself is tested above on the sample.
+  // batches), as a dry run; writing them is measured by `npm run bench` (bench 7), not here. Measured on
+  // FerretDB's SQLite backend with 10,000 cases: only a filter of exactly {_id: <value>} is handed to
+  // SQLite, and even that scans the table (EXPLAIN: SCAN, as FerretDB's _id index is on another
+  // expression): ~0.4 s a lookup. Any other filter (a batch's ledger numbers, $in on _id) decodes every
+  // document in FerretDB: ~4.5 s a query. Inserts cost no lookup (the unique indexes check them), so
+  // the importer checks in large batches and writes cases in bulk.
   it("checks a 10,000-row .xlsx streamed, and prints the time and peak memory (a figure, not a limit)", async function () {
     this.timeout(300_000);
-    const [head, ...sample] = sampleRows();
-    function* rows(): Generator<Cells> {
-      yield ["2026年督察反馈问题整改清单（压力测试）"];
-      yield head!;
-      for (let i = 0; i < 10_000; i++) {
-        const r = [...sample[i % sample.length]!] as Cells;
-        r[0] = `P-${String(i + 1).padStart(5, "0")}`;
-        r[2] = `${r[2]}（第${i + 1}项）`;
-        if (i % 3 === 0) r[8] = new Date(Date.UTC(2026, 11, 31));
-        yield r;
-      }
-    }
     const file = tmp.path("10k.xlsx");
-    await writeXlsxStream(file, rows());
+    await writeXlsxStream(file, stressRows(10_000));
     const { stdout } = await cli([file, "--dry-run"], 280_000);
     // The figure for the record (the CLI's own summary).
     console.log(stdout.split("\n").slice(0, 4).map((l) => `      ${l}`).join("\n"));

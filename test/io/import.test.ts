@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { verifyChain, type ChainEntry } from "../../src/cases/history.ts";
 import { CaseService } from "../../src/cases/service.ts";
 import { Case, CaseHistory, type CaseDoc } from "../../src/db/models.ts";
-import { AppError } from "../../src/errors.ts";
 import type { ImportReport } from "../../src/io/import.ts";
 import { makeWorld, refusal, type World } from "../support/fixtures.ts";
 import { ledgerState } from "../support/ledger.ts";
@@ -261,24 +260,28 @@ describe("import of a feedback list", () => {
   });
 
   it("a write that fails midway reports the rows written; re-running the same file completes the import", async () => {
-    // A service that fails on its 6th create, as a concurrent import of the same list might make it.
-    let calls = 0;
-    class Flaky extends CaseService {
-      override async createCase(...args: Parameters<CaseService["createCase"]>) {
-        if (++calls === 6) throw new AppError(409, "duplicate", "台账编号已存在");
-        return super.createCase(...args);
+    // Another import of the same list, racing this one, registers ZY2-06 (row 7) between the check and the write.
+    let raced = false;
+    class Racing extends CaseService {
+      override async createCases(...args: Parameters<CaseService["createCases"]>) {
+        if (!raced) {
+          raced = true;
+          await super.createCases([args[0][5]!], args[1]);
+        }
+        return super.createCases(...args);
       }
     }
-    const flaky = new Flaky(w.clock);
-    const r: ImportReport = await runImport(w, sampleText(), "list.csv", { service: flaky, concurrency: 1 });
+    const r: ImportReport = await runImport(w, sampleText(), "list.csv", { service: new Racing(w.clock) });
     expect(r.status).to.equal("incomplete");
     expect(r.written).to.deep.equal([2, 3, 4, 5, 6]);
-    expect(r.failed).to.deep.equal({ row: 7, ledgerNumber: "ZY2-06", message: "台账编号已存在" });
+    expect(r.failed).to.deep.equal({ row: 7, ledgerNumber: "ZY2-06", message: "台账编号“ZY2-06”已存在" });
     expect(r.message).to.contain("已写入 5 行（第 2–6 行）");
-    expect(await Case.countDocuments()).to.equal(5);
+    expect(await Case.countDocuments()).to.equal(6);
+    // The entries of the cases not created were taken back.
+    expect(await CaseHistory.countDocuments()).to.equal(6);
 
     const again = await runImport(w, sampleText(), "list.csv");
-    expect(again).to.include({ status: "imported", created: 10, unchanged: 5 });
+    expect(again).to.include({ status: "imported", created: 9, unchanged: 6 });
     expect(await Case.countDocuments()).to.equal(15);
   });
 });

@@ -60,6 +60,24 @@ export async function xlsx(rows: Cells[], sheetName = "问题清单"): Promise<B
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
 
+/**
+ * A large list for the 10,000-row test and the import benchmark: a title row, the header, then the
+ * sample's items over and over with numbers P-00001…, descriptions made unique, every third
+ * deadline a date cell.
+ */
+export function* stressRows(n: number): Generator<Cells> {
+  const [head, ...sample] = sampleRows();
+  yield ["2026年督察反馈问题整改清单（压力测试）"];
+  yield head!;
+  for (let i = 0; i < n; i++) {
+    const r = [...sample[i % sample.length]!] as Cells;
+    r[0] = `P-${String(i + 1).padStart(5, "0")}`;
+    r[2] = `${r[2]}（第${i + 1}项）`;
+    if (i % 3 === 0) r[8] = new Date(Date.UTC(2026, 11, 31));
+    yield r;
+  }
+}
+
 /** A large .xlsx written with the streaming writer (for the 10k-row file). */
 export async function writeXlsxStream(path: string, rows: Iterable<Cells>): Promise<void> {
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: true });
