@@ -1,0 +1,202 @@
+/**
+ * What every benchmark shares: rounds with a warm-up (median, min–max), the result table and its
+ * JSON, and the app's own processes (web, worker) run as children so their peak RSS is theirs.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface Sizes {
+  quick: boolean;
+  /** Bench 1–2: events applied per round. */
+  events: number;
+  /** Bench 3: cases seeded for the sweep. */
+  cases: number;
+  /** Bench 4: notices from sweep to inbox. */
+  notices: number;
+  /** Bench 5: seconds per HTTP run. */
+  httpSeconds: number;
+  /** Bench 7: rows in the imported list. */
+  rows: number;
+  rounds: number;
+}
+
+export interface Row {
+  bench: string;
+  figure: string;
+  unit: string;
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+  note?: string;
+}
+
+export interface Goal {
+  bench: string;
+  what: string;
+  value: number;
+  goal: string;
+  met: boolean;
+}
+
+export class Results {
+  readonly rows: Row[] = [];
+  readonly goals: Goal[] = [];
+  /** Anything else worth keeping (query plans, counts). */
+  readonly facts: Record<string, unknown> = {};
+
+  add(bench: string, figure: string, unit: string, samples: number[], note?: string): Row {
+    const s = [...samples].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    const row = { bench, figure, unit, median, min: s[0]!, max: s[s.length - 1]!, rounds: s.length, ...(note ? { note } : {}) };
+    this.rows.push(row);
+    console.log(`  ${figure}: ${fmt(median)} ${unit}${s.length > 1 ? ` (${fmt(row.min)}–${fmt(row.max)}, ${s.length} rounds)` : ""}${note ? `  ${note}` : ""}`);
+    return row;
+  }
+
+  goal(bench: string, what: string, value: number, goal: string, met: boolean): void {
+    this.goals.push({ bench, what, value, goal, met });
+    console.log(`  ${what}: ${fmt(value)} (goal ${goal}: ${met ? "met" : "MISSED"})`);
+  }
+
+  table(): string {
+    const head = ["bench", "figure", "median", "min–max", "unit", "rounds"];
+    const lines = this.rows.map((r) => [r.bench, r.figure, fmt(r.median), r.rounds > 1 ? `${fmt(r.min)}–${fmt(r.max)}` : "", r.unit, String(r.rounds)]);
+    const goals = this.goals.map((g) => [g.bench, g.what, fmt(g.value), "", `goal ${g.goal}`, g.met ? "met" : "MISSED"]);
+    const all = [head, ...lines, ...goals];
+    const widths = head.map((_, i) => Math.max(...all.map((l) => width(l[i]!))));
+    const pad = (s: string, w: number) => s + " ".repeat(w - width(s));
+    const render = (l: string[]) => `| ${l.map((c, i) => pad(c, widths[i]!)).join(" | ")} |`;
+    return [render(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(render), ...goals.map(render)].join("\n");
+  }
+}
+
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString("en-US");
+  if (a >= 100) return n.toFixed(0);
+  if (a >= 10) return n.toFixed(1);
+  return n.toFixed(a >= 1 ? 2 : 3);
+}
+
+/** Display width: CJK characters take two columns. */
+function width(s: string): number {
+  let w = 0;
+  for (const ch of s) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
+  return w;
+}
+
+/** Runs `fn` once to warm up, then `n` times; returns what each round measured. */
+export async function rounds(n: number, fn: (round: number) => Promise<number>, warmup = true): Promise<number[]> {
+  if (warmup) await fn(-1);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn(i));
+  return out;
+}
+
+/** Operations per second of `count` operations timed by `fn`. */
+export async function perSecond(count: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return count / ((performance.now() - t0) / 1000);
+}
+
+export async function millis(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/** Runs `task(i)` for i in [0, n) on `concurrency` lanes. */
+export async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+/** Runs `task(i)` for i in [0, n): lane l takes i = l, l + lanes, ... in order (so a case that only one lane touches never sees two writers). */
+export async function lanes(n: number, count: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: Math.min(count, n) }, async (_, l) => {
+      for (let i = l; i < n; i += count) await task(i);
+    }),
+  );
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Peak resident set size of a live process (Linux /proc), in MB. */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A process of the app itself (`src/main.ts web|worker`), started with node directly so its pid is the one measured. */
+export class AppProcess {
+  private constructor(
+    readonly mode: string,
+    readonly child: ChildProcess,
+    private readonly output: string[],
+  ) {}
+
+  static async start(mode: "web" | "worker", env: Record<string, string>, ready: () => Promise<boolean>): Promise<AppProcess> {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", mode], {
+      env: { ...process.env, LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output: string[] = [];
+    const keep = (b: Buffer) => {
+      output.push(b.toString());
+      if (output.length > 200) output.shift();
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    const p = new AppProcess(mode, child, output);
+    const until = Date.now() + 60_000;
+    while (!(await ready().catch(() => false))) {
+      if (child.exitCode !== null) throw new Error(`${mode} exited with ${child.exitCode}:\n${output.join("")}`);
+      if (Date.now() > until) throw new Error(`${mode} did not become ready in 60 s:\n${output.join("")}`);
+      await sleep(200);
+    }
+    return p;
+  }
+
+  peakRssMb(): number | null {
+    return this.child.pid ? peakRssMb(this.child.pid) : null;
+  }
+
+  /** SIGTERM and wait; returns the peak RSS read just before. */
+  async stop(): Promise<number | null> {
+    const peak = this.peakRssMb();
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGTERM");
+      await Promise.race([exited, sleep(15_000).then(() => this.child.kill("SIGKILL"))]);
+    }
+    return peak;
+  }
+
+  log(): string {
+    return this.output.join("");
+  }
+}
