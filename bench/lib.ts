@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Model } from "mongoose";
 
 export interface Sizes {
   quick: boolean;
@@ -17,6 +18,8 @@ export interface Sizes {
   notices: number;
   /** Bench 5: seconds per HTTP run. */
   httpSeconds: number;
+  /** Bench 5: cases in the ledger the HTTP runs read and write. */
+  httpCases: number;
   /** Bench 7: rows in the imported list. */
   rows: number;
   rounds: number;
@@ -88,6 +91,19 @@ function width(s: string): number {
   let w = 0;
   for (const ch of s) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
   return w;
+}
+
+/**
+ * Empties collections by dropping them and building their indexes again: FerretDB's deleteMany({})
+ * fails once a collection holds more than SQLite's 32,766 bound variables' worth of documents.
+ */
+export async function emptyCollections(models: Model<never>[]): Promise<void> {
+  await Promise.all(
+    models.map(async (m) => {
+      await m.collection.drop().catch(() => undefined);
+      await m.createIndexes();
+    }),
+  );
 }
 
 /** Runs `fn` once to warm up, then `n` times; returns what each round measured. */

@@ -19,7 +19,7 @@ import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { QUEUES, queueConnection, workerConnection } from "../src/queues.ts";
 import { deliveryOptions } from "../src/worker.ts";
 import type { BenchContext } from "./run.ts";
-import { fmt, millis, perSecond, pool, rounds } from "./lib.ts";
+import { emptyCollections, fmt, millis, perSecond, pool, rounds } from "./lib.ts";
 
 const DAY = 86_400_000;
 const BATCH = 2000;
@@ -81,7 +81,7 @@ async function profile(ctx: BenchContext, sample: number): Promise<void> {
   await clear();
 }
 
-const clear = () => Promise.all([Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, SweepState].map((m) => (m as typeof Case).deleteMany({})));
+const clear = () => emptyCollections([Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, SweepState] as never[]);
 
 /** One real case walked to `assigned` ten days ago, cloned N times with freshly sealed histories. */
 async function prepare(n: number): Promise<void> {

@@ -8,7 +8,7 @@
 import mongoose from "mongoose";
 import { Case, CaseSchedule } from "../src/db/models.ts";
 import type { BenchContext } from "./run.ts";
-import { millis, rounds } from "./lib.ts";
+import { emptyCollections, millis, rounds } from "./lib.ts";
 
 const BATCH = 5000;
 const PAGE = 5000;
@@ -131,9 +131,15 @@ export async function benchSweep(ctx: BenchContext): Promise<void> {
   // What a scan of the collection costs on this server, for comparison with the queries above.
   const scan = await rounds(sizes.rounds, () => millis(() => schedules.find({ computedAt: { $lt: new Date(0) } }).toArray()));
   results.add("3 sweep", "full scan of case_schedules (matches none)", "ms", scan, "the cost of reading every schedule");
+  // A primary-key lookup, the cheapest read the app makes (every case load, every delivery).
+  const some = (await schedules.find({}, { projection: { _id: 1 }, limit: 50 }).toArray()).map((d) => d._id);
+  const byId = await rounds(sizes.rounds, () => millis(() => Promise.all(some.map((id) => CaseSchedule.findById(id).lean()))));
+  results.add("3 sweep", `50 primary-key lookups in case_schedules`, "ms", byId, `among ${n.toLocaleString("en-US")}`);
+  plans.primaryKey = await CaseSchedule.findById(some[0]).explain("executionStats");
+  console.log(`  primary-key lookup plan: ${JSON.stringify(plans.primaryKey).slice(0, 300)}`);
   results.facts.sweepPlans = plans;
 
-  await Promise.all([cases.deleteMany({}), schedules.deleteMany({})]);
+  await emptyCollections([Case, CaseSchedule] as never[]);
 }
 
 /**
