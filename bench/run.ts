@@ -35,7 +35,7 @@ const num = (v: string | undefined, full: number, small: number) => {
   return n;
 };
 // Full sizes are the issue's; on FerretDB (no index use at all, see docs/benchmarks.md) the full run
-// there takes smaller --cases and --notices. Quick sizes keep the CI smoke run to about two minutes.
+// there takes smaller --cases and --notices. Quick sizes keep the CI smoke run to a few minutes.
 const sizes: Sizes = {
   quick,
   events: num(values.events, 1000, 100),
