@@ -104,7 +104,7 @@ try {
     const port = await freePort();
     const env = { MONGODB_URI: dbUri, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(port), DEMO_SEED: "0", SWEEP_CRON: "0 0 1 1 *", SCHEDULER_WATCHDOG_MS: "3600000" };
     const baseUrl = `http://127.0.0.1:${port}`;
-    const web = await AppProcess.start("web", env, async () => (await fetch(`${baseUrl}/health`)).ok);
+    const web = await AppProcess.start("web", env, async () => (await fetch(`${baseUrl}/healthz`)).ok);
     const worker = await AppProcess.start("worker", env, async () => true);
     ctx.app = { web, worker, baseUrl };
     try {

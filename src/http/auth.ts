@@ -31,16 +31,30 @@ export function sessions(opts: { secret: string; secureCookie: boolean }): Reque
     saveUninitialized: false,
     rolling: true,
     cookie: { httpOnly: true, sameSite: "lax", secure: opts.secureCookie, maxAge: 8 * 3600_000 },
-    // `interval` cleanup instead of a TTL index, which not every MongoDB-compatible server has.
     store: MongoStore.create({
       client: mongoose.connection.getClient() as never,
       collectionName: "sessions",
       ttl: 8 * 3600,
-      autoRemove: "interval",
-      autoRemoveInterval: 10,
+      // Not connect-mongo's own cleanup: it deletes with write concern w:0, and a server that answers
+      // such a write anyway (FerretDB 1.24 does) shifts every later reply on that connection by one,
+      // so a session lookup could receive another user's session. Expired sessions are never served
+      // (the store checks `expires`); removeExpiredSessions deletes them, acknowledged.
+      autoRemove: "disabled",
       stringify: false,
     }),
   });
+}
+
+/** Deletes expired sessions every 10 minutes, with an acknowledged write. */
+export function removeExpiredSessions(): NodeJS.Timeout {
+  const sweep = () =>
+    mongoose.connection.db
+      ?.collection("sessions")
+      .deleteMany({ expires: { $lt: new Date() } })
+      .catch(() => undefined);
+  const timer = setInterval(sweep, 10 * 60_000);
+  timer.unref();
+  return timer;
 }
 
 /** Loads the signed-in user (fresh each request: a deactivated user is out at once). */
