@@ -18,7 +18,7 @@ import type { CaseService } from "../cases/service.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
-import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, removeExpiredSessions, sessions } from "./auth.ts";
+import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sessions } from "./auth.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
@@ -104,7 +104,6 @@ export function createApp(deps: AppDeps) {
   app.use(refuseOperatorKeys);
   if (!config.SESSION_SECRET) log.warn("SESSION_SECRET is not set: sessions end when this process restarts");
   app.use(sessions({ secret: config.SESSION_SECRET ?? randomBytes(32).toString("hex"), secureCookie: config.COOKIE_SECURE }));
-  removeExpiredSessions();
   app.use(loadActor);
   app.use(csrfCheck);
 

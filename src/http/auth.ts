@@ -15,6 +15,7 @@ import type { Actor } from "../../workflows/index.ts";
 import { User, type UserDoc } from "../db/models.ts";
 import { actorOf, verifyPassword } from "../directory.ts";
 import { AppError, fromZod } from "../errors.ts";
+import { log } from "../log.ts";
 
 declare module "express-session" {
   interface SessionData {
@@ -23,6 +24,8 @@ declare module "express-session" {
   }
 }
 
+const SESSION_TTL_S = 8 * 3600;
+
 export function sessions(opts: { secret: string; secureCookie: boolean }): RequestHandler {
   return session({
     name: "rf.sid",
@@ -30,29 +33,35 @@ export function sessions(opts: { secret: string; secureCookie: boolean }): Reque
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    cookie: { httpOnly: true, sameSite: "lax", secure: opts.secureCookie, maxAge: 8 * 3600_000 },
-    store: MongoStore.create({
-      client: mongoose.connection.getClient() as never,
-      collectionName: "sessions",
-      ttl: 8 * 3600,
-      // Not connect-mongo's own cleanup: it deletes with write concern w:0, and a server that answers
-      // such a write anyway (FerretDB 1.24 does) shifts every later reply on that connection by one,
-      // so a session lookup could receive another user's session. Expired sessions are never served
-      // (the store checks `expires`); removeExpiredSessions deletes them, acknowledged.
-      autoRemove: "disabled",
-      stringify: false,
-    }),
+    cookie: { httpOnly: true, sameSite: "lax", secure: opts.secureCookie, maxAge: SESSION_TTL_S * 1000 },
+    store: sessionStore(),
   });
 }
 
-/** Deletes expired sessions every 10 minutes, with an acknowledged write. */
-export function removeExpiredSessions(): NodeJS.Timeout {
-  const sweep = () =>
-    mongoose.connection.db
-      ?.collection("sessions")
-      .deleteMany({ expires: { $lt: new Date() } })
-      .catch(() => undefined);
-  const timer = setInterval(sweep, 10 * 60_000);
+export function sessionStore(client = mongoose.connection.getClient()): MongoStore {
+  return MongoStore.create({
+    client: client as never,
+    collectionName: "sessions",
+    ttl: SESSION_TTL_S,
+    // Not connect-mongo's own cleanup: it deletes with write concern w:0, and a server that answers
+    // such a write anyway (FerretDB 1.24 does) shifts every later reply on that connection by one,
+    // so a session lookup could receive another user's session. Expired sessions are never served
+    // (the store checks `expires`); deleteExpiredSessions removes them, acknowledged.
+    autoRemove: "disabled",
+    // An unchanged session's expiry is rewritten at most every 5 minutes, not on every request.
+    touchAfter: 5 * 60,
+    stringify: false,
+  });
+}
+
+export async function deleteExpiredSessions(now = new Date()): Promise<number> {
+  const res = await mongoose.connection.db!.collection("sessions").deleteMany({ expires: { $lt: now } });
+  return res.deletedCount;
+}
+
+/** The web process deletes expired sessions every 10 minutes (one timer per process). */
+export function scheduleSessionCleanup(): NodeJS.Timeout {
+  const timer = setInterval(() => void deleteExpiredSessions().catch((e) => log.warn({ err: e }, "expired sessions not deleted")), 10 * 60_000);
   timer.unref();
   return timer;
 }

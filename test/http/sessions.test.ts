@@ -1,0 +1,59 @@
+import { expect } from "chai";
+import mongoose from "mongoose";
+import type { SessionData } from "express-session";
+import { deleteExpiredSessions, sessionStore } from "../../src/http/auth.ts";
+import { testDbUri } from "../support/hooks.ts";
+
+type Store = ReturnType<typeof sessionStore>;
+const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
+  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+const sessionOf = (userId: string) => ({ cookie: { originalMaxAge: 3600_000, expires: new Date(Date.now() + 3600_000) }, userId }) as unknown as SessionData;
+
+describe("Sessions", () => {
+  it("the store sends no unacknowledged write, also from the timers it sets (after one, FerretDB's replies shift and a lookup can return another user's session)", async () => {
+    const client = await mongoose.mongo.MongoClient.connect(testDbUri(), { monitorCommands: true });
+    const commands: mongoose.mongo.CommandStartedEvent[] = [];
+    client.on("commandStarted", (e) => commands.push(e));
+    // The store's own timers (connect-mongo's cleanup runs every 10 minutes) are caught and run at once.
+    const realSetInterval = globalThis.setInterval;
+    const longTimers: Array<{ fn: () => void; handle: NodeJS.Timeout }> = [];
+    globalThis.setInterval = ((fn: () => void, ms?: number) => {
+      const handle = (realSetInterval as (f: () => void, ms?: number) => NodeJS.Timeout)(fn, ms);
+      if ((ms ?? 0) >= 60_000) longTimers.push({ fn, handle });
+      return handle;
+    }) as typeof setInterval;
+    let store: Store;
+    try {
+      store = sessionStore(client);
+      await call((cb) => store.set("s-alice", sessionOf("alice"), cb));
+    } finally {
+      globalThis.setInterval = realSetInterval;
+    }
+    try {
+      for (const t of longTimers) t.fn();
+      await call((cb) => store.touch("s-alice", sessionOf("alice"), cb));
+      const got = await call<SessionData | null>((cb) => store.get("s-alice", cb));
+      expect(got?.userId).to.equal("alice");
+      await call((cb) => store.destroy("s-alice", cb));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(commands.map((c) => c.commandName)).to.include.members(["update", "find", "delete"]);
+      const unacknowledged = commands.filter((c) => (c.command.writeConcern as { w?: unknown } | undefined)?.w === 0);
+      expect(unacknowledged.map((c) => c.commandName)).to.deep.equal([]);
+    } finally {
+      for (const t of longTimers) clearInterval(t.handle);
+      await client.close();
+    }
+  });
+
+  it("deleteExpiredSessions removes expired sessions and keeps live ones", async () => {
+    const sessions = mongoose.connection.db!.collection<{ _id: string; expires: Date }>("sessions");
+    const now = new Date();
+    await sessions.insertMany([
+      { _id: "expired", expires: new Date(now.getTime() - 1000) },
+      { _id: "live", expires: new Date(now.getTime() + 3600_000) },
+    ]);
+    expect(await deleteExpiredSessions(now)).to.be.at.least(1);
+    const left = await sessions.find({ _id: { $in: ["expired", "live"] } }).toArray();
+    expect(left.map((s) => s._id)).to.deep.equal(["live"]);
+  });
+});
