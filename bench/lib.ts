@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Model } from "mongoose";
+import { eachConcurrently } from "../src/concurrently.ts";
 
 export interface Sizes {
   quick: boolean;
@@ -128,14 +129,8 @@ export async function millis(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Runs `task(i)` for i in [0, n) on `concurrency` lanes. */
-export async function pool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
+export const pool = (n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> =>
+  eachConcurrently(Array.from({ length: n }, (_, i) => i), concurrency, task);
 
 /** Runs `task(i)` for i in [0, n): lane l takes i = l, l + lanes, ... in order (so a case that only one lane touches never sees two writers). */
 export async function lanes(n: number, count: number, task: (i: number) => Promise<unknown>): Promise<void> {

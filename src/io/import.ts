@@ -21,6 +21,7 @@ import mongoose from "mongoose";
 import { shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import type { Clock } from "../clock.ts";
+import { eachConcurrently } from "../concurrently.ts";
 import { CATEGORIES, newInspectionSchema, type NewCase } from "../cases/schemas.ts";
 import type { CaseService } from "../cases/service.ts";
 import { Case, CaseHistory, type CaseDoc } from "../db/models.ts";
@@ -558,34 +559,30 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
   // the import.
   const written: number[] = [];
   let failure: { plan: Parsed; error: unknown } | null = null;
-  let next = 0;
-  const worker = async () => {
-    while (!failure && next < plans.length) {
-      const batch = plans.slice(next, next + WRITE_BATCH);
-      next += batch.length;
-      const items = batch.map((plan) => ({
-        input: inputOf(plan),
-        opts: {
-          entryType: "IMPORT",
-          entryNote: {
-            file: opts.fileName,
-            row: plan.row,
-            ...(sheet ? { sheet } : {}),
-            deadlineText: plan.deadlineText,
-            leadUnitId: plan.lead!.id,
-            leadUnit: plan.lead!.name,
-            coUnitIds: plan.co.map((u) => u.id),
-            coUnits: plan.co.map((u) => u.name),
-          },
+  const batches = Array.from({ length: Math.ceil(plans.length / WRITE_BATCH) }, (_, b) => plans.slice(b * WRITE_BATCH, (b + 1) * WRITE_BATCH));
+  await eachConcurrently(batches, opts.concurrency ?? 2, async (batch) => {
+    if (failure) return;
+    const items = batch.map((plan) => ({
+      input: inputOf(plan),
+      opts: {
+        entryType: "IMPORT",
+        entryNote: {
+          file: opts.fileName,
+          row: plan.row,
+          ...(sheet ? { sheet } : {}),
+          deadlineText: plan.deadlineText,
+          leadUnitId: plan.lead!.id,
+          leadUnit: plan.lead!.name,
+          coUnitIds: plan.co.map((u) => u.id),
+          coUnits: plan.co.map((u) => u.name),
         },
-      }));
-      const { created, failed } = await opts.service.createCases(items, opts.actor);
-      for (const plan of batch.slice(0, created)) written.push(plan.row);
-      opts.onProgress?.({ phase: "write", done: written.length, total: plans.length });
-      if (failed) failure ??= { plan: batch[failed.index]!, error: failed.error };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+      },
+    }));
+    const { created, failed } = await opts.service.createCases(items, opts.actor);
+    for (const plan of batch.slice(0, created)) written.push(plan.row);
+    opts.onProgress?.({ phase: "write", done: written.length, total: plans.length });
+    if (failed) failure ??= { plan: batch[failed.index]!, error: failed.error };
+  });
   written.sort((a, b) => a - b);
   report.written = written;
   report.created = written.length;

@@ -11,6 +11,7 @@ import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
+import { eachConcurrently } from "../concurrently.ts";
 import { log } from "../log.ts";
 import { issueFromRule, type NoticeRecord, type UnitChannels } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
@@ -54,19 +55,14 @@ export class NoticeSweeper {
       const units: UnitChannels = new Map();
       // Cases are independent (each writes only its own notices and schedule): a few at a time keep
       // the database busy instead of waiting on one round trip after another.
-      let next = 0;
-      const lane = async () => {
-        while (next < ids.length) {
-          const id = ids[next++]!;
-          try {
-            await this.processCase(id, now, rules, calendar, units, result);
-          } catch (e) {
-            log.error({ err: e, caseId: id }, "sweep: case failed");
-            result.problems.push({ caseId: id, message: (e as Error).message });
-          }
+      await eachConcurrently(ids, SWEEP_LANES, async (id) => {
+        try {
+          await this.processCase(id, now, rules, calendar, units, result);
+        } catch (e) {
+          log.error({ err: e, caseId: id }, "sweep: case failed");
+          result.problems.push({ caseId: id, message: (e as Error).message });
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(SWEEP_LANES, ids.length) }, lane));
+      });
       if (result.issued.length) await this.onIssued(result.issued);
     }
     if (changed.length < limit) await advanceWatermark(now);
