@@ -3,7 +3,7 @@
  * (synchronizer: sent back in X-CSRF-Token or a form's _csrf), and login limits per account and
  * address. Messages never tell whether a username exists, and an unknown name costs the same hash.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import MongoStore from "connect-mongo";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import session from "express-session";
@@ -83,12 +83,17 @@ export function csrfToken(req: Request): string {
   return req.session.csrf;
 }
 
+/** Compares a sent secret with the expected one in constant time; digests, so no length can throw or leak. */
+export function sameSecret(sent: string, expected: string): boolean {
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return expected.length > 0 && timingSafeEqual(digest(sent), digest(expected));
+}
+
 /** Throws unless the request carries the session's token (header X-CSRF-Token or form field _csrf). */
 export function assertCsrf(req: Request): void {
   const sent = req.get("x-csrf-token") ?? (typeof req.body?._csrf === "string" ? req.body._csrf : "");
   const expected = req.session?.csrf ?? "";
-  const ok = sent.length === expected.length && expected.length > 0 && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
-  if (!ok) throw new AppError(403, "csrf_invalid", "页面已过期或请求来源不明，请刷新页面后重试");
+  if (!sameSecret(sent, expected)) throw new AppError(403, "csrf_invalid", "页面已过期或请求来源不明，请刷新页面后重试");
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -125,6 +125,8 @@ describe("管理 pages (office admin)", function () {
       expect(missing.text).to.contain("页面已过期或请求来源不明");
       const wrong = await admin.agent.post(url).type("form").send({ ...form, _csrf: "x".repeat(admin.csrf.length) });
       expect(wrong.status, `POST ${url} with a wrong token`).to.equal(403);
+      const wide = await admin.agent.post(url).type("form").send({ ...form, _csrf: "令".repeat(admin.csrf.length) });
+      expect(wide.status, `POST ${url} with a wrong token of wide characters`).to.equal(403);
     }
     // The token in the header and no form at all: a field error, not a crash.
     const bare = await admin.agent.post("/admin/units").set("X-CSRF-Token", admin.csrf);
