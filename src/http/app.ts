@@ -18,7 +18,7 @@ import type { CaseService } from "../cases/service.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
-import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sessions } from "./auth.ts";
+import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sameSecret, sessions } from "./auth.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
@@ -95,7 +95,13 @@ export function createApp(deps: AppDeps) {
     const ok = checks.mongodb && checks.redis !== false;
     res.status(ok ? 200 : 503).json({ ok, checks });
   });
-  app.get("/metrics", async (_req, res) => {
+  // Metrics show the ledger's size by state and the queues' depth: for a scraper holding the token only.
+  app.get("/metrics", async (req, res) => {
+    if (!config.METRICS_TOKEN) throw new AppError(404, "metrics_off", "指标接口未启用（需设置 METRICS_TOKEN）");
+    if (!sameSecret(req.get("authorization") ?? "", `Bearer ${config.METRICS_TOKEN}`)) {
+      res.set("WWW-Authenticate", 'Bearer realm="metrics"');
+      throw new AppError(401, "metrics_token", "需要指标接口令牌（Authorization: Bearer …）");
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

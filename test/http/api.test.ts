@@ -4,6 +4,8 @@ import { Case, CaseHistory } from "../../src/db/models.ts";
 import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
+const METRICS_TOKEN = "metrics-token-for-tests";
+
 describe("HTTP API", () => {
   let w: World;
   let t: ReturnType<typeof testApp>;
@@ -12,7 +14,7 @@ describe("HTTP API", () => {
   beforeEach(async () => {
     w = await makeWorld("2026-03-02T09:00:00+08:00");
     await makeUsers(w);
-    t = testApp(w);
+    t = testApp(w, { METRICS_TOKEN });
     [staff, lead] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead")]);
   });
   afterEach(() => t.close());
@@ -120,7 +122,17 @@ describe("HTTP API", () => {
     const ready = await request(t.app).get("/readyz").expect(200);
     expect(ready.body.checks).to.deep.equal({ mongodb: true, redis: true });
     await staff.agent.get("/api/cases").expect(200);
-    const metrics = await request(t.app).get("/metrics").expect(200);
+    // Metrics only with the configured token; off without one.
+    await request(t.app).get("/metrics").expect(401);
+    await request(t.app).get("/metrics").set("Authorization", "Bearer wrong-token-of-some-length").expect(401);
+    const metrics = await request(t.app).get("/metrics").set("Authorization", `Bearer ${METRICS_TOKEN}`).expect(200);
     expect(metrics.text).to.contain("http_request_duration_seconds_bucket").and.contain('route="/api/cases"').and.contain("rectiflow_cases");
+    const off = testApp(w);
+    try {
+      const res = await request(off.app).get("/metrics").set("Authorization", `Bearer ${METRICS_TOKEN}`).expect(404);
+      expect(res.text).to.contain("指标接口未启用");
+    } finally {
+      await off.close();
+    }
   });
 });
