@@ -78,7 +78,7 @@ const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 1
 export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: string; from: string; to: string }, now: Date) {
   const base = caseFilter(actor, { kind: f.kind, unit: f.unit }, now);
   const [byStateRows, overdue, behindSchedule, complaints, inspections] = await Promise.all([
-    Case.find(base, { state: 1, kind: 1 }).lean(),
+    Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([{ $match: base }, { $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } }]),
     Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, overdue: true }, now)),
     Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, behindSchedule: true }, now)),
     f.kind === "inspection"
@@ -89,7 +89,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
       : Case.find({ $and: [caseFilter(actor, { kind: "inspection", unit: f.unit }, now), { "context.closedOn": t({ $gte: f.from, $lte: f.to }) }] }, { context: 1 }).lean(),
   ]);
   const byState: Record<string, number> = {};
-  for (const r of byStateRows) byState[`${r.kind}:${r.state}`] = (byState[`${r.kind}:${r.state}`] ?? 0) + 1;
+  for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
 
   type C = { acceptedOn?: string | null; leadUnitId?: string | null; transferredTo?: string | null; repliedOn?: string | null; closedOn?: string | null; concludeBy?: string | null; deadline?: string | null };
   const cs = complaints.map((c) => ({ ...(c.context as C), state: c.state }));
@@ -102,7 +102,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
   const ins = inspections.map((c) => c.context as C);
   const insOnTime = ins.filter((c) => c.closedOn && c.deadline && c.closedOn <= c.deadline);
   return {
-    total: byStateRows.length,
+    total: byStateRows.reduce((sum, r) => sum + r.n, 0),
     byState,
     overdue,
     behindSchedule,
