@@ -101,8 +101,17 @@ function width(s: string): number {
 export async function emptyCollections(models: Model<never>[]): Promise<void> {
   await Promise.all(
     models.map(async (m) => {
-      await m.collection.drop().catch(() => undefined);
-      await m.createIndexes();
+      // A write still in flight from the app can recreate the collection between the drop and the
+      // index builds (FerretDB then refuses an index as existing): drop and build again.
+      for (let attempt = 1; ; attempt++) {
+        await m.collection.drop().catch(() => undefined);
+        try {
+          return await m.createIndexes();
+        } catch (e) {
+          if (attempt === 3) throw e;
+          await sleep(1000);
+        }
+      }
     }),
   );
 }
