@@ -313,12 +313,17 @@ async function load(baseUrl: string, t: Target, run: { seconds: number; rate?: n
   return { result, open };
 }
 
-/** Waits (at most the timeout) until the server answers a lone list request within twice its idle time. */
+/**
+ * Waits (at most the timeout) until three lone list requests in a row answer within twice the idle
+ * time: one fast answer can slip in between writes the server is still processing.
+ */
 async function settle(baseUrl: string, idle: { session: Session; ms: number }): Promise<void> {
-  // Quiet means three lone probes in a row as fast as before the run: one fast answer can slip in
-  // between writes that are still being processed.
   const until = Date.now() + TIMEOUT_SECONDS * 1000;
-  for (let quiet = 0; quiet < 3 && Date.now() < until; ) quiet = (await probe(baseUrl, idle.session)) > 2 * idle.ms ? 0 : quiet + 1;
+  let quiet = 0;
+  while (quiet < 3 && Date.now() < until) {
+    const ms = await probe(baseUrl, idle.session);
+    quiet = ms > 2 * idle.ms ? 0 : quiet + 1;
+  }
 }
 
 /** Milliseconds of a lone `GET /api/cases?pageSize=1`, which reads the whole ledger on FerretDB. */

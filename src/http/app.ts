@@ -98,7 +98,8 @@ export function createApp(deps: AppDeps) {
   // Metrics show the ledger's size by state and the queues' depth: for a scraper holding the token only.
   app.get("/metrics", async (req, res) => {
     if (!config.METRICS_TOKEN) throw new AppError(404, "metrics_off", "指标接口未启用（需设置 METRICS_TOKEN）");
-    if (!sameSecret(req.get("authorization") ?? "", `Bearer ${config.METRICS_TOKEN}`)) {
+    const sent = /^bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
+    if (!sameSecret(sent, config.METRICS_TOKEN)) {
       res.set("WWW-Authenticate", 'Bearer realm="metrics"');
       throw new AppError(401, "metrics_token", "需要指标接口令牌（Authorization: Bearer …）");
     }

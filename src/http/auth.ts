@@ -48,7 +48,8 @@ export function sessionStore(client = mongoose.connection.getClient()): MongoSto
     // so a session lookup could receive another user's session. Expired sessions are never served
     // (the store checks `expires`); deleteExpiredSessions removes them, acknowledged.
     autoRemove: "disabled",
-    // An unchanged session's expiry is rewritten at most every 5 minutes, not on every request.
+    // An unchanged session's expiry is rewritten at most every 5 minutes, not on every request
+    // (so an idle session ends up to 5 minutes before its cookie would).
     touchAfter: 5 * 60,
     stringify: false,
   });

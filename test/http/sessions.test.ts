@@ -11,10 +11,13 @@ const sessionOf = (userId: string) => ({ cookie: { originalMaxAge: 3600_000, exp
 
 describe("Sessions", () => {
   it("the store sends no unacknowledged write, also from the timers it sets (after one, FerretDB's replies shift and a lookup can return another user's session)", async () => {
-    const client = await mongoose.mongo.MongoClient.connect(testDbUri(), { monitorCommands: true });
+    // One connection: commands go out in the order they are issued, so the timers' writes are seen
+    // before the store's next answer.
+    const client = await mongoose.mongo.MongoClient.connect(testDbUri(), { monitorCommands: true, maxPoolSize: 1 });
     const commands: mongoose.mongo.CommandStartedEvent[] = [];
     client.on("commandStarted", (e) => commands.push(e));
-    // The store's own timers (connect-mongo's cleanup runs every 10 minutes) are caught and run at once.
+    // The store's own long timers (connect-mongo's cleanup runs every 10 minutes) are caught while it
+    // starts, and run at once.
     const realSetInterval = globalThis.setInterval;
     const longTimers: Array<{ fn: () => void; handle: NodeJS.Timeout }> = [];
     globalThis.setInterval = ((fn: () => void, ms?: number) => {
@@ -22,24 +25,20 @@ describe("Sessions", () => {
       if ((ms ?? 0) >= 60_000) longTimers.push({ fn, handle });
       return handle;
     }) as typeof setInterval;
-    let store: Store;
     try {
-      store = sessionStore(client);
+      const store: Store = sessionStore(client);
       await call((cb) => store.set("s-alice", sessionOf("alice"), cb));
-    } finally {
       globalThis.setInterval = realSetInterval;
-    }
-    try {
       for (const t of longTimers) t.fn();
       await call((cb) => store.touch("s-alice", sessionOf("alice"), cb));
       const got = await call<SessionData | null>((cb) => store.get("s-alice", cb));
       expect(got?.userId).to.equal("alice");
       await call((cb) => store.destroy("s-alice", cb));
-      await new Promise((r) => setTimeout(r, 200));
       expect(commands.map((c) => c.commandName)).to.include.members(["update", "find", "delete"]);
       const unacknowledged = commands.filter((c) => (c.command.writeConcern as { w?: unknown } | undefined)?.w === 0);
       expect(unacknowledged.map((c) => c.commandName)).to.deep.equal([]);
     } finally {
+      globalThis.setInterval = realSetInterval;
       for (const t of longTimers) clearInterval(t.handle);
       await client.close();
     }

@@ -18,7 +18,7 @@ export interface Signed {
 
 export function testApp(w: World, env: Record<string, string> = {}) {
   const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
-  const config = loadConfig({ ...process.env, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "50", ...env });
+  const config = loadConfig({ ...process.env, METRICS_TOKEN: undefined, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "50", ...env });
   const app = createApp({ config, clock: w.clock, service: w.service, redis });
   return { app, redis, close: () => redis.quit() };
 }
