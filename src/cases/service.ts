@@ -3,8 +3,8 @@
  * load → restore snapshot → ask the machine → append the sealed history entry, which carries the
  * new snapshot (the commit point: its key `<caseId>:<version+1>` admits one writer per version)
  * → project the new state onto the case document → return.
- * A crash between append and projection loses nothing: the next load rolls the case forward
- * from its history. Routes, workers and importers all come through here.
+ * A crash between append and projection loses nothing: the next read rolls the case forward
+ * from its history, and the next event's append fails on the unprojected entry's key and does so. Routes, workers and importers all come through here.
  */
 import mongoose from "mongoose";
 import {
@@ -243,10 +243,7 @@ export class CaseService {
 
   /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */
   async getCase(id: string, actor: Actor): Promise<CaseDoc> {
-    const _id = toObjectId(id);
-    const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
-    if (!doc || !canSee(actor, doc)) throw notFound();
-    return this.rollForward(doc);
+    return this.rollForward(await loadVisible(id, actor));
   }
 
   /** The whole history of a case, oldest first. Call after access was checked (getCase). */
@@ -260,16 +257,20 @@ export class CaseService {
   }
 
   async applyEvent(caseId: string, command: EventCommand, actor: Actor): Promise<Applied> {
-    const doc = await this.getCase(caseId, actor);
+    // The case as stored, not first rolled forward: if a crash left its next entry unprojected, the
+    // append below fails on that entry's key and the case is rolled forward then. One read fewer per event.
+    let doc = await loadVisible(caseId, actor);
     const id = doc._id.toString();
     const key = command.idempotencyKey;
     const requestHash = sha256(canonicalJson({ type: command.type, payload: command.payload ?? {} }));
     if (key) {
       const prior = await findByKey(id, key, actor);
-      if (prior) return replay(doc, prior, requestHash);
+      if (prior) return replay(await this.rollForward(doc), prior, requestHash);
     }
-    if (command.expectedVersion !== undefined && command.expectedVersion !== doc.version)
-      throw versionConflict(doc.version);
+    if (command.expectedVersion !== undefined && command.expectedVersion !== doc.version) {
+      doc = await this.rollForward(doc);
+      if (command.expectedVersion !== doc.version) throw versionConflict(doc.version);
+    }
 
     const kind = doc.kind as CaseKind;
     const schema = workflowOf(kind).payloads[command.type];
@@ -345,6 +346,14 @@ export class CaseService {
       current = await this.projectEntry(current, entry);
     }
   }
+}
+
+/** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */
+async function loadVisible(id: string, actor: Actor): Promise<CaseDoc> {
+  const _id = toObjectId(id);
+  const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
+  if (!doc || !canSee(actor, doc)) throw notFound();
+  return doc;
 }
 
 /** How many documents of an ordered bulk insert went in before it failed; null when the error does not say. */

@@ -175,6 +175,26 @@ describe("case service", () => {
     expect(await chainOf(next.case)).to.deep.equal({ ok: true, length: c.version + 2 });
   });
 
+  it("an event sent to a case a crash left behind rolls it forward first: refused as a conflict without a version, applied with the version the client saw", async () => {
+    const c = await signedInspection();
+    const id = c._id.toString();
+    await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 60, text: "六成" } }, w.lead);
+    const crash = () => Case.collection.updateOne({ _id: c._id }, { $set: { version: c.version, historyHead: c.historyHead, progressPercent: 0, context: c.context } });
+    await crash();
+    // No expected version: the append meets the unprojected entry's key; the case is brought forward.
+    const e = await refusal(w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 70, text: "七成" } }, w.lead));
+    expect(e).to.include({ status: 409, code: "version_conflict" });
+    expect(await Case.findById(id).lean<CaseDoc>()).to.include({ version: c.version + 1, progressPercent: 60 });
+    // The version of the unprojected entry, which a client can have seen before the crash: applied.
+    await crash();
+    const next = await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 70, text: "七成" }, expectedVersion: c.version + 1 }, w.lead);
+    expect(next.case).to.include({ version: c.version + 2, progressPercent: 70 });
+    expect(await chainOf(next.case)).to.deep.equal({ ok: true, length: c.version + 2 });
+    // A stale version is still a conflict.
+    const stale = await refusal(w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 80, text: "八成" }, expectedVersion: c.version }, w.lead));
+    expect(stale).to.include({ status: 409, code: "version_conflict" });
+  });
+
   describe("bad input is refused, naming the field, and writes nothing", () => {
     it("an unknown kind", async () => {
       const e = await refusal(w.service.createCase({ ...newInspection(), kind: "bogus" } as never, w.office));
