@@ -52,10 +52,14 @@ function channelsOf(unitId: string, units: UnitChannels) {
   return found;
 }
 
-/** One delivery document per channel: pending where the unit has the channel (the inbox always), skipped elsewhere. */
-async function deliveriesFor(noticeId: string, unitId: string | null, units: UnitChannels) {
-  const unit = unitId ? await channelsOf(unitId, units) : null;
-  const has: Record<Channel, unknown> = { inbox: unitId, email: unit?.emails, webhook: unit?.webhook };
+/**
+ * One delivery document per channel: pending where the unit has the channel (the inbox always), skipped
+ * elsewhere, and skipped on every channel when the rule does not name the unit (约谈/通报 goes to leaders).
+ */
+async function deliveriesFor(noticeId: string, unitId: string | null, recipients: readonly string[], units: UnitChannels) {
+  const toUnit = recipients.includes("unit") || recipients.includes("unit_head");
+  const unit = unitId && toUnit ? await channelsOf(unitId, units) : null;
+  const has: Record<Channel, unknown> = { inbox: unit, email: unit?.emails, webhook: unit?.webhook };
   return CHANNELS.map((channel) => ({ _id: `${noticeId}:${channel}`, noticeId, channel, unitId, status: (has[channel] ? "pending" : "skipped") as "pending" | "skipped" }));
 }
 
@@ -93,7 +97,7 @@ async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id:
   };
   // Deliveries first: a notice never exists without its channels (orphan deliveries of a notice that
   // failed to be written are completed when the next sweep issues it again).
-  const deliveries = await deliveriesFor(id, unitId, units);
+  const deliveries = await deliveriesFor(id, unitId, record.recipients, units);
   await insertDeliveries(deliveries);
   try {
     await Notice.create(record);

@@ -69,6 +69,16 @@ describe("the escalation ladder", () => {
     expect(notices.find((n) => n.level === "supervision")!.number).to.equal("督办〔2026〕1号");
     expect(notices.every((n) => n.unitId === w.units.lead && n.revision === 1)).to.equal(true);
     expect((await CaseSchedule.findById(c._id.toString()).lean())!.nextAt).to.equal(null);
+    // The unit's inbox carries the rungs whose rule names the unit (or its head); 约谈/通报 goes to leaders only.
+    const inbox = new Map((await NoticeDelivery.find({ channel: "inbox" }).lean()).map((d) => [d.noticeId, d.status]));
+    expect(Object.fromEntries(notices.map((n) => [n.level, inbox.get(n._id)]))).to.deep.equal({
+      sign_reminder: "pending",
+      due_reminder: "pending",
+      yellow: "pending",
+      red: "pending",
+      supervision: "pending",
+      escalation: "skipped",
+    });
   });
 
   it("raises the yellow warning when progress falls behind schedule, once per deadline", async () => {
