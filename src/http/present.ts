@@ -5,12 +5,15 @@ import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
 import { noticeState } from "../notices/inbox.ts";
 import type { NoticeRecord } from "../notices/issuer.ts";
 
-/** 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained. */
+/**
+ * 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained.
+ * A number shorter than a mobile one (a local landline) shows no digits: 3 + 4 of 7 or 8 is the number.
+ */
 export function maskComplainant(c: { name?: string | null; phone?: string | null; address?: string | null } | null | undefined) {
   if (!c) return null;
   const name = c.name ? `${[...c.name][0]}${"*".repeat(Math.max(1, [...c.name].length - 1))}` : null;
-  const phone = c.phone ? c.phone.replace(/^(.{3}).*(.{4})$/, "$1****$2") : null;
-  return { name, phone: phone === c.phone && c.phone ? "****" : phone, address: c.address ? "（已隐藏）" : null };
+  const phone = c.phone ? (c.phone.length >= 11 ? `${c.phone.slice(0, 3)}****${c.phone.slice(-4)}` : "****") : null;
+  return { name, phone, address: c.address ? "（已隐藏）" : null };
 }
 
 /** The complainant's identity is for the office alone (信访工作条例): units and leaders see it masked. */

@@ -11,6 +11,7 @@ import type request from "supertest";
 import { loadConfig } from "../../src/config.ts";
 import { Notice, } from "../../src/db/models.ts";
 import { buildApi } from "../../src/http/app.ts";
+import { maskComplainant } from "../../src/http/present.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
@@ -594,5 +595,13 @@ describe("HTTP access matrix", function () {
     expect(unitResponses.length).to.be.greaterThan(50);
     const leaks = unitResponses.filter((r) => [COMPLAINANT.name, COMPLAINANT.phone, COMPLAINANT.address].some((s) => r.text.includes(s))).map((r) => r.label);
     expect(leaks).to.deep.equal([]);
+  });
+
+  it("masks a complainant's phone so that no number can be read back from it", () => {
+    const phones = (phone: string) => maskComplainant({ phone })!.phone;
+    expect(phones("13812345678")).to.equal("138****5678");
+    expect(phones("010-87654321")).to.equal("010****4321");
+    // A local landline: 3 + 4 digits of 7 or 8 would be the number.
+    for (const short of ["6543210", "87654321", "12345", "110"]) expect(phones(short), short).to.equal("****");
   });
 });
