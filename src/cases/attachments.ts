@@ -44,7 +44,9 @@ export function cleanName(name: string, ext: string): string {
   return `${stem}.${ext}`;
 }
 
+/** Call after access to the case was checked (getCase). */
 export async function storeAttachment(caseId: string, file: { buffer: Buffer; originalname: string }, actor: Actor): Promise<AttachmentInfo> {
+  if (actor.role === "leader") throw new AppError(403, "forbidden", "分管领导只能查看，不能上传");
   const detected = await fileTypeFromBuffer(file.buffer);
   const type = detected && ALLOWED_TYPES[detected.ext];
   if (!detected || !type)

@@ -84,6 +84,36 @@ describe("HTTP API", () => {
     await lead.agent.get("/api/me").expect(401);
   });
 
+  it("refuses a multipart request without the token wherever the route does not read it from the form", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    for (const url of ["/api/auth/logout", `/api/cases/${id}/events`, "/api/notices/x/ack", "/api/notices/x/read", "/logout", "/notices/x/ack"]) {
+      const res = await staff.agent.post(url).field("x", "1");
+      expect(res.status, url).to.equal(403);
+    }
+    await staff.agent.get("/api/me").expect(200);
+    // An upload form carries its token inside: refused after parsing when it is missing, taken when it is there.
+    await staff.agent.post(`/api/cases/${id}/attachments`).attach("file", PNG, "a.png").expect(403);
+    await staff.agent.post(`/api/cases/${id}/attachments`).field("_csrf", staff.csrf).attach("file", PNG, "a.png").expect(201);
+  });
+
+  it("the case page's action form keeps no file for an action the user may not take", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    const leader = await signIn(t.app, "leader");
+    const act = (s: Signed, type: string) =>
+      s.agent.post(`/cases/${id}/actions/${type}`).field("_csrf", s.csrf).field("percent", "50").field("text", "现场已整改").attach("attachmentIds", PNG, "现场.png");
+    expect((await act(leader, "REPORT_PROGRESS")).status).to.equal(403);
+    expect((await act(lead, "NOPE")).status).to.equal(422);
+    expect((await act(staff, "REPORT_PROGRESS")).status).to.be.within(400, 499);
+    const files = async () => (await lead.agent.get(`/api/cases/${id}`).expect(200)).body.attachments.length;
+    expect(await files()).to.equal(0);
+    await act(lead, "REPORT_PROGRESS").expect(303);
+    expect(await files()).to.equal(1);
+    // The API refuses a leader's upload too.
+    await leader.agent.post(`/api/cases/${id}/attachments`).set("X-CSRF-Token", leader.csrf).attach("file", PNG, "a.png").expect(403);
+  });
+
   it("answers bad input with a clear status and writes nothing", async () => {
     const bad = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "application/json").send("{ not json").expect(400);
     expect(bad.body.error.code).to.equal("malformed_json");

@@ -289,8 +289,9 @@ export function pageRouter(deps: PageDeps): express.Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+      // Files are kept only for an action this user may take now; otherwise the event's refusal follows.
       const ids: string[] = [];
-      for (const f of files) ids.push((await storeAttachment(id, f, actor)).id);
+      if (service.allowedEvents(c, actor).includes(type)) for (const f of files) ids.push((await storeAttachment(id, f, actor)).id);
       const version = Number(body.expectedVersion);
       await service.applyEvent(id, { type, payload: payloadFromForm(c.kind as CaseKind, type, body, ids), expectedVersion: Number.isInteger(version) && version > 0 ? version : undefined }, actor);
       res.redirect(303, `/cases/${id}?done=${encodeURIComponent(type)}`);

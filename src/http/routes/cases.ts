@@ -127,7 +127,6 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     status: 201,
     returns: "{id, name, size, type, sha256}",
     async handle({ req, res, actor, params }) {
-      if (actor.role === "leader") throw new AppError(403, "forbidden", "分管领导只能查看，不能上传");
       const c = await service.getCase(params.id!, actor);
       if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
       await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
