@@ -4,7 +4,7 @@ import mongoose from "mongoose";
 import { z } from "zod";
 import type { Actor } from "../workflows/index.ts";
 import { Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
-import { duplicate, fromZod, invalid } from "./errors.ts";
+import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
 
 export const newUnitSchema = z.object({
   name: z.string({ error: "请填写单位名称" }).trim().min(1, { error: "请填写单位名称" }).max(100),
@@ -24,15 +24,39 @@ export const newUnitSchema = z.object({
     .default({ emails: [], webhookUrl: null, webhookSecret: null }),
 });
 
+const nameTaken = (name: string) => duplicate("name", `单位“${name}”已存在`);
+
+/**
+ * Refuses a name another unit has. The unique index still settles races, but FerretDB reports its
+ * violation by an update as code 1 rather than 11000, which would surface as a 500.
+ */
+async function assertUnitNameFree(name: string, except?: mongoose.Types.ObjectId): Promise<void> {
+  if (await Unit.exists({ name, ...(except && { _id: mongoose.trusted({ $ne: except }) }) })) throw nameTaken(name);
+}
+
 export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<UnitDoc> {
   const parsed = newUnitSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error);
+  await assertUnitNameFree(parsed.data.name);
   try {
     return (await Unit.create(parsed.data)).toObject();
   } catch (e) {
-    if (isDuplicateKey(e)) throw duplicate("name", `单位“${parsed.data.name}”已存在`);
+    if (isDuplicateKey(e)) throw nameTaken(parsed.data.name);
     throw e;
   }
+}
+
+/** Sets the given fields (already validated; dotted paths allowed) of a unit. */
+export async function updateUnit(id: string, set: Record<string, unknown>): Promise<UnitDoc> {
+  const _id = mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null;
+  if (!_id) throw notFound("单位");
+  // A missing unit is answered 404 (below), whatever name it was sent.
+  if (typeof set.name === "string" && (await Unit.exists({ _id }))) await assertUnitNameFree(set.name, _id);
+  const u = await Unit.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true }).catch((e) => {
+    throw isDuplicateKey(e) ? nameTaken(String(set.name)) : e;
+  });
+  if (!u) throw notFound("单位");
+  return u as UnitDoc;
 }
 
 export const newUserSchema = z.object({
@@ -50,17 +74,53 @@ export async function createUser(input: z.input<typeof newUserSchema>): Promise<
   const parsed = newUserSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error);
   const { password, ...rest } = parsed.data;
-  if (rest.role === "unit_user") {
-    if (!rest.unitId) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
-    await assertUnitsExist([rest.unitId], "unitId");
-  }
-  const passwordHash = await hash(password) // argon2id, OWASP parameters;
+  await assertUserUnit(rest.role, rest.unitId);
+  const passwordHash = await hash(password); // argon2id, OWASP parameters
   try {
     return (await User.create({ ...rest, passwordHash })).toObject();
   } catch (e) {
     if (isDuplicateKey(e)) throw duplicate("username", `用户名“${rest.username}”已被使用`);
     throw e;
   }
+}
+
+/**
+ * A liaison needs a unit, and a unit given for any role must be an active one. `unitId` undefined
+ * keeps the `stored` unit, which is not checked again.
+ */
+async function assertUserUnit(role: string, unitId: string | null | undefined, stored: string | null = null): Promise<void> {
+  if (unitId) await assertUnitsExist([unitId], "unitId");
+  else if (role === "unit_user" && !(unitId === undefined ? stored : unitId)) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
+}
+
+export interface UserChange {
+  displayName?: string;
+  role?: z.infer<typeof newUserSchema>["role"];
+  unitId?: string | null;
+  active?: boolean;
+  password?: string;
+}
+
+/**
+ * An admin's change to a user, for the API and the 管理 pages alike. Nobody changes their own role
+ * or deactivates themself: a sole admin would lock everyone out of administration. The caller ends
+ * the user's sessions after a new password or a deactivation.
+ */
+export async function updateUser(by: Pick<Actor, "id">, id: string, change: UserChange): Promise<UserDoc> {
+  const current = mongoose.isObjectIdOrHexString(id) ? await User.findById(id, { role: 1, unitId: 1 }).lean() : null;
+  if (!current) throw notFound("用户");
+  // Compared by the stored id: the URL's may be spelled in upper case.
+  if (current._id.toString() === by.id) {
+    if (change.role !== undefined && change.role !== current.role) throw invalid([{ field: "role", message: "不能修改自己的角色" }]);
+    if (change.active === false) throw invalid([{ field: "active", message: "不能停用自己的账号" }]);
+  }
+  await assertUserUnit(change.role ?? current.role, change.unitId, current.unitId);
+  const { password, ...rest } = change;
+  const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  if (password) set.passwordHash = await hash(password);
+  const u = await User.findOneAndUpdate({ _id: current._id }, { $set: set }, { returnDocument: "after", lean: true });
+  if (!u) throw notFound("用户");
+  return u as UserDoc;
 }
 
 let dummyHash: Promise<string> | undefined;

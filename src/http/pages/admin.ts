@@ -2,10 +2,9 @@
  * The 管理 pages of the office administrator: units, users, the escalation ladder, the holiday
  * calendar and a read-only look at the queues. Server-rendered, no JavaScript needed; forms post
  * back with the session's CSRF token and follow post/redirect/get. Validation is the services'
- * (createUnit, createUser, updateRule, the API's user rules); a refused form is shown again with
- * the Chinese message beside the field and the input kept.
+ * (createUnit, createUser, updateUser, updateRule: the API's rules too); a refused form is shown
+ * again with the Chinese message beside the field and the input kept.
  */
-import { hash } from "@node-rs/argon2";
 import type { Job, Queue } from "bullmq";
 import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
@@ -14,7 +13,7 @@ import { LEVEL_LABELS, ROLE_LABELS, stateLabel, type Actor, type CaseKind, type 
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
-import { assertUnitsExist, createUnit, createUser, newUnitSchema, newUserSchema } from "../../directory.ts";
+import { createUnit, createUser, newUnitSchema, newUserSchema, updateUser } from "../../directory.ts";
 import { AppError, duplicate, fromZod, invalid, notFound } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
@@ -149,7 +148,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   const page = (req: Request, res: Response, view: string, data: Record<string, unknown>, status = 200, failedAt: string | null = null) => {
     const actor = actorOf(res)!;
     const path = `${req.baseUrl}${req.path}`.replace(/\/$/, "");
-    const done = typeof req.query.done === "string" ? DONE[req.query.done] : undefined;
+    const done = typeof req.query.done === "string" && Object.hasOwn(DONE, req.query.done) ? DONE[req.query.done] : undefined;
     res.status(status).render(`pages/admin/${view}`, {
       ...data,
       tabs: TABS.map(([href, label]) => ({ href, label, on: href === path })),
@@ -340,10 +339,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     assertCsrf(req);
     const body = formOf(req);
     try {
-      const unitId = str(body, "unitId") || null;
-      // createUser checks the unit of a liaison; a unit chosen for any other role must exist too (as PATCH /api/users).
-      if (unitId) await assertUnitsExist([unitId], "unitId");
-      await createUser({ username: str(body, "username"), displayName: str(body, "displayName"), password: str(body, "password"), role: str(body, "role") as never, unitId });
+      await createUser({ username: str(body, "username"), displayName: str(body, "displayName"), password: str(body, "password"), role: str(body, "role") as never, unitId: str(body, "unitId") || null });
       res.redirect(303, "/admin/users?done=user_created");
     } catch (e) {
       const { status, errors } = refusal(e);
@@ -360,7 +356,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   const userEdit = newUserSchema.pick({ displayName: true, role: true, unitId: true }).strict();
 
-  /** Name, role and unit, by the rules of PATCH /api/users (a liaison needs an active unit); nobody changes their own role. */
+  /** Name, role and unit, by updateUser's rules (as PATCH /api/users). */
   router.post("/users/:id", async (req, res) => {
     assertCsrf(req);
     const user = await targetUser(req);
@@ -369,11 +365,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     try {
       const parsed = userEdit.safeParse({ displayName: str(body, "displayName"), role: str(body, "role"), unitId: str(body, "unitId") || null });
       if (!parsed.success) throw fromZod(parsed.error);
-      const { displayName, role, unitId } = parsed.data;
-      if (id === actorOf(res)!.id && role !== user.role) throw invalid([{ field: "role", message: "不能修改自己的角色" }]);
-      if (unitId) await assertUnitsExist([unitId], "unitId");
-      if (role === "unit_user" && !unitId) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
-      await User.updateOne({ _id: user._id }, { $set: { displayName, role, unitId } });
+      await updateUser(actorOf(res)!, id, parsed.data);
       res.redirect(303, "/admin/users?done=user_saved");
     } catch (e) {
       const { status, errors } = refusal(e);
@@ -388,7 +380,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     try {
       const parsed = newUserSchema.pick({ password: true }).safeParse({ password: str(formOf(req), "password") });
       if (!parsed.success) throw fromZod(parsed.error);
-      await User.updateOne({ _id: user._id }, { $set: { passwordHash: await hash(parsed.data.password) } });
+      await updateUser(actorOf(res)!, id, parsed.data);
       await endSessions(id, req.sessionID);
       res.redirect(303, "/admin/users?done=password_reset");
     } catch (e) {
@@ -403,8 +395,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     const id = user._id.toString();
     const active = str(formOf(req), "active") === "true";
     try {
-      if (!active && id === actorOf(res)!.id) throw invalid([{ field: "active", message: "不能停用自己的账号" }]);
-      await User.updateOne({ _id: user._id }, { $set: { active } });
+      await updateUser(actorOf(res)!, id, { active });
       if (!active) await endSessions(id, req.sessionID);
       res.redirect(303, `/admin/users?done=${active ? "user_activated" : "user_deactivated"}`);
     } catch (e) {

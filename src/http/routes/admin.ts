@@ -1,16 +1,11 @@
 /** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
-import mongoose from "mongoose";
-import { hash } from "@node-rs/argon2";
 import { z } from "zod";
 import { Unit, User, type UnitDoc, type UserDoc } from "../../db/models.ts";
-import { assertUnitsExist, createUnit, createUser, newUnitSchema, newUserSchema } from "../../directory.ts";
-import { duplicate, invalid, notFound } from "../../errors.ts";
+import { createUnit, createUser, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { endSessions } from "../auth.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
-
-const oid = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
 
 // Notification settings change field by field: sending only emails must not clear the webhook.
 const unitPatch = newUnitSchema
@@ -60,16 +55,10 @@ export function adminRoutes(api: Api) {
     body: unitPatch,
     returns: "the unit",
     async handle({ params, body }) {
-      const _id = oid(params.id!);
       const { notify, ...rest } = body;
       const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
       for (const [k, v] of Object.entries(notify ?? {})) if (v !== undefined) set[`notify.${k}`] = v;
-      const u = _id ? await Unit.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true }).catch((e) => {
-        if (e?.code === 11000) throw duplicate("name", "单位名称已存在");
-        throw e;
-      }) : null;
-      if (!u) throw notFound("单位");
-      return presentUnitForAdmin(u as UnitDoc);
+      return presentUnitForAdmin(await updateUnit(params.id!, set));
     },
   });
 
@@ -105,22 +94,10 @@ export function adminRoutes(api: Api) {
     roles: ADMIN,
     body: userPatch,
     returns: "the user",
-    async handle({ req, params, body }) {
-      const _id = oid(params.id!);
-      if (!_id) throw notFound("用户");
-      const { password, ...rest } = body;
-      const current = await User.findById(_id, { role: 1, unitId: 1 }).lean();
-      if (!current) throw notFound("用户");
-      if (rest.unitId) await assertUnitsExist([rest.unitId], "unitId");
-      const role = rest.role ?? current.role;
-      const unitId = rest.unitId === undefined ? current.unitId : rest.unitId;
-      if (role === "unit_user" && !unitId) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
-      const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-      if (password) set.passwordHash = await hash(password);
-      const u = await User.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true });
-      if (!u) throw notFound("用户");
-      if (password || rest.active === false) await endSessions(params.id!, req.sessionID);
-      return presentUser(u as UserDoc);
+    async handle({ req, actor, params, body }) {
+      const u = await updateUser(actor, params.id!, body);
+      if (body.password || body.active === false) await endSessions(u._id.toString(), req.sessionID);
+      return presentUser(u);
     },
   });
 
