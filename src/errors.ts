@@ -33,11 +33,20 @@ export const notAllowedInState = (state: string, stateLabel: string, allowedEven
 export const duplicate = (field: string, message: string) =>
   new AppError(409, "duplicate", message, { fields: [{ field, message }] });
 
-/** zod issues → field errors named by their path ("payload.deadline"). */
+/**
+ * zod issues → field errors named by their path ("payload.deadline"). Our schemas word their own
+ * messages; what zod words itself (an unknown key, a wrong shape) is put in Chinese here.
+ */
 export function fromZod(error: z.ZodError, prefix = ""): AppError {
-  const fields = error.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join("."),
-    message: i.message,
-  }));
+  const fields = error.issues.map((i) => {
+    const field = [prefix, ...i.path.map(String)].filter(Boolean).join(".");
+    return { field, message: /\p{Script=Han}/u.test(i.message) ? i.message : chineseFor(i, field) };
+  });
   return invalid(fields);
+}
+
+function chineseFor(issue: z.core.$ZodIssue, field: string): string {
+  if (issue.code === "unrecognized_keys") return `不支持的字段：${issue.keys.join("、")}`;
+  if (issue.code === "invalid_type" && issue.expected === "object") return field ? `“${field}”应为对象` : "请求内容应为 JSON 对象";
+  return field ? `“${field}”格式不正确` : "请求内容格式不正确";
 }

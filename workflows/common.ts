@@ -50,14 +50,18 @@ export function isIsoDate(value: string): boolean {
 }
 
 // ---- payload field schemas (messages are shown to people, so Chinese) -------------------------
+/** Control characters other than tab and line breaks are no part of what a person types (NUL-only text is empty). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+const withoutControls = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "");
 export const text = (what: string, max = 5000) =>
   z
     .string({ error: `请填写${what}` })
+    .overwrite(withoutControls)
     .trim()
     .min(1, { error: `请填写${what}` })
     .max(max, { error: `${what}不能超过${max}个字` });
 export const optionalText = (what: string, max = 5000) =>
-  z.string({ error: `${what}格式不正确` }).trim().max(max, { error: `${what}不能超过${max}个字` }).optional();
+  z.string({ error: `${what}格式不正确` }).overwrite(withoutControls).trim().max(max, { error: `${what}不能超过${max}个字` }).optional();
 export const isoDate = (what: string) =>
   z
     .string({ error: `请填写${what}` })

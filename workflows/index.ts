@@ -34,6 +34,12 @@ export function workflowOf(kind: CaseKind): Workflow {
   return workflows[kind];
 }
 
+/** The payload schema of an event type of this kind; undefined for any other name ("toString" too). */
+export function payloadSchemaOf(kind: CaseKind, type: string): z.ZodType | undefined {
+  const { payloads } = workflows[kind];
+  return Object.hasOwn(payloads, type) ? payloads[type] : undefined;
+}
+
 /** Every event type a kind knows, in definition order. */
 export function eventTypesOf(kind: CaseKind): string[] {
   return Object.keys(workflows[kind].payloads);
@@ -81,7 +87,7 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
   const [next] = transition(workflows[kind].machine, snapshot, event as never);
   return next === snapshot ? null : next;
 }
-export { EVENT_LABELS, ROLE_LABELS, STATE_LABELS, stateLabel } from "./labels.ts";
+export { EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
 
 /** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */

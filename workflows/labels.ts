@@ -44,6 +44,9 @@ export const EVENT_LABELS: Record<string, string> = {
   REQUEST_REVIEW: "复查申请",
 };
 
+/** An event's Chinese name; an unknown name (from a URL, say) is returned as given. */
+export const eventLabel = (type: string): string => (Object.hasOwn(EVENT_LABELS, type) ? EVENT_LABELS[type]! : type);
+
 export function stateLabel(kind: "inspection" | "complaint", key: string): string {
   if (kind === "inspection" && key === "closed") return "已销号";
   return STATE_LABELS[key] ?? key;

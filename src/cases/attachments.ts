@@ -63,6 +63,11 @@ export async function storeAttachment(caseId: string, file: { buffer: Buffer; or
   return { id: upload.id.toString(), name, size: file.buffer.length, type, sha256 };
 }
 
+/** Removes files stored for an action that was then refused (the case never cited them). */
+export async function removeAttachments(ids: string[]): Promise<void> {
+  await Promise.all(ids.map((id) => bucket().delete(new mongoose.Types.ObjectId(id)).catch(() => undefined)));
+}
+
 interface FileDoc {
   _id: mongoose.Types.ObjectId;
   filename: string;

@@ -7,9 +7,13 @@ export const COMPLAINT_CHANNELS = ["12369热线", "信访投诉举报平台", "�
 
 const category = z.enum(CATEGORIES, { error: `问题类别应为：${CATEGORIES.join("、")}` });
 
+/** Complaint numbers (XF-YYYY-NNNNNN) are issued by the system; an inspection item taking one would block the next complaint. */
+export const COMPLAINT_NUMBER = /^XF-\d{4}-\d{6}$/;
+export const complaintNumberTaken = (n: string) => `“${n}”是信访件编号的格式，不能用作督察反馈问题的序号`;
+
 export const newInspectionSchema = z.object({
   kind: z.literal("inspection"),
-  ledgerNumber: text("反馈问题序号", 64),
+  ledgerNumber: text("反馈问题序号", 64).refine((n) => !COMPLAINT_NUMBER.test(n), { error: (i) => complaintNumberTaken(String(i.input)) }),
   title: text("问题标题", 500),
   description: optionalText("问题描述", 20000).default(""),
   category: category.default("其他"),

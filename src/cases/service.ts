@@ -21,7 +21,7 @@ import {
   stateKey,
   stateLabel,
   step,
-  workflowOf,
+  payloadSchemaOf,
   type Actor,
   type CaseEvent,
   type CaseKind,
@@ -273,7 +273,7 @@ export class CaseService {
     }
 
     const kind = doc.kind as CaseKind;
-    const schema = workflowOf(kind).payloads[command.type];
+    const schema = payloadSchemaOf(kind, command.type);
     if (!schema)
       throw invalid([{ field: "type", message: `不支持的操作类型“${command.type}”，可选：${eventTypesOf(kind).join("、")}` }]);
     const parsed = schema.safeParse(command.payload ?? {});

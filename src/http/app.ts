@@ -167,12 +167,24 @@ function viewEngine(app: express.Express) {
   app.set("views", root);
 }
 
-/** A key starting with "$" is a query operator, never a field of ours: refuse the request, whatever route it is for. */
+/**
+ * Every body, whatever route it is for: a key starting with "$" is a query operator, never a field of
+ * ours; no field of ours nests 20 deep (deeper input would only exhaust the stack of whoever walks it);
+ * NUL is in no text a person types.
+ */
 function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
-  const has = (v: unknown, depth = 0): boolean =>
-    depth < 20 && typeof v === "object" && v !== null && Object.entries(v).some(([k, x]) => k.startsWith("$") || has(x, depth + 1));
-  if (has(req.body)) return next(new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）"));
-  next();
+  const problem = (v: unknown, depth: number): AppError | null => {
+    if (typeof v === "string") return v.includes("\u0000") ? new AppError(400, "control_character", "请求内容含有不允许的控制字符") : null;
+    if (typeof v !== "object" || v === null) return null;
+    if (depth >= 20) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
+    for (const [k, x] of Object.entries(v)) {
+      if (k.startsWith("$")) return new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）");
+      const p = problem(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  };
+  next(problem(req.body, 0) ?? undefined);
 }
 
 /** Every error becomes `{error: {code, message, details}}` for the API, or the Chinese error page, here and nowhere else. */
@@ -191,10 +203,14 @@ function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunc
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const e = err as { type?: string; status?: number; code?: string };
+  const e = err as { type?: string; status?: number; code?: string; message?: string; storageErrors?: unknown };
   if (e?.type === "entity.too.large" || e?.code === "LIMIT_FILE_SIZE") return new AppError(413, "payload_too_large", "提交的内容过大");
   if (e?.type === "entity.parse.failed") return new AppError(400, "malformed_json", "请求内容不是有效的 JSON");
-  if (e?.code?.startsWith?.("LIMIT_")) return new AppError(400, "bad_upload", "上传格式不正确：一次上传一个文件，字段名为 file");
+  if (e?.code === "LIMIT_FILE_COUNT") return new AppError(400, "bad_upload", "一次上传的文件过多");
+  if (e?.code?.startsWith?.("LIMIT_")) return new AppError(400, "bad_upload", "上传格式不正确：文件字段或表单项不符合要求");
+  // multer marks every error that aborted a form it was reading; busboy names a form it cannot read at all.
+  if (Array.isArray(e?.storageErrors) || /^Multipart: /.test(e?.message ?? ""))
+    return new AppError(400, "bad_upload", "上传的表单不完整或格式不正确，请重新选择文件上传");
   if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") return new AppError(415, "unsupported_media_type", "不支持的字符集或编码");
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) return new AppError(e.status, "bad_request", "请求格式不正确");
   return new AppError(500, "internal", "系统内部错误，请稍后重试");

@@ -113,8 +113,8 @@ export function csrfCheck(req: Request, _res: Response, next: NextFunction) {
 }
 
 const loginSchema = z.strictObject({
-  username: z.string({ error: "请输入用户名" }).trim().min(1, { error: "请输入用户名" }).max(100),
-  password: z.string({ error: "请输入密码" }).min(1, { error: "请输入密码" }).max(200),
+  username: z.string({ error: "请输入用户名" }).trim().min(1, { error: "请输入用户名" }).max(100, { error: "用户名不能超过 100 个字符" }),
+  password: z.string({ error: "请输入密码" }).min(1, { error: "请输入密码" }).max(200, { error: "密码不能超过 200 个字符" }),
 });
 
 export class Login {

@@ -1,5 +1,5 @@
 /** What the API shows of ledger documents: ids as `id`, no mongoose internals, identity masked for units. */
-import { EVENT_LABELS, LEVEL_LABELS, stateLabel, type Actor, type Level } from "../../workflows/index.ts";
+import { LEVEL_LABELS, eventLabel, stateLabel, type Actor, type Level } from "../../workflows/index.ts";
 import type { ChainEntry } from "../cases/history.ts";
 import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
 import { noticeState } from "../notices/inbox.ts";
@@ -56,7 +56,7 @@ export function presentEntry(e: ChainEntry) {
   return {
     seq: e.seq,
     type: e.type,
-    typeLabel: EVENT_LABELS[e.type] ?? e.type,
+    typeLabel: eventLabel(e.type),
     actor: { id: e.actor.id, name: e.actor.name ?? null, role: e.actor.role, unitId: e.actor.unitId ?? null },
     at: e.at,
     from: e.from,

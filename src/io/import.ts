@@ -22,7 +22,7 @@ import { shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import type { Clock } from "../clock.ts";
 import { eachConcurrently } from "../concurrently.ts";
-import { CATEGORIES, newInspectionSchema, type NewCase } from "../cases/schemas.ts";
+import { CATEGORIES, COMPLAINT_NUMBER, complaintNumberTaken, newInspectionSchema, type NewCase } from "../cases/schemas.ts";
 import type { CaseService } from "../cases/service.ts";
 import { Case, CaseHistory, type CaseDoc } from "../db/models.ts";
 import { AppError } from "../errors.ts";
@@ -290,7 +290,8 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
     const kindText = text("kind");
     let kind: "inspection" | "complaint" = "inspection";
     if (cols.kind && kindText) {
-      const k = KIND_VALUES[kindText.replace(/\s+/g, "")];
+      const key = kindText.replace(/\s+/g, "");
+      const k = Object.hasOwn(KIND_VALUES, key) ? KIND_VALUES[key] : undefined;
       if (!k) fail(r.row, "kind", kindText, `“${kindText}”不是有效的案件类型（督察反馈问题或环境信访投诉）`);
       else kind = k;
     }
@@ -383,9 +384,9 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
     need(cols.description ? "description" : "title", p.title);
     need("lead", p.lead);
     need("deadline", p.deadline);
-    if (/^XF-\d{4}-\d{6}$/.test(p.ledgerNumber)) {
+    if (COMPLAINT_NUMBER.test(p.ledgerNumber)) {
       ok = false;
-      fail(p.row, "number", p.ledgerNumber, `“${p.ledgerNumber}”是信访件编号的格式，不能用作督察反馈问题的序号`);
+      fail(p.row, "number", p.ledgerNumber, complaintNumberTaken(p.ledgerNumber));
     }
     if (p.lead && !p.lead.active) {
       ok = false;

@@ -108,6 +108,10 @@ describe("HTTP API", () => {
     expect((await act(staff, "REPORT_PROGRESS")).status).to.be.within(400, 499);
     const files = async () => (await lead.agent.get(`/api/cases/${id}`).expect(200)).body.attachments.length;
     expect(await files()).to.equal(0);
+    // Allowed, but the payload is refused: the file stored for it goes again.
+    const bad = await lead.agent.post(`/cases/${id}/actions/REPORT_PROGRESS`).field("_csrf", lead.csrf).field("percent", "abc").field("text", "").attach("attachmentIds", PNG, "现场.png");
+    expect(bad.status).to.equal(422);
+    expect(await files()).to.equal(0);
     await act(lead, "REPORT_PROGRESS").expect(303);
     expect(await files()).to.equal(1);
     // The API refuses a leader's upload too.

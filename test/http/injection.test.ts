@@ -323,6 +323,45 @@ describe("HTTP input: operators in input never reach a query", function () {
     expect(await ledgerState()).to.equal(before);
   });
 
+  it("input that once answered 500 is a 4xx with a Chinese message, and writes nothing", async () => {
+    const before = await ledgerState();
+    const events = `/api/cases/${f.A}/events`;
+    const uploads = `/api/cases/${f.A}/attachments`;
+    const deep = `{"type":"REPORT_PROGRESS","payload":{"a":${"[".repeat(7000)}${"]".repeat(7000)}}}`;
+    const json = (body: unknown) => JSON.stringify(body);
+    const cases: [Signed, Method, string, string, string, number, string][] = [
+      ...["toString", "constructor", "__proto__", "hasOwnProperty"].map((type): [Signed, Method, string, string, string, number, string] => [lead, "post", events, "application/json", json({ type, payload: {} }), 422, "invalid_fields"]),
+      [lead, "post", events, "application/json", deep, 400, "too_deep"],
+      [lead, "post", events, "application/json", json({ type: "REPORT_PROGRESS", payload: { percent: 10, text: "\u0000" } }), 400, "control_character"],
+      [lead, "post", events, "application/json", "[]", 422, "invalid_fields"],
+      [lead, "post", uploads, "multipart/form-data; boundary=XX", "garbage", 400, "bad_upload"],
+      [lead, "post", uploads, "multipart/form-data", "garbage", 400, "bad_upload"],
+      [lead, "post", uploads, "multipart/form-data; boundary=XX", '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc', 400, "bad_upload"],
+      [staff, "post", "/api/cases", "application/json", json({ ...newInspection(9), ledgerNumber: "XF-2026-000042" }), 422, "invalid_fields"],
+      [staff, "get", "/api/exports/rates.xlsx?to=2026-99-99", "application/json", "", 422, "invalid_fields"],
+      [staff, "get", "/api/exports/rates.xlsx?from=2026-02-30", "application/json", "", 422, "invalid_fields"],
+      [staff, "get", "/api/cases?deadlineFrom=2026-02-30", "application/json", "", 422, "invalid_fields"],
+      [staff, "get", "/api/stats?to=2026-13-01", "application/json", "", 422, "invalid_fields"],
+      [staff, "get", "/api/cases?bogus=1", "application/json", "", 422, "invalid_fields"],
+    ];
+    const problems: string[] = [];
+    for (const [s, method, url, type, body, status, code] of cases) {
+      const r = as(s, method, url).set("Content-Type", type);
+      const res = await (body ? r.send(body) : r);
+      if (res.status !== status || res.body.error?.code !== code || !/\p{Script=Han}/u.test(res.body.error?.message ?? ""))
+        problems.push(`${method} ${url} (${type}, ${body.slice(0, 40)}) → ${describeRes(res)}`);
+    }
+    expect(problems).to.deep.equal([]);
+    // Text of nothing but control characters is empty text, also where no JSON body check sees it (a form).
+    const blank = await w.service.applyEvent(f.A, { type: "REPORT_PROGRESS", payload: { percent: 10, text: "\u0001\u0007" } }, w.lead).catch((e) => e);
+    expect(blank).to.include({ status: 422, code: "invalid_fields" });
+    // Pages: an event name like an Object property is an unknown action, not a crash.
+    const page = await lead.agent.post(`/cases/${f.A}/actions/toString`).type("form").send({ _csrf: lead.csrf });
+    expect(page.status).to.equal(422);
+    expect((await lead.agent.get(`/cases/${f.A}?done=constructor`).expect(200)).text).to.not.contain("native code");
+    expect(await ledgerState()).to.equal(before);
+  });
+
   it("script text in progress comes back from the API as the very same string, in JSON", async () => {
     await as(lead, "post", `/api/cases/${f.A}/events`).send({ type: "REPORT_PROGRESS", payload: { percent: 20, text: XSS } }).expect(200);
     const res = await lead.agent.get(`/api/cases/${f.A}`).expect(200);

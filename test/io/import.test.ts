@@ -217,6 +217,8 @@ describe("import of a feedback list", () => {
     rows[6]![3] = "光污染"; // row 7: no such category
     rows[7]![8] = "2023年2月30日"; // row 8: no such day
     rows[8]![8] = ""; // row 9: no deadline
+    rows.push(ok("B-10")); // row 10: a kind named like a property every object has
+    for (const [i, r] of rows.entries()) r.push(i === 0 ? "案件类型" : i === 9 ? "constructor" : "督察反馈问题");
     const r = await runImport(w, csv(rows), "x.csv");
     expect(r.status).to.equal("invalid");
     expect(r.errors.map((e) => e.message)).to.deep.equal([
@@ -226,6 +228,7 @@ describe("import of a feedback list", () => {
       "第 7 行“类别”列：“光污染”不是有效的问题类别（可选：大气、水、土壤、固废、噪声、生态、辐射、其他）",
       "第 8 行“整改时限”列：“2023年2月30日”不是有效日期",
       "第 9 行“整改时限”列：请填写整改时限",
+      "第 10 行“案件类型”列：“constructor”不是有效的案件类型（督察反馈问题或环境信访投诉）",
     ]);
     expect(await Case.countDocuments()).to.equal(0);
   });

@@ -4,7 +4,7 @@
  * submitted form back into a payload. No workflow rule lives here.
  */
 import type { z } from "zod";
-import { EVENT_LABELS, REPLY_CHANNELS, workflowOf, type CaseKind } from "../../../workflows/index.ts";
+import { REPLY_CHANNELS, eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
 
 type Input = "unit" | "units" | "date" | "number" | "textarea" | "text" | "files" | "bool" | "select";
 interface Widget {
@@ -56,7 +56,7 @@ export interface ActionForm {
 }
 
 function shapeOf(kind: CaseKind, type: string): Record<string, z.ZodType> {
-  const schema = workflowOf(kind).payloads[type] as unknown as { shape?: Record<string, z.ZodType> };
+  const schema = payloadSchemaOf(kind, type) as unknown as { shape?: Record<string, z.ZodType> } | undefined;
   return schema?.shape ?? {};
 }
 
@@ -65,11 +65,11 @@ export function actionForm(kind: CaseKind, type: string, values: Record<string, 
   const fields = Object.keys(shapeOf(kind, type)).map((name) => ({
     name,
     ...(WIDGETS[name] ?? { label: name, input: "text" as const }),
-    ...(LABEL_OVERRIDES[type]?.[name] ? { label: LABEL_OVERRIDES[type][name] } : {}),
+    ...(Object.hasOwn(LABEL_OVERRIDES, type) && LABEL_OVERRIDES[type]![name] ? { label: LABEL_OVERRIDES[type]![name] } : {}),
     value: values[name],
     error: errors[name],
   }));
-  return { type, label: EVENT_LABELS[type] ?? type, fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
+  return { type, label: eventLabel(type), fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
 }
 
 /** Form values (strings, repeated keys) → the payload the schema expects; files are uploaded by the caller. */

@@ -9,6 +9,7 @@ import multer from "multer";
 import {
   DEADLINE_STATES,
   EVENT_LABELS,
+  eventLabel,
   LEVEL_LABELS,
   ROLE_LABELS,
   inState,
@@ -20,7 +21,7 @@ import {
 } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { loadCalendar } from "../../calendar/workdays.ts";
-import { listAttachments, storeAttachment } from "../../cases/attachments.ts";
+import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { visibleFilter } from "../../cases/access.ts";
 import type { ChainEntry } from "../../cases/history.ts";
 import { SORTS, caseStats, listCases, type Sort } from "../../cases/queries.ts";
@@ -119,7 +120,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       pending = open
         .map((c) => ({ c, events: service.allowedEvents(c, actor) }))
         .filter((x) => x.events.length)
-        .map((x) => ({ ...caseRow(x.c, names, now, new Set()), actions: x.events.map((e) => EVENT_LABELS[e] ?? e).join("、") }));
+        .map((x) => ({ ...caseRow(x.c, names, now, new Set()), actions: x.events.map((e) => eventLabel(e)).join("、") }));
       unread = (await listNotices(actor, {})).filter((n) => !n.ackAt);
     }
     const units = actor.role === "unit_user" ? [] : await unitTable(names, scores, now);
@@ -220,7 +221,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       return {
         seq: h.seq,
         at: h.at,
-        typeLabel: EVENT_LABELS[h.type] ?? h.type,
+        typeLabel: eventLabel(h.type),
         actor: h.actor.name ?? h.actor.id,
         role: ROLE_LABELS[h.actor.role],
         unit: h.actor.unitId ? names.get(h.actor.unitId) : null,
@@ -246,7 +247,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       } catch {
         workdays = null;
       }
-      revisions.push({ revision: h.deadlineRevision, deadline, setBy: EVENT_LABELS[h.type] ?? h.type, on: from, workdays, current: h.deadlineRevision === c.deadlineRevision });
+      revisions.push({ revision: h.deadlineRevision, deadline, setBy: eventLabel(h.type), on: from, workdays, current: h.deadlineRevision === c.deadlineRevision });
     }
     const allowed = service.allowedEvents(c, actor);
     const forms = allowed.map((type) => (type === form.type ? actionForm(kind, type, form.values, form.errors) : actionForm(kind, type)));
@@ -274,7 +275,7 @@ export function pageRouter(deps: PageDeps): express.Router {
         attachments,
         forms,
         units: [...names].map(([uid, name]) => ({ id: uid, name })),
-        flash: typeof req.query.done === "string" ? `已${EVENT_LABELS[req.query.done] ?? "完成"}` : null,
+        flash: typeof req.query.done === "string" ? `已${Object.hasOwn(EVENT_LABELS, req.query.done) ? EVENT_LABELS[req.query.done] : "完成"}` : null,
       },
       status,
     );
@@ -287,15 +288,17 @@ export function pageRouter(deps: PageDeps): express.Router {
     const type = String(req.params.type);
     const c = await service.getCase(id, actor);
     const body = (req.body ?? {}) as Record<string, unknown>;
+    // Files are stored only for an action this user may take now, and removed again when it is refused
+    // (a 4xx: nothing was applied; after a 5xx the event may have been, so they stay).
+    const ids: string[] = [];
     try {
       const files = (req.files as Express.Multer.File[] | undefined) ?? [];
-      // Files are kept only for an action this user may take now; otherwise the event's refusal follows.
-      const ids: string[] = [];
       if (service.allowedEvents(c, actor).includes(type)) for (const f of files) ids.push((await storeAttachment(id, f, actor)).id);
       const version = Number(body.expectedVersion);
       await service.applyEvent(id, { type, payload: payloadFromForm(c.kind as CaseKind, type, body, ids), expectedVersion: Number.isInteger(version) && version > 0 ? version : undefined }, actor);
       res.redirect(303, `/cases/${id}?done=${encodeURIComponent(type)}`);
     } catch (e) {
+      if (e instanceof AppError && e.status < 500) await removeAttachments(ids);
       if (!(e instanceof AppError) || e.status >= 500 || e.status === 404) throw e;
       const errors: Record<string, string> = {};
       for (const f of (e.details.fields as { field: string; message: string }[] | undefined) ?? []) errors[f.field.replace(/^payload\./, "")] ??= f.message;

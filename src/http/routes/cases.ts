@@ -11,11 +11,9 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
 import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
-import { OFFICE, qs, qsBool, qsInt, type Api } from "../api.ts";
+import { OFFICE, qs, qsBool, qsDate, qsInt, type Api } from "../api.ts";
 import { assertCsrf } from "../auth.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
-
-const date = (what: string) => qs(what).regex(/^\d{4}-\d{2}-\d{2}$/, { error: `参数 ${what} 应为 YYYY-MM-DD 日期` });
 
 export const caseListQuery = z.strictObject({
   kind: z.enum(CASE_KINDS, { error: "参数 kind 应为 inspection 或 complaint" }).optional(),
@@ -26,8 +24,8 @@ export const caseListQuery = z.strictObject({
   overdue: qsBool("overdue").optional(),
   behindSchedule: qsBool("behindSchedule").optional(),
   q: qs("q").optional(),
-  deadlineFrom: date("deadlineFrom").optional(),
-  deadlineTo: date("deadlineTo").optional(),
+  deadlineFrom: qsDate("deadlineFrom").optional(),
+  deadlineTo: qsDate("deadlineTo").optional(),
   page: qsInt("page", 1, 100_000).default(1),
   pageSize: qsInt("pageSize", 1, 100).default(20),
   sort: z.enum(SORTS, { error: `参数 sort 应为：${SORTS.join("、")}` }).default("-updatedAt"),
@@ -40,8 +38,8 @@ const eventBody = z.strictObject({
 });
 
 const statsQuery = z.strictObject({
-  from: date("from").optional(),
-  to: date("to").optional(),
+  from: qsDate("from").optional(),
+  to: qsDate("to").optional(),
   unit: qs("unit").optional(),
   kind: z.enum(CASE_KINDS, { error: "参数 kind 应为 inspection 或 complaint" }).optional(),
 });

@@ -9,14 +9,12 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
 import { importLedger, type ImportReport } from "../../io/import.ts";
-import { OFFICE, qs, qsBool, type Api } from "../api.ts";
+import { OFFICE, qsBool, qsDate, type Api } from "../api.ts";
 import { assertCsrf } from "../auth.ts";
 import { caseListQuery } from "./cases.ts";
 
-const date = (what: string) => qs(what).regex(/^\d{4}-\d{2}-\d{2}$/, { error: `参数 ${what} 应为 YYYY-MM-DD 日期` });
-
 const importQuery = z.strictObject({ dryRun: qsBool("dryRun").default(false) });
-const ratesQuery = z.strictObject({ from: date("from").optional(), to: date("to").optional() });
+const ratesQuery = z.strictObject({ from: qsDate("from").optional(), to: qsDate("to").optional() });
 
 /** The status an import answers with: 201 created, 200 nothing to do or a preview, 409 conflicts, 422 bad rows, 500 stopped midway. */
 function statusOf(report: ImportReport): number {
