@@ -7,7 +7,7 @@ import { Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/mod
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
 
 export const newUnitSchema = z.object({
-  name: z.string({ error: "请填写单位名称" }).trim().min(1, { error: "请填写单位名称" }).max(100),
+  name: z.string({ error: "请填写单位名称" }).trim().min(1, { error: "请填写单位名称" }).max(100, { error: "单位名称不能超过 100 个字" }),
   shortName: z.string().trim().max(50).optional(),
   aliases: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
   parentId: z.string().max(64).nullable().default(null),
@@ -19,7 +19,7 @@ export const newUnitSchema = z.object({
     .object({
       emails: z.array(z.email({ error: "电子邮箱格式不正确" })).max(20).default([]),
       webhookUrl: z.url({ protocol: /^https?$/, error: "推送地址应为 http(s) 网址" }).nullable().default(null),
-      webhookSecret: z.string().min(16, { error: "推送签名密钥至少 16 位" }).max(200).nullable().default(null),
+      webhookSecret: z.string().min(16, { error: "推送签名密钥至少 16 位" }).max(200, { error: "推送签名密钥不能超过 200 位" }).nullable().default(null),
     })
     .default({ emails: [], webhookUrl: null, webhookSecret: null }),
 });
@@ -64,8 +64,8 @@ export const newUserSchema = z.object({
     .string({ error: "请填写用户名" })
     .trim()
     .regex(/^[a-zA-Z0-9_.-]{2,40}$/, { error: "用户名应为 2–40 位字母、数字、下划线、点或连字符" }),
-  displayName: z.string({ error: "请填写姓名" }).trim().min(1, { error: "请填写姓名" }).max(50),
-  password: z.string({ error: "请填写密码" }).min(8, { error: "密码至少 8 位" }).max(200),
+  displayName: z.string({ error: "请填写姓名" }).trim().min(1, { error: "请填写姓名" }).max(50, { error: "姓名不能超过 50 个字" }),
+  password: z.string({ error: "请填写密码" }).min(8, { error: "密码至少 8 位" }).max(200, { error: "密码不能超过 200 位" }),
   role: z.enum(["office_admin", "office_staff", "unit_user", "leader"], { error: "角色不正确" }),
   unitId: z.string().max(64).nullable().default(null),
 });
@@ -84,13 +84,10 @@ export async function createUser(input: z.input<typeof newUserSchema>): Promise<
   }
 }
 
-/**
- * A liaison needs a unit, and a unit given for any role must be an active one. `unitId` undefined
- * keeps the `stored` unit, which is not checked again.
- */
-async function assertUserUnit(role: string, unitId: string | null | undefined, stored: string | null = null): Promise<void> {
+/** A liaison needs a unit, and a unit given for any role must be an active one. */
+async function assertUserUnit(role: string, unitId: string | null | undefined): Promise<void> {
   if (unitId) await assertUnitsExist([unitId], "unitId");
-  else if (role === "unit_user" && !(unitId === undefined ? stored : unitId)) throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
+  else if (role === "unit_user") throw invalid([{ field: "unitId", message: "责任单位联络员须选择所属单位" }]);
 }
 
 export interface UserChange {
@@ -114,7 +111,11 @@ export async function updateUser(by: Pick<Actor, "id">, id: string, change: User
     if (change.role !== undefined && change.role !== current.role) throw invalid([{ field: "role", message: "不能修改自己的角色" }]);
     if (change.active === false) throw invalid([{ field: "active", message: "不能停用自己的账号" }]);
   }
-  await assertUserUnit(change.role ?? current.role, change.unitId, current.unitId);
+  // The unit is checked when role or unit change: a user of a unit since deactivated can still be renamed,
+  // get a new password or be deactivated.
+  const role = change.role ?? current.role;
+  const unitId = change.unitId === undefined ? (current.unitId ?? null) : change.unitId;
+  if (role !== current.role || unitId !== (current.unitId ?? null)) await assertUserUnit(role, unitId);
   const { password, ...rest } = change;
   const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   if (password) set.passwordHash = await hash(password);

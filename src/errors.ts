@@ -19,6 +19,8 @@ export class AppError extends Error {
 export interface FieldError {
   field: string;
   message: string;
+  /** The message is a generic one put in place of zod's own English: a page may word it better. */
+  generic?: boolean;
 }
 
 export const notFound = (what = "案件") => new AppError(404, "not_found", `${what}不存在或无权查看`);
@@ -38,15 +40,22 @@ export const duplicate = (field: string, message: string) =>
  * messages; what zod words itself (an unknown key, a wrong shape) is put in Chinese here.
  */
 export function fromZod(error: z.ZodError, prefix = ""): AppError {
-  const fields = error.issues.map((i) => {
+  const fields = error.issues.map((i): FieldError => {
     const field = [prefix, ...i.path.map(String)].filter(Boolean).join(".");
-    return { field, message: /\p{Script=Han}/u.test(i.message) ? i.message : chineseFor(i, field) };
+    return /\p{Script=Han}/u.test(i.message) ? { field, message: i.message } : { field, message: chineseFor(i, field), generic: true };
   });
   return invalid(fields);
 }
 
 function chineseFor(issue: z.core.$ZodIssue, field: string): string {
+  const name = field ? `“${field}”` : "请求内容";
   if (issue.code === "unrecognized_keys") return `不支持的字段：${issue.keys.join("、")}`;
-  if (issue.code === "invalid_type" && issue.expected === "object") return field ? `“${field}”应为对象` : "请求内容应为 JSON 对象";
-  return field ? `“${field}”格式不正确` : "请求内容格式不正确";
+  if (issue.code === "invalid_type" && issue.expected === "object") return `${name}应为对象`;
+  if (issue.code === "too_big" || issue.code === "too_small") {
+    const n = Number(issue.code === "too_big" ? issue.maximum : issue.minimum);
+    const unit = issue.origin === "string" ? " 个字符" : issue.origin === "array" || issue.origin === "set" ? " 项" : "";
+    const more = unit ? (issue.code === "too_big" ? "不能超过" : "至少") : issue.code === "too_big" ? "不能大于" : "不能小于";
+    return `${name}${more} ${n}${unit}`;
+  }
+  return `${name}格式不正确`;
 }

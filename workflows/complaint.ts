@@ -33,7 +33,7 @@ export const complaintPayloads = {
   TRANSFER: z.object({ to: text("转送机关", 200), note: optionalText("备注") }),
   ASSIGN: z.object({
     leadUnitId: id("承办单位"),
-    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50).default([]),
+    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50, { error: "配合单位最多 50 个" }).default([]),
     deadline: isoDate("办理时限"),
     requirements: optionalText("办理要求"),
   }),

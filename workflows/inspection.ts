@@ -27,7 +27,7 @@ import {
 export const inspectionPayloads = {
   ASSIGN: z.object({
     leadUnitId: id("牵头单位"),
-    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50).default([]),
+    coUnitIds: z.array(id("配合单位"), { error: "配合单位格式不正确" }).max(50, { error: "配合单位最多 50 个" }).default([]),
     deadline: isoDate("整改时限").optional(),
     requirements: optionalText("整改要求"),
   }),

@@ -257,9 +257,22 @@ export class CaseService {
   }
 
   async applyEvent(caseId: string, command: EventCommand, actor: Actor): Promise<Applied> {
-    // The case as stored, not first rolled forward: if a crash left its next entry unprojected, the
-    // append below fails on that entry's key and the case is rolled forward then. One read fewer per event.
-    let doc = await loadVisible(caseId, actor);
+    // The case as stored, not first rolled forward (one read fewer per event): if a crash left its next
+    // entry unprojected, the append fails on that entry's key. A refusal is judged again on the
+    // rolled-forward case, so a stale projection never refuses an event the case now allows.
+    const stored = await loadVisible(caseId, actor);
+    try {
+      return await this.decide(stored, command, actor);
+    } catch (e) {
+      if (!(e instanceof AppError) || e.status >= 500 || e.code === "version_conflict") throw e;
+      const current = await this.rollForward(stored);
+      if (current.version === stored.version) throw e;
+      return this.decide(current, command, actor);
+    }
+  }
+
+  /** The event judged on this case document and, if the machine takes it, appended and projected. */
+  private async decide(doc: CaseDoc, command: EventCommand, actor: Actor): Promise<Applied> {
     const id = doc._id.toString();
     const key = command.idempotencyKey;
     const requestHash = sha256(canonicalJson({ type: command.type, payload: command.payload ?? {} }));

@@ -38,7 +38,7 @@ export const OFFICE: readonly Role[] = ["office_admin", "office_staff"];
 export const ADMIN: readonly Role[] = ["office_admin"];
 
 /** A query string value: one plain string (Express 5 never builds objects, but repeated keys make arrays). */
-export const qs = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).max(500);
+export const qs = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).max(500, { error: `参数 ${what} 过长` });
 export const qsDate = (what: string) => qs(what).refine(isIsoDate, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
 export const qsBool = (what: string) => z.enum(["true", "false"], { error: `参数 ${what} 应为 true 或 false` }).transform((v) => v === "true");
 export const qsInt = (what: string, min: number, max: number) =>

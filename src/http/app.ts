@@ -168,7 +168,8 @@ function viewEngine(app: express.Express) {
 }
 
 /**
- * Every body, whatever route it is for: a key starting with "$" is a query operator, never a field of
+ * Every JSON or form body, whatever route it is for (multipart forms are flat and their text goes through
+ * the schemas' text()): a key starting with "$" is a query operator, never a field of
  * ours; no field of ours nests 20 deep (deeper input would only exhaust the stack of whoever walks it);
  * NUL is in no text a person types.
  */

@@ -7,12 +7,14 @@ import type { NoticeRecord } from "../notices/issuer.ts";
 
 /**
  * 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained.
- * A number shorter than a mobile one (a local landline) shows no digits: 3 + 4 of 7 or 8 is the number.
+ * Any other number (a landline, with or without its area code) shows no digits: a landline's
+ * 3 + 4 digits are most of its local number.
  */
 export function maskComplainant(c: { name?: string | null; phone?: string | null; address?: string | null } | null | undefined) {
   if (!c) return null;
   const name = c.name ? `${[...c.name][0]}${"*".repeat(Math.max(1, [...c.name].length - 1))}` : null;
-  const phone = c.phone ? (c.phone.length >= 11 ? `${c.phone.slice(0, 3)}****${c.phone.slice(-4)}` : "****") : null;
+  const mobile = c.phone?.replace(/[\s-]/g, "").replace(/^\+?86/, "");
+  const phone = c.phone ? (mobile && /^1\d{10}$/.test(mobile) ? `${mobile.slice(0, 3)}****${mobile.slice(-4)}` : "****") : null;
   return { name, phone, address: c.address ? "（已隐藏）" : null };
 }
 

@@ -122,7 +122,7 @@ export function issueFromRule(doc: CaseDoc, rule: NoticeRule, dueAt: Date, now: 
 
 export const manualNoticeSchema = z.object({
   level: z.enum(LEVELS, { error: "请选择通知类别" }),
-  requirement: z.string({ error: "请填写督办要求" }).trim().min(1, { error: "请填写督办要求" }).max(5000),
+  requirement: z.string({ error: "请填写督办要求" }).trim().min(1, { error: "请填写督办要求" }).max(5000, { error: "督办要求不能超过 5000 个字" }),
 });
 
 /** Office staff issue a notice by hand (e.g. a 督办通知 before the ladder would). */

@@ -37,7 +37,7 @@ export async function loadRules(): Promise<NoticeRule[]> {
   return rows.map((r) => toRule(r as Record<string, unknown>));
 }
 
-const days = z.number({ error: "天数应为数字" }).int({ error: "天数应为整数" }).min(0).max(365);
+const days = z.number({ error: "天数应为数字" }).int({ error: "天数应为整数" }).min(0, { error: "天数应在 0–365 之间" }).max(365, { error: "天数应在 0–365 之间" });
 const triggerSchema = z.union([
   z.object({
     anchor: z.enum(["deadline", "assignedOn", "acceptBy"], { error: "起算点不正确" }),
@@ -50,9 +50,9 @@ const triggerSchema = z.union([
 
 export const rulePatchSchema = z
   .object({
-    triggers: z.array(triggerSchema).min(1, { error: "至少设置一个触发条件" }).max(5),
+    triggers: z.array(triggerSchema).min(1, { error: "至少设置一个触发条件" }).max(5, { error: "最多设置 5 个触发条件" }),
     recipients: z.array(z.enum(["unit", "unit_head", "office", "leader"])).min(1, { error: "至少选择一个接收方" }),
-    points: z.number({ error: "扣分应为数字" }).min(-10).max(0, { error: "扣分应为 0 或负数" }),
+    points: z.number({ error: "扣分应为数字" }).min(-10, { error: "扣分不能低于 -10" }).max(0, { error: "扣分应为 0 或负数" }),
     states: z.array(z.string().min(1)).min(1),
     level: z.enum(LEVELS),
     clause: z.string().max(500),

@@ -195,6 +195,18 @@ describe("case service", () => {
     expect(stale).to.include({ status: 409, code: "version_conflict" });
   });
 
+  it("an event the stale projection would refuse is judged again on the rolled-forward case", async () => {
+    const c = await w.service.createCase(newInspection(), w.office);
+    const id = c._id.toString();
+    const assigned = (await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }, w.office)).case;
+    await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+    // The SIGN was appended but its projection lost: the stored case still says "assigned".
+    await Case.collection.updateOne({ _id: c._id }, { $set: { version: assigned.version, historyHead: assigned.historyHead, state: assigned.state, stateValue: assigned.stateValue, context: assigned.context } });
+    const r = await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 30, text: "三成" } }, w.lead);
+    expect(r.case).to.include({ version: assigned.version + 2, state: "rectifying.working", progressPercent: 30 });
+    expect(await chainOf(r.case)).to.deep.equal({ ok: true, length: assigned.version + 2 });
+  });
+
   describe("bad input is refused, naming the field, and writes nothing", () => {
     it("an unknown kind", async () => {
       const e = await refusal(w.service.createCase({ ...newInspection(), kind: "bogus" } as never, w.office));

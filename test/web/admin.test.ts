@@ -168,6 +168,14 @@ describe("管理 pages (office admin)", function () {
       expect(bad.text).to.contain("电子邮箱格式不正确").and.contain("推送地址应为 http(s) 网址").and.contain("推送签名密钥至少 16 位");
       expect(await Unit.exists({ name: "市气象局" })).to.equal(null);
 
+      // zod's own length message is worded by the page, and put in Chinese by the API.
+      const long = await post("/admin/units", { name: "长".repeat(101) });
+      expect(long.status).to.equal(422);
+      expect(long.text).to.contain("单位名称不能超过 100 个字");
+      const api = await admin.agent.post("/api/units").set("X-CSRF-Token", admin.csrf).send({ name: "长".repeat(101) });
+      expect(api.status).to.equal(422);
+      expect(api.body.error.message).to.equal("单位名称不能超过 100 个字");
+
       const dup = await post("/admin/units", { name: "市水务局" });
       expect(dup.status).to.equal(409);
       expect(dup.text).to.contain("单位“市水务局”已存在");

@@ -14,7 +14,7 @@ import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
 import { createUnit, createUser, newUnitSchema, newUserSchema, updateUser } from "../../directory.ts";
-import { AppError, duplicate, fromZod, invalid, notFound } from "../../errors.ts";
+import { AppError, duplicate, fromZod, invalid, notFound, type FieldError } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 
@@ -111,9 +111,9 @@ const FALLBACK: Record<string, string> = {
 function refusal(e: unknown, toField: (path: string) => string = (p) => p.split(".")[0]!): { status: number; errors: Errors } {
   if (!(e instanceof AppError) || e.status >= 500 || e.status === 404 || e.status === 403) throw e;
   const errors: Errors = {};
-  for (const f of (e.details.fields as { field: string; message: string }[] | undefined) ?? []) {
+  for (const f of (e.details.fields as FieldError[] | undefined) ?? []) {
     const field = toField(f.field);
-    errors[field] ??= hasChinese(f.message) ? f.message : (FALLBACK[field] ?? "填写有误");
+    errors[field] ??= (f.generic || !hasChinese(f.message) ? FALLBACK[field] : undefined) ?? (hasChinese(f.message) ? f.message : "填写有误");
   }
   if (!Object.keys(errors).length) errors._form = e.message;
   return { status: e.status, errors };

@@ -32,9 +32,9 @@ export const caseListQuery = z.strictObject({
 });
 
 const eventBody = z.strictObject({
-  type: z.string({ error: "请指定操作类型 type" }).min(1, { error: "请指定操作类型 type" }).max(40),
+  type: z.string({ error: "请指定操作类型 type" }).min(1, { error: "请指定操作类型 type" }).max(40, { error: "操作类型 type 不能超过 40 个字符" }),
   payload: z.record(z.string(), z.unknown(), { error: "payload 应为对象" }).default({}),
-  expectedVersion: z.number({ error: "expectedVersion 应为整数" }).int().min(1).optional(),
+  expectedVersion: z.number({ error: "expectedVersion 应为正整数" }).int().min(1).optional(),
 });
 
 const statsQuery = z.strictObject({
