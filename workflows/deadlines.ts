@@ -13,6 +13,12 @@ export interface WorkdayCalendar {
 export type DayUnit = "workday" | "calendar";
 export type Anchor = "deadline" | "assignedOn" | "acceptBy";
 
+/** The dates a rule of each kind can count from (an inspection has no acceptance limit, a complaint no assignment date). */
+export const ANCHORS: Record<"inspection" | "complaint", readonly Anchor[]> = {
+  inspection: ["deadline", "assignedOn"],
+  complaint: ["deadline", "acceptBy"],
+};
+
 /** before: from the start of the day N days before the anchor; after: once N full days have passed after it. */
 export type Trigger =
   | { anchor: Anchor; direction: "before" | "after"; days: number; unit: DayUnit }

@@ -91,6 +91,11 @@ export { EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from 
 export * from "./deadlines.ts";
 
 /** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */
+/** Every state key of a kind: its leaves and the states that contain them ("rectifying", "rectifying.working"). */
+export function stateKeys(kind: CaseKind): string[] {
+  return [...new Set(leafStates(kind).flatMap((leaf) => leaf.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."))))];
+}
+
 export function leafStates(kind: CaseKind): string[] {
   const out: string[] = [];
   const walk = (node: AnyStateMachine["root"]) => {

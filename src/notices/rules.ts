@@ -1,8 +1,8 @@
 /** The escalation ladder as data: seeded from the defaults, edited by the office admin. */
 import { z } from "zod";
-import { DEFAULT_RULES, LEVELS, type Actor, type NoticeRule } from "../../workflows/index.ts";
+import { ANCHORS, DEFAULT_RULES, LEVELS, stateKeys, type Actor, type NoticeRule } from "../../workflows/index.ts";
 import { NoticeRuleModel, isDuplicateKey } from "../db/models.ts";
-import { forbidden, fromZod, notFound } from "../errors.ts";
+import { forbidden, fromZod, invalid, notFound, type FieldError } from "../errors.ts";
 
 const toRule = (d: Record<string, unknown>): NoticeRule => {
   const { _id, createdAt: _c, updatedAt: _u, updatedBy: _b, ...rest } = d;
@@ -66,6 +66,16 @@ export async function updateRule(id: string, patch: unknown, actor: Actor): Prom
   if (actor.role !== "office_admin") throw forbidden("只有整改办管理员可以修改预警规则");
   const parsed = rulePatchSchema.safeParse(patch);
   if (!parsed.success) throw fromZod(parsed.error);
+  const current = await NoticeRuleModel.findById(id, { kind: 1 }).lean<{ kind: NoticeRule["kind"] }>();
+  if (!current) throw notFound("预警规则");
+  // States and anchors the rule's kind does not have would make a rule that silently never fires.
+  const problems: FieldError[] = [];
+  const known = stateKeys(current.kind);
+  const unknown = (parsed.data.states ?? []).filter((s) => !known.includes(s));
+  if (unknown.length) problems.push({ field: "states", message: `没有这些案件状态：${unknown.join("、")}` });
+  for (const t of parsed.data.triggers ?? [])
+    if ("anchor" in t && !ANCHORS[current.kind].includes(t.anchor)) problems.push({ field: "triggers", message: `此类案件没有起算点“${{ deadline: "期限", assignedOn: "交办日期", acceptBy: "受理期限" }[t.anchor]}”` });
+  if (problems.length) throw invalid(problems);
   const updated = await NoticeRuleModel.findOneAndUpdate(
     { _id: id },
     { $set: { ...parsed.data, updatedBy: actor.id } },

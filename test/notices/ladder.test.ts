@@ -268,6 +268,16 @@ describe("the escalation ladder", () => {
     );
     const bad = await updateRule("inspection.due_reminder", { points: 3 }, admin).catch((e) => e);
     expect(bad.status).to.equal(422);
+    // A state or an anchor the kind does not have would make a rule that never fires.
+    const never = await updateRule("inspection.due_reminder", { states: ["rectifying", "investigating"], triggers: [{ anchor: "acceptBy", direction: "before", days: 3, unit: "calendar" }] }, admin).catch((e) => e);
+    expect(never).to.include({ status: 422, code: "invalid_fields" });
+    expect(never.details.fields).to.deep.equal([
+      { field: "states", message: "没有这些案件状态：investigating" },
+      { field: "triggers", message: "此类案件没有起算点“受理期限”" },
+    ]);
+    expect((await loadRules()).find((r) => r.id === "inspection.due_reminder")!.states).to.deep.equal(["assigned", "rectifying"]);
+    await updateRule("inspection.due_reminder", { states: ["rectifying.working", "assigned"] }, admin);
+    await updateRule("inspection.due_reminder", { states: ["assigned", "rectifying"] }, admin);
     await updateRule("inspection.due_reminder", { triggers: [{ anchor: "deadline", direction: "before", days: 10, unit: "workday" }] }, admin);
     const c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
