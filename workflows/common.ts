@@ -42,7 +42,8 @@ export function addCalendarDays(date: string, days: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** A calendar date that exists, in this century: no case, deadline or holiday of the ledger lies outside it. */
+const DATE_RE = /^20\d{2}-\d{2}-\d{2}$/;
 export function isIsoDate(value: string): boolean {
   if (!DATE_RE.test(value)) return false;
   const d = new Date(`${value}T00:00:00Z`);

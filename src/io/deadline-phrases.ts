@@ -33,7 +33,7 @@ const squeeze = (s: string) => s.normalize("NFKC").replace(/\s+/g, "");
 
 function dateOf(y: number, m: number, d: number, raw: string): PhraseResult {
   const date = iso(y, m, d);
-  if (y < 2000 || y > 2099 || !isIsoDate(date)) return { ok: false, message: `“${raw}”不是有效日期` };
+  if (!isIsoDate(date)) return { ok: false, message: `“${raw}”不是有效日期` };
   return { ok: true, value: { kind: "date", date } };
 }
 

@@ -338,6 +338,7 @@ describe("HTTP input: operators in input never reach a query", function () {
       [lead, "post", uploads, "multipart/form-data", "garbage", 400, "bad_upload"],
       [lead, "post", uploads, "multipart/form-data; boundary=XX", '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc', 400, "bad_upload"],
       [staff, "post", "/api/cases", "application/json", json({ ...newInspection(9), ledgerNumber: "XF-2026-000042" }), 422, "invalid_fields"],
+      [staff, "post", "/api/cases", "application/json", json({ ...newComplaint(), receivedOn: "1000-01-01" }), 422, "invalid_fields"],
       [staff, "get", "/api/exports/rates.xlsx?to=2026-99-99", "application/json", "", 422, "invalid_fields"],
       [staff, "get", "/api/exports/rates.xlsx?from=2026-02-30", "application/json", "", 422, "invalid_fields"],
       [staff, "get", "/api/cases?deadlineFrom=2026-02-30", "application/json", "", 422, "invalid_fields"],

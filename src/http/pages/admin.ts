@@ -9,7 +9,7 @@ import type { Job, Queue } from "bullmq";
 import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
-import { LEVEL_LABELS, ROLE_LABELS, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
@@ -519,7 +519,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       const workday = str(body, "workday");
       const note = str(body, "note").trim();
       const fields: { field: string; message: string }[] = [];
-      if (!isDate(date)) fields.push({ field: "date", message: "日期应为有效日期，格式 YYYY-MM-DD（如 2027-10-08）" });
+      if (!isIsoDate(date)) fields.push({ field: "date", message: "日期应为有效日期，格式 YYYY-MM-DD（如 2027-10-08）" });
       if (workday !== "true" && workday !== "false") fields.push({ field: "workday", message: "请选择上班或休息" });
       if (note.length > 200) fields.push({ field: "note", message: FALLBACK.note! });
       if (fields.length) throw invalid(fields);
@@ -581,11 +581,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
 const WEEKDAYS = ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"];
 
-function isDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+
 
 /** "2004–2026" (or the list when it has gaps). */
 function coveredText(): string {
