@@ -243,7 +243,7 @@ export class CaseService {
 
   /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */
   async getCase(id: string, actor: Actor): Promise<CaseDoc> {
-    return this.rollForward(await loadVisible(id, actor));
+    return this.rollForward(await this.loadVisible(id, actor));
   }
 
   /** The whole history of a case, oldest first. Call after access was checked (getCase). */
@@ -260,7 +260,7 @@ export class CaseService {
     // The case as stored, not first rolled forward (one read fewer per event): if a crash left its next
     // entry unprojected, the append fails on that entry's key. A refusal is judged again on the
     // rolled-forward case, so a stale projection never refuses an event the case now allows.
-    const stored = await loadVisible(caseId, actor);
+    const stored = await this.loadVisible(caseId, actor);
     try {
       return await this.decide(stored, command, actor);
     } catch (e) {
@@ -347,6 +347,18 @@ export class CaseService {
     return { ...doc, ...fields } as CaseDoc;
   }
 
+  /** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */
+  private async loadVisible(id: string, actor: Actor): Promise<CaseDoc> {
+    const _id = toObjectId(id);
+    const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
+    if (!doc) throw notFound();
+    if (canSee(actor, doc)) return doc;
+    // A projection a crash left behind may not show yet the unit an unprojected entry assigned.
+    const current = await this.rollForward(doc);
+    if (current.version !== doc.version && canSee(actor, current)) return current;
+    throw notFound();
+  }
+
   /** Brings a case document up to its latest history entry (after a crash or a lost race between append and projection). */
   private async rollForward(doc: CaseDoc): Promise<CaseDoc> {
     let current = doc;
@@ -359,14 +371,6 @@ export class CaseService {
       current = await this.projectEntry(current, entry);
     }
   }
-}
-
-/** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */
-async function loadVisible(id: string, actor: Actor): Promise<CaseDoc> {
-  const _id = toObjectId(id);
-  const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
-  if (!doc || !canSee(actor, doc)) throw notFound();
-  return doc;
 }
 
 /** How many documents of an ordered bulk insert went in before it failed; null when the error does not say. */

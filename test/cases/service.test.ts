@@ -207,6 +207,15 @@ describe("case service", () => {
     expect(await chainOf(r.case)).to.deep.equal({ ok: true, length: assigned.version + 2 });
   });
 
+  it("a unit assigned by an entry a crash left unprojected sees the case at once", async () => {
+    const c = await w.service.createCase(newInspection(), w.office);
+    const id = c._id.toString();
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }, w.office);
+    await Case.collection.updateOne({ _id: c._id }, { $set: { version: c.version, historyHead: c.historyHead, state: c.state, stateValue: c.stateValue, context: c.context, leadUnitId: null } });
+    expect(await w.service.getCase(id, w.lead)).to.include({ version: c.version + 1, leadUnitId: w.units.lead });
+    expect((await refusal(w.service.getCase(id, w.other))).status).to.equal(404);
+  });
+
   describe("bad input is refused, naming the field, and writes nothing", () => {
     it("an unknown kind", async () => {
       const e = await refusal(w.service.createCase({ ...newInspection(), kind: "bogus" } as never, w.office));
