@@ -87,7 +87,7 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
   const [next] = transition(workflows[kind].machine, snapshot, event as never);
   return next === snapshot ? null : next;
 }
-export { EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
+export { ANCHOR_LABELS, EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
 
 /** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */

@@ -1,6 +1,6 @@
 /** The escalation ladder as data: seeded from the defaults, edited by the office admin. */
 import { z } from "zod";
-import { ANCHORS, DEFAULT_RULES, LEVELS, stateKeys, type Actor, type NoticeRule } from "../../workflows/index.ts";
+import { ANCHOR_LABELS, ANCHORS, DEFAULT_RULES, LEVELS, stateKeys, type Actor, type NoticeRule } from "../../workflows/index.ts";
 import { NoticeRuleModel, isDuplicateKey } from "../db/models.ts";
 import { forbidden, fromZod, invalid, notFound, type FieldError } from "../errors.ts";
 
@@ -74,7 +74,7 @@ export async function updateRule(id: string, patch: unknown, actor: Actor): Prom
   const unknown = (parsed.data.states ?? []).filter((s) => !known.includes(s));
   if (unknown.length) problems.push({ field: "states", message: `没有这些案件状态：${unknown.join("、")}` });
   for (const t of parsed.data.triggers ?? [])
-    if ("anchor" in t && !ANCHORS[current.kind].includes(t.anchor)) problems.push({ field: "triggers", message: `此类案件没有起算点“${{ deadline: "期限", assignedOn: "交办日期", acceptBy: "受理期限" }[t.anchor]}”` });
+    if ("anchor" in t && !ANCHORS[current.kind].includes(t.anchor)) problems.push({ field: "triggers", message: `此类案件没有起算点“${ANCHOR_LABELS[t.anchor]}”` });
   if (problems.length) throw invalid(problems);
   const updated = await NoticeRuleModel.findOneAndUpdate(
     { _id: id },

@@ -1,4 +1,5 @@
 /** The real app over the test database and Redis, and signed-in supertest agents per role. */
+import type { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import request from "supertest";
 import type { Role } from "../../workflows/index.ts";
@@ -16,10 +17,11 @@ export interface Signed {
   userId: string;
 }
 
-export function testApp(w: World, env: Record<string, string> = {}) {
+/** queues: what the 管理 queue page shows. */
+export function testApp(w: World, env: Record<string, string> = {}, queues: Queue[] = []) {
   const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
   const config = loadConfig({ ...process.env, METRICS_TOKEN: undefined, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "50", ...env });
-  const app = createApp({ config, clock: w.clock, service: w.service, redis });
+  const app = createApp({ config, clock: w.clock, service: w.service, redis, queues });
   return { app, redis, close: () => redis.quit() };
 }
 

@@ -6,27 +6,16 @@
 import { randomUUID } from "node:crypto";
 import { Queue, Worker } from "bullmq";
 import { expect } from "chai";
-import { Redis } from "ioredis";
 import request from "supertest";
-import { loadConfig } from "../../src/config.ts";
 import { CalendarYear, HolidayOverride, Unit, User } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
-import { createApp } from "../../src/http/app.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { makeQueue, queueConnection, workerConnection } from "../../src/queues.ts";
 import { makeWorld, type World } from "../support/fixtures.ts";
-import { PASSWORD, makeUsers, signIn, type Signed } from "../support/http.ts";
+import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
 const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/holidays", "/admin/queues"];
 const FORBIDDEN = "只有整改办管理员可以进入管理页面";
-
-/** testApp of test/support/http.ts, with the queues the queue page shows. */
-function appWith(w: World, queues: Queue[] = []) {
-  const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
-  const config = loadConfig({ ...process.env, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "50" });
-  const app = createApp({ config, clock: w.clock, service: w.service, redis, queues });
-  return { app, close: () => redis.quit() };
-}
 
 /** Logs in through the JSON API with any password; the response (200 or 401). */
 const login = (app: Parameters<typeof request.agent>[0], username: string, password: string) =>
@@ -35,14 +24,14 @@ const login = (app: Parameters<typeof request.agent>[0], username: string, passw
 describe("管理 pages (office admin)", function () {
   this.timeout(60_000);
   let w: World;
-  let t: ReturnType<typeof appWith>;
+  let t: ReturnType<typeof testApp>;
   let admin: Signed;
 
   beforeEach(async () => {
     w = await makeWorld();
     await makeUsers(w);
     await Promise.all([HolidayOverride.deleteMany({}), CalendarYear.deleteMany({})]);
-    t = appWith(w);
+    t = testApp(w);
     admin = await signIn(t.app, "admin");
   });
   afterEach(async () => {
@@ -411,7 +400,7 @@ describe("管理 pages (office admin)", function () {
         },
         { connection: workerConn, prefix },
       );
-      const withQueue = appWith(w, [queue]);
+      const withQueue = testApp(w, {}, [queue]);
       try {
         const failed = new Promise((resolve) => worker.on("failed", resolve));
         await queue.add("deliver", { fail: true }, { attempts: 1 });
@@ -439,7 +428,7 @@ describe("管理 pages (office admin)", function () {
     it("shows a queue whose Redis is gone as an error, not a failed page", async () => {
       const dead = new Queue("notice-sweep", { connection: { host: "127.0.0.1", port: 1, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null }, prefix: "rf-admin-dead" });
       dead.on("error", () => {});
-      const withDead = appWith(w, [dead]);
+      const withDead = testApp(w, {}, [dead]);
       try {
         const a = await signIn(withDead.app, "admin");
         const page = await a.agent.get("/admin/queues");

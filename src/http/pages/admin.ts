@@ -9,7 +9,7 @@ import type { Job, Queue } from "bullmq";
 import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
-import { LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { ANCHOR_LABELS, LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
@@ -27,7 +27,6 @@ export interface AdminPageDeps {
 const ROLE_CHOICES = ["office_admin", "office_staff", "unit_user", "leader"] as const;
 const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const RECIPIENT_LABELS: Record<string, string> = { unit: "责任单位", unit_head: "责任单位主要负责人", office: "整改办", leader: "分管领导" };
-const ANCHOR_LABELS: Record<string, string> = { deadline: "期限", assignedOn: "交办", acceptBy: "受理期限" };
 const DAY_UNIT_LABELS: Record<string, string> = { workday: "工作日", calendar: "自然日" };
 const QUEUE_LABELS: Record<string, string> = { "notice-sweep": "通知巡检", "notice-delivery": "通知投递" };
 const JOB_STATES = [
@@ -83,7 +82,6 @@ const splitList = (s: string, spaces = false) =>
     .map((x) => x.trim())
     .filter(Boolean);
 const checked = (body: Body, key: string) => ["on", "true", "1"].includes(str(body, key));
-const hasChinese = (s: string) => /[\u4e00-\u9fff]/.test(s);
 const oid = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
 
 /** Chinese words for the schema messages that have none (zod's own length/format messages). */
@@ -113,7 +111,8 @@ function refusal(e: unknown, toField: (path: string) => string = (p) => p.split(
   const errors: Errors = {};
   for (const f of (e.details.fields as FieldError[] | undefined) ?? []) {
     const field = toField(f.field);
-    errors[field] ??= (f.generic || !hasChinese(f.message) ? FALLBACK[field] : undefined) ?? (hasChinese(f.message) ? f.message : "填写有误");
+    // Every message is Chinese (fromZod words zod's own); a generic one gives way to the page's wording.
+    errors[field] ??= (f.generic && FALLBACK[field]) || f.message;
   }
   if (!Object.keys(errors).length) errors._form = e.message;
   return { status: e.status, errors };

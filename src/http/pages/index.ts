@@ -120,7 +120,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       pending = open
         .map((c) => ({ c, events: service.allowedEvents(c, actor) }))
         .filter((x) => x.events.length)
-        .map((x) => ({ ...caseRow(x.c, names, now, new Set()), actions: x.events.map((e) => eventLabel(e)).join("、") }));
+        .map((x) => ({ ...caseRow(x.c, names, now, new Set()), actions: x.events.map(eventLabel).join("、") }));
       unread = (await listNotices(actor, {})).filter((n) => !n.ackAt);
     }
     const units = actor.role === "unit_user" ? [] : await unitTable(names, scores, now);
