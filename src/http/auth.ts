@@ -159,6 +159,10 @@ export class Login {
     await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
     req.session.userId = user._id.toString();
     csrfToken(req);
+    // Saved before the reply goes out: a browser follows a redirect as soon as it has the headers,
+    // which express-session sends before its own save at the end of the response has finished, so
+    // the next page could look for a session not yet stored and send the user back to /login.
+    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
     return user;
   }
 

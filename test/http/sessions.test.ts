@@ -1,7 +1,12 @@
 import { expect } from "chai";
-import mongoose from "mongoose";
+import MongoStore from "connect-mongo";
 import type { SessionData } from "express-session";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import mongoose from "mongoose";
 import { deleteExpiredSessions, sessionStore } from "../../src/http/auth.ts";
+import { makeWorld } from "../support/fixtures.ts";
+import { PASSWORD, makeUsers, testApp } from "../support/http.ts";
 import { testDbUri } from "../support/hooks.ts";
 
 type Store = ReturnType<typeof sessionStore>;
@@ -54,5 +59,46 @@ describe("Sessions", () => {
     expect(await deleteExpiredSessions(now)).to.be.at.least(1);
     const left = await sessions.find({ _id: { $in: ["expired", "live"] } }).toArray();
     expect(left.map((s) => s._id)).to.deep.equal(["live"]);
+  });
+
+  it("a browser that follows the login redirect as soon as it has the headers finds its session there", async () => {
+    const w = await makeWorld(new Date().toISOString());
+    await makeUsers(w);
+    const t = testApp(w);
+    const server = t.app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const port = (server.address() as AddressInfo).port;
+    // A store that takes its time to write (a busy database), as the real store does under load.
+    const realSet = MongoStore.prototype.set;
+    MongoStore.prototype.set = function (this: MongoStore, ...args: Parameters<MongoStore["set"]>) {
+      setTimeout(() => realSet.apply(this, args), 300);
+    };
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        // Resolves on the response's headers, as a browser acts on a redirect.
+        const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, resolve);
+        req.on("error", reject);
+        req.end(body);
+      });
+    const text = async (res: IncomingMessage) => {
+      let s = "";
+      for await (const chunk of res) s += chunk;
+      return s;
+    };
+    try {
+      const form = await send("GET", "/login", {});
+      const cookie = form.headers["set-cookie"]![0]!.split(";")[0]!;
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await text(form))![1]!;
+      const login = await send("POST", "/login", { cookie, "content-type": "application/x-www-form-urlencoded" }, new URLSearchParams({ _csrf: csrf, username: "staff", password: PASSWORD, next: "/" }).toString());
+      expect(login.statusCode).to.equal(303);
+      const home = await send("GET", "/", { cookie: login.headers["set-cookie"]![0]!.split(";")[0]! });
+      expect(home.statusCode, `redirected to ${home.headers.location}`).to.equal(200);
+      login.resume();
+      home.resume();
+    } finally {
+      MongoStore.prototype.set = realSet;
+      await new Promise((r) => server.close(r));
+      await t.close();
+    }
   });
 });
