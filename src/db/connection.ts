@@ -1,4 +1,5 @@
 /** One mongoose connection for the process. */
+import { setTimeout as sleep } from "node:timers/promises";
 import mongoose from "mongoose";
 
 mongoose.set("strictQuery", true);
@@ -6,7 +7,8 @@ mongoose.set("strictQuery", true);
 mongoose.set("sanitizeFilter", true);
 
 export async function connectDb(uri: string): Promise<typeof mongoose> {
-  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000 });
+  // Indexes are built by ensureIndexes alone, not also by mongoose in the background as models compile.
+  await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: false });
   return mongoose;
 }
 
@@ -14,7 +16,22 @@ export async function disconnectDb(): Promise<void> {
   await mongoose.disconnect();
 }
 
-/** Builds every model's indexes; run at start so queries never go unindexed. */
-export async function ensureIndexes(): Promise<void> {
-  for (const model of Object.values(mongoose.models)) await model.createIndexes();
+/**
+ * Builds every model's indexes; run at start so queries never go unindexed. Processes starting
+ * together build the same indexes at once, which FerretDB over PostgreSQL can answer with a
+ * deadlock error (MongoDB waits instead): such a build is tried again.
+ */
+export async function ensureIndexes(connection: mongoose.Connection = mongoose.connection): Promise<void> {
+  for (const { modelName, schema } of Object.values(mongoose.models)) {
+    const model = connection.models[modelName] ?? connection.model(modelName, schema);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await model.createIndexes();
+        break;
+      } catch (e) {
+        if (attempt >= 5 || !/deadlock/i.test(String((e as Error).message))) throw e;
+        await sleep(200 * attempt + Math.random() * 200);
+      }
+    }
+  }
 }
