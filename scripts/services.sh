@@ -204,6 +204,8 @@ start_postgres() { # datadir port
   "${_PG[@]}" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -Atqc \
     "CREATE EXTENSION IF NOT EXISTS documentdb CASCADE; CREATE EXTENSION IF NOT EXISTS documentdb_extended_rum" >>"$data/../postgres.log" 2>&1 \
     || { tail -n 20 "$data/../postgres.log" >&2; _die "CREATE EXTENSION documentdb failed (log above)"; }
+  # Tests and benchmarks read plans and refresh statistics through it (test/support/plans.ts).
+  export RECTIFLOW_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
   _log "PostgreSQL $PG_MAJOR + DocumentDB on 127.0.0.1:$port ($([ $fresh = 1 ] && echo new || echo existing) cluster in $data, $(_since "$t0"))"
 }
 

@@ -8,7 +8,6 @@ import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
-import { scheduleSessionCleanup } from "./http/auth.ts";
 import { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -54,7 +53,6 @@ if (mode !== "worker") {
   server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
-  scheduleSessionCleanup();
 }
 
 let stopping = false;

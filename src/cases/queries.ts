@@ -53,74 +53,160 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date): Record<strin
     const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
     and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }] });
   }
-  return { $and: and };
+  return combine(and);
+}
+
+/**
+ * One filter from several conditions: fields side by side where they do not collide, $and only for
+ * the rest. A plain `{}` or `{field: …}` lets the server walk a sort's index to the page's limit, where
+ * a needless `$and` made DocumentDB read every matching document and sort them.
+ */
+function combine(conditions: Record<string, unknown>[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  const rest: Record<string, unknown>[] = [];
+  for (const c of conditions)
+    if (Object.keys(c).some((k) => k in merged)) rest.push(c);
+    else Object.assign(merged, c);
+  return rest.length ? { ...merged, $and: rest } : merged;
 }
 
 
-export async function listCases(actor: Actor, f: CaseFilter, paging: { page: number; pageSize: number; sort: Sort }, now: Date) {
+/**
+ * The sort of a list: the key, then _id the same way, so pages never overlap. Each key has an index
+ * on (key, _id) that a page walks in order, stopping at its limit; ledger numbers are unique.
+ */
+export function sortSpec(sort: Sort): Record<string, 1 | -1> {
+  const key = sort.replace(/^-/, "");
+  const dir = sort.startsWith("-") ? -1 : 1;
+  return key === "ledgerNumber" ? { ledgerNumber: dir } : { [key]: dir, _id: dir };
+}
+
+export interface Paging {
+  page: number;
+  pageSize: number;
+  sort: Sort;
+}
+
+/** The queries behind one page of the ledger, not yet run: the page itself and the filter its total counts. */
+export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
   const filter = caseFilter(actor, f, now);
-  const key = paging.sort.replace(/^-/, "");
-  const dir = paging.sort.startsWith("-") ? -1 : 1;
-  const [items, total] = await Promise.all([
-    Case.find(filter)
-      .sort({ [key]: dir, _id: dir })
-      .skip((paging.page - 1) * paging.pageSize)
-      .limit(paging.pageSize)
-      .lean<CaseDoc[]>(),
-    Case.countDocuments(filter),
-  ]);
+  const page = Case.find(filter)
+    .sort(sortSpec(paging.sort))
+    .skip((paging.page - 1) * paging.pageSize)
+    .limit(paging.pageSize);
+  return { page, filter };
+}
+
+/** One page of the ledger and how many cases match: what the 台账 page, the API and the dashboard lists show. */
+export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
+  const { page, filter } = caseListQuery(actor, f, paging, now);
+  const [items, total] = await Promise.all([page.lean<CaseDoc[]>(), Case.countDocuments(filter)]);
   return { items, total };
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 10_000) / 10_000);
 
-/** Counts by state, overdue and behind schedule now; the rates of DOMAIN.md for what came in from..to. */
+/** Counts by state, overdue and behind schedule now; the rates of DOMAIN.md for what came in from..to. Computed in the database. */
 export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: string; from: string; to: string }, now: Date) {
   const base = caseFilter(actor, { kind: f.kind, unit: f.unit }, now);
-  const [byStateRows, overdue, behindSchedule, complaints, inspections] = await Promise.all([
+  const within = (field: string, kind: CaseKind) => combine([caseFilter(actor, { kind, unit: f.unit }, now), { [field]: t({ $gte: f.from, $lte: f.to }) }]);
+  const [byStateRows, overdue, behindSchedule, [complaints], [inspections]] = await Promise.all([
     Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([{ $match: base }, { $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } }]),
     Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, overdue: true }, now)),
     Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, behindSchedule: true }, now)),
-    f.kind === "inspection"
-      ? []
-      : Case.find({ $and: [caseFilter(actor, { kind: "complaint", unit: f.unit }, now), { receivedOn: t({ $gte: f.from, $lte: f.to }) }] }, { context: 1, state: 1 }).lean(),
-    f.kind === "complaint"
-      ? []
-      : Case.find({ $and: [caseFilter(actor, { kind: "inspection", unit: f.unit }, now), { "context.closedOn": t({ $gte: f.from, $lte: f.to }) }] }, { context: 1 }).lean(),
+    f.kind === "inspection" ? [undefined] : Case.aggregate<ComplaintCounts>([{ $match: within("receivedOn", "complaint") }, { $group: COMPLAINT_COUNTS }]),
+    f.kind === "complaint" ? [undefined] : Case.aggregate<InspectionCounts>([{ $match: within("context.closedOn", "inspection") }, { $group: INSPECTION_COUNTS }]),
   ]);
   const byState: Record<string, number> = {};
   for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
-
-  type C = { acceptedOn?: string | null; leadUnitId?: string | null; transferredTo?: string | null; repliedOn?: string | null; closedOn?: string | null; concludeBy?: string | null; deadline?: string | null };
-  const cs = complaints.map((c) => ({ ...(c.context as C), state: c.state }));
-  const received = cs.length;
-  const accepted = cs.filter((c) => c.acceptedOn);
-  const investigated = accepted.filter((c) => c.leadUnitId);
-  const closed = accepted.filter((c) => c.state === "closed" && !c.transferredTo);
-  const replied = cs.filter((c) => c.repliedOn);
-  const closedOnTime = closed.filter((c) => c.closedOn && c.concludeBy && c.closedOn <= c.concludeBy);
-  const ins = inspections.map((c) => c.context as C);
-  const insOnTime = ins.filter((c) => c.closedOn && c.deadline && c.closedOn <= c.deadline);
+  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0 };
+  const i = inspections ?? { closed: 0, closedOnTime: 0 };
   return {
     total: byStateRows.reduce((sum, r) => sum + r.n, 0),
     byState,
     overdue,
     behindSchedule,
     complaints: {
-      received,
-      accepted: accepted.length,
-      investigated: investigated.length,
-      closed: closed.length,
-      replied: replied.length,
-      closedOnTime: closedOnTime.length,
+      received: c.received,
+      accepted: c.accepted,
+      investigated: c.investigated,
+      closed: c.closed,
+      replied: c.replied,
+      closedOnTime: c.closedOnTime,
       rates: {
-        acceptance: ratio(accepted.length, received),
-        investigation: ratio(investigated.length, accepted.length),
-        closure: ratio(closed.length, accepted.length),
-        reply: ratio(replied.length, received),
-        onTime: ratio(closedOnTime.length, closed.length),
+        acceptance: ratio(c.accepted, c.received),
+        investigation: ratio(c.investigated, c.accepted),
+        closure: ratio(c.closed, c.accepted),
+        reply: ratio(c.replied, c.received),
+        onTime: ratio(c.closedOnTime, c.closed),
       },
     },
-    inspections: { closed: ins.length, closedOnTime: insOnTime.length, onTimeRate: ratio(insOnTime.length, ins.length) },
+    inspections: { closed: i.closed, closedOnTime: i.closedOnTime, onTimeRate: ratio(i.closedOnTime, i.closed) },
   };
+}
+
+type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number };
+type InspectionCounts = { closed: number; closedOnTime: number };
+
+// Aggregation expressions: a field that is set, a count of the documents where all conditions hold.
+const isSet = (path: string) => ({ $ne: [{ $ifNull: [path, null] }, null] });
+const countIf = (...conditions: unknown[]) => ({ $sum: { $cond: [{ $and: conditions }, 1, 0] } });
+const closedOnTime = (deadline: string) => [isSet("$context.closedOn"), isSet(deadline), { $lte: ["$context.closedOn", deadline] }];
+
+/** The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率). */
+const COMPLAINT_COUNTS = {
+  _id: null,
+  received: { $sum: 1 },
+  accepted: countIf(isSet("$context.acceptedOn")),
+  investigated: countIf(isSet("$context.acceptedOn"), isSet("$context.leadUnitId")),
+  closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
+  replied: countIf(isSet("$context.repliedOn")),
+  closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, ...closedOnTime("$context.concludeBy")),
+};
+
+/** 按期整改率 over inspection items closed in the period. */
+const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
+
+/** Whether a case is past its deadline in a state where the deadline binds (as the overdue filter), as an aggregation expression. */
+function overdueExpr(today: string) {
+  const binding = (["inspection", "complaint"] as const).map((k) => ({
+    $and: [{ $eq: ["$kind", k] }, { $in: ["$state", DEADLINE_STATES[k].flatMap((s) => statesFor(s, k))] }],
+  }));
+  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: binding }] };
+}
+
+/** Per lead unit: cases, overdue now, closed, closed on time (the office dashboard's unit table). Computed in the database. */
+export async function unitFigures(now: Date): Promise<{ unitId: string; cases: number; overdue: number; closed: number; onTime: number }[]> {
+  const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number }>([
+    { $match: { leadUnitId: t({ $ne: null }) } },
+    {
+      $group: {
+        _id: "$leadUnitId",
+        cases: { $sum: 1 },
+        overdue: { $sum: { $cond: [overdueExpr(shanghaiDate(now)), 1, 0] } },
+        closed: countIf({ $eq: ["$state", "closed"] }, isSet("$context.closedOn")),
+        onTime: countIf({ $eq: ["$state", "closed"] }, ...closedOnTime("$deadline")),
+      },
+    },
+  ]);
+  return rows.map(({ _id, ...r }) => ({ unitId: _id, ...r }));
+}
+
+/** Cases registered and closed per month over the twelve months up to now (YYYY-MM, Asia/Shanghai), of what the actor may see. */
+export async function monthlyTrend(actor: Actor, now: Date): Promise<{ months: string[]; created: number[]; closed: number[] }> {
+  const first = new Date(`${shanghaiDate(now).slice(0, 7)}-01T00:00:00Z`);
+  const months = Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() - 11 + i, 1)).toISOString().slice(0, 7));
+  const visible = visibleFilter(actor);
+  const [created, closed] = await Promise.all([
+    Case.aggregate<{ _id: string; n: number }>([
+      { $match: combine([visible, { createdAt: t({ $gte: new Date(`${months[0]}-01T00:00:00+08:00`) }) }]) },
+      { $group: { _id: { $dateToString: { format: "%Y-%m", date: "$createdAt", timezone: "+08:00" } }, n: { $sum: 1 } } },
+    ]),
+    Case.aggregate<{ _id: string; n: number }>([
+      { $match: combine([visible, { "context.closedOn": t({ $gte: `${months[0]}-01` }) }]) },
+      { $group: { _id: { $substrCP: ["$context.closedOn", 0, 7] }, n: { $sum: 1 } } },
+    ]),
+  ]);
+  const per = (rows: { _id: string; n: number }[]) => months.map((m) => rows.find((r) => r._id === m)?.n ?? 0);
+  return { months, created: per(created), closed: per(closed) };
 }

@@ -246,9 +246,23 @@ export class CaseService {
     return this.rollForward(await this.loadVisible(id, actor));
   }
 
+  /**
+   * Many cases as of their latest history entries, for the system (the notice sweep): one read of the
+   * cases and one of the entries that would follow them, instead of two reads per case. Missing ids
+   * are left out.
+   */
+  async currentCases(ids: string[]): Promise<CaseDoc[]> {
+    const oids = ids.map(toObjectId).filter((x): x is mongoose.Types.ObjectId => x !== null);
+    if (!oids.length) return [];
+    const docs = await Case.find({ _id: mongoose.trusted({ $in: oids }) }).lean<CaseDoc[]>();
+    const next = await CaseHistory.find({ _id: mongoose.trusted({ $in: docs.map((d) => `${d._id.toString()}:${d.version + 1}`) }) }, { caseId: 1 }).lean();
+    const behind = new Set(next.map((e) => e.caseId));
+    return Promise.all(docs.map((d) => (behind.has(d._id.toString()) ? this.rollForward(d) : d)));
+  }
+
   /** The whole history of a case, oldest first. Call after access was checked (getCase). */
   async history(caseId: string): Promise<ChainEntry[]> {
-    return CaseHistory.find({ caseId }).sort({ seq: 1 }).lean<ChainEntry[]>();
+    return historyQuery(caseId).lean<ChainEntry[]>();
   }
 
   /** Event types this actor may send to this case now. */
@@ -378,8 +392,14 @@ function insertedBefore(error: unknown): number | null {
   return error instanceof mongoose.mongo.MongoBulkWriteError ? error.insertedCount : null;
 }
 
+/** A case's history entries, oldest first (not yet run). */
+export const historyQuery = (caseId: string) => CaseHistory.find({ caseId }).sort({ seq: 1 });
+
+/** The entry an actor's command with this idempotency key made, if any (not yet run). */
+export const entryByKeyQuery = (caseId: string, key: string, actorId: string) => CaseHistory.findOne({ caseId, idempotencyKey: key, "actor.id": actorId });
+
 function findByKey(caseId: string, key: string, actor: Actor): Promise<ChainEntry | null> {
-  return CaseHistory.findOne({ caseId, idempotencyKey: key, "actor.id": actor.id }).lean<ChainEntry>();
+  return entryByKeyQuery(caseId, key, actor.id).lean<ChainEntry>();
 }
 
 function replay(doc: CaseDoc, prior: ChainEntry, requestHash: string): Applied {

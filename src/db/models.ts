@@ -115,12 +115,17 @@ const caseSchema = new Schema(
   },
   { timestamps: true, minimize: false, versionKey: false },
 );
+// A unit's view and the unit filter.
 caseSchema.index({ leadUnitId: 1, state: 1 });
 caseSchema.index({ coUnitIds: 1, state: 1 });
+// Filters by state and kind, overdue (state, deadline), behind schedule.
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
-// The notice sweep looks at cases changed since its last pass.
-caseSchema.index({ updatedAt: 1 });
+caseSchema.index({ behindFrom: 1 });
+// The list's sorts, each walked in order to a page; updatedAt also finds what changed since the sweep's last pass.
+caseSchema.index({ updatedAt: 1, _id: 1 });
+caseSchema.index({ deadline: 1, _id: 1 });
+caseSchema.index({ createdAt: 1, _id: 1 });
 
 /**
  * When the notice sweep must look at a case next (null: nothing pending), and why a rung could not
@@ -223,6 +228,8 @@ const noticeSchema = new Schema(
     level: { type: String, required: true },
     revision: { type: Number, required: true },
     unitId: { type: String, default: null },
+    /** The unit whose inbox shows it (set at issue, when the rule names the unit). */
+    inbox: { type: String, default: null },
     recipients: { type: [String], default: [] },
     manual: { type: Boolean, default: false },
     number: { type: String, default: null },
@@ -240,9 +247,23 @@ const noticeSchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 noticeSchema.index({ caseId: 1, revision: 1 });
-noticeSchema.index({ unitId: 1, issuedAt: -1 });
-noticeSchema.index({ issuedAt: 1 });
+noticeSchema.index({ unitId: 1, issuedAt: 1 });
+// A unit's inbox, newest first.
+noticeSchema.index({ inbox: 1, issuedAt: 1, _id: 1 });
+noticeSchema.index({ issuedAt: 1, _id: 1 });
 
+/**
+ * Sign-in sessions, written by connect-mongo (src/http/auth.ts). The model exists for their indexes:
+ * the server deletes a session once it expires (TTL), and a user's sessions are found to end them.
+ */
+const sessionSchema = new Schema(
+  { _id: { type: String, required: true }, expires: { type: Date }, session: { type: Schema.Types.Mixed } },
+  { versionKey: false, collection: "sessions", strict: false },
+);
+sessionSchema.index({ expires: 1 }, { expireAfterSeconds: 0 });
+sessionSchema.index({ "session.userId": 1 });
+
+export const Session = mongoose.model("Session", sessionSchema);
 export const Unit = mongoose.model("Unit", unitSchema);
 export const User = mongoose.model("User", userSchema);
 export const Case = mongoose.model("Case", caseSchema);
@@ -273,10 +294,10 @@ export const isDuplicateKey = (e: unknown) => (e as { code?: number } | null)?.c
 export async function nextSeq(name: string, ref?: string): Promise<number> {
   for (;;) {
     if (ref) {
-      const taken = await Sequence.findOne({ ref }, { n: 1 }).lean();
+      const taken = await seqTakenQuery(ref).lean();
       if (taken) return taken.n;
     }
-    const last = await Sequence.findOne({ name }, { n: 1 }).sort({ n: -1 }).lean();
+    const last = await lastSeqQuery(name).lean();
     const n = (last?.n ?? 0) + 1;
     try {
       await Sequence.create({ _id: `${name}:${n}`, name, n, ...(ref ? { ref } : {}) });
@@ -286,3 +307,9 @@ export async function nextSeq(name: string, ref?: string): Promise<number> {
     }
   }
 }
+
+/** The last number taken of a sequence (not yet run). */
+export const lastSeqQuery = (name: string) => Sequence.findOne({ name }, { n: 1 }).sort({ n: -1 });
+
+/** The number taken for a document, if any (not yet run). */
+export const seqTakenQuery = (ref: string) => Sequence.findOne({ ref }, { n: 1 });

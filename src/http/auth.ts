@@ -12,10 +12,9 @@ import mongoose from "mongoose";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { z } from "zod";
 import type { Actor } from "../../workflows/index.ts";
-import { User, type UserDoc } from "../db/models.ts";
+import { Session, User, type UserDoc } from "../db/models.ts";
 import { actorOf, verifyPassword } from "../directory.ts";
 import { AppError, fromZod } from "../errors.ts";
-import { log } from "../log.ts";
 
 declare module "express-session" {
   interface SessionData {
@@ -43,28 +42,15 @@ export function sessionStore(client = mongoose.connection.getClient()): MongoSto
     client: client as never,
     collectionName: "sessions",
     ttl: SESSION_TTL_S,
-    // Not connect-mongo's own cleanup: it deletes with write concern w:0, and a server that answers
-    // such a write anyway (FerretDB 1.24 does) shifts every later reply on that connection by one,
-    // so a session lookup could receive another user's session. Expired sessions are never served
-    // (the store checks `expires`); deleteExpiredSessions removes them, acknowledged.
+    // Expired sessions are never served (the store checks `expires`) and the server deletes them through
+    // the TTL index that ensureIndexes builds; connect-mongo builds nothing and runs no timer of its own
+    // (its interval cleanup wrote with w:0).
     autoRemove: "disabled",
     // An unchanged session's expiry is rewritten at most every 5 minutes, not on every request
     // (so an idle session ends up to 5 minutes before its cookie would).
     touchAfter: 5 * 60,
     stringify: false,
   });
-}
-
-export async function deleteExpiredSessions(now = new Date()): Promise<number> {
-  const res = await mongoose.connection.db!.collection("sessions").deleteMany({ expires: { $lt: now } });
-  return res.deletedCount;
-}
-
-/** The web process deletes expired sessions every 10 minutes (one timer per process). */
-export function scheduleSessionCleanup(): NodeJS.Timeout {
-  const timer = setInterval(() => void deleteExpiredSessions().catch((e) => log.warn({ err: e }, "expired sessions not deleted")), 10 * 60_000);
-  timer.unref();
-  return timer;
 }
 
 /** Loads the signed-in user (fresh each request: a deactivated user is out at once). */
@@ -173,5 +159,5 @@ export class Login {
 
 /** Signs a user out everywhere (but the session `keep`): after a password reset or deactivation. */
 export async function endSessions(userId: string, keep = ""): Promise<void> {
-  await mongoose.connection.db?.collection("sessions").deleteMany({ "session.userId": userId, _id: { $ne: keep } } as never);
+  await Session.deleteMany({ "session.userId": userId, _id: mongoose.trusted({ $ne: keep }) });
 }

@@ -92,13 +92,13 @@ async function latestProgress(ids: string[]) {
 
 /** Latest notice per case that this actor may know of: a unit's own inbox; for others every notice that went out (not cancelled). */
 async function latestNotice(ids: string[], actor: Actor) {
-  const notices = await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1 }).lean();
+  const notices = await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1, inbox: 1 }).lean();
   if (!notices.length) return new Map<string, { level: string; on: string }>();
   const deliveries = await NoticeDelivery.find({ noticeId: t({ $in: notices.map((n) => String(n._id)) }), channel: "inbox" }, { noticeId: 1, status: 1, unitId: 1 }).lean();
   const inbox = new Map(deliveries.map((d) => [d.noticeId, d]));
   const visible = notices.filter((n) => {
     const d = inbox.get(String(n._id));
-    if (actor.role === "unit_user") return !!d && d.status === "sent" && d.unitId === actor.unitId;
+    if (actor.role === "unit_user") return !!actor.unitId && n.inbox === actor.unitId;
     return d?.status !== "cancelled";
   });
   // The latest; of notices issued in the same pass, the highest rung.

@@ -36,30 +36,26 @@ export function noticeState(n: NoticeRecord): "issued" | "cancelled" {
   return d.some((x) => x.status === "cancelled") ? "cancelled" : "issued";
 }
 
-/** Ids of the notices in this unit's inbox. */
-async function inboxIds(unitId: string | null | undefined): Promise<string[]> {
-  if (!unitId) return [];
-  const rows = await NoticeDelivery.find({ unitId, channel: "inbox", status: "sent" }, { noticeId: 1 }).lean();
-  return rows.map((r) => r.noticeId);
-}
-
-export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 200): Promise<NoticeRecord[]> {
+/** The notices an actor may list, newest first, not yet run: a unit its own inbox, the office and leaders all of them. */
+export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, limit = 200) {
   const q: Record<string, unknown> = {};
-  if (actor.role === "unit_user") q._id = t({ $in: await inboxIds(actor.unitId) });
+  if (actor.role === "unit_user") q.inbox = actor.unitId ?? "-";
   else if (f.unitId) q.unitId = f.unitId;
   if (f.caseId) q.caseId = f.caseId;
   if (f.level) q.level = f.level;
   if (f.state === "unread") q.readAt = null;
   if (f.state === "read") Object.assign(q, { readAt: t({ $ne: null }), ackAt: null });
   if (f.state === "acknowledged") q.ackAt = t({ $ne: null });
-  return withDeliveries(await Notice.find(q).sort({ issuedAt: -1 }).limit(limit).lean<NoticeRecord[]>());
+  return Notice.find(q).sort({ issuedAt: -1, _id: -1 }).limit(limit);
+}
+
+export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 200): Promise<NoticeRecord[]> {
+  return withDeliveries(await noticeListQuery(actor, f, limit).lean<NoticeRecord[]>());
 }
 
 export async function getNotice(id: string, actor: Actor): Promise<NoticeRecord> {
   const n = await Notice.findById(id).lean<NoticeRecord>();
-  if (!n) throw notFound("通知");
-  if (actor.role === "unit_user" && !(await NoticeDelivery.exists({ _id: `${id}:inbox`, unitId: actor.unitId ?? "-", status: "sent" })))
-    throw notFound("通知");
+  if (!n || (actor.role === "unit_user" && (!actor.unitId || n.inbox !== actor.unitId))) throw notFound("通知");
   return (await withDeliveries([n]))[0]!;
 }
 

@@ -3,6 +3,7 @@
  * workers or retries run, a notice exists once. Supervision notices are numbered 督办〔year〕N号.
  */
 import { randomUUID } from "node:crypto";
+import mongoose from "mongoose";
 import { z } from "zod";
 import { LEVELS, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
@@ -22,7 +23,9 @@ export type NoticeRecord = NoticeDoc & { _id: string; deliveries?: DeliveryView[
 export const CHANNELS = ["inbox", "email", "webhook"] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-interface Issue {
+/** A notice to issue: its key, the case as it stands, and what calls for it. */
+export interface Issue {
+  id: string;
   doc: CaseDoc;
   level: Level;
   rule: NoticeRule | null;
@@ -31,6 +34,18 @@ interface Issue {
   requirement?: string;
 }
 
+const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
+
+/** What the ladder calls for: keyed by case, rule and deadline revision, so it exists once however often it is issued. */
+export const ruleIssue = (doc: CaseDoc, rule: NoticeRule, dueAt: Date): Issue => ({
+  id: noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision),
+  doc,
+  level: rule.level,
+  rule,
+  dueAt,
+  actor: SYSTEM,
+});
+
 /** Numbers a supervision notice once: the number is claimed for the notice's id. */
 async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   const year = shanghaiDate(issuedAt).slice(0, 4);
@@ -38,45 +53,67 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-/** A unit's notify settings, read once per sweep pass. */
-export type UnitChannels = Map<string, Promise<{ emails: number; webhook: boolean }>>;
+type UnitChannels = Map<string, { emails: number; webhook: boolean }>;
 
-function channelsOf(unitId: string, units: UnitChannels) {
-  let found = units.get(unitId);
-  if (!found) {
-    found = Unit.findById(unitId, { notify: 1 })
-      .lean()
-      .then((u) => ({ emails: u?.notify?.emails?.length ?? 0, webhook: !!u?.notify?.webhookUrl }));
-    units.set(unitId, found);
-  }
-  return found;
+async function channelsOf(unitIds: string[]): Promise<UnitChannels> {
+  const ids = [...new Set(unitIds)];
+  if (!ids.length) return new Map();
+  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { notify: 1 }).lean();
+  return new Map(units.map((u) => [u._id.toString(), { emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
 }
 
 /**
- * One delivery document per channel: pending where the unit has the channel (the inbox always), skipped
- * elsewhere, and skipped on every channel when the rule does not name the unit (约谈/通报 goes to leaders).
+ * One delivery document per channel. Writing the notice into the unit's inbox is its delivery, so the
+ * inbox is sent at issue; email and webhook are pending where the unit has them, for the delivery
+ * worker. Every channel is skipped when the rule does not name the unit (约谈/通报 goes to leaders).
  */
-async function deliveriesFor(noticeId: string, unitId: string | null, recipients: readonly string[], units: UnitChannels) {
+function deliveriesFor(noticeId: string, unitId: string | null, recipients: readonly string[], units: UnitChannels, now: Date) {
   const toUnit = recipients.includes("unit") || recipients.includes("unit_head");
-  const unit = unitId && toUnit ? await channelsOf(unitId, units) : null;
-  const has: Record<Channel, unknown> = { inbox: unit, email: unit?.emails, webhook: unit?.webhook };
-  return CHANNELS.map((channel) => ({ _id: `${noticeId}:${channel}`, noticeId, channel, unitId, status: (has[channel] ? "pending" : "skipped") as "pending" | "skipped" }));
+  const unit = unitId && toUnit ? units.get(unitId) : undefined;
+  const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null };
+  return CHANNELS.map((channel) => {
+    const _id = `${noticeId}:${channel}`;
+    if (!unit) return { ...base, _id, channel, status: "skipped" as const };
+    if (channel === "inbox") return { ...base, _id, channel, status: "sent" as const, attempts: 1, target: `inbox:${unitId}`, sentAt: now };
+    return { ...base, _id, channel, status: (channel === "email" ? unit.emails : unit.webhook) ? ("pending" as const) : ("skipped" as const) };
+  });
 }
 
-/** Inserts what is missing in one write; a repeat (another sweep, a retry) finds them there already. */
-async function insertDeliveries(docs: Awaited<ReturnType<typeof deliveriesFor>>) {
+/**
+ * Inserts documents that may be there already (another sweep, a retry): one unordered write. Returns
+ * the ids this call inserted; a duplicate key is not an error, anything else is.
+ */
+async function insertNew(collection: mongoose.mongo.Collection, docs: { _id: string }[]): Promise<Set<string>> {
+  const inserted = new Set(docs.map((d) => d._id));
+  if (!docs.length) return inserted;
   try {
-    await NoticeDelivery.insertMany(docs, { ordered: false });
+    await collection.insertMany(docs as never[], { ordered: false });
   } catch (e) {
-    const errors = (e as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
-    const allDuplicates = errors?.length && errors.every((w) => (w.code ?? w.err?.code) === 11000);
-    if (!allDuplicates && !isDuplicateKey(e)) throw e;
+    const errors = (e as { writeErrors?: { code?: number; index: number; err?: { code?: number } }[] }).writeErrors;
+    if (!errors?.length) {
+      if (!isDuplicateKey(e)) throw e;
+      if (docs.length === 1) inserted.clear();
+      else throw e;
+    } else {
+      for (const w of errors) {
+        if ((w.code ?? w.err?.code) !== 11000) throw e;
+        inserted.delete(docs[w.index]!._id);
+      }
+    }
   }
+  return inserted;
 }
 
-async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id: string, now: Date, units: UnitChannels = new Map()): Promise<NoticeRecord | null> {
-  const unitId = doc.leadUnitId ?? null;
-  const record = {
+/**
+ * Issues notices in a fixed number of writes however many there are: their deliveries, the notices
+ * themselves (a key issued already is left as it was), then a number for each new supervision notice.
+ * Deliveries go first, so a notice never exists without its channels; a crash in between leaves
+ * deliveries that the next issue of the same key completes. Returns the notices this call issued.
+ */
+export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecord[]> {
+  if (!issues.length) return [];
+  const units = await channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : [])));
+  const records = issues.map(({ id, doc, level, rule, dueAt, actor, requirement }) => ({
     _id: id,
     caseId: doc._id.toString(),
     kind: doc.kind,
@@ -85,39 +122,40 @@ async function issue({ doc, level, rule, dueAt, actor, requirement }: Issue, id:
     ruleId: rule?.id ?? null,
     level,
     revision: doc.deadlineRevision,
-    unitId,
+    unitId: doc.leadUnitId ?? null,
+    /** The unit whose inbox shows it: the lead unit, when the rule names the unit. */
+    inbox: null as string | null,
     recipients: rule?.recipients ?? ["unit", "office"],
     manual: rule === null,
+    number: null,
     deadline: doc.deadline ?? null,
     requirement: requirement ?? "",
     points: rule?.points ?? 0,
     dueAt,
     issuedAt: now,
     issuedBy: actor,
-  };
-  // Deliveries first: a notice never exists without its channels (orphan deliveries of a notice that
-  // failed to be written are completed when the next sweep issues it again).
-  const deliveries = await deliveriesFor(id, unitId, record.recipients, units);
-  await insertDeliveries(deliveries);
-  try {
-    await Notice.create(record);
-  } catch (e) {
-    if (isDuplicateKey(e)) return null;
-    throw e;
-  }
-  const issued = { ...(record as unknown as NoticeRecord), deliveries };
-  if (level === "supervision") {
-    const number = await numberOf(id, now);
-    await Notice.updateOne({ _id: id }, { $set: { number } });
-    return { ...issued, number };
+    readAt: null,
+    readBy: null,
+    ackAt: null,
+    ackBy: null,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const deliveries = new Map(records.map((r) => [r._id, deliveriesFor(r._id, r.unitId, r.recipients, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]));
+  for (const r of records) if (deliveries.get(r._id)!.some((d) => d.channel === "inbox" && d.status === "sent")) r.inbox = r.unitId;
+  await insertNew(NoticeDelivery.collection, [...deliveries.values()].flat());
+  const inserted = await insertNew(Notice.collection, records);
+  const issued: NoticeRecord[] = [];
+  for (const r of records) {
+    if (!inserted.has(r._id)) continue;
+    const notice = { ...(r as unknown as NoticeRecord), deliveries: deliveries.get(r._id) };
+    if (r.level === "supervision") {
+      notice.number = await numberOf(r._id, now);
+      await Notice.updateOne({ _id: r._id }, { $set: { number: notice.number } });
+    }
+    issued.push(notice);
   }
   return issued;
-}
-
-/** A notice the ladder calls for; null when it was already issued for this case, rule and revision. */
-export function issueFromRule(doc: CaseDoc, rule: NoticeRule, dueAt: Date, now: Date, units?: UnitChannels): Promise<NoticeRecord | null> {
-  const system: Actor = { id: "system", name: "系统", role: "system", unitId: null };
-  return issue({ doc, level: rule.level, rule, dueAt, actor: system }, noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision), now, units);
 }
 
 export const manualNoticeSchema = z.object({
@@ -132,5 +170,6 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
   if (!parsed.success) throw fromZod(parsed.error);
   const now = clock.now();
   const id = `${doc._id.toString()}-manual-${randomUUID()}`;
-  return (await issue({ doc, level: parsed.data.level, rule: null, dueAt: now, actor, requirement: parsed.data.requirement }, id, now))!;
+  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, requirement: parsed.data.requirement }], now);
+  return notice!;
 }

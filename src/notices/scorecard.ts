@@ -4,7 +4,7 @@
  */
 import mongoose from "mongoose";
 import { shanghaiDate, startOfDay } from "../../workflows/index.ts";
-import { Notice, NoticeDelivery } from "../db/models.ts";
+import { Notice } from "../db/models.ts";
 
 export interface ScoreLine {
   noticeId: string;
@@ -40,12 +40,8 @@ export async function scorecard(from: string, to: string, unitId?: string): Prom
   const rows = await Notice.find(q, { level: 1, points: 1, caseId: 1, ledgerNumber: 1, issuedAt: 1, unitId: 1 })
     .sort({ issuedAt: 1 })
     .lean();
-  // A notice cancelled before it went out (its case moved on) does not count against the unit.
-  const cancelled = new Set(
-    (await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: rows.map((r) => String(r._id)) }), channel: "inbox", status: "cancelled" }, { noticeId: 1 }).lean()).map((d) => d.noticeId),
-  );
   const byUnit = new Map<string, UnitScore>();
-  for (const r of rows.filter((x) => !cancelled.has(String(x._id)))) {
+  for (const r of rows) {
     const u = r.unitId as string;
     const s = byUnit.get(u) ?? { unitId: u, points: 0, counts: {}, specialLetterQuarters: [], lines: [] };
     byUnit.set(u, s);

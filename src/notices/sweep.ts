@@ -6,14 +6,14 @@
  * due, once. It writes only schedules and notices: the case document is the case service's.
  */
 import mongoose from "mongoose";
-import { ladderFor, noticeKey, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { ladderFor, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
 import { eachConcurrently } from "../concurrently.ts";
 import { log } from "../log.ts";
-import { issueFromRule, type NoticeRecord, type UnitChannels } from "./issuer.ts";
+import { issueMany, ruleIssue, type NoticeRecord } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -44,25 +44,21 @@ export class NoticeSweeper {
     const state = await SweepState.findById(STATE_ID).lean();
     // Changes made while the last pass ran, or stamped by a clock a little behind, are seen again.
     const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
-    const [due, changed] = await Promise.all([
-      CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1 }).limit(limit).lean(),
-      Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1, updatedAt: 1 }).sort({ updatedAt: 1 }).limit(limit).lean(),
-    ]);
+    const [due, changed] = await Promise.all([dueSchedules(now, limit).lean(), changedCases(since, limit).lean()]);
     const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
     const result: SweepResult = { cases: ids.length, issued: [], publicityEnded: [], problems: [] };
     if (ids.length) {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
-      const units: UnitChannels = new Map();
-      // Cases are independent (each writes only its own notices and schedule): a few at a time keep
-      // the database busy instead of waiting on one round trip after another.
-      await eachConcurrently(ids, SWEEP_LANES, async (id) => {
-        try {
-          await this.processCase(id, now, rules, calendar, units, result);
-        } catch (e) {
-          log.error({ err: e, caseId: id }, "sweep: case failed");
-          result.problems.push({ caseId: id, message: (e as Error).message });
-        }
-      });
+      // Publicity periods that ended go through the case service first (rare: one event each), so the
+      // ladder below sees the case as it now stands.
+      const cases = await eachCase(await this.service.currentCases(ids), result, (doc) => this.endPublicity(doc, now, calendar, result));
+      const plans = cases.map((doc) => ({ doc, ...planOf(doc, now, rules, calendar) }));
+      for (const p of plans) if (p.problem) result.problems.push({ caseId: p.doc._id.toString(), message: p.problem });
+      // Everything that fell due, issued at once; a key issued already (an earlier pass, a concurrent sweep) is skipped by a primary-key read.
+      const wanted = plans.flatMap((p) => p.due.map(({ rule, at }) => ruleIssue(p.doc, rule, at)));
+      const existing = new Set(wanted.length ? (await Notice.find({ _id: mongoose.trusted({ $in: wanted.map((i) => i.id) }) }, { _id: 1 }).lean()).map((n) => String(n._id)) : []);
+      result.issued = await issueMany(wanted.filter((i) => !existing.has(i.id)), now);
+      await writeSchedules(plans, now);
       if (result.issued.length) await this.onIssued(result.issued);
     }
     if (changed.length < limit) await advanceWatermark(now);
@@ -76,41 +72,67 @@ export class NoticeSweeper {
     return result;
   }
 
-  private async processCase(id: string, now: Date, rules: NoticeRule[], cal: WorkCalendar, units: UnitChannels, result: SweepResult): Promise<void> {
-    let doc = await this.service.getCase(id, SYSTEM);
-    const publicityEnd = safely(() => publicityEndsAt(clockOf(doc), cal));
-    if (publicityEnd.value && publicityEnd.value <= now) {
-      const ctx = doc.context as { publicitySince: string };
-      const applied = await this.service.applyEvent(
-        id,
-        { type: "PUBLICITY_END", idempotencyKey: `publicity-end-r${doc.deadlineRevision}-${ctx.publicitySince}-v${doc.version}` },
-        SYSTEM,
-      );
-      doc = applied.case;
-      result.publicityEnded.push(id);
-    }
-
-    const { timed, problems } = ladderFor(clockOf(doc), rules, cal);
-    let next: Date | null = null;
-    const due = timed.filter(({ at }) => at <= now);
-    for (const { at } of timed) if (at > now && (!next || at < next)) next = at;
-    // Rungs already issued are skipped by key: a primary-key lookup each, cheap on any server.
-    const issued = await Promise.all(due.map(({ rule }) => Notice.exists({ _id: noticeKey(id, rule.id, doc.deadlineRevision) })));
-    for (const [i, { rule, at }] of due.entries()) {
-      if (issued[i]) continue;
-      const notice = await issueFromRule(doc, rule, at, now, units);
-      if (notice) result.issued.push(notice);
-    }
-    if (publicityEnd.value && publicityEnd.value > now && (!next || publicityEnd.value < next)) next = publicityEnd.value;
-    const messages = [...problems.map((p) => p.error.message), ...(publicityEnd.error ? [publicityEnd.error.message] : [])];
-    if (messages.length) {
-      const retry = new Date(now.getTime() + RETRY_PROBLEM_MS);
-      if (!next || retry < next) next = retry;
-      result.problems.push({ caseId: id, message: messages.join("；") });
-    }
-    const problem = messages.length ? [...new Set(messages)].join("；") : null;
-    await upsert(() => CaseSchedule.updateOne({ _id: id }, { $set: { nextAt: next, version: doc.version, problem, computedAt: now } }, { upsert: true }));
+  /** Ends the case's publicity period if it is over (PUBLICITY_END by the system); returns the case as it then stands. */
+  private async endPublicity(doc: CaseDoc, now: Date, cal: WorkCalendar, result: SweepResult): Promise<CaseDoc> {
+    const end = safely(() => publicityEndsAt(clockOf(doc), cal));
+    if (!end.value || end.value > now) return doc;
+    const ctx = doc.context as { publicitySince: string };
+    const id = doc._id.toString();
+    const applied = await this.service.applyEvent(
+      id,
+      { type: "PUBLICITY_END", idempotencyKey: `publicity-end-r${doc.deadlineRevision}-${ctx.publicitySince}-v${doc.version}` },
+      SYSTEM,
+    );
+    result.publicityEnded.push(id);
+    return applied.case;
   }
+}
+
+/** The schedules that have come by `now`, oldest first: the sweep's due query. */
+export const dueSchedules = (now: Date, limit: number) =>
+  CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1, _id: 1 }).limit(limit);
+
+/** Cases changed since `since`, oldest change first: the sweep's changed-cases query. */
+export const changedCases = (since: Date, limit: number) =>
+  Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1, updatedAt: 1 }).sort({ updatedAt: 1, _id: 1 }).limit(limit);
+
+/** Runs `step` on each case a few at a time; a case that fails is reported and left out, the others go on. */
+async function eachCase(docs: CaseDoc[], result: SweepResult, step: (doc: CaseDoc) => Promise<CaseDoc>): Promise<CaseDoc[]> {
+  const out: CaseDoc[] = [];
+  await eachConcurrently(docs, SWEEP_LANES, async (doc) => {
+    try {
+      out.push(await step(doc));
+    } catch (e) {
+      log.error({ err: e, caseId: doc._id.toString() }, "sweep: case failed");
+      result.problems.push({ caseId: doc._id.toString(), message: (e as Error).message });
+    }
+  });
+  return out;
+}
+
+/** What the ladder says for a case now: the rungs due, when to look next, and why a rung could not be timed. */
+function planOf(doc: CaseDoc, now: Date, rules: NoticeRule[], cal: WorkCalendar) {
+  const { timed, problems } = ladderFor(clockOf(doc), rules, cal);
+  const publicityEnd = safely(() => publicityEndsAt(clockOf(doc), cal));
+  const due = timed.filter(({ at }) => at <= now);
+  let next: Date | null = null;
+  for (const at of [...timed.map((t) => t.at), publicityEnd.value]) if (at && at > now && (!next || at < next)) next = at;
+  const messages = [...new Set([...problems.map((p) => p.error.message), ...(publicityEnd.error ? [publicityEnd.error.message] : [])])];
+  if (messages.length) {
+    const retry = new Date(now.getTime() + RETRY_PROBLEM_MS);
+    if (!next || retry < next) next = retry;
+  }
+  return { due, next, problem: messages.length ? messages.join("；") : null };
+}
+
+/** Every case's next look in one write. */
+async function writeSchedules(plans: { doc: CaseDoc; next: Date | null; problem: string | null }[], now: Date): Promise<void> {
+  if (!plans.length) return;
+  const ops = plans.map(({ doc, next, problem }) => ({
+    updateOne: { filter: { _id: doc._id.toString() }, update: { $set: { nextAt: next, version: doc.version, problem, computedAt: now } }, upsert: true },
+  }));
+  // Concurrent sweeps may race to insert the same schedule: the loser's write goes again as an update.
+  await upsert(() => CaseSchedule.bulkWrite(ops, { ordered: false }));
 }
 
 /** An upsert that concurrent sweeps may race to insert: one insert wins, the loser updates what it made. */

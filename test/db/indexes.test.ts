@@ -17,7 +17,7 @@ describe("Indexes", () => {
         expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).to.deep.equal([]);
       }
       const indexes = await conns[0]!.db!.collection("cases").indexes();
-      expect(indexes.map((i) => i.name)).to.include.members(["ledgerNumber_1", "updatedAt_1"]);
+      expect(indexes.map((i) => i.name)).to.include.members(["ledgerNumber_1", "updatedAt_1__id_1"]);
     } finally {
       await conns[0]!.dropDatabase().catch(() => undefined);
       await Promise.all(conns.map((c) => c.close()));

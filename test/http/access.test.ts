@@ -15,7 +15,7 @@ import { maskComplainant } from "../../src/http/present.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
-import { ledgerState, markInboxSent } from "../support/ledger.ts";
+import { ledgerState } from "../support/ledger.ts";
 
 const WHO = ["admin", "staff", "leader", "lead", "co", "other"] as const;
 type Who = (typeof WHO)[number];
@@ -507,8 +507,6 @@ describe("HTTP access matrix", function () {
     await ok("staff", "post", `/api/cases/${c.id}/events`, 200, { body: { type: "ACCEPT" } });
     await ok("staff", "post", `/api/cases/${c.id}/events`, 200, { body: { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } } });
     f.C = { id: c.id, ledger: c.ledgerNumber, title: c.title };
-
-    for (const id of [f.A.notice, f.B.notice]) await markInboxSent(id);
 
     const marks = (x: CaseFx) => [x.id, x.ledger, x.title, x.attachment, x.attachmentName, x.notice, x.noticeNumber];
     const cMarks = [f.C.id, f.C.ledger, f.C.title];

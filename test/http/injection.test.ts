@@ -12,7 +12,7 @@ import { Case, CaseHistory, } from "../../src/db/models.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
-import { ledgerState, markInboxSent } from "../support/ledger.ts";
+import { ledgerState } from "../support/ledger.ts";
 
 type Method = "get" | "post" | "put" | "patch";
 type Res = request.Response;
@@ -65,7 +65,6 @@ describe("HTTP input: operators in input never reach a query", function () {
     await w.service.createCase(newComplaint(), w.office);
     const n = await as(staff, "post", `/api/cases/${f.A}/notices`).send({ level: "supervision", requirement: "请加快整改" }).expect(201);
     f.notice = n.body.id;
-    await markInboxSent(f.notice);
   });
   after(async () => {
     await flushLoginLimits(t.redis);
@@ -379,7 +378,6 @@ describe("HTTP input: operators in input never reach a query", function () {
     await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }, w.office);
     const n = await as(staff, "post", `/api/cases/${id}/notices`).send({ level: "supervision", requirement: `请整改${XSS}` }).expect(201);
     expect(n.body.caseTitle).to.equal(`燃煤锅炉${SCRIPT}整改`);
-    await markInboxSent(n.body.id);
     for (const s of [staff, lead]) {
       const res = await s.agent.get(`/api/notices/${n.body.id}/document`).expect(200);
       expect(res.headers["content-type"]).to.match(/^text\/html/);

@@ -4,7 +4,7 @@ import type { SessionData } from "express-session";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import mongoose from "mongoose";
-import { deleteExpiredSessions, sessionStore } from "../../src/http/auth.ts";
+import { sessionStore } from "../../src/http/auth.ts";
 import { makeWorld } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, testApp } from "../support/http.ts";
 import { testDbUri } from "../support/hooks.ts";
@@ -49,16 +49,14 @@ describe("Sessions", () => {
     }
   });
 
-  it("deleteExpiredSessions removes expired sessions and keeps live ones", async () => {
-    const sessions = mongoose.connection.db!.collection<{ _id: string; expires: Date }>("sessions");
-    const now = new Date();
-    await sessions.insertMany([
-      { _id: "expired", expires: new Date(now.getTime() - 1000) },
-      { _id: "live", expires: new Date(now.getTime() + 3600_000) },
-    ]);
-    expect(await deleteExpiredSessions(now)).to.be.at.least(1);
-    const left = await sessions.find({ _id: { $in: ["expired", "live"] } }).toArray();
-    expect(left.map((s) => s._id)).to.deep.equal(["live"]);
+  it("expired sessions are deleted by the server (a TTL index on expires) and never served before that", async () => {
+    const indexes = await mongoose.connection.db!.collection("sessions").indexes();
+    expect(indexes.find((i) => i.key.expires === 1)).to.include({ expireAfterSeconds: 0 });
+    const store = sessionStore();
+    await call((cb) => store.set("s-expired", { ...sessionOf("bob"), cookie: { originalMaxAge: 1000, expires: new Date(Date.now() - 1000) } } as never, cb));
+    await call((cb) => store.set("s-live", sessionOf("carol"), cb));
+    expect(await call<SessionData | null>((cb) => store.get("s-expired", cb))).to.equal(null);
+    expect((await call<SessionData | null>((cb) => store.get("s-live", cb)))?.userId).to.equal("carol");
   });
 
   it("a browser that follows the login redirect as soon as it has the headers finds its session there", async () => {

@@ -132,8 +132,8 @@ describe("import and export over HTTP", () => {
     const theirs = await readXlsx((await download(other, "/api/exports/ledger.xlsx").expect(200)).body);
     const otherRows = theirs.get("整改台账")!.slice(1);
     expect(otherRows.map((r) => r[0])).to.deep.equal(["SJ1-01"]);
-    // A notice not yet in the unit's inbox is not shown to the unit.
-    expect(otherRows[0]![14]).to.equal(undefined);
+    // The unit sees the notice in its own inbox (it reached the inbox when issued).
+    expect(otherRows[0]![14]).to.equal("督办通知");
     const filtered = await readXlsx((await download(staff, "/api/exports/ledger.xlsx?overdue=true").expect(200)).body);
     expect(filtered.get("整改台账")!.slice(1).map((r) => r[0])).to.deep.equal(["SJ1-01"]);
     await download(staff, "/api/exports/ledger.xlsx?sort=bogus").expect(422);

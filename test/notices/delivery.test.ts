@@ -165,11 +165,12 @@ describe("notice delivery", () => {
     const c = await assignedCase();
     const notice = await supervise(c);
     expect(notice.number).to.match(/^督办〔2026〕\d+号$/);
-    expect(issuedWith(notice)).to.deep.equal({ inbox: "pending", email: "pending", webhook: "pending" });
+    // Writing the notice into the unit's inbox is its delivery: done at issue. Email and webhook wait for the worker.
+    expect(issuedWith(notice)).to.deep.equal({ inbox: "sent", email: "pending", webhook: "pending" });
 
     const config = configFor({ SMTP_URL: smtp.url });
     const worker = await run(config);
-    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(3);
+    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(2);
     const d = await ledgerUntil("all three channels sent", worker.deliveryQueue, [notice._id], async () => {
       const d = await deliveriesOf(notice._id);
       return CHANNELS.every((ch) => d[ch]?.status === "sent") && d;
@@ -216,7 +217,7 @@ describe("notice delivery", () => {
     // Enqueued again: from the ledger nothing is pending any more; with the stale list (a caller
     // that retries), the jobs run again and find every channel sent.
     expect(await enqueueDeliveries(worker.deliveryQueue, await deliveriesAmong([notice._id]), deliveryOptions(config))).to.equal(0);
-    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(3);
+    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(2);
     await until("the repeated jobs to complete", async () => {
       const jobs = await Promise.all(CHANNELS.map((ch) => worker.deliveryQueue.getJob(jobIdOf(notice._id, ch))));
       return jobs.every((j) => !j); // removed on completion; a failed job would stay
@@ -270,11 +271,11 @@ describe("notice delivery", () => {
     later(() => http.close());
     await notifyLead({ webhookUrl: http.url("/hook"), webhookSecret: SECRET });
     const notice = await supervise(await assignedCase());
-    expect(issuedWith(notice)).to.deep.equal({ inbox: "pending", email: "skipped", webhook: "pending" });
+    expect(issuedWith(notice)).to.deep.equal({ inbox: "sent", email: "skipped", webhook: "pending" });
 
     const config = configFor();
     const worker = await run(config);
-    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(2);
+    expect(await enqueueDeliveries(worker.deliveryQueue, notice.deliveries!, deliveryOptions(config))).to.equal(1);
     const d = await ledgerUntil("the webhook to be sent", worker.deliveryQueue, [notice._id], async () => {
       const d = await deliveriesOf(notice._id);
       return d.webhook.status === "sent" && d.inbox.status === "sent" && d;
@@ -297,7 +298,7 @@ describe("notice delivery", () => {
     const notices: NoticeRecord[] = [];
     for (let i = 1; i <= COUNT; i++) notices.push(await supervise(c, i));
     const issued = new Set(notices.map((n) => n._id));
-    for (const n of notices) expect(issuedWith(n)).to.deep.equal({ inbox: "pending", email: "pending", webhook: "skipped" });
+    for (const n of notices) expect(issuedWith(n)).to.deep.equal({ inbox: "sent", email: "pending", webhook: "skipped" });
 
     const prefix = freshPrefix("k");
     const config = configFor({ QUEUE_PREFIX: prefix, SMTP_URL: smtp.url });
@@ -307,7 +308,7 @@ describe("notice delivery", () => {
       await queue.close();
       connection.disconnect();
     });
-    expect(await enqueueDeliveries(queue, deliveriesOfAll(notices), deliveryOptions(config))).to.equal(2 * COUNT); // inbox + email
+    expect(await enqueueDeliveries(queue, deliveriesOfAll(notices), deliveryOptions(config))).to.equal(COUNT); // email (the inbox is sent at issue)
 
     const env = {
       ...process.env,
@@ -436,8 +437,8 @@ describe("notice delivery", () => {
     const connection = queueConnection(REDIS_URL);
     const queue = makeQueue(QUEUES.delivery, connection, config.QUEUE_PREFIX);
     try {
-      expect(await enqueueDeliveries(queue, deliveriesOfAll(notices), deliveryOptions(config))).to.equal(15);
-      expect((await queue.getJobCounts("wait")).wait).to.equal(15);
+      expect(await enqueueDeliveries(queue, deliveriesOfAll(notices), deliveryOptions(config))).to.equal(10); // email and webhook
+      expect((await queue.getJobCounts("wait")).wait).to.equal(10);
       const redis = new Redis(REDIS_URL);
       try {
         await redis.flushall();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
-import { CaseSchedule, Notice, NoticeDelivery, type CaseDoc } from "../../src/db/models.ts";
+import { CaseSchedule, Notice, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { chineseDate, renderNotice } from "../../src/notices/render.ts";
@@ -69,14 +69,14 @@ describe("the escalation ladder", () => {
     expect(notices.find((n) => n.level === "supervision")!.number).to.equal("督办〔2026〕1号");
     expect(notices.every((n) => n.unitId === w.units.lead && n.revision === 1)).to.equal(true);
     expect((await CaseSchedule.findById(c._id.toString()).lean())!.nextAt).to.equal(null);
-    // The unit's inbox carries the rungs whose rule names the unit (or its head); 约谈/通报 goes to leaders only.
+    // The unit's inbox carries the rungs whose rule names the unit (or its head), from the moment they are issued; 约谈/通报 goes to leaders only.
     const inbox = new Map((await NoticeDelivery.find({ channel: "inbox" }).lean()).map((d) => [d.noticeId, d.status]));
     expect(Object.fromEntries(notices.map((n) => [n.level, inbox.get(n._id)]))).to.deep.equal({
-      sign_reminder: "pending",
-      due_reminder: "pending",
-      yellow: "pending",
-      red: "pending",
-      supervision: "pending",
+      sign_reminder: "sent",
+      due_reminder: "sent",
+      yellow: "sent",
+      red: "sent",
+      supervision: "sent",
       escalation: "skipped",
     });
   });
@@ -120,19 +120,22 @@ describe("the escalation ladder", () => {
   it("after an approved extension the old revision's notices never go out and the ladder restarts from the new deadline", async () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    await Unit.updateOne({ _id: w.units.lead }, { $set: { "notify.emails": ["lead@unit.example"] } });
     const red = startOfDay("2026-05-01");
     expect(await sweepAt(red)).to.include("red");
     const redNotice = (await Notice.findOne({ caseId: c._id.toString(), level: "red" }).lean())!;
     c = await apply(c, "REQUEST_EXTENSION", w.lead, { deadline: "2026-06-30", reason: "设备到货延迟" });
     c = await apply(c, "APPROVE_EXTENSION", w.office);
     expect(c.deadlineRevision).to.equal(2);
-    // The red warning of revision 1 had not been delivered yet: it is cancelled, not sent.
+    // The red warning of revision 1 reached the inbox when it was issued; its email had not gone out yet:
+    // it is cancelled, not sent.
+    expect((await NoticeDelivery.findById(`${redNotice._id}:inbox`).lean())!.status).to.equal("sent");
     const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, office: "整改办", smtpFrom: "x@y", webhookTimeoutMs: 1000 });
-    const job = { data: { noticeId: redNotice._id, channel: "inbox" }, attemptsMade: 0, opts: { attempts: 1 } };
+    const job = { data: { noticeId: redNotice._id, channel: "email" }, attemptsMade: 0, opts: { attempts: 1 } };
     expect(await deliverer.process(job as never)).to.match(/^cancelled/);
-    const inbox = (await NoticeDelivery.findById(`${redNotice._id}:inbox`).lean())!;
-    expect(inbox).to.include({ status: "cancelled", cancelReason: "办理期限已调整（新的期限版本）" });
-    expect(inbox.sentAt).to.equal(null);
+    const email = (await NoticeDelivery.findById(`${redNotice._id}:email`).lean())!;
+    expect(email).to.include({ status: "cancelled", cancelReason: "办理期限已调整（新的期限版本）" });
+    expect(email.sentAt).to.equal(null);
     // Nothing of revision 1 fires any more; revision 2 starts its own ladder.
     expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal([]);
     expect(await sweepAt(beforeWorkdays("2026-06-30", 5))).to.deep.equal(["due_reminder"]);

@@ -1,11 +1,6 @@
-/** Looking at the ledger from tests: marking an inbox delivery, and a fingerprint of everything a write could touch. */
+/** Looking at the ledger from tests: a fingerprint of everything a write could touch. */
 import mongoose from "mongoose";
 import { Case, CaseHistory, Notice, NoticeDelivery, NoticeRuleModel, Sequence, Unit, User } from "../../src/db/models.ts";
-
-/** Notices reach a unit's inbox once the delivery worker delivered them; tests without the worker mark it here. */
-export async function markInboxSent(noticeId: string): Promise<void> {
-  await NoticeDelivery.updateOne({ _id: `${noticeId}:inbox` }, { $set: { status: "sent", sentAt: new Date() } });
-}
 
 /** Everything a write could touch (sessions aside): compare before and after a request that must write nothing. */
 export async function ledgerState(): Promise<string> {

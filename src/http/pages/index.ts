@@ -24,7 +24,7 @@ import { loadCalendar } from "../../calendar/workdays.ts";
 import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { visibleFilter } from "../../cases/access.ts";
 import type { ChainEntry } from "../../cases/history.ts";
-import { SORTS, caseStats, listCases, type Sort } from "../../cases/queries.ts";
+import { SORTS, caseStats, listCases, monthlyTrend, unitFigures, type Sort } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
 import type { CaseService } from "../../cases/service.ts";
 import { Case, CaseSchedule, Notice, Unit, type CaseDoc, type UnitDoc } from "../../db/models.ts";
@@ -369,34 +369,15 @@ function caseRow(c: CaseDoc, names: Map<string, string>, now: Date, warned: Set<
 
 /** Per-unit figures for the office dashboard. */
 async function unitTable(names: Map<string, string>, scores: { unitId: string; points: number }[], now: Date) {
-  const today = shanghaiDate(now);
-  const cases = await Case.find({ leadUnitId: mongoose.trusted({ $ne: null }) }, { leadUnitId: 1, kind: 1, state: 1, deadline: 1, "context.closedOn": 1 }).lean<CaseDoc[]>();
-  const rows = new Map<string, { cases: number; overdue: number; closed: number; onTime: number }>();
-  for (const c of cases) {
-    const r = rows.get(c.leadUnitId!) ?? { cases: 0, overdue: 0, closed: 0, onTime: 0 };
-    rows.set(c.leadUnitId!, r);
-    r.cases++;
-    if (c.deadline && c.deadline < today && inState(c.state, DEADLINE_STATES[c.kind as CaseKind])) r.overdue++;
-    const closedOn = (c.context as { closedOn?: string | null })?.closedOn;
-    if (c.state === "closed" && closedOn) {
-      r.closed++;
-      if (c.deadline && closedOn <= c.deadline) r.onTime++;
-    }
-  }
   const points = new Map(scores.map((s) => [s.unitId, s.points]));
-  return [...rows]
-    .map(([id, r]) => ({ id, name: names.get(id) ?? id, ...r, rate: r.closed ? `${Math.round((r.onTime / r.closed) * 100)}%` : "—", points: points.get(id) ?? 0 }))
+  return (await unitFigures(now))
+    .map((r) => ({ id: r.unitId, name: names.get(r.unitId) ?? r.unitId, ...r, rate: r.closed ? `${Math.round((r.onTime / r.closed) * 100)}%` : "—", points: points.get(r.unitId) ?? 0 }))
     .sort((a, b) => b.overdue - a.overdue || a.points - b.points);
 }
 
 /** Data for the two charts: cases by state, and registered/closed per month over the last 12 months. */
 async function chartData(actor: Actor, byState: Record<string, number>, now: Date) {
-  const months: string[] = [];
-  const d = new Date(`${shanghaiDate(now).slice(0, 7)}-01T00:00:00Z`);
-  for (let i = 11; i >= 0; i--) months.push(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1)).toISOString().slice(0, 7));
-  const cases = await Case.find(visibleFilter(actor), { createdAt: 1, "context.closedOn": 1 }).lean<CaseDoc[]>();
-  const created = months.map((m) => cases.filter((c) => shanghaiDate((c as { createdAt: Date }).createdAt).startsWith(m)).length);
-  const closed = months.map((m) => cases.filter((c) => ((c.context as { closedOn?: string })?.closedOn ?? "").startsWith(m)).length);
+  const { months, created, closed } = await monthlyTrend(actor, now);
   const states = Object.entries(byState).map(([key, value]) => {
     const [kind, state] = key.split(":") as [CaseKind, string];
     return { name: `${kind === "complaint" ? "信访·" : ""}${stateLabel(kind, state)}`, value };

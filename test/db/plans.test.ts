@@ -1,0 +1,152 @@
+/**
+ * Every query on a hot path reads through an index: each ledger filter and sort, for the office and a
+ * unit; the sweep's due and changed-cases queries; the inbox; a case's history and idempotency keys;
+ * notice numbering; sessions. The queries are the product's own builders, explained on a ledger of
+ * realistic size with the statistics a running server has. A plan that reads the whole collection fails.
+ */
+import { expect } from "chai";
+import mongoose from "mongoose";
+import type { Actor } from "../../workflows/index.ts";
+import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
+import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
+import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
+import { noticeListQuery } from "../../src/notices/inbox.ts";
+import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
+import { resetLedger } from "../support/fixtures.ts";
+import { refreshStatistics, summarize } from "../support/plans.ts";
+import { insertSyntheticCases } from "../support/synthetic.ts";
+
+const N = 10_000;
+const DAY = 86_400_000;
+
+describe("Query plans: hot queries read through an index", function () {
+  this.timeout(120_000);
+  const now = new Date();
+  const units = Array.from({ length: 20 }, () => new mongoose.Types.ObjectId().toString());
+  const office: Actor = { id: "office-1", name: "整改办", role: "office_staff", unitId: null };
+  const unit: Actor = { id: "unit-1", name: "联络员", role: "unit_user", unitId: units[3]! };
+  let caseIds: string[] = [];
+
+  before(async () => {
+    await resetLedger();
+    await Session.deleteMany({});
+    await insertSyntheticCases(Case.collection, N, { units, now });
+    caseIds = (await Case.find({}, { _id: 1 }).limit(200).lean()).map((c) => c._id.toString());
+    const ids = (await Case.find({}, { _id: 1 }).lean()).map((c) => c._id.toString());
+    await CaseSchedule.collection.insertMany(
+      ids.map((id, i) => ({ _id: id, nextAt: i % 5 ? new Date(now.getTime() + ((i * 7919) % 365) * DAY) : null, version: 1, problem: null, computedAt: now })) as never[],
+    );
+    await CaseHistory.collection.insertMany(
+      ids.flatMap((id) =>
+        [1, 2].map((seq) => ({ _id: `${id}:${seq}`, caseId: id, seq, type: "X", actor: { id: "a" }, at: now, from: null, to: "x", payload: {}, deadlineRevision: 0, prevHash: "0", hash: "0", snapshot: {} })),
+      ) as never[],
+    );
+    await Notice.collection.insertMany(
+      ids.map((id, i) => {
+        const u = units[i % units.length]!;
+        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: "yellow", revision: 1, unitId: u, inbox: i % 7 ? u : null, issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
+      }) as never[],
+    );
+    await Sequence.collection.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `supervision-${2024 + (i % 3)}:${i + 1}`, name: `supervision-${2024 + (i % 3)}`, n: i + 1, ref: `notice-${i}` })) as never[]);
+    await Session.collection.insertMany(
+      Array.from({ length: 5000 }, (_, i) => ({ _id: `sid-${i}`, expires: new Date(now.getTime() + ((i % 48) - 8) * 3600_000), session: { userId: `user-${i % 300}` } })) as never[],
+    );
+    await refreshStatistics();
+  });
+  after(async () => {
+    await resetLedger();
+    await Session.deleteMany({});
+  });
+
+  /** Explains each labelled query; returns the labels whose plan read the whole collection, with the plan. */
+  async function scans(queries: [string, { explain(): Promise<unknown> }][]): Promise<string[]> {
+    const out: string[] = [];
+    for (const [label, q] of queries) {
+      const plan = summarize(await q.explain());
+      if (plan.collectionScan || !plan.indexes.length) out.push(`${label}: ${plan.nodes.join(" > ")} [${plan.indexes.join(", ")}]`);
+    }
+    return out;
+  }
+
+  const FILTERS: Record<string, CaseFilter> = {
+    "no filter": {},
+    kind: { kind: "complaint" },
+    state: { state: "rectifying" },
+    unit: { unit: units[5] },
+    category: { category: "水" },
+    round: { round: "回头看" },
+    overdue: { overdue: true },
+    "behind schedule": { behindSchedule: true },
+    search: { q: "锅炉" },
+    "deadline range": { deadlineFrom: new Date(now.getTime() + 30 * DAY).toISOString().slice(0, 10), deadlineTo: new Date(now.getTime() + 60 * DAY).toISOString().slice(0, 10) },
+  };
+
+  it("a page of the ledger, for every filter and sort, as the office and as a unit", async () => {
+    const queries: [string, ReturnType<typeof caseListQuery>["page"]][] = [];
+    for (const [who, actor] of [["office", office], ["unit", unit]] as const)
+      for (const [name, f] of Object.entries(FILTERS))
+        for (const sort of SORTS) queries.push([`${who}, ${name}, ${sort}`, caseListQuery(actor, f, { page: 1, pageSize: 50, sort }, now).page]);
+    expect(await scans(queries)).to.deep.equal([]);
+  });
+
+  it("the count behind a page, for every filter that narrows the ledger", async () => {
+    // A count over most of the ledger (the office's whole ledger, a third of it by kind, one category or
+    // round of several, a word found in titles all over) reads most of it whatever the engine: PostgreSQL
+    // rightly reads the table then. Every filter that narrows the ledger counts through an index.
+    const narrowing = ["state", "unit", "overdue", "behind schedule", "deadline range"];
+    const queries: [string, { explain(): Promise<unknown> }][] = [];
+    for (const name of narrowing) queries.push([`office, ${name}`, Case.find(caseListQuery(office, FILTERS[name]!, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter)]);
+    for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(caseListQuery(unit, f, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter)]);
+    expect(await scans(queries)).to.deep.equal([]);
+  });
+
+  it("the notice sweep: the schedules that have come, and the cases changed since its last pass", async () => {
+    expect(
+      await scans([
+        ["due schedules", dueSchedules(now, 5000)],
+        ["changed cases", changedCases(new Date(now.getTime() - 3600_000), 5000)],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("the inbox: a unit's notices newest first, unread ones, and the office's notices of one unit", async () => {
+    expect(
+      await scans([
+        ["unit inbox", noticeListQuery(unit)],
+        ["unit inbox, unread", noticeListQuery(unit, { state: "unread" })],
+        ["office, one unit", noticeListQuery(office, { unitId: units[4] })],
+        ["office, one case", noticeListQuery(office, { caseId: caseIds[7] })],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("a case: its history in order, an idempotency key, its notices", async () => {
+    expect(
+      await scans([
+        ["history", historyQuery(caseIds[3]!)],
+        ["idempotency key", entryByKeyQuery(caseIds[3]!, "key-1", "actor-1")],
+        ["notices of a case", Notice.find({ caseId: caseIds[3] }).sort({ issuedAt: 1 })],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("notice numbering: the last number of a year, the number a notice took", async () => {
+    expect(
+      await scans([
+        ["last number", lastSeqQuery("supervision-2025")],
+        ["number of a notice", seqTakenQuery("notice-17")],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("sessions: the store's lookup by id and a user's sessions", async () => {
+    expect(
+      await scans([
+        // connect-mongo's own lookup (MongoStore.get)
+        ["session by id", Session.find({ _id: "sid-17", $or: [{ expires: mongoose.trusted({ $exists: false }) }, { expires: mongoose.trusted({ $gt: now }) }] })],
+        // endSessions (src/http/auth.ts)
+        ["sessions of a user", Session.find({ "session.userId": "user-7" })],
+      ]),
+    ).to.deep.equal([]);
+  });
+});

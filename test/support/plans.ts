@@ -1,0 +1,77 @@
+/**
+ * Reading query plans from either engine: MongoDB's explain (stages such as IXSCAN, COLLSCAN) and
+ * FerretDB v2's, which is PostgreSQL's plan of the DocumentDB query (Index Scan, Bitmap Index Scan,
+ * Seq Scan). Enough to tell whether a query reads a collection through an index.
+ */
+export interface PlanSummary {
+  /** The whole collection was read (COLLSCAN, Seq Scan). */
+  collectionScan: boolean;
+  /** Index names the plan reads through. */
+  indexes: string[];
+  /** Every stage or node type, outermost first, for messages. */
+  nodes: string[];
+}
+
+type Node = Record<string, unknown>;
+
+export function summarize(explain: unknown): PlanSummary {
+  const out: PlanSummary = { collectionScan: false, indexes: [], nodes: [] };
+  const qp = (explain as { queryPlanner?: Node; stages?: Node[] })?.queryPlanner ?? firstCursorPlanner(explain);
+  if (!qp) throw new Error(`no query plan in explain output: ${JSON.stringify(explain).slice(0, 300)}`);
+  if (qp.Plan) walkPostgres(qp.Plan as Node, out);
+  else walkMongo((qp.winningPlan as Node)?.queryPlan ?? qp.winningPlan, out);
+  out.indexes = [...new Set(out.indexes)];
+  return out;
+}
+
+/** An aggregation's explain keeps the plan of its $cursor stage. */
+function firstCursorPlanner(explain: unknown): Node | undefined {
+  const stages = (explain as { stages?: Node[] })?.stages;
+  return (stages?.[0]?.$cursor as Node | undefined)?.queryPlanner as Node | undefined;
+}
+
+function walkMongo(node: unknown, out: PlanSummary): void {
+  if (!node || typeof node !== "object") return;
+  const n = node as Node;
+  if (typeof n.stage === "string") {
+    out.nodes.push(n.stage);
+    if (n.stage === "COLLSCAN") out.collectionScan = true;
+    if (typeof n.indexName === "string") out.indexes.push(n.indexName);
+    // An _id index walked end to end (a sort by _id with nothing narrowing it) reads every document too.
+    const bounds = (n.indexBounds as Record<string, string[]> | undefined)?._id;
+    if (n.indexName === "_id_" && bounds?.length === 1 && /MinKey.*MaxKey|MaxKey.*MinKey/.test(bounds[0]!)) out.collectionScan = true;
+    if (n.stage === "IDHACK" || n.stage === "EXPRESS_IXSCAN" || n.stage === "EXPRESS_CLUSTERED_IXSCAN") out.indexes.push("_id_");
+  }
+  for (const key of ["inputStage", "queryPlan"]) walkMongo(n[key], out);
+  for (const child of (n.inputStages as unknown[]) ?? []) walkMongo(child, out);
+}
+
+function walkPostgres(node: Node, out: PlanSummary): void {
+  const type = String(node["Node Type"]);
+  out.nodes.push(type);
+  if (type === "Seq Scan" || type === "Parallel Seq Scan") out.collectionScan = true;
+  // The primary key bounded by the collection alone (no object_id in the condition) reads every document.
+  if (node["Index Name"] === "_id_" && !String(node["Index Cond"] ?? "").includes("object_id")) out.collectionScan = true;
+  if (typeof node["Index Name"] === "string") out.indexes.push(node["Index Name"] as string);
+  for (const d of (node.IndexDetails as Node[] | undefined) ?? []) if (typeof d.indexName === "string") out.indexes.push(d.indexName);
+  for (const child of (node.Plans as Node[] | undefined) ?? []) walkPostgres(child, out);
+}
+
+/**
+ * Statistics as a running server has them. PostgreSQL plans from statistics that autovacuum gathers
+ * about a minute after a table changes; a ledger bulk-loaded a moment ago has none, and the planner
+ * then takes it for empty. Where the services script started PostgreSQL (RECTIFLOW_PG_URL), this runs
+ * what autovacuum would; MongoDB plans without statistics and needs nothing.
+ */
+export async function refreshStatistics(): Promise<void> {
+  const url = process.env.RECTIFLOW_PG_URL;
+  if (!url) return;
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("ANALYZE");
+  } finally {
+    await client.end();
+  }
+}

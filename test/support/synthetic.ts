@@ -1,0 +1,93 @@
+/**
+ * A synthetic ledger of realistic shape for plans and benchmarks: case documents as the case service
+ * projects them (kinds, states across both lifecycles, units, deadlines, categories, rounds, some
+ * behind schedule), inserted with the raw driver because only their shape matters, not their history.
+ */
+import mongoose from "mongoose";
+import { CATEGORIES } from "../../src/cases/schemas.ts";
+
+const DAY = 86_400_000;
+const INSPECTION_STATES = ["registered", "assigned", "rectifying.working", "rectifying.extensionPending", "verifying", "publicizing", "closed"];
+const COMPLAINT_STATES = ["received", "accepted", "investigating.working", "investigating.extensionPending", "reviewing", "replying", "replied", "closed"];
+const ROUNDS = ["中央第一轮", "中央第二轮", "省级第一轮", "省级第二轮", "回头看"];
+
+export interface SyntheticOptions {
+  /** Unit ids the cases are spread over (lead unit i % units.length). */
+  units: string[];
+  /** The moment the ledger is seen from: deadlines and updates spread around it. */
+  now: Date;
+  /** A prefix for ledger numbers, so several ledgers can share a collection. */
+  prefix?: string;
+}
+
+/** The i-th synthetic case document. Deterministic: the same i gives the same case. */
+export function syntheticCase(i: number, o: SyntheticOptions): Record<string, unknown> {
+  const inspection = i % 3 !== 0;
+  const states = inspection ? INSPECTION_STATES : COMPLAINT_STATES;
+  const state = states[(i * 11 + (i >> 2)) % states.length]!;
+  const assigned = !["registered", "received", "accepted"].includes(state);
+  const lead = assigned ? o.units[i % o.units.length]! : null;
+  const co = assigned && i % 4 === 0 ? [o.units[(i + 3) % o.units.length]!] : [];
+  const day = (offset: number) => new Date(o.now.getTime() + offset * DAY).toISOString().slice(0, 10);
+  // Deadlines from 200 days ago to 400 days ahead, in an order unrelated to insertion.
+  const deadline = assigned ? day(((i * 7919) % 600) - 200) : null;
+  const created = new Date(o.now.getTime() - ((i * 104_729) % 720) * DAY);
+  const updated = new Date(Math.min(o.now.getTime(), created.getTime() + ((i * 31) % 90) * DAY));
+  const progress = state === "closed" ? 100 : (i * 13) % 100;
+  const context = {
+    leadUnitId: lead,
+    coUnitIds: co,
+    deadline,
+    deadlineRevision: assigned ? 1 : 0,
+    progressPercent: progress,
+    assignedOn: assigned ? day(-((i * 17) % 300) - 30) : null,
+    closedOn: state === "closed" ? shanghaiDay(updated) : null,
+    ...(inspection ? {} : { receivedOn: shanghaiDay(created), acceptedOn: state === "received" ? null : shanghaiDay(created), concludeBy: day(((i * 37) % 120) - 60) }),
+  };
+  return {
+    _id: new mongoose.Types.ObjectId(),
+    kind: inspection ? "inspection" : "complaint",
+    ledgerNumber: `${o.prefix ?? "SYN"}-${inspection ? "ZY" : "XF"}-${String(i).padStart(7, "0")}`,
+    title: `${inspection ? "督察反馈" : "信访投诉"}问题${i}：某区域${["锅炉", "污水", "扬尘", "噪声", "固废"][i % 5]}治理不到位`,
+    description: "督察发现某区域存在污染治理不到位问题，群众反映强烈，需按期整改到位。",
+    category: CATEGORIES[i % CATEGORIES.length],
+    source: inspection ? "中央生态环境保护督察" : null,
+    round: inspection ? ROUNDS[i % ROUNDS.length] : null,
+    channel: inspection ? null : "12369热线",
+    receivedOn: inspection ? null : shanghaiDay(created),
+    immediate: false,
+    longTerm: false,
+    state,
+    stateValue: state.includes(".") ? { [state.split(".")[0]!]: state.split(".")[1] } : state,
+    context,
+    leadUnitId: lead,
+    coUnitIds: co,
+    deadline,
+    deadlineRevision: context.deadlineRevision,
+    progressPercent: progress,
+    // One case in eight has fallen behind schedule at some moment of the last 60 days.
+    behindFrom: assigned && i % 8 === 0 ? new Date(o.now.getTime() - ((i * 11) % 60) * DAY) : null,
+    version: assigned ? 3 : 1,
+    historyHead: "0".repeat(64),
+    createdBy: "synthetic",
+    createdAt: created,
+    updatedAt: updated,
+  };
+}
+
+const shanghaiDay = (d: Date) => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+
+/** Inserts `n` synthetic cases into `collection` in batches, calling `progress` after each batch. */
+export async function insertSyntheticCases(
+  collection: mongoose.mongo.Collection,
+  n: number,
+  o: SyntheticOptions,
+  progress: (done: number) => void = () => {},
+): Promise<void> {
+  const BATCH = 5000;
+  for (let from = 0; from < n; from += BATCH) {
+    const docs = Array.from({ length: Math.min(BATCH, n - from) }, (_, k) => syntheticCase(from + k, o));
+    await collection.insertMany(docs, { ordered: false });
+    progress(from + docs.length);
+  }
+}
