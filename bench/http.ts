@@ -1,31 +1,33 @@
 /**
  * 5. HTTP: autocannon against the app's own web process (started by run.ts), signed in through the
- * real login, over a ledger of a few thousand cases: the filtered ledger page (`GET /api/cases`, 50 a
- * page) as the office and as a unit, and progress reports (`POST /api/cases/:id/events`) by a unit,
- * each at a fixed 100 req/s and at max throughput. Every response must be a 2xx.
+ * real login, at each ledger size: the ledger page (`GET /api/cases`, 50 a page) with every filter
+ * and every sort the API offers, as the office and as a unit, and progress reports
+ * (`POST /api/cases/:id/events`) by a unit, each at a fixed rate and at max throughput. Every response
+ * must be a 2xx. The ledger is bulk-loaded with cases of realistic shape (test/support/synthetic.ts)
+ * plus a few hundred cases walked through the case service, which take the progress reports.
  */
 import autocannon from "autocannon";
-import mongoose, { type mongo } from "mongoose";
 import { addCalendarDays, shanghaiDate, type Actor } from "../workflows/index.ts";
-import { CATEGORIES } from "../src/cases/schemas.ts";
+import { SORTS } from "../src/cases/queries.ts";
 import { CaseService } from "../src/cases/service.ts";
 import { ManualClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, User } from "../src/db/models.ts";
 import { actorOf } from "../src/directory.ts";
 import { DEMO_UNITS, seedDirectory } from "../src/seed.ts";
-import { emptyCollections, fmt, pool } from "./lib.ts";
+import { refreshStatistics } from "../test/support/plans.ts";
+import { insertSyntheticCases } from "../test/support/synthetic.ts";
+import { fmt, pool } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
 /** Connections of every run: a busy office's worth of browsers. */
 const CONNECTIONS = 10;
-const RATE = 100;
+const RATE = 50;
 /** Per request: far above any latency worth reporting, so that only a failure counts as an error. */
 const TIMEOUT_SECONDS = 120;
 const DAY = 86_400_000;
-/** Cases made per batch of the ledger build, and how many at once. */
-const SEED_BATCH = 100;
-const SEED_LANES = 4;
+/** Cases walked through the case service at each size: the ones the unit reports progress on. */
+const WALKED = 400;
 
 interface Session {
   cookie: string;
@@ -49,6 +51,8 @@ interface Target {
   label: string;
   session: Session;
   what: string;
+  /** The p99 goal at the fixed rate, in ms. */
+  goalMs: number;
   /** The request source of one connection; lanes never share a case, so no request meets a version conflict of the bench's own making. */
   lane: (lane: number) => () => Shot;
 }
@@ -59,47 +63,46 @@ export async function benchHttp(ctx: BenchContext): Promise<void> {
   const { baseUrl } = ctx.app;
   const password = loadConfig().DEMO_PASSWORD;
   const units = await seedDirectory(password);
-  const count = sizes.httpCases;
-  try {
+  const facts: Record<string, unknown>[] = [];
+  for (const count of sizes.httpCases) {
+    await clear();
     const t0 = performance.now();
-    const ledger = await seedLedger(units, count);
+    const reportable = await seedLedger(units, count);
+    await refreshStatistics();
     const setupSeconds = (performance.now() - t0) / 1000;
-    console.log(`  ledger: ${count} cases in ${fmt(setupSeconds)} s (${fmt(count / setupSeconds)} cases/s, with their events); ${ledger.reportable.length} take progress reports from the signed-in unit`);
+    const size = count.toLocaleString("en-US");
+    console.log(`  ledger of ${size} cases in ${fmt(setupSeconds)} s; ${reportable.length} take progress reports from the signed-in unit`);
 
     const office = await signIn(baseUrl, "staff", password);
     const unit = await signIn(baseUrl, "sthjj", password);
-    const officeQuery = "kind=inspection&state=rectifying&sort=deadline&pageSize=50";
-    const unitQuery = "state=rectifying&sort=-updatedAt&pageSize=50";
-    const officePages = await pages(baseUrl, office, officeQuery);
-    const unitPages = await pages(baseUrl, unit, unitQuery);
+    const queries = listQueries(units, new Date());
     const idle = { session: office, ms: await probe(baseUrl, office) };
+    const listGoal = count <= 10_000 ? 100 : 300;
     let report = 0;
+    const lists = (label: string, session: Session, who: string): Target => ({
+      label: `${label}, ${size} cases`,
+      session,
+      goalMs: listGoal,
+      what: `GET /api/cases as ${who}: ${queries.length} filter × sort combinations (${Object.keys(FILTER_NAMES).length} filters × ${SORTS.length} sorts), pages 1–3, 50 a page`,
+      lane: (lane) => {
+        let n = lane * 7;
+        return () => {
+          const k = n++;
+          return { method: "GET", path: `/api/cases?${queries[k % queries.length]}&pageSize=50&page=${1 + (Math.floor(k / queries.length) % 3)}` };
+        };
+      },
+    });
     const targets: Target[] = [
+      lists("GET cases (office)", office, "office staff"),
+      lists("GET cases (unit)", unit, "a unit (own cases only)"),
       {
-        label: "GET cases (office)",
-        session: office,
-        what: `GET /api/cases?${officeQuery}&page=1…${officePages.pages} of ${officePages.total} as office staff`,
-        lane: () => {
-          let n = 0;
-          return () => ({ method: "GET", path: `/api/cases?${officeQuery}&page=${1 + (n++ % officePages.pages)}` });
-        },
-      },
-      {
-        label: "GET cases (unit)",
+        label: `POST events, ${size} cases`,
         session: unit,
-        what: `GET /api/cases?${unitQuery}&page=1…${unitPages.pages} of ${unitPages.total} as a unit (own cases only)`,
-        lane: () => {
-          let n = 0;
-          return () => ({ method: "GET", path: `/api/cases?${unitQuery}&page=${1 + (n++ % unitPages.pages)}` });
-        },
-      },
-      {
-        label: "POST events",
-        session: unit,
-        what: `POST /api/cases/:id/events REPORT_PROGRESS by the lead or co-unit over ${ledger.reportable.length} cases`,
+        goalMs: 100,
+        what: `POST /api/cases/:id/events REPORT_PROGRESS by the lead or co-unit over ${reportable.length} cases`,
         lane: (lane) => {
-          const mine = ledger.reportable.filter((_, i) => i % CONNECTIONS === lane);
-          if (mine.length === 0) throw new Error(`too few cases for ${CONNECTIONS} connections: ${ledger.reportable.length}`);
+          const mine = reportable.filter((_, i) => i % CONNECTIONS === lane);
+          if (mine.length === 0) throw new Error(`too few cases for ${CONNECTIONS} connections: ${reportable.length}`);
           let n = 0;
           return () => {
             const k = report++;
@@ -110,7 +113,6 @@ export async function benchHttp(ctx: BenchContext): Promise<void> {
       },
     ];
 
-    // Long runs: one round each in a full run; the short runs of --quick take the usual rounds.
     const roundCount = sizes.quick ? sizes.rounds : 1;
     const raw: Record<string, autocannon.Result[]> = {};
     for (const t of targets) {
@@ -122,116 +124,99 @@ export async function benchHttp(ctx: BenchContext): Promise<void> {
         raw[name] = runs.map((x) => x.result);
         const answered = runs.reduce((s, x) => s + x.result["2xx"], 0);
         const open = runs.reduce((s, x) => s + x.open, 0);
-        // autocannon paces each connection by the second: its share back to back, then a wait.
         const pacing = rate ? `, paced at ${rate / CONNECTIONS}/s each` : "";
-        // A round without an answer has no latency (autocannon says 0): it is left out, or NaN if all are.
         const answering = runs.filter((x) => x.result["2xx"] > 0).map((x) => x.result.latency);
         const silent = runs.length - answering.length;
         const note = `${t.what}; ${CONNECTIONS} connections${pacing}; ${runs.length} × ${sizes.httpSeconds} s; ${answered} answered, 0 errors${open ? `, ${open} still open at the end (not counted)` : ""}${silent ? `; no answer in ${silent} of ${runs.length} rounds` : ""}`;
         const latency = (p: "p50" | "p99") => (answering.length ? answering.map((l) => l[p]) : [Number.NaN]);
         results.add("5 http", `${name}: p50`, "ms", latency("p50"), note);
-        results.add("5 http", `${name}: p99`, "ms", latency("p99"));
+        const p99 = results.add("5 http", `${name}: p99`, "ms", latency("p99"));
         results.add("5 http", `${name}: throughput`, "req/s", runs.map(({ result: x }) => x["2xx"] / x.duration));
+        if (rate) results.goal("5 http", `${t.label}: p99 at ${rate}/s`, p99.median, `≤ ${t.goalMs} ms`, p99.median <= t.goalMs);
       }
     }
-    results.facts.http = { cases: count, setupSeconds, reportable: ledger.reportable.length, connections: CONNECTIONS, officeList: officePages, unitList: unitPages, runs: raw };
+    facts.push({ cases: count, setupSeconds, reportable: reportable.length, connections: CONNECTIONS, queries, runs: raw });
     await Promise.all([office, unit].map((s) => post(baseUrl, s, "/api/auth/logout")));
-  } finally {
-    // The next bench starts from an empty ledger; units and users stay.
-    await emptyCollections([Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence] as never[]);
   }
+  results.facts.http = facts;
+  await clear();
+}
+
+const clear = () => Promise.all([Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence].map((m) => (m as typeof Case).deleteMany({})));
+
+/** Every filter of the ledger, as query strings; the unit and dates are the demo's. */
+const FILTER_NAMES = {
+  none: "",
+  kind: "kind=complaint",
+  state: "state=rectifying",
+  unit: "unit=:swj",
+  category: "category=水",
+  round: "round=回头看",
+  overdue: "overdue=true",
+  behindSchedule: "behindSchedule=true",
+  search: "q=锅炉",
+  deadlineRange: "deadlineFrom=:+30&deadlineTo=:+60",
+};
+
+/** Every filter with every sort. */
+function listQueries(units: Map<string, string>, now: Date): string[] {
+  const day = (offset: number) => addCalendarDays(shanghaiDate(now), offset);
+  const filters = Object.values(FILTER_NAMES).map((f) =>
+    f.replace(":swj", units.get("swj")!).replace(":+30", day(30)).replace(":+60", day(60)),
+  );
+  return filters.flatMap((f) => SORTS.map((sort) => [f, `sort=${sort}`].filter(Boolean).map((p) => encodeURI(p)).join("&")));
 }
 
 /**
- * `count` cases written through the case service with a clock 60 days back, so that deadlines spread
- * over the past (overdue) and the next year: inspections registered, assigned and (most) rectifying,
- * complaints received, accepted and investigating; lead units spread over the demo units, a third led
- * by 市生态环境局 (sthjj), half with a co-unit. Returns the open cases sthjj may report progress on.
- *
- * FerretDB (SQLite) scans a whole collection even to find a document by its `_id`, so building the
- * ledger in place would cost the square of its size: it is built in batches, and what each batch
- * wrote is parked in other collections until the end.
+ * A ledger of `count` cases: `count - WALKED` bulk-loaded (lead units spread over the demo units), and
+ * WALKED registered and walked through the case service with a clock 60 days back (assigned, signed
+ * or accepted and assigned), a third led by 市生态环境局 (sthjj) and half with a co-unit. Returns the
+ * open cases sthjj may report progress on.
  */
-async function seedLedger(units: Map<string, string>, count: number): Promise<{ reportable: string[] }> {
+async function seedLedger(units: Map<string, string>, count: number): Promise<string[]> {
+  const unitIds = DEMO_UNITS.map(([code]) => units.get(code)!);
+  await insertSyntheticCases(Case.collection, Math.max(0, count - WALKED), { units: unitIds, now: new Date(), prefix: "HTTP" });
   const since = new Date(Date.now() - 60 * DAY);
   const service = new CaseService(new ManualClock(since));
   const office = actorOf((await User.findOne({ username: "staff" }).lean())!);
   const liaisons = new Map<string, Actor>();
   for (const u of await User.find({ role: "unit_user" }).lean()) liaisons.set(u.unitId!, actorOf(u));
-  const codes = DEMO_UNITS.map(([code]) => code);
   const sthjj = units.get("sthjj")!;
   const day = (offset: number) => addCalendarDays(shanghaiDate(since), offset);
   const act = (id: string, type: string, payload: Record<string, unknown>, who: Actor) => service.applyEvent(id, { type, payload }, who);
   const reportable: string[] = [];
-
-  const one = async (i: number) => {
-    const lead = i % 3 === 0 ? sthjj : units.get(codes[i % codes.length]!)!;
-    const co = units.get(codes[(i * 7 + 1) % codes.length]!)!;
+  await pool(Math.min(WALKED, count), 4, async (i) => {
+    const lead = i % 3 === 0 ? sthjj : unitIds[i % unitIds.length]!;
+    const co = unitIds[(i * 7 + 1) % unitIds.length]!;
     const coUnitIds = i % 2 && co !== lead ? [co] : [];
-    const category = CATEGORIES[i % CATEGORIES.length]!;
     if (i % 5 === 4) {
       const c = await service.createCase(
-        { kind: "complaint", title: `群众反映第${i}号点位夜间噪声和异味扰民`, description: "夜间施工噪声及异味明显，请求查处。", category, channel: "12369热线", complainant: { name: `群众${i}`, phone: "13800000000" } },
+        { kind: "complaint", title: `群众反映第${i}号点位夜间噪声和异味扰民`, description: "夜间施工噪声及异味明显，请求查处。", category: "噪声", channel: "12369热线", complainant: { name: `群众${i}`, phone: "13800000000" } },
         office,
       );
       const id = c._id.toString();
-      if (i % 20 === 9) return;
       await act(id, "ACCEPT", {}, office);
-      if (i % 20 === 19) return;
       await act(id, "ASSIGN", { leadUnitId: lead, coUnitIds, deadline: day(10 + (i % 45)) }, office);
       if (lead === sthjj || coUnitIds.includes(sthjj)) reportable.push(id);
     } else {
       const c = await service.createCase(
         {
           kind: "inspection",
-          ledgerNumber: `HTTP-${String(i).padStart(6, "0")}`,
+          ledgerNumber: `HTTP-W-${String(i).padStart(6, "0")}`,
           round: i % 2 ? "中央第二轮" : "省级第一轮",
           title: `第${i}号问题：部分企业污染治理设施运行不正常`,
           description: "督察发现部分企业污染治理设施未正常运行，超标排放问题时有发生，群众反映强烈。",
-          category,
-          goal: "治理设施稳定运行，达标排放",
-          measures: "开展专项执法检查，限期整改，按月报送进展",
+          category: "大气",
         },
         office,
       );
       const id = c._id.toString();
-      if (i % 10 === 0) return;
-      await act(id, "ASSIGN", { leadUnitId: lead, coUnitIds, deadline: day(1 + ((i * 37) % 400)), requirements: "按月报送整改进展" }, office);
-      if (i % 10 === 1) return;
+      await act(id, "ASSIGN", { leadUnitId: lead, coUnitIds, deadline: day(61 + ((i * 37) % 400)), requirements: "按月报送整改进展" }, office);
       await act(id, "SIGN", {}, liaisons.get(lead)!);
       if (lead === sthjj || coUnitIds.includes(sthjj)) reportable.push(id);
     }
-  };
-  // Complaint numbers go on from the highest of each sequence, which therefore stays.
-  const lastNumbers = (docs: mongo.Document[]) => {
-    const top = new Map<string, number>();
-    for (const d of docs) top.set(d.name, Math.max(top.get(d.name) ?? 0, d.n));
-    return (d: mongo.Document) => d.n === top.get(d.name);
-  };
-  const parking: [mongo.Collection, (docs: mongo.Document[]) => (d: mongo.Document) => boolean][] = [
-    [Case.collection, () => () => false],
-    [CaseHistory.collection, () => () => false],
-    [Sequence.collection, lastNumbers],
-  ];
-  const lot = (c: mongo.Collection) => mongoose.connection.db!.collection(`${c.collectionName}_bench_parked`);
-  await Promise.all(parking.map(([c]) => lot(c).drop().catch(() => undefined)));
-  for (let from = 0; from < count; from += SEED_BATCH) {
-    await pool(Math.min(SEED_BATCH, count - from), SEED_LANES, (j) => one(from + j));
-    for (const [c, keeps] of parking) {
-      const all = await c.find({}).toArray();
-      const keep = keeps(all);
-      const moving = all.filter((d) => !keep(d));
-      if (moving.length === 0) continue;
-      await lot(c).insertMany(moving);
-      await c.deleteMany({ _id: { $in: moving.map((d) => d._id) } });
-    }
-  }
-  for (const [c] of parking) {
-    const all = await lot(c).find({}).toArray();
-    for (let k = 0; k < all.length; k += 500) await c.insertMany(all.slice(k, k + 500));
-    await lot(c).drop();
-  }
-  return { reportable };
+  });
+  return reportable;
 }
 
 async function signIn(baseUrl: string, username: string, password: string): Promise<Session> {
@@ -248,14 +233,6 @@ async function post(baseUrl: string, s: Session, path: string): Promise<void> {
   if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
 }
 
-/** How many cases a list query matches and how many pages of it the load walks (at most 10: the pages people read). */
-async function pages(baseUrl: string, s: Session, query: string): Promise<{ total: number; pages: number }> {
-  const res = await fetch(`${baseUrl}/api/cases?${query}`, { headers: { cookie: s.cookie } });
-  if (!res.ok) throw new Error(`GET /api/cases?${query}: ${res.status} ${await res.text()}`);
-  const { total, pageSize } = (await res.json()) as { total: number; pageSize: number };
-  if (total === 0) throw new Error(`GET /api/cases?${query} matches no case`);
-  return { total, pages: Math.min(10, Math.ceil(total / pageSize)) };
-}
 
 /** A few requests one by one before the runs: JIT, connection pools, caches. */
 async function warm(baseUrl: string, t: Target): Promise<void> {
@@ -326,7 +303,7 @@ async function settle(baseUrl: string, idle: { session: Session; ms: number }): 
   }
 }
 
-/** Milliseconds of a lone `GET /api/cases?pageSize=1`, which reads the whole ledger on FerretDB. */
+/** Milliseconds of a lone `GET /api/cases?pageSize=1`. */
 async function probe(baseUrl: string, s: Session): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(`${baseUrl}/api/cases?pageSize=1`, { headers: { cookie: s.cookie } });

@@ -6,21 +6,20 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Model } from "mongoose";
 import { eachConcurrently } from "../src/concurrently.ts";
 
 export interface Sizes {
   quick: boolean;
   /** Bench 1–2: events applied per round. */
   events: number;
-  /** Bench 3: cases seeded for the sweep. */
-  cases: number;
+  /** Bench 3: schedules seeded for the sweep's due query (and as many cases for the changed-cases query, up to 100,000). */
+  schedules: number;
   /** Bench 4: notices from sweep to inbox. */
   notices: number;
   /** Bench 5: seconds per HTTP run. */
   httpSeconds: number;
-  /** Bench 5: cases in the ledger the HTTP runs read and write. */
-  httpCases: number;
+  /** Bench 5: the ledger sizes the HTTP runs read and write, one after the other. */
+  httpCases: number[];
   /** Bench 7: rows in the imported list. */
   rows: number;
   rounds: number;
@@ -92,28 +91,6 @@ function width(s: string): number {
   let w = 0;
   for (const ch of s) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
   return w;
-}
-
-/**
- * Empties collections by dropping them and building their indexes again: FerretDB's deleteMany({})
- * fails once a collection holds more than SQLite's 32,766 bound variables' worth of documents.
- */
-export async function emptyCollections(models: Model<never>[]): Promise<void> {
-  await Promise.all(
-    models.map(async (m) => {
-      // A write still in flight from the app can recreate the collection between the drop and the
-      // index builds (FerretDB then refuses an index as existing): drop and build again.
-      for (let attempt = 1; ; attempt++) {
-        await m.collection.drop().catch(() => undefined);
-        try {
-          return await m.createIndexes();
-        } catch (e) {
-          if (attempt === 3) throw e;
-          await sleep(1000);
-        }
-      }
-    }),
-  );
 }
 
 /** Runs `fn` once to warm up, then `n` times; returns what each round measured. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--cases N] [--events N] [--notices N] [--rows N] [--http-seconds N] [--http-cases N] [--rounds N] [--only 1,3]`
+ * `npm run bench [-- --quick] [--schedules N] [--events N] [--notices N] [--rows N] [--http-seconds N] [--http-cases N,N] [--rounds N] [--only 1,3]`
  * Starts nothing itself: `npm run bench` runs it under scripts/with-services.sh, like the tests.
  * Works in its own database (`<db>_bench`, dropped first) and its own queue prefix, so it never
  * touches a ledger. Prints a table and writes bench-results.json (or --out FILE).
@@ -16,7 +16,7 @@ import { AppProcess, Results, freePort, type Sizes } from "./lib.ts";
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    cases: { type: "string" },
+    schedules: { type: "string" },
     events: { type: "string" },
     notices: { type: "string" },
     rows: { type: "string" },
@@ -34,15 +34,14 @@ const num = (v: string | undefined, full: number, small: number) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive integer: ${v}`);
   return n;
 };
-// Full sizes are the issue's; on FerretDB (no index use at all, see docs/benchmarks.md) the full run
-// there takes smaller --cases and --notices. Quick sizes keep the CI smoke run to a few minutes.
+// Full sizes are the issue's. Quick sizes keep the CI smoke run to a few minutes.
 const sizes: Sizes = {
   quick,
   events: num(values.events, 1000, 100),
-  cases: num(values.cases, 1_000_000, 2000),
-  notices: num(values.notices, 100_000, 100),
-  httpSeconds: num(values["http-seconds"], 30, 2),
-  httpCases: num(values["http-cases"], 5000, 300),
+  schedules: num(values.schedules, 1_000_000, 20_000),
+  notices: num(values.notices, 100_000, 500),
+  httpSeconds: num(values["http-seconds"], 20, 2),
+  httpCases: (values["http-cases"] ?? (quick ? "2000" : "10000,100000")).split(",").map((v) => num(v, 0, 0)),
   rows: num(values.rows, 10_000, 300),
   rounds: num(values.rounds, 5, 2),
 };

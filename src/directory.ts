@@ -27,8 +27,8 @@ export const newUnitSchema = z.object({
 const nameTaken = (name: string) => duplicate("name", `单位“${name}”已存在`);
 
 /**
- * Refuses a name another unit has. The unique index still settles races, but FerretDB reports its
- * violation by an update as code 1 rather than 11000, which would surface as a 500.
+ * Refuses a name another unit has. The unique index still settles races, but FerretDB v2 reports its
+ * violation by a findOneAndUpdate as InternalError (code 1) rather than 11000 (docs/database.md).
  */
 async function assertUnitNameFree(name: string, except?: mongoose.Types.ObjectId): Promise<void> {
   if (await Unit.exists({ name, ...(except && { _id: mongoose.trusted({ $ne: except }) }) })) throw nameTaken(name);

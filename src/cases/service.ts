@@ -120,7 +120,7 @@ export class CaseService {
   async createCase(input: NewCase, actor: Actor, opts?: NewCaseOptions): Promise<CaseDoc> {
     const { entry, doc } = await this.prepareCase(input, actor, opts);
     // The first entry goes in first, so a case document never exists without it.
-    await CaseHistory.create(entry);
+    await insertEntry(entry);
     try {
       const [created] = await Case.create([doc], { timestamps: false });
       return created!.toObject() as CaseDoc;
@@ -133,9 +133,9 @@ export class CaseService {
 
   /**
    * Registers several cases exactly as createCase does each (the importer), in two bulk inserts:
-   * their first entries, then the cases. One insert per document costs a round trip and, on
-   * FerretDB, a commit (~2 ms) each. In order: when an item fails, the ones before it are
-   * registered and the ones after it are not.
+   * their first entries, then the cases. One insert per document would cost a round trip and a
+   * commit each. In order: when an item fails, the ones before it are registered and the ones
+   * after it are not.
    */
   async createCases(items: { input: NewCase; opts?: NewCaseOptions }[], actor: Actor): Promise<{ created: number; failed: { index: number; error: unknown } | null }> {
     const ready: { entryId: string; ledgerNumber: unknown; entry: Record<string, unknown>; doc: Record<string, unknown> }[] = [];
@@ -143,13 +143,11 @@ export class CaseService {
     for (const [index, item] of items.entries()) {
       try {
         const { entry, doc } = await this.prepareCase(item.input, actor, item.opts);
-        // Cast and defaulted as create() does, without a mongoose document each (most of the CPU of a bulk
-        // insert), and written by the driver; undefined values inside mixed fields are left out, as create()
-        // leaves them out (the entry's hash does not cover them).
+        // Cast and defaulted without a mongoose document each, as one entry is (entryDocument).
         ready.push({
           entryId: entry._id,
           ledgerNumber: doc.ledgerNumber,
-          entry: CaseHistory.applyDefaults(CaseHistory.castObject(entry)),
+          entry: entryDocument(entry),
           doc: Case.applyDefaults(Case.castObject(doc)),
         });
       } catch (error) {
@@ -310,12 +308,13 @@ export class CaseService {
     const event = { ...(parsed.data as object), type: command.type, actor, at: at.toISOString() } as CaseEvent;
     const snapshot = restore(kind, doc.stateValue as StateValue, doc.context);
     const from = stateKey(snapshot.value as StateValue);
-    if (!handledEvents(snapshot).includes(command.type))
-      throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
-    if (!snapshot.can({ type: command.type, actor, at: event.at, probe: true }))
-      throw forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, event.at) });
+    // The machine decides; only a refusal is then asked why (each question is a transition of its own).
     const next = step(kind, snapshot, event);
     if (!next) {
+      if (!handledEvents(snapshot).includes(command.type))
+        throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
+      if (!snapshot.can({ type: command.type, actor, at: event.at, probe: true }))
+        throw forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, event.at) });
       const violations = ruleViolations(kind, snapshot, event);
       if (violations.length) throw invalid(violations.map((v) => ({ ...v, field: `payload.${v.field}` })));
       throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
@@ -340,7 +339,7 @@ export class CaseService {
       doc.historyHead,
     );
     try {
-      await CaseHistory.create(entry);
+      await insertEntry(entry);
     } catch (e) {
       if (!isDuplicateKey(e)) throw e;
       // Another writer took this version. If it was this very command (a concurrent retry), it succeeded.
@@ -357,14 +356,15 @@ export class CaseService {
     // updatedAt moves: the notice sweep recomputes this case's schedule on its next pass.
     const kind = doc.kind as CaseKind;
     const fields = { ...project(kind, entry.snapshot, await this.behindMarginOf(kind)), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at };
-    await Case.updateOne({ _id: doc._id, version: mongoose.trusted({ $lt: entry.seq }) }, { $set: fields }, { timestamps: false });
+    // The driver's own update: the fields are the projection's, typed already (mongoose would only cast them again).
+    await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
     return { ...doc, ...fields } as CaseDoc;
   }
 
   /** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */
   private async loadVisible(id: string, actor: Actor): Promise<CaseDoc> {
     const _id = toObjectId(id);
-    const doc = _id ? await Case.findById(_id).lean<CaseDoc>() : null;
+    const doc = _id ? ((await Case.collection.findOne({ _id })) as CaseDoc | null) : null;
     if (!doc) throw notFound();
     if (canSee(actor, doc)) return doc;
     // A projection a crash left behind may not show yet the unit an unprojected entry assigned.
@@ -386,6 +386,14 @@ export class CaseService {
     }
   }
 }
+
+/**
+ * A history entry as stored: cast and defaulted as create() would, without building a mongoose
+ * document (most of the CPU of an insert). Undefined values inside mixed fields are left out, as
+ * create() leaves them out (the entry's hash does not cover them).
+ */
+const entryDocument = (entry: ChainEntry) => CaseHistory.applyDefaults(CaseHistory.castObject(entry));
+const insertEntry = (entry: ChainEntry) => CaseHistory.collection.insertOne(entryDocument(entry), { ignoreUndefined: true });
 
 /** How many documents of an ordered bulk insert went in before it failed; null when the error does not say. */
 function insertedBefore(error: unknown): number | null {

@@ -2,7 +2,7 @@
  * Importing a feedback list (问题清单) into the ledger: read (streamed, rows.ts) → validate every
  * row → apply, all or nothing.
  *
- * FerretDB has no transactions, so "nothing" is reached by order: every row is checked first —
+ * The code uses no transactions (the development engine has none), so "nothing" is reached by order: every row is checked first —
  * the cells, the units (by name, short name or alias), item numbers repeated in the file, and the
  * ledger (an item already there must agree with its row) — and cases are created only when the
  * whole file is clean. Creating goes through the case service alone (createCases, in batches: the
@@ -120,9 +120,8 @@ export interface ImportReport {
 const MAX_ERRORS = 10_000;
 const PREVIEW_LIMIT = 500;
 /**
- * How many rows are checked against the ledger in one query. Large, because on FerretDB each of
- * these queries reads the whole collection whatever the batch (only an exact `_id` filter reaches
- * SQLite); memory stays bounded by this many rows and their cases.
+ * How many rows are checked against the ledger in one query (their ledger numbers, through the unique
+ * index): few round trips, and memory bounded by this many rows and their cases.
  */
 const BATCH = 5000;
 /** How many cases are created in one call of the case service (two bulk inserts). */

@@ -71,12 +71,7 @@ describe("import CLI", () => {
   });
 
   // 10,000 rows: read as a stream, every row checked (cells, units, repeated numbers, the ledger in
-  // batches), as a dry run; writing them is measured by `npm run bench` (bench 7), not here. Measured on
-  // FerretDB's SQLite backend with 10,000 cases: only a filter of exactly {_id: <value>} is handed to
-  // SQLite, and even that scans the table (EXPLAIN: SCAN, as FerretDB's _id index is on another
-  // expression): ~0.4 s a lookup. Any other filter (a batch's ledger numbers, $in on _id) decodes every
-  // document in FerretDB: ~4.5 s a query. Inserts cost no lookup (the unique indexes check them), so
-  // the importer checks in large batches and writes cases in bulk.
+  // batches), as a dry run; writing them is measured by `npm run bench` (bench 7), not here.
   it("checks a 10,000-row .xlsx streamed, and prints the time and peak memory (a figure, not a limit)", async function () {
     this.timeout(300_000);
     const file = tmp.path("10k.xlsx");

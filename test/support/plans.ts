@@ -3,6 +3,8 @@
  * FerretDB v2's, which is PostgreSQL's plan of the DocumentDB query (Index Scan, Bitmap Index Scan,
  * Seq Scan). Enough to tell whether a query reads a collection through an index.
  */
+import mongoose from "mongoose";
+
 export interface PlanSummary {
   /** The whole collection was read (COLLSCAN, Seq Scan). */
   collectionScan: boolean;
@@ -71,6 +73,57 @@ export async function refreshStatistics(): Promise<void> {
   await client.connect();
   try {
     await client.query("ANALYZE");
+  } finally {
+    await client.end();
+  }
+}
+
+/** Rows (or index keys) a query read and rows it returned, from a plan that ran the query. */
+export interface RowsRead {
+  examined: number;
+  returned: number;
+  /** Where the counts come from. */
+  source: "MongoDB executionStats" | "PostgreSQL EXPLAIN ANALYZE";
+}
+
+/**
+ * Runs a find query under the engine's own instrumentation: MongoDB's executionStats (keys or documents
+ * examined, whichever is more); on FerretDB, whose explain never runs the query, PostgreSQL's
+ * EXPLAIN ANALYZE of the same find command as FerretDB hands it to DocumentDB.
+ */
+export async function rowsRead(query: mongoose.Query<unknown, unknown>): Promise<RowsRead> {
+  const explain = (await query.clone().explain("executionStats")) as { executionStats?: { totalKeysExamined: number; totalDocsExamined: number; nReturned: number } };
+  const stats = explain.executionStats;
+  if (stats) return { examined: Math.max(stats.totalKeysExamined, stats.totalDocsExamined), returned: stats.nReturned, source: "MongoDB executionStats" };
+  const url = process.env.RECTIFLOW_PG_URL;
+  if (!url) throw new Error("the server gave no executionStats and no PostgreSQL is known (RECTIFLOW_PG_URL)");
+  const options = query.getOptions() as { sort?: object; limit?: number };
+  const spec = {
+    find: query.model.collection.collectionName,
+    filter: query.getFilter(),
+    ...(options.sort ? { sort: options.sort } : {}),
+    ...(options.limit ? { limit: options.limit } : {}),
+    ...(query.projection() ? { projection: query.projection() } : {}),
+  };
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const res = await client.query("EXPLAIN (ANALYZE, FORMAT JSON) SELECT document FROM documentdb_api_catalog.bson_aggregation_find($1, $2::bytea)", [
+      query.model.db.name,
+      Buffer.from(mongoose.mongo.BSON.serialize(spec)),
+    ]);
+    const top = (res.rows[0]["QUERY PLAN"] as { Plan: Node }[])[0]!.Plan;
+    let examined = 0;
+    const walk = (n: Node) => {
+      const type = String(n["Node Type"]);
+      // The scans at the leaves: what they matched, plus what they read and then filtered out.
+      if (/Scan$/.test(type) && !/Custom Scan|Bitmap Heap Scan/.test(type))
+        examined += (Number(n["Actual Rows"] ?? 0) + Number(n["Rows Removed by Filter"] ?? 0)) * Number(n["Actual Loops"] ?? 1);
+      for (const c of (n.Plans as Node[] | undefined) ?? []) walk(c);
+    };
+    walk(top);
+    return { examined, returned: Number(top["Actual Rows"] ?? 0), source: "PostgreSQL EXPLAIN ANALYZE" };
   } finally {
     await client.end();
   }
