@@ -45,8 +45,9 @@ try {
   for (const w of m.warnings) lines.push(`  ! ${w}`);
   console.log(lines.join("\n"));
 } catch (e) {
-  if (!(e instanceof ArchiveError)) throw e;
-  console.error(`未备份：${e.message}`);
+  // The archive's own refusals, and the file system's (no such directory, no permission, disk full).
+  if (!(e instanceof ArchiveError || (e as NodeJS.ErrnoException).syscall)) throw e;
+  console.error(`未备份：${(e as Error).message}`);
   process.exitCode = 1;
 } finally {
   await disconnectDb();

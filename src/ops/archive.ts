@@ -6,6 +6,7 @@
  * MongoDB's tools, stream both ways with bounded memory, and canonical EJSON keeps every BSON type
  * (ObjectId, Date, Int32 against Double, Binary for the GridFS chunks), so a restored document is the
  * stored one. The manifest comes first so a restore knows what to expect before it writes anything.
+ * tar-stream writes and reads the tar from Node, so the image needs no tar binary.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -117,9 +118,12 @@ export class ChunkHasher {
   }
 }
 
-/** Reads documents with their exact BSON types (an Int32 stays an Int32, a Double a Double). */
+/** Read options that keep each value's BSON type (an Int32 stays an Int32, a Double a Double). */
+export const EXACT_TYPES = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true } as const;
+
+/** Reads documents with their exact BSON types. */
 export function readDocs(name: string, sort: Sort, filter: Doc = {}) {
-  return mongoose.connection.db!.collection(name).find(filter, { sort, batchSize: 1000, promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
+  return mongoose.connection.db!.collection(name).find(filter, { sort, batchSize: 1000, ...EXACT_TYPES });
 }
 
 /** Count and checksum of a collection as the database holds it now, in the archive's order. */

@@ -37,6 +37,7 @@ import {
   type CollectionManifest,
   collectionNames,
   Digest,
+  EXACT_TYPES,
   FILES,
   FORMAT,
   type FileBytes,
@@ -195,7 +196,7 @@ async function copyNumbered(open: (name: string) => Promise<CollectionFile>): Pr
     // missing in the database too (verify-ledger names it).
     for (let i = 0; i < 5 && n.number == null && claimed.has(String(n._id)); i++) {
       await sleep(200);
-      n = (await collection.findOne({ _id: n._id }, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true })) ?? n;
+      n = (await collection.findOne({ _id: n._id }, EXACT_TYPES)) ?? n;
     }
     await notices.write(n);
   }

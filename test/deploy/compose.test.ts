@@ -79,7 +79,7 @@ describe("docker-compose.yml", () => {
     expect(conf).to.contain("proxy_pass http://rectiflow_web;");
     expect(conf).to.contain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
     // The template is filled from the same variable the web processes read.
-    expect(conf).to.contain("client_max_body_size ${MAX_UPLOAD_MB}m;");
+    expect(conf).to.match(/client_max_body_size \$\{MAX_UPLOAD_MB\}m;/);
     expect(nginx.environment!.MAX_UPLOAD_MB).to.equal(services.web1!.environment!.MAX_UPLOAD_MB);
     expect(JSON.stringify(nginx.healthcheck!.test)).to.contain("/nginx-health");
     expect(conf).to.contain("location = /nginx-health");
