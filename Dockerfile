@@ -1,4 +1,5 @@
-# One image for the web and worker processes (docker-compose.yml picks the mode).
+# One image for the web and worker processes (docker-compose.yml picks the mode). tsx is a runtime
+# dependency: production runs the TypeScript sources through it.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production TZ=Asia/Shanghai
 WORKDIR /app
@@ -9,7 +10,8 @@ COPY src ./src
 COPY views ./views
 COPY public ./public
 COPY data ./data
-COPY scripts/create-admin.ts ./scripts/
+# The operator's commands (npm run create-admin / backup / restore / verify-ledger).
+COPY scripts/create-admin.ts scripts/backup.ts scripts/restore.ts scripts/verify-ledger.ts ./scripts/
 USER node
 EXPOSE 3000
 CMD ["node", "--import", "tsx", "src/main.ts", "all"]

@@ -95,5 +95,8 @@ export function verifyChain(c: { _id: { toString(): string }; historyHead: strin
     return { ok: false, seq: history.length + 1, reason: `记录只有 ${history.length} 条，案件版本为 ${c.version}（记录被删除）` };
   if (history.length === c.version && prev !== c.historyHead)
     return { ok: false, seq: history.length, reason: "最后一条记录与案件记录的链头不符（记录被删除或替换）" };
+  // A case may lag its history (a crash between append and projection, or a backup taken meanwhile): its head is an earlier entry's.
+  if (history.length > c.version && history[c.version - 1]?.hash !== c.historyHead)
+    return { ok: false, seq: c.version, reason: `案件记录的链头与第 ${c.version} 条记录不符` };
   return { ok: true, length: history.length };
 }
