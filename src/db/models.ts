@@ -251,6 +251,8 @@ noticeSchema.index({ unitId: 1, issuedAt: 1 });
 // A unit's inbox, newest first.
 noticeSchema.index({ inbox: 1, issuedAt: 1, _id: 1 });
 noticeSchema.index({ issuedAt: 1, _id: 1 });
+// Supervision notices a crash left without their number (the sweep finishes them).
+noticeSchema.index({ level: 1, number: 1 });
 
 /**
  * Sign-in sessions, written by connect-mongo (src/http/auth.ts). The model exists for their indexes:

@@ -149,13 +149,31 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
   for (const r of records) {
     if (!inserted.has(r._id)) continue;
     const notice = { ...(r as unknown as NoticeRecord), deliveries: deliveries.get(r._id) };
-    if (r.level === "supervision") {
-      notice.number = await numberOf(r._id, now);
-      await Notice.updateOne({ _id: r._id }, { $set: { number: notice.number } });
-    }
+    if (r.level === "supervision") notice.number = await numberNotice(r._id, now);
     issued.push(notice);
   }
   return issued;
+}
+
+/** Claims a supervision notice's number (once: a repeat finds the claim) and writes it on the notice. */
+async function numberNotice(id: string, issuedAt: Date): Promise<string> {
+  const number = await numberOf(id, issuedAt);
+  await Notice.updateOne({ _id: id }, { $set: { number } });
+  return number;
+}
+
+/** Supervision notices still without a number, oldest first (not yet run). */
+export const unnumberedQuery = (limit: number) => Notice.find({ level: "supervision", number: null }, { _id: 1, issuedAt: 1 }).sort({ issuedAt: 1, _id: 1 }).limit(limit);
+
+/**
+ * Numbers the supervision notices a crash left unnumbered (issued, then the process died before its
+ * number was written): a repeat issue of the same key stops at the notice already there, so the sweep
+ * finishes them. The number is the one claimed for the notice, if the claim was made before the crash.
+ */
+export async function numberUnnumbered(limit = 100): Promise<number> {
+  const left = await unnumberedQuery(limit).lean();
+  for (const n of left) await numberNotice(String(n._id), n.issuedAt);
+  return left.length;
 }
 
 export const manualNoticeSchema = z.object({

@@ -13,7 +13,7 @@ import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } 
 import type { CaseService } from "../cases/service.ts";
 import { eachConcurrently } from "../concurrently.ts";
 import { log } from "../log.ts";
-import { issueMany, ruleIssue, type NoticeRecord } from "./issuer.ts";
+import { issueMany, numberUnnumbered, ruleIssue, type NoticeRecord } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -61,6 +61,7 @@ export class NoticeSweeper {
       await writeSchedules(plans, now);
       if (result.issued.length) await this.onIssued(result.issued);
     }
+    await numberUnnumbered();
     if (changed.length < limit) await advanceWatermark(now);
     else {
       // More changed than one pass takes: the next pass starts where this page ended (a full page

@@ -11,6 +11,7 @@ import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.t
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { noticeListQuery } from "../../src/notices/inbox.ts";
+import { unnumberedQuery } from "../../src/notices/issuer.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
 import { resetLedger } from "../support/fixtures.ts";
 import { refreshStatistics, summarize } from "../support/plans.ts";
@@ -130,11 +131,12 @@ describe("Query plans: hot queries read through an index", function () {
     ).to.deep.equal([]);
   });
 
-  it("notice numbering: the last number of a year, the number a notice took", async () => {
+  it("notice numbering: the last number of a year, the number a notice took, notices left unnumbered", async () => {
     expect(
       await scans([
         ["last number", lastSeqQuery("supervision-2025")],
         ["number of a notice", seqTakenQuery("notice-17")],
+        ["unnumbered supervision notices", unnumberedQuery(100)],
       ]),
     ).to.deep.equal([]);
   });

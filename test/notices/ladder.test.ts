@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import mongoose from "mongoose";
 import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
-import { CaseSchedule, Notice, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
+import { CaseSchedule, Notice, NoticeDelivery, Sequence, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { chineseDate, renderNotice } from "../../src/notices/render.ts";
@@ -231,6 +232,20 @@ describe("the escalation ladder", () => {
     expect(numbers).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
     const stored = await Notice.find({ level: "supervision" }, { number: 1 }).lean();
     expect(new Set(stored.map((n) => n.number)).size).to.equal(20);
+  });
+
+  it("a supervision notice a crash left unnumbered gets its number from the next sweep, the one it had claimed if any", async () => {
+    const c = await assignedInspection("2026-04-30");
+    const first = await issueByHand(c, { level: "supervision", requirement: "请于5个工作日内书面报告" }, w.office, w.clock);
+    const second = await issueByHand(c, { level: "supervision", requirement: "请于5个工作日内书面报告" }, w.office, w.clock);
+    expect([first.number, second.number]).to.deep.equal(["督办〔2026〕1号", "督办〔2026〕2号"]);
+    // As if the process died after issuing: the first before claiming a number, the second after claiming but before writing it.
+    await Sequence.deleteOne({ ref: first._id });
+    await Notice.updateMany({ _id: mongoose.trusted({ $in: [first._id, second._id] }) }, { $set: { number: null } });
+    await sweepAt(new Date("2026-03-03T09:00:00+08:00"));
+    const after = new Map((await Notice.find({ level: "supervision" }, { number: 1 }).lean()).map((n) => [String(n._id), n.number]));
+    expect(after.get(second._id)).to.equal("督办〔2026〕2号");
+    expect(after.get(first._id)).to.equal("督办〔2026〕3号");
   });
 
   it("only the office issues notices by hand, with a requirement", async () => {
