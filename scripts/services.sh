@@ -210,7 +210,9 @@ start_postgres() { # datadir port
 }
 
 _stop_postgres() { # pid datadir
-  kill -INT "$1" 2>/dev/null
+  # The postmaster by its own pid file: under proot our child is proot, which does not pass signals on.
+  local pm; pm=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)
+  kill -INT "${pm:-$1}" 2>/dev/null
   wait "$1" 2>/dev/null
   if [ -n "$_pg_data_mount" ]; then umount -l "$_pg_data_mount" 2>/dev/null && rmdir "$_pg_data_mount" 2>/dev/null; fi
   _pg_data_mount=""
