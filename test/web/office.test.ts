@@ -36,6 +36,22 @@ describe("the office and the liaison in a browser", function () {
     const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
     expect(scroll, `${where}: the page scrolls sideways at ${width} px`).to.be.at.most(width);
   };
+  /** The filter selects (e.g. 排序) too narrow for the option they show. */
+  const cutSelects = (page: Page) =>
+    page.evaluate(() =>
+      [...document.querySelectorAll<HTMLSelectElement>(".filters select")]
+        .filter((s) => {
+          const probe = document.createElement("span");
+          probe.style.cssText = `position:absolute;white-space:nowrap;font:${getComputedStyle(s).font}`;
+          probe.textContent = s.options[s.selectedIndex]?.text ?? "";
+          document.body.appendChild(probe);
+          const text = probe.getBoundingClientRect().width;
+          probe.remove();
+          // The arrow and padding take about 24 px.
+          return text + 24 > s.clientWidth;
+        })
+        .map((s) => `${s.name}: “${s.options[s.selectedIndex]?.text}”`),
+    );
   /** axe-core's serious and critical findings on the page as it is now. */
   async function axe(page: Page): Promise<string[]> {
     await page.addScriptTag({ path: AXE });
@@ -287,6 +303,7 @@ describe("the office and the liaison in a browser", function () {
           if (name.startsWith("dashboard")) await page.waitForSelector("#chart-trend canvas", { timeout: 20_000 });
           for (const f of await axe(page)) findings.push(`${name}@${label} ${f}`);
           if (name !== "api-docs") await noSidewaysScroll(page, `${name}@${label}`);
+          for (const cut of await cutSelects(page)) findings.push(`${name}@${label} select text cut off: ${cut}`);
           await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
         }
       }

@@ -3,11 +3,16 @@
  * as the behaviour that is right now. The browser tests (office.test.ts) cover what needs layout.
  */
 import { expect } from "chai";
+import { readFileSync, readdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Case } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
+import { issueByHand } from "../../src/notices/issuer.ts";
 import { fileSize } from "../../src/http/pages/render.ts";
 import { PNG, evidence, makeWorld, newComplaint, newInspection, refusal, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { csv, demoUnits, stressRows } from "../io/support.ts";
 
 /** The visible text of an HTML page (tags dropped, entities as they stand). */
 const textOf = (html: string) => html.replace(/<script[\s\S]*?<\/script>/g, " ").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ");
@@ -189,7 +194,87 @@ describe("pages: what the office and the units see", function () {
     });
   });
 
+  describe("the 通知 page and GET /api/notices", () => {
+    it("filter by level, state, unit and issue date, page as GET /api/cases does, and sort by severity", async () => {
+      const a = await assigned(61);
+      const b = await assigned(62);
+      const doc = async (id: string) => (await Case.findById(id).lean())!;
+      await issueByHand((await doc(a)) as never, { level: "due_reminder", requirement: "请按期完成" }, w.office, w.clock);
+      w.clock.advanceDays(3);
+      await issueByHand((await doc(a)) as never, { level: "supervision", requirement: "请加快" }, w.office, w.clock);
+      await issueByHand((await doc(b)) as never, { level: "red", requirement: "已超期" }, w.office, w.clock);
+      const api = async (q: string) => (await staff.agent.get(`/api/notices${q}`).expect(200)).body as { items: { level: string; caseId: string }[]; total: number; page: number; pageSize: number };
+      expect(await api("?pageSize=2&page=2")).to.deep.include({ total: 3, page: 2, pageSize: 2 });
+      expect((await api("?pageSize=2&page=9")).page, "a page past the last is the last").to.equal(2);
+      expect((await api("?sort=-severity")).items.map((n) => n.level)).to.deep.equal(["supervision", "red", "due_reminder"]);
+      expect((await api("?level=red")).items.map((n) => n.caseId)).to.deep.equal([b]);
+      expect((await api("?from=2026-03-04")).total).to.equal(2);
+      expect((await api("?to=2026-03-02")).items.map((n) => n.level)).to.deep.equal(["due_reminder"]);
+      expect((await api(`?unit=${w.units.other}`)).total).to.equal(0);
+      expect((await api("?state=unacknowledged")).total).to.equal(3);
+      await staff.agent.get("/api/notices?from=2026-02-30").expect(422);
+      await staff.agent.get("/api/notices?from=2026-03-05&to=2026-03-01").expect(422);
+      // The unit's own inbox; its acknowledgement moves the notice out of 未签收.
+      const inbox = (await lead.agent.get("/api/notices?state=unacknowledged").expect(200)).body;
+      expect(inbox.total).to.equal(3);
+      await lead.agent.post("/api/notices/ack").set("X-CSRF-Token", lead.csrf).send({ ids: inbox.items.map((n: { id: string }) => n.id) }).expect(200);
+      expect((await lead.agent.get("/api/notices?state=unacknowledged").expect(200)).body.total).to.equal(0);
+      const html = await page(staff, "/notices?level=supervision&sort=-severity");
+      expect(textOf(html)).to.contain("共 1 件").and.contain("第 1 / 1 页");
+      const list = textOf(html.split('id="notice-list"')[1]!.split("</table>")[0]!);
+      expect(list).to.contain("督办通知").and.not.contain("红色预警");
+    });
+  });
+
+  describe("导入问题清单", () => {
+    it("streams the preview of a large list: progress lines arrive before the report", async function () {
+      this.timeout(120_000);
+      await demoUnits();
+      const server = t.app.listen(0, "127.0.0.1");
+      await new Promise((r) => server.once("listening", r));
+      try {
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "staff", password: PASSWORD }) });
+        const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+        const { csrfToken } = (await login.json()) as { csrfToken: string };
+        const form = new FormData();
+        form.append("_csrf", csrfToken);
+        form.append("file", new Blob([csv([...stressRows(3000)])], { type: "text/csv" }), "问题清单.csv");
+        const res = await fetch(`${base}/cases/import`, { method: "POST", headers: { cookie }, body: form });
+        expect(res.status).to.equal(200);
+        const chunks: string[] = [];
+        const decoder = new TextDecoder();
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk, { stream: true }));
+        const firstProgress = chunks.findIndex((c) => c.includes("<progress"));
+        const report = chunks.findIndex((c) => c.includes('id="import-report"'));
+        expect(firstProgress, "a progress line").to.be.at.least(0);
+        expect(firstProgress, "progress comes in its own chunk before the report").to.be.below(report);
+        expect(chunks.join("")).to.contain("已读取并检查").and.contain("将新登记 3000 项");
+        expect(await Case.countDocuments({})).to.equal(0);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
+
+    it("refuses the page and the upload to units and leaders, writing nothing", async () => {
+      expect(textOf(await page(lead, "/cases/import", 403))).to.contain("只有整改办可以导入问题清单");
+      const res = await lead.agent.post("/cases/import").field("_csrf", lead.csrf).attach("file", Buffer.from("序号\n"), "x.csv");
+      expect(res.status).to.equal(403);
+      const leader = await signIn(t.app, "leader");
+      expect(textOf(await page(leader, "/cases/new/complaint", 403))).to.contain("只有整改办可以登记案件");
+      expect(await Case.countDocuments({})).to.equal(0);
+    });
+  });
+
   describe("everywhere", () => {
+    it("no file under src/http imports a mongoose model (pages and routes ask the query and service modules)", () => {
+      const dir = fileURLToPath(new URL("../../src/http/", import.meta.url));
+      const offenders = readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".ts"))
+        .filter((f) => /^import (?!type )[^;]*from "[./]*\/db\/models\.ts"/m.test(readFileSync(`${dir}${f}`, "utf8")));
+      expect(offenders).to.deep.equal([]);
+    });
+
     it("shows the user's role on the 404 page header, not “王敏（）”", async () => {
       const res = await staff.agent.get("/no-such-page");
       expect(res.status).to.equal(404);
