@@ -12,6 +12,7 @@ import {
   ROLE_LABELS,
   eventLabel,
   isCaseKind,
+  isOfficeRole,
   shanghaiDate,
   stateLabel,
   type CaseKind,
@@ -25,7 +26,7 @@ import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts
 import { CATEGORIES } from "../../cases/schemas.ts";
 import type { CaseDoc } from "../../db/models.ts";
 import { listUnits, unitNames } from "../../directory.ts";
-import { AppError, fromZod } from "../../errors.ts";
+import { AppError } from "../../errors.ts";
 import { issueByHand } from "../../notices/issuer.ts";
 import { listNotices, noticeState } from "../../notices/inbox.ts";
 import { scheduleProblemOf } from "../../notices/sweep.ts";
@@ -34,7 +35,7 @@ import { maskComplainant, seesComplainant } from "../present.ts";
 import { caseListQuery } from "../routes/cases.ts";
 import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts";
 import type { PageDeps } from "./index.ts";
-import { actorOf, fileSize, formOf, refusal, render, str, strs, type Errors } from "./render.ts";
+import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
 export const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const PAGE_SIZE = 20;
@@ -83,18 +84,6 @@ export function caseRow(c: ListedCase, names: Map<string, string>) {
   };
 }
 
-/** The 台账's query from the page's form: blanks are "any"; what the schema refuses is dropped and named. */
-function ledgerQuery(raw: Record<string, unknown>) {
-  const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== "" && v !== undefined));
-  const first = caseListQuery.safeParse(given);
-  if (first.success) return { query: first.data, errors: [] as string[] };
-  const bad = new Set(first.error.issues.map((i) => String(i.path[0])));
-  const errors = fromZod(first.error).details.fields as { message: string }[];
-  const rest = Object.fromEntries(Object.entries(given).filter(([k]) => !bad.has(k)));
-  const second = caseListQuery.safeParse(rest);
-  return { query: second.success ? second.data : caseListQuery.parse({}), errors: errors.map((e) => e.message) };
-}
-
 export function casePages(deps: PageDeps): express.Router {
   const { service, clock } = deps;
   const router = express.Router();
@@ -104,13 +93,13 @@ export function casePages(deps: PageDeps): express.Router {
 
   async function showLedger(req: Request, res: Response, raw: Record<string, unknown>, batch: { result?: BatchResult; errors?: Errors; values?: Record<string, unknown> } = {}, status = 200) {
     const actor = actorOf(res)!;
-    const { query, errors } = ledgerQuery(raw);
+    const { query, errors } = pageQuery(caseListQuery, raw);
     const { page: pageNo, pageSize: _size, sort, ...filter } = query;
     const [list, names, units] = await Promise.all([listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()), unitNames(), listUnits({ activeOnly: true })]);
     const params = (extra: Record<string, string>) =>
       new URLSearchParams({ ...Object.fromEntries(Object.entries({ ...filter, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), ...extra });
     const link = (p: number) => `/cases?${params({ page: String(p) })}`;
-    const office = actor.role === "office_admin" || actor.role === "office_staff";
+    const office = isOfficeRole(actor.role);
     render(
       req,
       res,
@@ -182,8 +171,7 @@ export function casePages(deps: PageDeps): express.Router {
     return k;
   };
   const officeOnly = (res: Response) => {
-    const role = actorOf(res)!.role;
-    if (role !== "office_admin" && role !== "office_staff") throw new AppError(403, "forbidden", "只有整改办可以登记案件");
+    if (!isOfficeRole(actorOf(res)!.role)) throw new AppError(403, "forbidden", "只有整改办可以登记案件");
   };
 
   router.get("/cases/new/:kind", (req, res) => {
@@ -308,7 +296,7 @@ export function casePages(deps: PageDeps): express.Router {
       }
       return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? attachments.map((a) => ({ ...a, sizeText: fileSize(a.size), checked: strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds").includes(a.id) })) : [] };
     });
-    const office = actor.role === "office_admin" || actor.role === "office_staff";
+    const office = isOfficeRole(actor.role);
     render(
       req,
       res,

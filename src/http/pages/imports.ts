@@ -8,6 +8,7 @@
 import { Readable } from "node:stream";
 import express, { type Request, type Response } from "express";
 import multer from "multer";
+import { isOfficeRole } from "../../../workflows/index.ts";
 import { AppError } from "../../errors.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../../io/import.ts";
 import { dropStash, openStash, stashUpload } from "../../io/stash.ts";
@@ -33,8 +34,8 @@ export function importPages(deps: PageDeps): express.Router {
   const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
 
   router.use("/cases/import", (_req, res, next) => {
-    const role = actorOf(res)?.role;
-    if (role !== "office_admin" && role !== "office_staff") throw new AppError(403, "forbidden", "只有整改办可以导入问题清单");
+    const actor = actorOf(res);
+    if (!actor || !isOfficeRole(actor.role)) throw new AppError(403, "forbidden", "只有整改办可以导入问题清单");
     next();
   });
 

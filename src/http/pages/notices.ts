@@ -6,13 +6,12 @@
 import express from "express";
 import { LEVEL_LABELS, LEVELS, type Level } from "../../../workflows/index.ts";
 import { unitNames } from "../../directory.ts";
-import { fromZod } from "../../errors.ts";
 import { acknowledge, acknowledgeMany, getNotice, noticeState, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { assertCsrf } from "../auth.ts";
 import { noticeQuery } from "../routes/notices.ts";
 import type { PageDeps } from "./index.ts";
-import { actorOf, formOf, refusal, render, strs } from "./render.ts";
+import { actorOf, formOf, pageQuery, refusal, render, strs } from "./render.ts";
 
 const STATES = [
   ["unacknowledged", "未签收"],
@@ -30,16 +29,7 @@ export function noticePages(deps: PageDeps): express.Router {
 
   async function showNotices(req: express.Request, res: express.Response, ack: { rows?: { label: string; ok: boolean; message: string }[]; error?: string } = {}, status = 200) {
     const actor = actorOf(res)!;
-    const given = Object.fromEntries(Object.entries(req.query).filter(([, v]) => v !== "" && v !== undefined));
-    let parsed = noticeQuery.safeParse(given);
-    let filterErrors: string[] = [];
-    if (!parsed.success) {
-      filterErrors = (fromZod(parsed.error).details.fields as { message: string }[]).map((f) => f.message);
-      const bad = new Set(parsed.error.issues.map((i) => String(i.path[0])));
-      parsed = noticeQuery.safeParse(Object.fromEntries(Object.entries(given).filter(([k]) => !bad.has(k))));
-      if (!parsed.success) parsed = noticeQuery.safeParse({});
-    }
-    const q = parsed.data!;
+    const { query: q, errors: filterErrors } = pageQuery(noticeQuery, req.query as Record<string, unknown>);
     const { page, pageSize, sort, unit, ...f } = q;
     const [list, names] = await Promise.all([pageNotices(actor, { ...f, unitId: unit }, { page, pageSize, sort }), unitNames()]);
     const params = (p: number) => new URLSearchParams({ ...Object.fromEntries(Object.entries({ ...f, unit, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), page: String(p) });

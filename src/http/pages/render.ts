@@ -3,8 +3,9 @@
  * layout, the sign-in gate, reading posted forms, and a refused command turned into field errors.
  */
 import type { NextFunction, Request, Response } from "express";
-import { ROLE_LABELS, type Actor } from "../../../workflows/index.ts";
-import { AppError, type FieldError } from "../../errors.ts";
+import { ROLE_LABELS, isOfficeRole, type Actor } from "../../../workflows/index.ts";
+import type { z } from "zod";
+import { AppError, fromZod, type FieldError } from "../../errors.ts";
 import { csrfToken } from "../auth.ts";
 
 export const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
@@ -12,7 +13,7 @@ export const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
 /** The user as the layout shows them: name, role in Chinese, and which navigation they get. */
 export function meOf(actor: Actor | undefined) {
   if (!actor) return null;
-  const isOffice = actor.role === "office_admin" || actor.role === "office_staff";
+  const isOffice = isOfficeRole(actor.role);
   return { ...actor, roleLabel: ROLE_LABELS[actor.role], isOffice, isAdmin: actor.role === "office_admin", isUnit: actor.role === "unit_user" };
 }
 
@@ -71,4 +72,18 @@ export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} 字节`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * A list page's query string through the API's query schema: blanks mean "any"; a parameter the schema
+ * refuses (an impossible date, say) is left out and named, so the page still shows the rest.
+ */
+export function pageQuery<T>(schema: z.ZodType<T>, raw: Record<string, unknown>): { query: T; errors: string[] } {
+  const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== "" && v !== undefined));
+  const first = schema.safeParse(given);
+  if (first.success) return { query: first.data, errors: [] };
+  const bad = new Set(first.error.issues.map((i) => String(i.path[0])));
+  const errors = (fromZod(first.error).details.fields as FieldError[]).map((f) => f.message);
+  const second = schema.safeParse(Object.fromEntries(Object.entries(given).filter(([k]) => !bad.has(k))));
+  return { query: second.success ? second.data : schema.parse({}), errors };
 }
