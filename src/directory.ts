@@ -3,7 +3,7 @@ import { hash, verify } from "@node-rs/argon2";
 import mongoose from "mongoose";
 import { z } from "zod";
 import type { Actor } from "../workflows/index.ts";
-import { Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
+import { Session, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
 
 export const newUnitSchema = z.object({
@@ -47,12 +47,13 @@ export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<
 }
 
 /** Sets the given fields (already validated; dotted paths allowed) of a unit. */
-export async function updateUnit(id: string, set: Record<string, unknown>): Promise<UnitDoc> {
+export async function updateUnit(id: string, set: Record<string, unknown>, unset: string[] = []): Promise<UnitDoc> {
   const _id = mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null;
   if (!_id) throw notFound("单位");
   // A missing unit is answered 404 (below), whatever name it was sent.
   if (typeof set.name === "string" && (await Unit.exists({ _id }))) await assertUnitNameFree(set.name, _id);
-  const u = await Unit.findOneAndUpdate({ _id }, { $set: set }, { returnDocument: "after", lean: true }).catch((e) => {
+  const update = unset.length ? { $set: set, $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : { $set: set };
+  const u = await Unit.findOneAndUpdate({ _id }, update, { returnDocument: "after", lean: true }).catch((e) => {
     throw isDuplicateKey(e) ? nameTaken(String(set.name)) : e;
   });
   if (!u) throw notFound("单位");
@@ -151,4 +152,57 @@ export async function assertUnitsExist(ids: string[], field: string): Promise<vo
   const known = new Set(found.map((u) => u._id.toString()));
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Every unit's name by id (pages show names where the ledger keeps ids). */
+export async function unitNames(): Promise<Map<string, string>> {
+  const units = await Unit.find({}, { name: 1 }).lean<UnitDoc[]>();
+  return new Map(units.map((u) => [u._id.toString(), u.name]));
+}
+
+/** Units by name (the API), or active first then by name (the 管理 page); `activeOnly` for choices. */
+export async function listUnits(opts: { order?: "name" | "active"; activeOnly?: boolean } = {}): Promise<UnitDoc[]> {
+  const sort: Record<string, 1 | -1> = opts.order === "active" ? { active: -1, name: 1 } : { name: 1 };
+  return Unit.find(opts.activeOnly ? { active: true } : {}).sort(sort).lean<UnitDoc[]>();
+}
+
+/** Ids of the units whose name, short name or an alias contains the text (the 台账 search finds a unit's cases by them). */
+export async function unitIdsMatching(text: string): Promise<string[]> {
+  const q = text.trim();
+  if (!q) return [];
+  const re = mongoose.trusted({ $regex: escapeRegex(q), $options: "i" });
+  const units = await Unit.find({ $or: [{ name: re }, { shortName: re }, { aliases: re }] }, { _id: 1 }).limit(50).lean();
+  return units.map((u) => u._id.toString());
+}
+
+export async function unitExists(id: string): Promise<boolean> {
+  return mongoose.isObjectIdOrHexString(id) ? !!(await Unit.exists({ _id: id })) : false;
+}
+
+/** A user by id, or null (an id that is no ObjectId is no user). */
+export async function findUser(id: string, opts: { activeOnly?: boolean } = {}): Promise<UserDoc | null> {
+  if (!mongoose.isObjectIdOrHexString(id)) return null;
+  return User.findOne({ _id: id, ...(opts.activeOnly ? { active: true } : {}) }).lean<UserDoc>();
+}
+
+export async function listUsers(): Promise<UserDoc[]> {
+  return User.find({}).sort({ username: 1 }).lean<UserDoc[]>();
+}
+
+/** How many units and users there are, and how many are active (the 管理 overview). */
+export async function directoryCounts() {
+  const [units, activeUnits, users, activeUsers] = await Promise.all([
+    Unit.countDocuments({}),
+    Unit.countDocuments({ active: true }),
+    User.countDocuments({}),
+    User.countDocuments({ active: true }),
+  ]);
+  return { units, activeUnits, users, activeUsers };
+}
+
+/** Signs a user out everywhere (but the session `keep`): after a password reset or deactivation. */
+export async function endSessions(userId: string, keep = ""): Promise<void> {
+  await Session.deleteMany({ "session.userId": userId, _id: mongoose.trusted({ $ne: keep }) });
 }

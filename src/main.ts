@@ -8,6 +8,7 @@ import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
+import { backfillSeverity } from "./notices/issuer.ts";
 import { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -29,6 +30,8 @@ try {
 
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
+await new CaseService(systemClock).backfillSortKeys();
+await backfillSeverity();
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
   const n = await seedDemoLedger(units);

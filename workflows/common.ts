@@ -113,6 +113,15 @@ export function requestedExtension(e: Sent): { pendingExtension?: PendingExtensi
 
 /** What REPORT_PROGRESS leaves in context. */
 export function reportedProgress(e: Sent): { progressPercent?: number; lastProgressOn?: string } {
-  if (e.type !== "REPORT_PROGRESS" || e.percent === undefined) return {};
-  return { progressPercent: e.percent, lastProgressOn: shanghaiDate(e.at) };
+  if (e.type !== "REPORT_PROGRESS") return {};
+  return { ...(e.percent === undefined ? {} : { progressPercent: e.percent }), lastProgressOn: shanghaiDate(e.at) };
+}
+
+/** APPROVE_EXTENSION's rule: the date the unit asked for must not have passed (approving it would set a deadline already missed). */
+export function requestedDateNotPast<C extends { pendingExtension: PendingExtension | null }, E extends Envelope & { type: string }>(): Rule<C, E> {
+  return {
+    field: "deadline",
+    message: "单位申请延期至的日期已过，不能同意；请选择不同意延期，由单位重新申请",
+    test: (c, e) => e.type !== "APPROVE_EXTENSION" || !c.pendingExtension || c.pendingExtension.deadline >= shanghaiDate(e.at),
+  };
 }

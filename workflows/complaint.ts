@@ -14,8 +14,8 @@ import {
   isOfficeRole,
   isoDate,
   optionalText,
-  percent,
   reportedProgress,
+  requestedDateNotPast,
   requestedExtension,
   shanghaiDate,
   text,
@@ -37,7 +37,8 @@ export const complaintPayloads = {
     deadline: isoDate("办理时限"),
     requirements: optionalText("办理要求"),
   }),
-  REPORT_PROGRESS: z.object({ percent, text: text("进展情况"), attachmentIds }),
+  // A complaint is investigated, not rectified by a share: its progress is the text (a percent sent is dropped).
+  REPORT_PROGRESS: z.object({ text: text("进展情况"), attachmentIds }),
   REQUEST_EXTENSION: z.object({ deadline: isoDate("申请延期至"), reason: text("延期理由") }),
   APPROVE_EXTENSION: empty,
   REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
@@ -114,6 +115,7 @@ type R = Rule<ComplaintContext, ComplaintEvent>;
 const today = (e: ComplaintEvent) => shanghaiDate(e.at);
 
 export const complaintRules: Partial<Record<ComplaintEventType, R[]>> = {
+  APPROVE_EXTENSION: [requestedDateNotPast()],
   ASSIGN: [
     { field: "deadline", message: "办理时限不能早于今天", test: (_c, e) => e.type !== "ASSIGN" || e.deadline >= today(e) },
     {
@@ -272,7 +274,7 @@ export const complaintMachine = setup({
           on: {
             APPROVE_EXTENSION: {
               target: "working",
-              guard: "office",
+              guard: and(["office", "rulesHold"]),
               actions: assign(({ context }) => {
                 const deadline = context.pendingExtension?.deadline ?? context.deadline;
                 const concludeBy =

@@ -15,6 +15,7 @@ import {
   optionalText,
   percent,
   reportedProgress,
+  requestedDateNotPast,
   requestedExtension,
   shanghaiDate,
   text,
@@ -112,6 +113,7 @@ export const inspectionRules: Partial<Record<InspectionEventType, R[]>> = {
       test: (c, e) => e.type !== "REQUEST_EXTENSION" || c.deadline === null || e.deadline > c.deadline,
     },
   ],
+  APPROVE_EXTENSION: [requestedDateNotPast()],
   SUBMIT: [
     {
       field: "attachmentIds",
@@ -227,7 +229,7 @@ export const inspectionMachine = setup({
           on: {
             APPROVE_EXTENSION: {
               target: "working",
-              guard: "office",
+              guard: and(["office", "rulesHold"]),
               actions: assign(({ context }) => ({
                 deadline: context.pendingExtension?.deadline ?? context.deadline,
                 deadlineRevision: context.deadlineRevision + 1,

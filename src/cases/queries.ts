@@ -4,8 +4,10 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { DEADLINE_STATES, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
+import { unitIdsMatching } from "../directory.ts";
+import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
 
 export interface CaseFilter {
@@ -38,7 +40,11 @@ function deadlineBinding(kind?: CaseKind) {
   return { $or: kinds.map((k) => ({ kind: k, state: t({ $in: DEADLINE_STATES[k].flatMap((s) => statesFor(s, k)) }) })) };
 }
 
-export function caseFilter(actor: Actor, f: CaseFilter, now: Date): Record<string, unknown> {
+/**
+ * The filter of a list. `qUnits`: the units whose name, short name or alias contains the search text
+ * (unitIdsMatching), whose cases the search finds too.
+ */
+export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: string[] = []): Record<string, unknown> {
   const and: Record<string, unknown>[] = [visibleFilter(actor)];
   if (f.kind) and.push({ kind: f.kind });
   if (f.state) and.push({ state: t({ $in: statesFor(f.state, f.kind) }) });
@@ -51,7 +57,8 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date): Record<strin
   if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBinding(f.kind));
   if (f.q) {
     const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
-    and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }] });
+    const byUnit = qUnits.length ? [{ leadUnitId: t({ $in: qUnits }) }, { coUnitIds: t({ $in: qUnits }) }] : [];
+    and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }, ...byUnit] });
   }
   return combine(and);
 }
@@ -74,11 +81,15 @@ function combine(conditions: Record<string, unknown>[]): Record<string, unknown>
 /**
  * The sort of a list: the key, then _id the same way, so pages never overlap. Each key has an index
  * on (key, _id) that a page walks in order, stopping at its limit; ledger numbers are unique.
+ * Nearest deadline first walks `deadlineSort` (the deadline, or "~" for none, written by the case
+ * service), so cases without a deadline come last; latest first walks `deadline`, where none sorts lowest.
  */
 export function sortSpec(sort: Sort): Record<string, 1 | -1> {
   const key = sort.replace(/^-/, "");
   const dir = sort.startsWith("-") ? -1 : 1;
-  return key === "ledgerNumber" ? { ledgerNumber: dir } : { [key]: dir, _id: dir };
+  if (key === "ledgerNumber") return { ledgerNumber: dir };
+  if (sort === "deadline") return { deadlineSort: 1, _id: 1 };
+  return { [key]: dir, _id: dir };
 }
 
 export interface Paging {
@@ -88,8 +99,8 @@ export interface Paging {
 }
 
 /** The queries behind one page of the ledger, not yet run: the page itself and the filter its total counts. */
-export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
-  const filter = caseFilter(actor, f, now);
+export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: Date, qUnits: string[] = []) {
+  const filter = caseFilter(actor, f, now, qUnits);
   const page = Case.find(filter)
     .sort(sortSpec(paging.sort))
     .skip((paging.page - 1) * paging.pageSize)
@@ -97,11 +108,42 @@ export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: 
   return { page, filter };
 }
 
-/** One page of the ledger and how many cases match: what the 台账 page, the API and the dashboard lists show. */
+export type Light = "red" | "yellow" | "green" | null;
+export type ListedCase = CaseDoc & { light: Light };
+
+/** Traffic light: red overdue, yellow warned or behind schedule, green on track, none when the deadline no longer binds. */
+export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light {
+  if (!inState(c.state, DEADLINE_STATES[c.kind as CaseKind])) return null;
+  if (c.deadline && c.deadline < shanghaiDate(now)) return "red";
+  if (warned.has(`${c._id.toString()}:${c.deadlineRevision}`) || (c.behindFrom && c.behindFrom <= now)) return "yellow";
+  return "green";
+}
+
+/**
+ * One page of the ledger, how many cases match and each case's traffic light: what the 台账 page,
+ * GET /api/cases and the dashboard lists show. A page past the last is the last page.
+ */
 export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
-  const { page, filter } = caseListQuery(actor, f, paging, now);
-  const [items, total] = await Promise.all([page.lean<CaseDoc[]>(), Case.countDocuments(filter)]);
-  return { items, total };
+  const qUnits = f.q?.trim() ? await unitIdsMatching(f.q) : [];
+  const { page, filter } = caseListQuery(actor, f, paging, now, qUnits);
+  let [items, total] = await Promise.all([page.lean<CaseDoc[]>(), Case.countDocuments(filter)]);
+  const pages = Math.max(1, Math.ceil(total / paging.pageSize));
+  const pageNo = Math.min(paging.page, pages);
+  if (pageNo !== paging.page) items = await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
+  const warned = await warnedRevisions(items.map((c) => c._id.toString()));
+  return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, page: pageNo, pageSize: paging.pageSize, pages };
+}
+
+/** Open cases of a unit's user where the user can act, for the unit's dashboard (at most `limit` looked at). */
+export async function openCasesOf(actor: Actor, limit = 200): Promise<CaseDoc[]> {
+  return Case.find({ ...visibleFilter(actor), state: t({ $ne: "closed" }) })
+    .limit(limit)
+    .lean<CaseDoc[]>();
+}
+
+/** A kind's states in lifecycle order (the dashboard lists counts this way, not as the database returns them). */
+export function lifecycleOrder(kind: CaseKind): string[] {
+  return leafStates(kind);
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 10_000) / 10_000);
@@ -209,4 +251,10 @@ export async function monthlyTrend(actor: Actor, now: Date): Promise<{ months: s
   ]);
   const per = (rows: { _id: string; n: number }[]) => months.map((m) => rows.find((r) => r._id === m)?.n ?? 0);
   return { months, created: per(created), closed: per(closed) };
+}
+
+/** How many cases there are per kind and state, all units together (the metrics). */
+export async function casesByKindAndState(): Promise<{ kind: string; state: string; n: number }[]> {
+  const rows = await Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([{ $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } }]);
+  return rows.map((r) => ({ ...r._id, n: r.n }));
 }

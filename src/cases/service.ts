@@ -80,11 +80,15 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     leadUnitId: c.leadUnitId ?? null,
     coUnitIds: c.coUnitIds ?? [],
     deadline: c.deadline ?? null,
+    deadlineSort: deadlineSortKey(c.deadline),
     deadlineRevision: c.deadlineRevision,
     progressPercent: c.progressPercent ?? 0,
     behindFrom: margin === null ? null : behindScheduleAt({ kind, state: stateKey(snapshot.value as StateValue), context: c }, margin),
   };
 }
+
+/** The key the 台账 sorts by nearest deadline: the deadline, or "~" (after every date) when there is none. */
+export const deadlineSortKey = (deadline: string | null | undefined) => deadline ?? "~";
 
 const toObjectId = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
 const snapshotOf = (s: { value: unknown; context: unknown }): StoredSnapshot => ({ value: s.value, context: s.context });
@@ -237,6 +241,20 @@ export class CaseService {
       updatedAt: now,
     };
     return { entry, doc };
+  }
+
+  /**
+   * Writes the sort key of the nearest-deadline order onto cases stored before it was projected (run at
+   * start; every event projects it since). Returns how many were updated.
+   */
+  async backfillSortKeys(): Promise<number> {
+    const docs = await Case.find({ deadlineSort: mongoose.trusted({ $exists: false }) }, { deadline: 1 }).lean();
+    if (!docs.length) return 0;
+    await Case.bulkWrite(
+      docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { deadlineSort: deadlineSortKey(d.deadline) } } } })),
+      { ordered: false, timestamps: false },
+    );
+    return docs.length;
   }
 
   /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */

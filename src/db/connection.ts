@@ -35,3 +35,11 @@ export async function ensureIndexes(connection: mongoose.Connection = mongoose.c
     }
   }
 }
+
+/** Whether the database answers (readiness). */
+export async function pingDb(): Promise<boolean> {
+  return (mongoose.connection.db?.admin().ping() ?? Promise.reject(new Error("not connected"))).then(
+    () => true,
+    () => false,
+  );
+}

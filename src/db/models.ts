@@ -102,6 +102,8 @@ const caseSchema = new Schema(
     leadUnitId: { type: String, default: null },
     coUnitIds: { type: [String], default: [] },
     deadline: { type: String, default: null },
+    /** The deadline, or "~" when none: sorting by it puts cases without a deadline last. */
+    deadlineSort: { type: String, default: "~" },
     deadlineRevision: { type: Number, default: 0 },
     progressPercent: { type: Number, default: 0 },
     /** When the case falls behind schedule (序时进度) at its reported progress. */
@@ -125,6 +127,7 @@ caseSchema.index({ behindFrom: 1 });
 // The list's sorts, each walked in order to a page; updatedAt also finds what changed since the sweep's last pass.
 caseSchema.index({ updatedAt: 1, _id: 1 });
 caseSchema.index({ deadline: 1, _id: 1 });
+caseSchema.index({ deadlineSort: 1, _id: 1 });
 caseSchema.index({ createdAt: 1, _id: 1 });
 
 /**
@@ -226,6 +229,8 @@ const noticeSchema = new Schema(
     caseTitle: { type: String, required: true },
     ruleId: { type: String, default: null },
     level: { type: String, required: true },
+    /** How severe the level is (LEVEL_SEVERITY), for the most-severe-first order. */
+    severity: { type: Number, default: 0 },
     revision: { type: Number, required: true },
     unitId: { type: String, default: null },
     /** The unit whose inbox shows it (set at issue, when the rule names the unit). */
@@ -253,6 +258,10 @@ noticeSchema.index({ inbox: 1, issuedAt: 1, _id: 1 });
 noticeSchema.index({ issuedAt: 1, _id: 1 });
 // Supervision notices a crash left without their number (the sweep finishes them).
 noticeSchema.index({ level: 1, number: 1 });
+// The 通知 page: one level, and most severe first (all, or a unit's inbox).
+noticeSchema.index({ level: 1, issuedAt: 1, _id: 1 });
+noticeSchema.index({ severity: 1, issuedAt: 1, _id: 1 });
+noticeSchema.index({ inbox: 1, severity: 1, issuedAt: 1, _id: 1 });
 
 /**
  * Sign-in sessions, written by connect-mongo (src/http/auth.ts). The model exists for their indexes:

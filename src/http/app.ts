@@ -2,15 +2,16 @@
  * The express application. Order matters: request id and logs → security headers → metrics →
  * health → body parsers (size-limited) → session → signed-in user → CSRF → routes → errors.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Queue } from "bullmq";
+import compression from "compression";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { create } from "express-handlebars";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
-import mongoose from "mongoose";
 import { pinoHttp } from "pino-http";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -22,12 +23,14 @@ import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sameSecret, ses
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
+import { meOf, render, requireActor } from "./pages/render.ts";
 import { presentUser } from "./present.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
-import { User, type UserDoc } from "../db/models.ts";
+import { pingDb } from "../db/connection.ts";
+import { findUser } from "../directory.ts";
 
 export interface AppDeps {
   config: Config;
@@ -78,10 +81,9 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics(deps.queues);
   app.use(metrics.observe);
 
-  app.use("/static", express.static(fileURLToPath(new URL("../../public/", import.meta.url)), { maxAge: "1h" }));
-  app.get("/static/echarts.min.js", (_req, res) => {
-    res.sendFile(createRequire(import.meta.url).resolve("echarts/dist/echarts.min.js"), { maxAge: "1d" });
-  });
+  // Text assets go compressed (echarts.min.js is 1.1 MB, a third of that gzipped); streamed pages flush as they go.
+  app.use(compression());
+  staticAssets(app);
   app.get("/favicon.ico", (_req, res) => {
     res.status(204).end();
   });
@@ -90,7 +92,7 @@ export function createApp(deps: AppDeps) {
   });
   app.get("/readyz", async (_req, res) => {
     const checks = { mongodb: false, redis: deps.redis ? false : null };
-    await mongoose.connection.db?.admin().ping().then(() => (checks.mongodb = true), () => {});
+    checks.mongodb = await pingDb();
     if (deps.redis) await deps.redis.ping().then(() => (checks.redis = true), () => {});
     const ok = checks.mongodb && checks.redis !== false;
     res.status(ok ? 200 : 503).json({ ok, checks });
@@ -128,8 +130,9 @@ export function createApp(deps: AppDeps) {
   app.get("/api/me", async (req, res) => {
     const actor = actorOfRequest(req);
     if (!actor) throw new AppError(401, "not_signed_in", "请先登录");
-    const user = await User.findById(actor.id).lean<UserDoc>();
-    res.json({ user: presentUser(user!), role: actor.role, unitId: actor.unitId ?? null, csrfToken: csrfToken(req) });
+    const user = await findUser(actor.id);
+    if (!user) throw new AppError(401, "not_signed_in", "请先登录");
+    res.json({ user: presentUser(user), role: actor.role, unitId: actor.unitId ?? null, csrfToken: csrfToken(req) });
   });
   app.get("/api/openapi.json", (_req, res) => {
     res.json(api.openapi({ title: "Rectiflow API（整改流）", version: "1" }));
@@ -137,12 +140,44 @@ export function createApp(deps: AppDeps) {
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
+  // The API reference, rendered from the OpenAPI document by swagger-ui (node_modules, no CDN).
+  app.get("/api-docs", requireActor, (req, res) => {
+    render(req, res, "api-docs", { title: "接口文档" });
+  });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * Static files. A URL carrying the assets' version (`?v=`, which every page uses) is cached for a
+ * year as immutable: a new release has a new version, so browsers fetch it anew. Others, an hour.
+ */
+function staticAssets(app: express.Express) {
+  const require = createRequire(import.meta.url);
+  const versioned = (res: Response) => {
+    if (typeof (res.req as Request).query?.v === "string") res.setHeader("Cache-Control", "public, max-age=31536000, immutable");
+  };
+  const opts = { maxAge: "1h", setHeaders: versioned };
+  app.use("/static", express.static(fileURLToPath(new URL("../../public/", import.meta.url)), opts));
+  app.get("/static/echarts.min.js", (req, res) => {
+    const v = typeof req.query.v === "string";
+    res.sendFile(require.resolve("echarts/dist/echarts.min.js"), { maxAge: v ? "365d" : "1h", immutable: v });
+  });
+  app.use("/static/swagger-ui", express.static(require.resolve("swagger-ui-dist/package.json").replace(/package\.json$/, ""), { ...opts, index: false }));
+}
+
+/** A version of the static assets: a hash of the public files and the packages served from node_modules. */
+function assetVersion(): string {
+  const h = createHash("sha256");
+  const pub = fileURLToPath(new URL("../../public/", import.meta.url));
+  for (const f of readdirSync(pub).sort()) h.update(f).update(readFileSync(`${pub}${f}`));
+  const require = createRequire(import.meta.url);
+  for (const pkg of ["echarts", "swagger-ui-dist"]) h.update(String((require(`${pkg}/package.json`) as { version: string }).version));
+  return h.digest("hex").slice(0, 10);
 }
 
 /** Handlebars with the few helpers the views need; `{{ }}` escapes everything. */
@@ -155,6 +190,7 @@ function viewEngine(app: express.Express) {
     partialsDir: `${root}partials`,
     helpers: {
       eq: (a: unknown, b: unknown) => String(a ?? "") === String(b ?? ""),
+      isNumber: (a: unknown) => typeof a === "number",
       startsWith: (a: unknown, b: string) => typeof a === "string" && a.startsWith(b),
       includes: (list: unknown, x: unknown) => (Array.isArray(list) ? list.includes(x) : list === x),
       datetime: (d: unknown) => (d ? new Date(d as string).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""),
@@ -163,6 +199,9 @@ function viewEngine(app: express.Express) {
     },
   });
   app.engine(".hbs", hbs.engine);
+  app.locals.v = assetVersion();
+  // Compiled templates are kept (express only does so by itself when NODE_ENV=production).
+  if (process.env.NODE_ENV !== "development") app.enable("view cache");
   app.set("view engine", ".hbs");
   app.set("views", root);
 }
@@ -199,7 +238,7 @@ function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunc
     return;
   }
   const heading = e.status === 404 ? "页面不存在" : e.status === 403 ? "无权访问" : e.status >= 500 ? "系统出错了" : "请求有误";
-  res.status(e.status).render("pages/error", { title: heading, heading, message: e.message, me: res.locals.actor ? { name: res.locals.actor.name } : null });
+  res.status(e.status).render("pages/error", { title: heading, heading, message: e.message, me: meOf(res.locals.actor), csrf: req.session ? csrfToken(req) : "", path: req.path });
 }
 
 function toAppError(err: unknown): AppError {

@@ -12,8 +12,8 @@ import mongoose from "mongoose";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { z } from "zod";
 import type { Actor } from "../../workflows/index.ts";
-import { Session, User, type UserDoc } from "../db/models.ts";
-import { actorOf, verifyPassword } from "../directory.ts";
+import type { UserDoc } from "../db/models.ts";
+import { actorOf, findUser, verifyPassword } from "../directory.ts";
 import { AppError, fromZod } from "../errors.ts";
 
 declare module "express-session" {
@@ -56,8 +56,8 @@ export function sessionStore(client = mongoose.connection.getClient()): MongoSto
 /** Loads the signed-in user (fresh each request: a deactivated user is out at once). */
 export async function loadActor(req: Request, res: Response, next: NextFunction) {
   const id = req.session?.userId;
-  if (id && mongoose.isObjectIdOrHexString(id)) {
-    const user = await User.findOne({ _id: id, active: true }).lean<UserDoc>();
+  if (id) {
+    const user = await findUser(id, { activeOnly: true });
     if (user) res.locals.actor = actorOf(user);
   }
   next();
@@ -88,7 +88,7 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
  * The routes that take a multipart form and call assertCsrf once they have parsed it (the token is
  * inside the body). A multipart request anywhere else must carry the token in X-CSRF-Token.
  */
-const MULTIPART_FORMS = [/^\/cases\/[^/]+\/actions\/[^/]+$/, /^\/api\/imports$/, /^\/api\/cases\/[^/]+\/attachments$/];
+const MULTIPART_FORMS = [/^\/cases\/[^/]+\/actions\/[^/]+$/, /^\/cases\/import$/, /^\/api\/imports$/, /^\/api\/cases\/[^/]+\/attachments$/];
 
 /** Unsafe requests of a signed-in session must carry the session's token. */
 export function csrfCheck(req: Request, _res: Response, next: NextFunction) {
@@ -155,9 +155,4 @@ export class Login {
   async logout(req: Request): Promise<void> {
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
   }
-}
-
-/** Signs a user out everywhere (but the session `keep`): after a password reset or deactivation. */
-export async function endSessions(userId: string, keep = ""): Promise<void> {
-  await Session.deleteMany({ "session.userId": userId, _id: mongoose.trusted({ $ne: keep }) });
 }

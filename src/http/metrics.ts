@@ -2,7 +2,8 @@
 import type { Queue } from "bullmq";
 import type { NextFunction, Request, Response } from "express";
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { Case, NoticeDelivery } from "../db/models.ts";
+import { casesByKindAndState } from "../cases/queries.ts";
+import { deliveriesByChannelAndStatus } from "../notices/delivery.ts";
 
 export function createMetrics(queues: Queue[] = []) {
   const registry = new Registry();
@@ -21,10 +22,7 @@ export function createMetrics(queues: Queue[] = []) {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([
-        { $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } },
-      ]);
-      for (const r of rows) this.set({ kind: r._id.kind, state: r._id.state }, r.n);
+      for (const r of await casesByKindAndState()) this.set({ kind: r.kind, state: r.state }, r.n);
     },
   });
   new Gauge({
@@ -34,10 +32,7 @@ export function createMetrics(queues: Queue[] = []) {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await NoticeDelivery.aggregate<{ _id: { channel: string; status: string }; n: number }>([
-        { $group: { _id: { channel: "$channel", status: "$status" }, n: { $sum: 1 } } },
-      ]);
-      for (const r of rows) this.set({ channel: r._id.channel, status: r._id.status }, r.n);
+      for (const r of await deliveriesByChannelAndStatus()) this.set({ channel: r.channel, status: r.status }, r.n);
     },
   });
   new Gauge({

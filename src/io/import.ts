@@ -105,6 +105,8 @@ export interface ImportReport {
   toCreate: number;
   created: number;
   unchanged: number;
+  /** The rows whose item is in the ledger as the file has it (at most PREVIEW_LIMIT of them). */
+  unchangedRows: { row: number; ledgerNumber: string }[];
   errors: RowError[];
   /** More errors than listed (the list stops at MAX_ERRORS). */
   errorsNotListed: number;
@@ -112,7 +114,7 @@ export interface ImportReport {
   /** Rows written (when a write failed midway, these are the rows that are in). */
   written: number[];
   failed: { row: number; ledgerNumber: string; message: string } | null;
-  /** The new items (dry run), at most PREVIEW_LIMIT of them. */
+  /** The new items (to create, or created; also listed when other rows are refused), at most PREVIEW_LIMIT of them. */
   preview: PreviewItem[];
   elapsedMs: number;
 }
@@ -244,6 +246,7 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
   const conflicts: RowConflict[] = [];
   const plans: Parsed[] = [];
   let unchanged = 0;
+  const unchangedRows: { row: number; ledgerNumber: string }[] = [];
   let rows = 0;
   let columns: ColumnMap | null = null;
   let headerRow = 0;
@@ -448,6 +451,7 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
     }
     if (!diffs.length) {
       unchanged++;
+      if (unchangedRows.length < PREVIEW_LIMIT) unchangedRows.push({ row: p.row, ledgerNumber: p.ledgerNumber });
       return;
     }
     conflicts.push({
@@ -526,6 +530,7 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
     toCreate: plans.length,
     created: 0,
     unchanged,
+    unchangedRows: unchangedRows.sort((a, b) => a.row - b.row),
     errors,
     errorsNotListed,
     conflicts,
@@ -542,12 +547,13 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
   };
 
   const problems = errors.length + errorsNotListed;
+  // What would be (or is being) created, also beside refused rows: the page lists it either way.
+  report.preview = plans.slice(0, PREVIEW_LIMIT).map(previewOf);
   if (problems || conflicts.length) {
     const parts = [problems ? `${problems} 处错误` : "", conflicts.length ? `${conflicts.length} 行与台账不一致` : ""].filter(Boolean);
     return finish(problems ? "invalid" : "conflict", `${dryRun ? "预检" : "导入"}未通过：发现${parts.join("、")}，未写入任何数据`);
   }
   if (dryRun) {
-    report.preview = plans.slice(0, PREVIEW_LIMIT).map(previewOf);
     return finish("preview", plans.length ? `预检通过：将新登记 ${plans.length} 项，${unchanged} 项与台账一致` : `预检通过：清单与台账一致（${unchanged} 项），导入不会作任何更改`);
   }
   if (!plans.length) return finish("unchanged", `清单与台账一致（${unchanged} 项），未作任何更改`);

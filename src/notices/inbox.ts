@@ -6,15 +6,28 @@ import mongoose from "mongoose";
 import type { Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery } from "../db/models.ts";
-import { forbidden, notFound } from "../errors.ts";
+import { AppError, forbidden, invalid, notFound } from "../errors.ts";
 import type { DeliveryView, NoticeRecord } from "./issuer.ts";
+
+export const NOTICE_STATES = ["unread", "read", "acknowledged", "unacknowledged"] as const;
+export const NOTICE_SORTS = ["-issuedAt", "-severity"] as const;
+export type NoticeSort = (typeof NOTICE_SORTS)[number];
 
 export interface NoticeFilter {
   unitId?: string;
   caseId?: string;
   level?: string;
-  /** unread | read | acknowledged */
-  state?: "unread" | "read" | "acknowledged";
+  /** unread | read (not yet acknowledged) | acknowledged | unacknowledged (unread or read) */
+  state?: (typeof NOTICE_STATES)[number];
+  /** Issued on or after / on or before these days (YYYY-MM-DD, Asia/Shanghai). */
+  from?: string;
+  to?: string;
+}
+
+export interface NoticePaging {
+  page: number;
+  pageSize: number;
+  sort: NoticeSort;
 }
 
 const t = mongoose.trusted;
@@ -36,8 +49,8 @@ export function noticeState(n: NoticeRecord): "issued" | "cancelled" {
   return d.some((x) => x.status === "cancelled") ? "cancelled" : "issued";
 }
 
-/** The notices an actor may list, newest first, not yet run: a unit its own inbox, the office and leaders all of them. */
-export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, limit = 200) {
+/** The filter of the notices an actor may list: a unit its own inbox, the office and leaders all of them. */
+export function noticeFilter(actor: Actor, f: NoticeFilter = {}): Record<string, unknown> {
   const q: Record<string, unknown> = {};
   if (actor.role === "unit_user") q.inbox = actor.unitId ?? "-";
   else if (f.unitId) q.unitId = f.unitId;
@@ -46,11 +59,38 @@ export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, limit = 200)
   if (f.state === "unread") q.readAt = null;
   if (f.state === "read") Object.assign(q, { readAt: t({ $ne: null }), ackAt: null });
   if (f.state === "acknowledged") q.ackAt = t({ $ne: null });
-  return Notice.find(q).sort({ issuedAt: -1, _id: -1 }).limit(limit);
+  if (f.state === "unacknowledged") q.ackAt = null;
+  if (f.from || f.to)
+    q.issuedAt = t({
+      ...(f.from ? { $gte: new Date(`${f.from}T00:00:00+08:00`) } : {}),
+      ...(f.to ? { $lt: new Date(new Date(`${f.to}T00:00:00+08:00`).getTime() + 86_400_000) } : {}),
+    });
+  return q;
+}
+
+/**
+ * The notices an actor may list, not yet run: newest first, or most severe first (then newest). Each
+ * order walks an index: (inbox | unitId | level, issuedAt, _id), (inbox?, severity, issuedAt, _id).
+ */
+export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, opts: { limit?: number; skip?: number; sort?: NoticeSort } = {}) {
+  const sort: Record<string, -1> = opts.sort === "-severity" ? { severity: -1, issuedAt: -1, _id: -1 } : { issuedAt: -1, _id: -1 };
+  return Notice.find(noticeFilter(actor, f))
+    .sort(sort)
+    .skip(opts.skip ?? 0)
+    .limit(opts.limit ?? 200);
 }
 
 export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 200): Promise<NoticeRecord[]> {
-  return withDeliveries(await noticeListQuery(actor, f, limit).lean<NoticeRecord[]>());
+  return withDeliveries(await noticeListQuery(actor, f, { limit }).lean<NoticeRecord[]>());
+}
+
+/** One page of the notices and how many match: what the 通知 page and GET /api/notices show. A page past the last is the last page. */
+export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticePaging) {
+  const total = await Notice.countDocuments(noticeFilter(actor, f));
+  const pages = Math.max(1, Math.ceil(total / paging.pageSize));
+  const page = Math.min(paging.page, pages);
+  const items = await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
+  return { items: await withDeliveries(items), total, page, pageSize: paging.pageSize, pages };
 }
 
 export async function getNotice(id: string, actor: Actor): Promise<NoticeRecord> {
@@ -71,4 +111,30 @@ async function receipt(id: string, actor: Actor, clock: Clock, field: "readAt" |
 }
 
 export const markRead = (id: string, actor: Actor, clock: Clock) => receipt(id, actor, clock, "readAt");
+
+/** Acknowledges several notices (批量签收通知): each as one would be; the result names each refused one and why. */
+export async function acknowledgeMany(ids: string[], actor: Actor, clock: Clock): Promise<{ id: string; ok: boolean; label: string; message: string }[]> {
+  if (actor.role !== "unit_user") throw forbidden("只有收文单位可以签收通知");
+  const unique = [...new Set(ids)];
+  if (!unique.length) throw invalid([{ field: "ids", message: "请先勾选要签收的通知" }]);
+  if (unique.length > 200) throw invalid([{ field: "ids", message: "一次最多签收 200 件" }]);
+  const out: { id: string; ok: boolean; label: string; message: string }[] = [];
+  for (const id of unique) {
+    try {
+      const n = await acknowledge(id, actor, clock);
+      out.push({ id, ok: true, label: `${n.ledgerNumber} ${n.number ?? ""}`.trim(), message: "已签收" });
+    } catch (e) {
+      if (!(e instanceof AppError) || e.status >= 500) throw e;
+      out.push({ id, ok: false, label: id, message: e.message });
+    }
+  }
+  return out;
+}
 export const acknowledge = (id: string, actor: Actor, clock: Clock) => receipt(id, actor, clock, "ackAt");
+
+/** "<caseId>:<revision>" of the given cases' deadline revisions that drew a warning (the 台账's yellow light). */
+export async function warnedRevisions(caseIds: string[]): Promise<Set<string>> {
+  if (!caseIds.length) return new Set();
+  const rows = await Notice.find({ caseId: t({ $in: caseIds }), level: t({ $in: ["yellow", "conclude_warning"] }) }, { caseId: 1, revision: 1 }).lean();
+  return new Set(rows.map((n) => `${n.caseId}:${n.revision}`));
+}

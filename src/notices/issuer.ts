@@ -34,6 +34,20 @@ export interface Issue {
   requirement?: string;
 }
 
+/** How severe a level is (the 通知 page sorts by it): escalation highest, a sign-for reminder lowest. */
+export const LEVEL_SEVERITY: Record<Level, number> = {
+  sign_reminder: 1,
+  due_reminder: 2,
+  accept_warning: 3,
+  conclude_warning: 3,
+  yellow: 3,
+  accept_overdue: 4,
+  conclude_overdue: 4,
+  red: 4,
+  supervision: 5,
+  escalation: 6,
+};
+
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 
 /** What the ladder calls for: keyed by case, rule and deadline revision, so it exists once however often it is issued. */
@@ -121,6 +135,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     caseTitle: doc.title,
     ruleId: rule?.id ?? null,
     level,
+    severity: LEVEL_SEVERITY[level] ?? 0,
     revision: doc.deadlineRevision,
     unitId: doc.leadUnitId ?? null,
     /** The unit whose inbox shows it: the lead unit, when the rule names the unit. */
@@ -190,4 +205,15 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
   const id = `${doc._id.toString()}-manual-${randomUUID()}`;
   const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, requirement: parsed.data.requirement }], now);
   return notice!;
+}
+
+/** Writes the severity onto notices issued before it was recorded (run at start; issuing records it since). */
+export async function backfillSeverity(): Promise<number> {
+  const old = await Notice.find({ severity: mongoose.trusted({ $exists: false }) }, { level: 1 }).lean();
+  if (!old.length) return 0;
+  await Notice.bulkWrite(
+    old.map((n) => ({ updateOne: { filter: { _id: n._id }, update: { $set: { severity: LEVEL_SEVERITY[n.level as Level] ?? 0 } } } })),
+    { ordered: false, timestamps: false },
+  );
+  return old.length;
 }

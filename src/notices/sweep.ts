@@ -157,3 +157,8 @@ function safely<T>(f: () => T): { value: T | null; error: Error | null } {
     return { value: null, error: e as Error };
   }
 }
+
+/** Why the sweep could not time a rung of this case (e.g. a year the calendar lacks), or null. Shown on the case page. */
+export async function scheduleProblemOf(caseId: string): Promise<string | null> {
+  return (await CaseSchedule.findById(caseId, { problem: 1 }).lean())?.problem ?? null;
+}

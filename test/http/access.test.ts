@@ -363,6 +363,43 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "POST /cases/batch/events",
+    what: "a batch over A and B: each row judged for the caller, another unit's case refused as not found (SIGN is not allowed now: nothing is written)",
+    url: () => "/api/cases/batch/events",
+    body: (f) => ({ ids: [f.A.id, f.B.id], type: "SIGN", payload: {} }),
+    expect: all(200),
+    check(res, who, f) {
+      const rows = res.body.rows as { n: number; id: string | null; ledgerNumber: string | null; ok: boolean; message: string }[];
+      expect(rows.map((r) => r.ok)).to.deep.equal([false, false]);
+      // What the caller may not see comes back by its place in the request alone.
+      const sees = { admin: [f.A, f.B], staff: [f.A, f.B], leader: [f.A, f.B], lead: [f.A], co: [f.A], other: [f.B] }[who].map((c) => c.id);
+      expect(rows.map((r) => r.id)).to.deep.equal([f.A.id, f.B.id].map((id) => (sees.includes(id) ? id : null)));
+      for (const r of rows) if (r.id === null) expect(r).to.deep.equal({ n: r.n, id: null, ledgerNumber: null, title: null, ok: false, message: "案件不存在或无权查看" });
+    },
+  },
+  {
+    route: "POST /cases/batch/notices",
+    what: "a batch 催办 (office) over a case that does not exist: named as not found, nothing issued",
+    url: () => "/api/cases/batch/notices",
+    body: () => ({ ids: ["000000000000000000000000"], level: "due_reminder", requirement: "请加快办理" }),
+    expect: { leader: 403, lead: 403, co: 403, other: 403, admin: 201, staff: 201 },
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 201) expect(res.body).to.deep.include({ done: 0, failed: 1 });
+    },
+  },
+  {
+    route: "POST /notices/ack",
+    what: "batch acknowledgement (the addressed unit only): a notice that is not in the caller's inbox is refused as not found",
+    url: () => "/api/notices/ack",
+    body: () => ({ ids: ["no-such-notice"] }),
+    expect: { admin: 403, staff: 403, leader: 403, lead: 200, co: 200, other: 200 },
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.items).to.deep.equal([{ id: "no-such-notice", ok: false, label: "no-such-notice", message: "通知不存在或无权查看" }]);
+    },
+  },
+  {
     route: "POST /cases",
     what: "register a case (office)",
     url: () => "/api/cases",

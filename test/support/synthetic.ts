@@ -5,6 +5,7 @@
  */
 import mongoose from "mongoose";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
+import { deadlineSortKey } from "../../src/cases/service.ts";
 
 const DAY = 86_400_000;
 const INSPECTION_STATES = ["registered", "assigned", "rectifying.working", "rectifying.extensionPending", "verifying", "publicizing", "closed"];
@@ -63,6 +64,7 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     leadUnitId: lead,
     coUnitIds: co,
     deadline,
+    deadlineSort: deadlineSortKey(deadline),
     deadlineRevision: context.deadlineRevision,
     progressPercent: progress,
     // One case in eight has fallen behind schedule at some moment of the last 60 days.

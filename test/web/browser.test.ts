@@ -4,67 +4,26 @@
  * Screenshots land in test-artifacts/screenshots/.
  */
 import { expect } from "chai";
-import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startOfDay } from "../../workflows/index.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { Case, NoticeDelivery } from "../../src/db/models.ts";
-import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { PASSWORD, makeUsers, testApp } from "../support/http.ts";
-
-const SHOTS = "test-artifacts/screenshots";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { PNG, newInspection } from "../support/fixtures.ts";
+import type { Page } from "playwright-core";
+import { SHOTS, browserHarness } from "../support/browser.ts";
 
 describe("the web pages in a browser", function () {
   this.timeout(120_000);
-  let w: World;
-  let t: ReturnType<typeof testApp>;
-  let server: Server;
+  const h = browserHarness();
+  const problems = h.problems;
+  const as = (username: string) => h.as(username, { viewport: { width: 1360, height: 900 } });
+  let w: typeof h.w;
   let base: string;
-  let browser: Browser;
-  const problems: string[] = [];
-
-  before(async () => {
-    await mkdir(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
-  });
-  after(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    w = await makeWorld(new Date().toISOString());
-    await makeUsers(w);
-    t = testApp(w);
-    server = t.app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    problems.length = 0;
-  });
-  afterEach(async () => {
-    await new Promise((r) => server.close(r));
-    await t.close();
+  beforeEach(() => {
+    w = h.w;
+    base = h.base;
   });
 
-  /** A signed-in browser context that records console errors and requests to other origins. */
-  async function as(username: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: "zh-CN" });
-    const page = await ctx.newPage();
-    page.on("console", (m) => m.type() === "error" && problems.push(`${username} console: ${m.text()}`));
-    page.on("pageerror", (e) => problems.push(`${username} page error: ${e.message}`));
-    page.on("request", (r) => !r.url().startsWith(base) && !r.url().startsWith("data:") && problems.push(`${username} requested ${r.url()}`));
-    await page.goto(`${base}/login`);
-    await page.fill('input[name="username"]', username);
-    await page.fill('input[name="password"]', PASSWORD);
-    await page.click('button[type="submit"]');
-    await page.waitForURL(`${base}/`);
-    return { ctx, page };
-  }
   const submitAction = async (page: Page, type: string) => {
     await Promise.all([page.waitForNavigation(), page.click(`#action-${type} button[type="submit"]`)]);
   };

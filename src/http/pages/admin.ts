@@ -6,17 +6,30 @@
  * again with the Chinese message beside the field and the input kept.
  */
 import type { Job, Queue } from "bullmq";
-import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
-import mongoose from "mongoose";
-import { ANCHOR_LABELS, LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { ANCHOR_LABELS, LEVEL_LABELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { addEnteredYear, addOverride, countOverrides, deleteEnteredYear, deleteOverride, listEnteredYears, listOverrides } from "../../calendar/overrides.ts";
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
-import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
-import { createUnit, createUser, newUnitSchema, newUserSchema, updateUser } from "../../directory.ts";
-import { AppError, duplicate, fromZod, invalid, notFound, type FieldError } from "../../errors.ts";
+import type { UserDoc } from "../../db/models.ts";
+import {
+  createUnit,
+  createUser,
+  directoryCounts,
+  endSessions,
+  findUser,
+  listUnits,
+  listUsers,
+  newUnitSchema,
+  newUserSchema,
+  unitExists,
+  updateUnit,
+  updateUser,
+} from "../../directory.ts";
+import { AppError, fromZod, invalid, notFound } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
+import { actorOf, formOf, meOf, refusal as refuseForm, str, type Body, type Errors } from "./render.ts";
 
 export interface AdminPageDeps {
   clock: Clock;
@@ -29,6 +42,9 @@ const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", 
 const RECIPIENT_LABELS: Record<string, string> = { unit: "责任单位", unit_head: "责任单位主要负责人", office: "整改办", leader: "分管领导" };
 const DAY_UNIT_LABELS: Record<string, string> = { workday: "工作日", calendar: "自然日" };
 const QUEUE_LABELS: Record<string, string> = { "notice-sweep": "通知巡检", "notice-delivery": "通知投递" };
+/** Job and scheduler names as people say them (delivery jobs are named by their channel). */
+const JOB_LABELS: Record<string, string> = { sweep: "巡检", inbox: "站内投递", email: "邮件投递", webhook: "推送投递" };
+const TIME_ZONES: Record<string, string> = { "Asia/Shanghai": "北京时间" };
 const JOB_STATES = [
   ["waiting", "等待"],
   ["active", "执行中"],
@@ -62,19 +78,6 @@ const DONE: Record<string, string> = {
   year_deleted: "已取消该年度的录入标记",
 };
 
-const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
-type Body = Record<string, unknown>;
-type Errors = Record<string, string>;
-
-/** The posted form (none when the request had no body a parser took). */
-const formOf = (req: Request): Body => (req.body && typeof req.body === "object" ? (req.body as Body) : {});
-/** One form value as a string (a repeated field counts by its first value). */
-const str = (body: Body, key: string): string => {
-  const v = body[key];
-  if (typeof v === "string") return v;
-  if (Array.isArray(v) && typeof v[0] === "string") return v[0];
-  return "";
-};
 /** "a、b，c" → ["a", "b", "c"] (aliases: commas, 、 or new lines; e-mails also spaces and semicolons). */
 const splitList = (s: string, spaces = false) =>
   s
@@ -82,7 +85,6 @@ const splitList = (s: string, spaces = false) =>
     .map((x) => x.trim())
     .filter(Boolean);
 const checked = (body: Body, key: string) => ["on", "true", "1"].includes(str(body, key));
-const oid = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
 
 /** Chinese words for the schema messages that have none (zod's own length/format messages). */
 const FALLBACK: Record<string, string> = {
@@ -102,21 +104,11 @@ const FALLBACK: Record<string, string> = {
   note: "备注不超过 200 字",
 };
 
-/**
- * A refused form: field errors keyed by form field (`toField` maps "notify.emails.0" → "emails"),
- * or the whole message under `_form`. Anything that is not a client error is thrown on.
- */
-function refusal(e: unknown, toField: (path: string) => string = (p) => p.split(".")[0]!): { status: number; errors: Errors } {
-  if (!(e instanceof AppError) || e.status >= 500 || e.status === 404 || e.status === 403) throw e;
-  const errors: Errors = {};
-  for (const f of (e.details.fields as FieldError[] | undefined) ?? []) {
-    const field = toField(f.field);
-    // Every message is Chinese (fromZod words zod's own); a generic one gives way to the page's wording.
-    errors[field] ??= (f.generic && FALLBACK[field]) || f.message;
-  }
-  if (!Object.keys(errors).length) errors._form = e.message;
-  return { status: e.status, errors };
-}
+/** A refused form, its fields named as the form names them ("notify.emails.0" → "emails" by `toField`). */
+const refusal = (e: unknown, toField: (path: string) => string = (p) => p.split(".")[0]!) => {
+  if (e instanceof AppError && e.status === 403) throw e;
+  return refuseForm(e, toField, FALLBACK);
+};
 
 /** A promise that gives up after `ms` (a hung Redis must not hang the page). */
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -154,7 +146,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       flash: status === 200 ? (done ?? null) : null,
       failed: status >= 400,
       failedAt,
-      me: { ...actor, roleLabel: ROLE_LABELS[actor.role], isOffice: true, isAdmin: true, isUnit: false },
+      me: meOf(actor),
       csrf: csrfToken(req),
       path,
     });
@@ -163,21 +155,10 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   // ---------------------------------------------------------------- overview
 
   router.get("/", async (req, res) => {
-    const [units, activeUnits, users, activeUsers, rules, overrides, years] = await Promise.all([
-      Unit.countDocuments({}),
-      Unit.countDocuments({ active: true }),
-      User.countDocuments({}),
-      User.countDocuments({ active: true }),
-      loadRules(),
-      HolidayOverride.countDocuments({}),
-      CalendarYear.find({}, { year: 1 }).sort({ year: 1 }).lean(),
-    ]);
+    const [counts, rules, overrides, years] = await Promise.all([directoryCounts(), loadRules(), countOverrides(), listEnteredYears()]);
     page(req, res, "index", {
       title: "管理",
-      units,
-      activeUnits,
-      users,
-      activeUsers,
+      ...counts,
       rules: rules.length,
       enabledRules: rules.filter((r) => r.enabled).length,
       overrides,
@@ -196,7 +177,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   }
 
   async function showUnits(req: Request, res: Response, form: UnitForm = {}, status = 200) {
-    const units = await Unit.find({}).sort({ active: -1, name: 1 }).lean<UnitDoc[]>();
+    const units = await listUnits({ order: "active" });
     const rows = units.map((u) => {
       const id = u._id.toString();
       const editing = form.edit?.id === id ? form.edit : null;
@@ -258,9 +239,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/units/:id", async (req, res) => {
     assertCsrf(req);
-    const _id = oid(String(req.params.id));
-    const unit = _id ? await Unit.findById(_id, { _id: 1 }).lean() : null;
-    if (!_id || !unit) throw notFound("单位");
+    const id = String(req.params.id);
+    if (!(await unitExists(id))) throw notFound("单位");
     const body = formOf(req);
     const secret = str(body, "webhookSecret");
     try {
@@ -275,14 +255,12 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       // A blank secret leaves the stored one alone; only the box clears it.
       if (secret) set["notify.webhookSecret"] = notify.webhookSecret;
       else if (checked(body, "clearSecret")) set["notify.webhookSecret"] = null;
-      const update: Record<string, unknown> = { $set: set };
       if (shortName) set.shortName = shortName;
-      else update.$unset = { shortName: 1 };
-      await Unit.updateOne({ _id }, update);
+      await updateUnit(id, set, shortName ? [] : ["shortName"]);
       res.redirect(303, "/admin/units?done=unit_saved");
     } catch (e) {
       const { status, errors } = refusal(e, unitField);
-      await showUnits(req, res, { edit: { id: _id.toString(), values: { ...body, webhookSecret: "" }, errors } }, status);
+      await showUnits(req, res, { edit: { id, values: { ...body, webhookSecret: "" }, errors } }, status);
     }
   });
 
@@ -294,7 +272,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   }
 
   async function showUsers(req: Request, res: Response, form: UserForm = {}, status = 200) {
-    const [users, units] = await Promise.all([User.find({}).sort({ username: 1 }).lean<UserDoc[]>(), Unit.find({}, { name: 1, active: 1 }).sort({ name: 1 }).lean<UnitDoc[]>()]);
+    const [users, units] = await Promise.all([listUsers(), listUnits()]);
     const names = new Map(units.map((u) => [u._id.toString(), u.name]));
     const me = actorOf(res)!.id;
     const rank = (u: UserDoc) => (u.active ? 0 : 10) + ROLE_CHOICES.indexOf(u.role as (typeof ROLE_CHOICES)[number]);
@@ -347,9 +325,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   });
 
   async function targetUser(req: Request) {
-    const _id = oid(String(req.params.id));
-    const user = _id ? await User.findById(_id).lean<UserDoc>() : null;
-    if (!_id || !user) throw notFound("用户");
+    const user = await findUser(String(req.params.id));
+    if (!user) throw notFound("用户");
     return user;
   }
 
@@ -485,7 +462,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
   }
 
   async function showHolidays(req: Request, res: Response, form: HolidayForm = {}, status = 200) {
-    const [overrides, years] = await Promise.all([HolidayOverride.find({}).sort({ date: 1 }).lean(), CalendarYear.find({}).sort({ year: 1 }).lean()]);
+    const [overrides, years] = await Promise.all([listOverrides(), listEnteredYears()]);
     const perYear = new Map<number, number>();
     for (const o of overrides) perYear.set(Number(o.date.slice(0, 4)), (perYear.get(Number(o.date.slice(0, 4))) ?? 0) + 1);
     page(
@@ -514,17 +491,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     assertCsrf(req);
     const body = formOf(req);
     try {
-      const date = str(body, "date").trim();
-      const workday = str(body, "workday");
-      const note = str(body, "note").trim();
-      const fields: { field: string; message: string }[] = [];
-      if (!isIsoDate(date)) fields.push({ field: "date", message: "日期应为有效日期，格式 YYYY-MM-DD（如 2027-10-08）" });
-      if (workday !== "true" && workday !== "false") fields.push({ field: "workday", message: "请选择上班或休息" });
-      if (note.length > 200) fields.push({ field: "note", message: FALLBACK.note! });
-      if (fields.length) throw invalid(fields);
-      await HolidayOverride.create({ date, workday: workday === "true", note }).catch((e) => {
-        throw isDuplicateKey(e) ? duplicate("date", `${date} 已有调整，请先删除原记录`) : e;
-      });
+      await addOverride({ date: str(body, "date"), workday: str(body, "workday"), note: str(body, "note") });
       res.redirect(303, "/admin/holidays?done=override_added");
     } catch (e) {
       const { status, errors } = refusal(e);
@@ -534,9 +501,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/holidays/:id/delete", async (req, res) => {
     assertCsrf(req);
-    const _id = oid(String(req.params.id));
-    const gone = _id ? await HolidayOverride.deleteOne({ _id }) : null;
-    if (!gone?.deletedCount) throw notFound("日历调整");
+    await deleteOverride(String(req.params.id));
     res.redirect(303, "/admin/holidays?done=override_deleted");
   });
 
@@ -544,15 +509,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     assertCsrf(req);
     const body = formOf(req);
     try {
-      const text = str(body, "year").trim();
-      const year = Number(text);
-      const note = str(body, "note").trim();
-      if (!/^\d{4}$/.test(text) || year < 2000 || year > 2100) throw invalid([{ field: "year", message: "年份应为 2000–2100 之间的四位数字" }]);
-      if (COVERED_YEARS.has(year)) throw invalid([{ field: "year", message: `${year} 年的节假日安排已随系统提供，无需录入` }]);
-      if (note.length > 200) throw invalid([{ field: "note", message: FALLBACK.note! }]);
-      await CalendarYear.create({ year, note }).catch((e) => {
-        throw isDuplicateKey(e) ? duplicate("year", `${year} 年已标记为已录入`) : e;
-      });
+      await addEnteredYear({ year: str(body, "year"), note: str(body, "note") });
       res.redirect(303, "/admin/holidays?done=year_added");
     } catch (e) {
       const { status, errors } = refusal(e);
@@ -562,9 +519,7 @@ export function adminPages(deps: AdminPageDeps): express.Router {
 
   router.post("/holidays/years/:id/delete", async (req, res) => {
     assertCsrf(req);
-    const _id = oid(String(req.params.id));
-    const gone = _id ? await CalendarYear.deleteOne({ _id }) : null;
-    if (!gone?.deletedCount) throw notFound("年度录入标记");
+    await deleteEnteredYear(String(req.params.id));
     res.redirect(303, "/admin/holidays?done=year_deleted");
   });
 
@@ -596,6 +551,20 @@ function missingYears(now: Date, entered: Set<number>): number[] {
   return [year, year + 1].filter((y) => !COVERED_YEARS.has(y) && !entered.has(y));
 }
 
+/** A cron pattern in words ("* * * * *" → 每分钟); one not of the usual shapes is described as a custom schedule. */
+export function cronText(pattern: string): string {
+  const f = pattern.trim().split(/\s+/);
+  if (f.length !== 5) return `自定义周期（${pattern}）`;
+  const [min, hour, dom, mon, dow] = f as [string, string, string, string, string];
+  const daily = dom === "*" && mon === "*" && dow === "*";
+  if (daily && min === "*" && hour === "*") return "每分钟";
+  const every = /^\*\/(\d+)$/.exec(min);
+  if (daily && every && hour === "*") return `每 ${every[1]} 分钟`;
+  if (daily && /^\d+$/.test(min) && hour === "*") return `每小时第 ${min} 分`;
+  if (daily && /^\d+$/.test(min) && /^\d+$/.test(hour)) return `每天 ${hour}:${min.padStart(2, "0")}`;
+  return `自定义周期（${pattern}）`;
+}
+
 async function queueView(q: Queue) {
   const name = q.name;
   const label = QUEUE_LABELS[name] ?? name;
@@ -608,8 +577,14 @@ async function queueView(q: Queue) {
       name,
       label,
       counts: JOB_STATES.map(([state, stateName]) => ({ state, label: stateName, n: counts[state] ?? 0 })),
-      failed: (failed as Job[]).filter(Boolean).map((j) => ({ id: j.id, name: j.name, reason: j.failedReason, attempts: j.attemptsMade, at: j.timestamp, finishedOn: j.finishedOn ?? null })),
-      schedulers: schedulers.map((s) => ({ key: s.key, name: s.name, pattern: s.pattern ?? (s.every ? `每 ${Math.round(s.every / 1000)} 秒` : ""), tz: s.tz ?? "", next: s.next ?? null, iterations: s.iterationCount ?? 0 })),
+      failed: (failed as Job[]).filter(Boolean).map((j) => ({ id: j.id, name: JOB_LABELS[j.name] ?? j.name, reason: j.failedReason, attempts: j.attemptsMade, at: j.timestamp, finishedOn: j.finishedOn ?? null })),
+      schedulers: schedulers.map((s) => ({
+        name: JOB_LABELS[s.name] ?? s.name,
+        pattern: s.pattern ? cronText(s.pattern) : s.every ? `每 ${Math.round(s.every / 1000)} 秒` : "",
+        tz: s.tz ? (TIME_ZONES[s.tz] ?? s.tz) : "",
+        next: s.next ?? null,
+        iterations: s.iterationCount ?? 0,
+      })),
       error: null,
     };
   } catch (e) {

@@ -1,35 +1,39 @@
 /**
- * Action forms on the case page, built from the event payload schemas of the machines: the fields
- * follow the schema, this file only says which widget and label each field gets, and turns the
- * submitted form back into a payload. No workflow rule lives here.
+ * Forms built from the zod schemas that the services validate: the event payloads of the machines
+ * (the case page's actions) and the new-case schemas (the registration pages). The fields follow
+ * the schema, their kinds (choice, yes/no, group) come from it; this file only says which label and
+ * widget a field gets, and turns the submitted form back into the input the schema expects.
+ * No workflow rule lives here.
  */
 import type { z } from "zod";
-import { REPLY_CHANNELS, eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
+import { eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
+import { newComplaintSchema, newInspectionSchema } from "../../cases/schemas.ts";
 
-type Input = "unit" | "units" | "date" | "number" | "textarea" | "text" | "files" | "bool" | "select";
+type Input = "unit" | "units" | "date" | "number" | "percent" | "textarea" | "text" | "files" | "bool" | "check" | "select";
 interface Widget {
   label: string;
-  input: Input;
-  options?: readonly string[];
+  input?: Input;
+  hint?: string;
 }
 
+/** Event payload fields. */
 const WIDGETS: Record<string, Widget> = {
   leadUnitId: { label: "牵头（承办）单位", input: "unit" },
   coUnitIds: { label: "配合单位", input: "units" },
   deadline: { label: "时限", input: "date" },
   requirements: { label: "工作要求", input: "textarea" },
   reason: { label: "理由", input: "textarea" },
-  percent: { label: "整改进度（%）", input: "number" },
+  percent: { label: "整改进度（%）", input: "percent" },
   text: { label: "情况说明", input: "textarea" },
   attachmentIds: { label: "佐证材料（照片、PDF、Word、Excel）", input: "files" },
   summary: { label: "完成情况", input: "textarea" },
   publicityDays: { label: "公示天数（工作日，0 为不公示）", input: "number" },
   note: { label: "备注", input: "textarea" },
-  to: { label: "转送机关", input: "text" },
+  to: { label: "转送机关" },
   violationFound: { label: "是否发现环境违法行为", input: "bool" },
   measures: { label: "处理措施", input: "textarea" },
-  channel: { label: "答复方式", input: "select", options: REPLY_CHANNELS },
-  satisfaction: { label: "满意度", input: "select", options: ["满意", "基本满意", "不满意", "未表态"] },
+  channel: { label: "答复方式" },
+  satisfaction: { label: "满意度" },
 };
 
 const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
@@ -41,8 +45,37 @@ const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
   OBJECTION: { reason: "异议内容" },
 };
 
-export interface FormField extends Widget {
+/** New-case fields (registration). */
+const CASE_WIDGETS: Record<string, Widget> = {
+  ledgerNumber: { label: "反馈问题序号", hint: "按反馈问题清单的序号填写，如 ZY2-03" },
+  title: { label: "问题标题" },
+  description: { label: "问题描述", input: "textarea" },
+  category: { label: "问题类别" },
+  source: { label: "问题来源", hint: "如：中央生态环境保护督察" },
+  round: { label: "督察轮次", hint: "如：中央第二轮" },
+  goal: { label: "整改目标", input: "textarea" },
+  measures: { label: "整改措施", input: "textarea" },
+  immediate: { label: "立行立改", input: "check" },
+  longTerm: { label: "长期坚持", input: "check" },
+  plannedDeadline: { label: "计划整改时限", input: "date" },
+  channel: { label: "来源渠道" },
+  "complainant.name": { label: "信访人姓名" },
+  "complainant.phone": { label: "联系电话" },
+  "complainant.address": { label: "联系地址" },
+  receivedOn: { label: "收到日期", input: "date", hint: "不填为今天" },
+};
+const CASE_LABEL_OVERRIDES: Record<CaseKind, Record<string, string>> = {
+  inspection: {},
+  complaint: { title: "投诉事项", description: "投诉内容" },
+};
+
+export interface FormField {
   name: string;
+  label: string;
+  input: Input;
+  hint?: string;
+  options?: readonly string[];
+  required: boolean;
   value?: unknown;
   error?: string;
 }
@@ -53,38 +86,108 @@ export interface ActionForm {
   fields: FormField[];
   multipart: boolean;
   error?: string;
+  /** What the office must see to decide (e.g. the date a unit asked for). */
+  note?: string;
 }
+
+type Def = { type: string; innerType?: z.ZodType; entries?: Record<string, string>; shape?: Record<string, z.ZodType> };
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The schema under optional/default wrappers, and whether the field may be left empty. */
+function unwrap(s: z.ZodType): { inner: Def; required: boolean } {
+  let d = defOf(s);
+  let required = true;
+  while (d.innerType) {
+    if (d.type === "optional" || d.type === "default") required = false;
+    d = defOf(d.innerType);
+  }
+  return { inner: d, required };
+}
+
+/** The fields of an object schema, a nested object's as "outer.inner"; literals (the kind) are the page's own. */
+function fieldsOf(shape: Record<string, z.ZodType>, widget: (name: string) => Widget | undefined, prefix = ""): FormField[] {
+  const out: FormField[] = [];
+  for (const [key, schema] of Object.entries(shape)) {
+    const name = `${prefix}${key}`;
+    const { inner, required } = unwrap(schema);
+    if (inner.type === "literal") continue;
+    if (inner.type === "object" && inner.shape) {
+      out.push(...fieldsOf(inner.shape, widget, `${name}.`));
+      continue;
+    }
+    const w = widget(name) ?? { label: name };
+    const input: Input = w.input ?? (inner.type === "enum" ? "select" : inner.type === "boolean" ? "bool" : "text");
+    out.push({ name, label: w.label, input, hint: w.hint, options: inner.entries ? Object.keys(inner.entries) : undefined, required: required && input !== "files" });
+  }
+  return out;
+}
+
+const withValues = (fields: FormField[], values: Record<string, unknown>, errors: Record<string, string>) =>
+  fields.map((f) => ({ ...f, value: values[f.name], error: errors[f.name] }));
 
 function shapeOf(kind: CaseKind, type: string): Record<string, z.ZodType> {
   const schema = payloadSchemaOf(kind, type) as unknown as { shape?: Record<string, z.ZodType> } | undefined;
   return schema?.shape ?? {};
 }
 
+const eventFields = (kind: CaseKind, type: string) =>
+  fieldsOf(shapeOf(kind, type), (name) => {
+    const w = WIDGETS[name];
+    const label = LABEL_OVERRIDES[type]?.[name];
+    return w && label ? { ...w, label } : w;
+  });
+
 /** The form of an event, with submitted values and field errors when it is shown again. */
 export function actionForm(kind: CaseKind, type: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): ActionForm {
-  const fields = Object.keys(shapeOf(kind, type)).map((name) => ({
-    name,
-    ...(WIDGETS[name] ?? { label: name, input: "text" as const }),
-    ...(Object.hasOwn(LABEL_OVERRIDES, type) && LABEL_OVERRIDES[type]![name] ? { label: LABEL_OVERRIDES[type]![name] } : {}),
-    value: values[name],
-    error: errors[name],
-  }));
+  const fields = withValues(eventFields(kind, type), values, errors);
   return { type, label: eventLabel(type), fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
 }
 
-/** Form values (strings, repeated keys) → the payload the schema expects; files are uploaded by the caller. */
+/** Form values (strings, repeated keys) → the payload the schema expects; files are stored by the caller. */
 export function payloadFromForm(kind: CaseKind, type: string, body: Record<string, unknown>, attachmentIds: string[]): Record<string, unknown> {
+  return inputFromForm(eventFields(kind, type), body, attachmentIds);
+}
+
+const caseSchemas = { inspection: newInspectionSchema, complaint: newComplaintSchema } as const;
+
+const caseFields = (kind: CaseKind) =>
+  fieldsOf(caseSchemas[kind].shape as Record<string, z.ZodType>, (name) => {
+    const w = CASE_WIDGETS[name];
+    const label = CASE_LABEL_OVERRIDES[kind][name];
+    return w && label ? { ...w, label } : w;
+  });
+
+/** The registration form of a kind of case. */
+export function caseForm(kind: CaseKind, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): FormField[] {
+  return withValues(caseFields(kind), values, errors);
+}
+
+/** A posted registration form → the new case's input (newCaseSchema checks it). */
+export function caseFromForm(kind: CaseKind, body: Record<string, unknown>): Record<string, unknown> {
+  return { ...inputFromForm(caseFields(kind), body, []), kind };
+}
+
+function inputFromForm(fields: FormField[], body: Record<string, unknown>, attachmentIds: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(shapeOf(kind, type))) {
-    const input = WIDGETS[name]?.input ?? "text";
-    const raw = body[name];
+  const put = (name: string, v: unknown) => {
+    const path = name.split(".");
+    let at = out;
+    for (const p of path.slice(0, -1)) {
+      at[p] ??= {};
+      at = at[p] as Record<string, unknown>;
+    }
+    at[path.at(-1)!] = v;
+  };
+  for (const f of fields) {
+    const raw = body[f.name];
     const one = Array.isArray(raw) ? raw[0] : raw;
-    if (input === "files") out[name] = attachmentIds;
-    else if (input === "units") out[name] = (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((v) => typeof v === "string" && v);
+    if (f.input === "files") put(f.name, attachmentIds);
+    else if (f.input === "units") put(f.name, (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((v) => typeof v === "string" && v));
+    else if (f.input === "check") put(f.name, one === "on" || one === "true");
     else if (one === undefined || one === "") continue;
-    else if (input === "number") out[name] = /^-?\d+(\.\d+)?$/.test(String(one)) ? Number(one) : one;
-    else if (input === "bool") out[name] = one === "true" ? true : one === "false" ? false : one;
-    else out[name] = one;
+    else if (f.input === "number" || f.input === "percent") put(f.name, /^-?\d+(\.\d+)?$/.test(String(one).trim()) ? Number(one) : one);
+    else if (f.input === "bool") put(f.name, one === "true" ? true : one === "false" ? false : one);
+    else put(f.name, one);
   }
   return out;
 }

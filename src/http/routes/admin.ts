@@ -1,10 +1,8 @@
 /** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
 import { z } from "zod";
-import { Unit, User, type UnitDoc, type UserDoc } from "../../db/models.ts";
-import { createUnit, createUser, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
+import { createUnit, createUser, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { ADMIN, type Api } from "../api.ts";
-import { endSessions } from "../auth.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
 
 // Notification settings change field by field: sending only emails must not clear the webhook.
@@ -29,7 +27,7 @@ export function adminRoutes(api: Api) {
     summary: "单位列表（管理员另见联系人与通知渠道）",
     returns: "{items}",
     async handle({ actor }) {
-      const units = await Unit.find({}).sort({ name: 1 }).lean<UnitDoc[]>();
+      const units = await listUnits();
       return { items: units.map(actor.role === "office_admin" ? presentUnitForAdmin : presentUnit) };
     },
   });
@@ -70,7 +68,7 @@ export function adminRoutes(api: Api) {
     roles: ADMIN,
     returns: "{items}",
     async handle() {
-      return { items: (await User.find({}).sort({ username: 1 }).lean<UserDoc[]>()).map(presentUser) };
+      return { items: (await listUsers()).map(presentUser) };
     },
   });
   api.add({

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { CASE_KINDS, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
+import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
 import type { CaseService } from "../../cases/service.ts";
@@ -37,6 +38,10 @@ const eventBody = z.strictObject({
   expectedVersion: z.number({ error: "expectedVersion 应为正整数" }).int().min(1).optional(),
 });
 
+const batchIds = z.array(z.string().max(64), { error: "ids 应为案件编号的数组" }).min(1, { error: "请先勾选要办理的案件" }).max(MAX_BATCH, { error: `一次最多办理 ${MAX_BATCH} 件` });
+const batchEventBody = z.strictObject({ ids: batchIds, type: eventBody.shape.type, payload: eventBody.shape.payload });
+const batchNoticeBody = manualNoticeSchema.extend({ ids: batchIds }).strict();
+
 const statsQuery = z.strictObject({
   from: qsDate("from").optional(),
   to: qsDate("to").optional(),
@@ -57,8 +62,36 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     returns: "{items, total, page, pageSize}",
     async handle({ actor, query }) {
       const { page, pageSize, sort, ...filter } = query;
-      const { items, total } = await listCases(actor, filter, { page, pageSize, sort }, clock.now());
-      return { items: items.map((c) => presentCase(c, actor)), total, page, pageSize };
+      const r = await listCases(actor, filter, { page, pageSize, sort }, clock.now());
+      return { items: r.items.map((c) => ({ ...presentCase(c, actor), light: c.light })), total: r.total, page: r.page, pageSize };
+    },
+  });
+
+  // Before "/cases/:id/…", which would take "batch" for an id.
+  api.add({
+    method: "post",
+    path: "/cases/batch/events",
+    tag: "cases",
+    summary: `批量办理：对多件案件执行同一操作（如签收、交办），逐件经同一服务办理；结果列出每件是否成功及原因（一次最多 ${MAX_BATCH} 件）`,
+    body: batchEventBody,
+    returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}",
+    async handle({ actor, body }) {
+      return applyToEach(service, body.ids, { type: body.type, payload: body.payload }, actor);
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/cases/batch/notices",
+    tag: "notices",
+    summary: "批量催办（整改办）：向多件案件的责任单位各发出一份通知",
+    roles: OFFICE,
+    body: batchNoticeBody,
+    status: 201,
+    returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}",
+    async handle({ actor, body }) {
+      const { ids, ...notice } = body;
+      return noticeToEach(service, ids, notice, actor, clock);
     },
   });
 

@@ -2,16 +2,26 @@
 import { z } from "zod";
 import { LEVELS } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { acknowledge, getNotice, listNotices, markRead } from "../../notices/inbox.ts";
+import { NOTICE_SORTS, NOTICE_STATES, acknowledge, acknowledgeMany, getNotice, markRead, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
-import { qs, type Api } from "../api.ts";
+import { qs, qsDate, qsInt, type Api } from "../api.ts";
 import { presentNotice } from "../present.ts";
 
-const noticeQuery = z.strictObject({
-  unit: qs("unit").optional(),
-  state: z.enum(["unread", "read", "acknowledged"], { error: "参数 state 应为 unread、read 或 acknowledged" }).optional(),
-  level: z.enum(LEVELS, { error: "参数 level 不正确" }).optional(),
-});
+/** The 通知 list's query: filters, then the paging contract of GET /api/cases. */
+export const noticeQuery = z
+  .strictObject({
+    unit: qs("unit").optional(),
+    state: z.enum(NOTICE_STATES, { error: `参数 state 应为：${NOTICE_STATES.join("、")}` }).optional(),
+    level: z.enum(LEVELS, { error: "参数 level 不正确" }).optional(),
+    from: qsDate("from").optional(),
+    to: qsDate("to").optional(),
+    page: qsInt("page", 1, 100_000).default(1),
+    pageSize: qsInt("pageSize", 1, 100).default(20),
+    sort: z.enum(NOTICE_SORTS, { error: `参数 sort 应为：${NOTICE_SORTS.join("、")}` }).default("-issuedAt"),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { error: "起始日期不能晚于截止日期", path: ["from"] });
+
+const ackBody = z.strictObject({ ids: z.array(z.string().max(200), { error: "ids 应为通知编号的数组" }).min(1, { error: "请先勾选要签收的通知" }).max(200, { error: "一次最多签收 200 件" }) });
 
 export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
   const { clock } = deps;
@@ -19,12 +29,26 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     method: "get",
     path: "/notices",
     tag: "notices",
-    summary: "通知列表（单位只看到发给本单位的通知）",
+    summary: "通知列表（单位只看到发给本单位的通知）：按类别、签收状态、单位、发出日期筛选，分页，按时间或严重程度排序",
     query: noticeQuery,
-    returns: "{items}",
+    returns: "{items, total, page, pageSize}",
     async handle({ actor, query }) {
-      const items = await listNotices(actor, { unitId: query.unit, state: query.state, level: query.level });
-      return { items: items.map(presentNotice) };
+      const { page, pageSize, sort, unit, ...f } = query;
+      const r = await pageNotices(actor, { ...f, unitId: unit }, { page, pageSize, sort });
+      return { items: r.items.map(presentNotice), total: r.total, page: r.page, pageSize: r.pageSize };
+    },
+  });
+
+  api.add({
+    method: "post",
+    path: "/notices/ack",
+    tag: "notices",
+    summary: "批量签收通知（收文单位）：逐件签收，结果列出每件是否成功及原因",
+    roles: ["unit_user"],
+    body: ackBody,
+    returns: "{items: [{id, ok, message}]}",
+    async handle({ actor, body }) {
+      return { items: await acknowledgeMany(body.ids, actor, clock) };
     },
   });
 

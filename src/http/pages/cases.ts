@@ -1,0 +1,394 @@
+/**
+ * The 台账 and case pages: the list (the same listCases and query schema as GET /api/cases), batch
+ * actions, registration, the case with its actions (forms from the machines' payload schemas) and
+ * notices by hand. Pages present what the services answer; they hold no workflow rule.
+ */
+import express, { type Request, type Response } from "express";
+import multer from "multer";
+import {
+  EVENT_LABELS,
+  LEVEL_LABELS,
+  LEVELS,
+  ROLE_LABELS,
+  eventLabel,
+  isCaseKind,
+  isOfficeRole,
+  shanghaiDate,
+  stateLabel,
+  type CaseKind,
+  type Level,
+} from "../../../workflows/index.ts";
+import { loadCalendar } from "../../calendar/workdays.ts";
+import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
+import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
+import type { ChainEntry } from "../../cases/history.ts";
+import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
+import { CATEGORIES } from "../../cases/schemas.ts";
+import type { CaseDoc } from "../../db/models.ts";
+import { listUnits, unitNames } from "../../directory.ts";
+import { AppError } from "../../errors.ts";
+import { issueByHand } from "../../notices/issuer.ts";
+import { listNotices, noticeState } from "../../notices/inbox.ts";
+import { scheduleProblemOf } from "../../notices/sweep.ts";
+import { assertCsrf } from "../auth.ts";
+import { maskComplainant, seesComplainant } from "../present.ts";
+import { caseListQuery } from "../routes/cases.ts";
+import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts";
+import type { PageDeps } from "./index.ts";
+import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
+
+export const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
+const PAGE_SIZE = 20;
+
+const SORT_CHOICES = [
+  ["-updatedAt", "最近更新"],
+  ["deadline", "时限由近到远"],
+  ["-deadline", "时限由远到近"],
+  ["ledgerNumber", "编号"],
+  ["-createdAt", "最近登记"],
+] as const;
+
+const STATE_CHOICES: [string, string][] = [
+  ["registered", "已登记"],
+  ["assigned", "已交办"],
+  ["rectifying", "整改中"],
+  ["verifying", "销号审核"],
+  ["publicizing", "公示中"],
+  ["received", "信访已登记"],
+  ["accepted", "已受理"],
+  ["investigating", "查处中"],
+  ["reviewing", "审核中"],
+  ["replying", "待答复"],
+  ["replied", "已答复"],
+  ["closed", "已办结/已销号"],
+];
+
+/** Levels the office issues by hand, mildest first (督办 is the usual one, so it is preselected). */
+const MANUAL_LEVELS = LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
+
+/** Reported progress means something only while an inspection item is being rectified or checked. */
+export const showsProgress = (c: Pick<CaseDoc, "kind" | "state">) => c.kind === "inspection" && /^(rectifying|verifying)/.test(c.state);
+
+export function caseRow(c: ListedCase, names: Map<string, string>) {
+  return {
+    id: c._id.toString(),
+    ledgerNumber: c.ledgerNumber,
+    kindLabel: KIND_LABELS[c.kind],
+    title: c.title,
+    round: c.round ?? c.channel,
+    lead: c.leadUnitId ? names.get(c.leadUnitId) : "—",
+    deadline: c.deadline ?? "—",
+    stateLabel: stateLabel(c.kind as CaseKind, c.state),
+    progress: showsProgress(c) ? `${c.progressPercent}%` : "—",
+    light: c.light,
+  };
+}
+
+export function casePages(deps: PageDeps): express.Router {
+  const { service, clock } = deps;
+  const router = express.Router();
+  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 10 } });
+
+  // ------------------------------------------------------------------ the 台账
+
+  async function showLedger(req: Request, res: Response, raw: Record<string, unknown>, batch: { result?: BatchResult; errors?: Errors; values?: Record<string, unknown> } = {}, status = 200) {
+    const actor = actorOf(res)!;
+    const { query, errors } = pageQuery(caseListQuery, raw);
+    const { page: pageNo, pageSize: _size, sort, ...filter } = query;
+    const [list, names, units] = await Promise.all([listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()), unitNames(), listUnits({ activeOnly: true })]);
+    const params = (extra: Record<string, string>) =>
+      new URLSearchParams({ ...Object.fromEntries(Object.entries({ ...filter, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), ...extra });
+    const link = (p: number) => `/cases?${params({ page: String(p) })}`;
+    const office = isOfficeRole(actor.role);
+    render(
+      req,
+      res,
+      "ledger",
+      {
+        title: "整改台账",
+        filter,
+        sort,
+        filterErrors: errors,
+        rows: list.items.map((c) => caseRow(c, names)),
+        total: list.total,
+        pageNo: list.page,
+        pages: list.pages,
+        exportLink: `/api/exports/ledger.xlsx?${params({})}`,
+        prev: list.page > 1 ? link(list.page - 1) : null,
+        next: list.page < list.pages ? link(list.page + 1) : null,
+        back: `/cases?${params({ page: String(list.page) })}`,
+        categories: CATEGORIES,
+        units: [...names].map(([id, name]) => ({ id, name, selected: id === filter.unit })),
+        activeUnits: units.map((u) => ({ id: u._id.toString(), name: u.name })),
+        sorts: SORT_CHOICES.map(([v, l]) => ({ v, l, selected: v === sort })),
+        states: STATE_CHOICES.map(([v, l]) => ({ v, l, selected: v === filter.state })),
+        levels: MANUAL_LEVELS.map((x) => ({ ...x, selected: x.v === (batch.values?.level ?? "due_reminder") })),
+        batchable: office || actor.role === "unit_user",
+        office,
+        batch: { result: batch.result ?? null, errors: batch.errors ?? {}, values: batch.values ?? {} },
+      },
+      status === 200 && errors.length ? 422 : status,
+    );
+  }
+
+  router.get("/cases", async (req, res) => {
+    await showLedger(req, res, req.query as Record<string, unknown>);
+  });
+
+  /** Batch actions from the 台账: the unit signs, the office assigns or sends a 催办; each row through the single action's path. */
+  router.post("/cases/batch", async (req, res) => {
+    assertCsrf(req);
+    const actor = actorOf(res)!;
+    const body = formOf(req);
+    const ids = strs(body, "ids");
+    const action = str(body, "action");
+    // The result shows on the 台账 the batch was sent from (its filters come back as the query).
+    const back = str(body, "back");
+    const query = back.startsWith("/cases?") ? Object.fromEntries(new URLSearchParams(back.slice(7))) : {};
+    try {
+      let result: BatchResult;
+      if (action === "SIGN") result = await applyToEach(service, ids, { type: "SIGN", payload: {} }, actor);
+      else if (action === "ASSIGN") {
+        const payload = { leadUnitId: str(body, "leadUnitId"), coUnitIds: strs(body, "coUnitIds"), deadline: str(body, "deadline").trim() || undefined, requirements: str(body, "requirements").trim() || undefined };
+        result = await applyToEach(service, ids, { type: "ASSIGN", payload }, actor);
+      } else if (action === "URGE") result = await noticeToEach(service, ids, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
+      else throw new AppError(400, "bad_request", "请选择要执行的批量操作");
+      await showLedger(req, res, query, { result, values: body });
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showLedger(req, res, query, { errors, values: body }, status);
+    }
+  });
+
+  // ------------------------------------------------------------------ registration
+
+  const registration = (req: Request, res: Response, kind: CaseKind, values: Record<string, unknown> = {}, errors: Errors = {}, status = 200) =>
+    render(req, res, "register", { title: `登记${kind === "inspection" ? "督察反馈问题" : "信访件"}`, kind, fields: caseForm(kind, values, errors), error: errors._form, kindLabel: KIND_LABELS[kind] }, status);
+
+  const kindOf = (req: Request): CaseKind => {
+    const k = String(req.params.kind);
+    if (!isCaseKind(k)) throw new AppError(404, "not_found", "您访问的页面不存在，或您无权查看");
+    return k;
+  };
+  const officeOnly = (res: Response) => {
+    if (!isOfficeRole(actorOf(res)!.role)) throw new AppError(403, "forbidden", "只有整改办可以登记案件");
+  };
+
+  router.get("/cases/new/:kind", (req, res) => {
+    officeOnly(res);
+    registration(req, res, kindOf(req));
+  });
+
+  router.post("/cases/new/:kind", async (req, res) => {
+    assertCsrf(req);
+    officeOnly(res);
+    const kind = kindOf(req);
+    const body = formOf(req);
+    try {
+      const c = await service.createCase(caseFromForm(kind, body) as never, actorOf(res)!);
+      res.redirect(303, `/cases/${c._id.toString()}?done=CREATE`);
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      registration(req, res, kind, body, errors, status);
+    }
+  });
+
+  // ------------------------------------------------------------------ a case
+
+  router.get("/cases/:id", async (req, res) => {
+    await showCase(req, res, {});
+  });
+
+  interface Shown {
+    type?: string;
+    values?: Record<string, unknown>;
+    errors?: Errors;
+  }
+
+  async function showCase(req: Request, res: Response, form: Shown, status = 200) {
+    const actor = actorOf(res)!;
+    const c = await service.getCase(String(req.params.id), actor);
+    const id = c._id.toString();
+    const now = clock.now();
+    const [history, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
+      service.history(id),
+      listNotices(actor, { caseId: id }),
+      listAttachments(id),
+      unitNames(),
+      loadCalendar(),
+      scheduleProblemOf(id),
+    ]);
+    const kind = c.kind as CaseKind;
+    const ctx = (c.context ?? {}) as Record<string, unknown> & { pendingExtension?: { deadline: string; reason: string; requestedOn: string } | null };
+    const files = new Map(attachments.map((a) => [a.id, { ...a, sizeText: fileSize(a.size) }]));
+    const timeline = history.map((h: ChainEntry) => {
+      const p = (h.payload ?? {}) as Record<string, unknown>;
+      const texts = ["reason", "text", "summary", "requirements", "measures", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
+      const facts: string[] = [];
+      if (typeof p.violationFound === "boolean") facts.push(`是否发现环境违法行为：${p.violationFound ? "是" : "否"}`);
+      if (typeof p.channel === "string" && h.type === "REPLY") facts.push(`答复方式：${p.channel}`);
+      if (typeof p.satisfaction === "string") facts.push(`满意度：${p.satisfaction}`);
+      if (typeof p.publicityDays === "number") facts.push(`公示天数：${p.publicityDays} 个工作日`);
+      return {
+        seq: h.seq,
+        at: h.at,
+        typeLabel: eventLabel(h.type),
+        actor: h.actor.name ?? h.actor.id,
+        role: ROLE_LABELS[h.actor.role],
+        unit: h.actor.unitId ? names.get(h.actor.unitId) : null,
+        from: h.from ? stateLabel(kind, h.from) : null,
+        to: stateLabel(kind, h.to),
+        texts,
+        facts,
+        // Named apart from the `percent` helper, which a same-named field would shadow in the template.
+        progressPercent: typeof p.percent === "number" && kind === "inspection" ? p.percent : null,
+        deadline: typeof p.deadline === "string" ? p.deadline : null,
+        files: (Array.isArray(p.attachmentIds) ? (p.attachmentIds as string[]) : []).map((a) => files.get(a)).filter(Boolean),
+      };
+    });
+    // Each deadline revision: which event set it, and how many working days it gave.
+    const revisions: unknown[] = [];
+    let lastRev = 0;
+    for (const h of history) {
+      if (h.deadlineRevision === lastRev) continue;
+      lastRev = h.deadlineRevision;
+      const deadline = (h.snapshot?.context as { deadline?: string | null })?.deadline ?? null;
+      const from = shanghaiDate(h.at);
+      let workdays: number | null = null;
+      try {
+        workdays = deadline ? calendar.workdaysBetween(from, deadline) : null;
+      } catch {
+        workdays = null;
+      }
+      revisions.push({ revision: h.deadlineRevision, deadline, setBy: eventLabel(h.type), on: from, workdays, current: h.deadlineRevision === c.deadlineRevision });
+    }
+    // The 公示 period's last day (publicityDays working days from the day it began).
+    let publicityEnds: string | null = null;
+    if (c.state === "publicizing" && typeof ctx.publicitySince === "string") {
+      try {
+        publicityEnds = calendar.addWorkdays(ctx.publicitySince, Number(ctx.publicityDays ?? 5));
+      } catch {
+        publicityEnds = null;
+      }
+    }
+    const last = (type: string, key: string) => {
+      for (let i = history.length - 1; i >= 0; i--) if (history[i]!.type === type) return ((history[i]!.payload ?? {}) as Record<string, unknown>)[key];
+      return undefined;
+    };
+    const complaintFacts =
+      kind === "complaint"
+        ? {
+            violationFound: typeof ctx.violationFound === "boolean" ? (ctx.violationFound ? "是" : "否") : null,
+            replyChannel: (last("REPLY", "channel") as string | undefined) ?? null,
+            satisfaction: c.state === "closed" ? ((last("CLOSE", "satisfaction") as string | undefined) ?? (ctx.repliedOn ? "未填写" : null)) : null,
+          }
+        : null;
+    const pending = ctx.pendingExtension ?? null;
+    const today = shanghaiDate(now);
+    const allowed = service.allowedEvents(c, actor);
+    const forms = allowed.map((type) => {
+      const f = type === form.type ? actionForm(kind, type, form.values, form.errors) : actionForm(kind, type);
+      if (type === "APPROVE_EXTENSION" && pending)
+        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${pending.deadline < today ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
+      for (const field of f.fields) {
+        // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
+        if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);
+      }
+      return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? attachments.map((a) => ({ ...a, sizeText: fileSize(a.size), checked: strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds").includes(a.id) })) : [] };
+    });
+    const office = isOfficeRole(actor.role);
+    render(
+      req,
+      res,
+      "case",
+      {
+        title: `${c.ledgerNumber} ${c.title}`,
+        c: {
+          ...c,
+          id,
+          kindLabel: KIND_LABELS[kind],
+          stateLabel: stateLabel(kind, c.state),
+          lead: c.leadUnitId ? names.get(c.leadUnitId) : null,
+          co: (c.coUnitIds ?? []).map((u) => names.get(u)).join("、"),
+          complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
+          light: trafficLight(c, now, new Set()),
+          showsProgress: showsProgress(c),
+          scheduleProblem,
+          publicitySince: c.state === "publicizing" ? ctx.publicitySince : null,
+          publicityEnds,
+          pending,
+          complaintFacts,
+        },
+        revisions,
+        timeline,
+        notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
+        attachments: [...files.values()],
+        forms,
+        units: [...names].map(([uid, name]) => ({ id: uid, name })),
+        office,
+        noticeForm: office
+          ? {
+              levels: MANUAL_LEVELS.map((x) => ({ ...x, selected: x.v === (form.type === "NOTICE" ? str(form.values ?? {}, "level") : "supervision") })),
+              requirement: form.type === "NOTICE" ? str(form.values ?? {}, "requirement") : "",
+              errors: form.type === "NOTICE" ? (form.errors ?? {}) : {},
+            }
+          : null,
+        flash: flashOf(req),
+      },
+      status,
+    );
+  }
+
+  router.post("/cases/:id/actions/:type", upload.array("attachmentIds", 10), async (req, res) => {
+    assertCsrf(req);
+    const actor = actorOf(res)!;
+    const id = String(req.params.id);
+    const type = String(req.params.type);
+    const c = await service.getCase(id, actor);
+    const body = formOf(req);
+    // Files are stored only for an action this user may take now, and removed again when it is refused
+    // (a 4xx: nothing was applied; after a 5xx the event may have been, so they stay).
+    const ids: string[] = [];
+    try {
+      const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+      if (service.allowedEvents(c, actor).includes(type)) for (const f of files) ids.push((await storeAttachment(id, f, actor)).id);
+      // Evidence already on the case (uploaded with a progress report) may be chosen again; the service checks it is this case's.
+      const chosen = strs(body, "existingAttachmentIds");
+      const version = Number(body.expectedVersion);
+      await service.applyEvent(
+        id,
+        { type, payload: payloadFromForm(c.kind as CaseKind, type, body, [...chosen, ...ids]), expectedVersion: Number.isInteger(version) && version > 0 ? version : undefined },
+        actor,
+      );
+      res.redirect(303, `/cases/${id}?done=${encodeURIComponent(type)}`);
+    } catch (e) {
+      if (e instanceof AppError && e.status < 500) await removeAttachments(ids);
+      const { status, errors } = refusal(e, (f) => f.replace(/^payload\./, ""));
+      await showCase(req, res, { type, values: body, errors }, status);
+    }
+  });
+
+  /** A notice by hand (督办通知 or another level): numbered and delivered as the ladder's are. */
+  router.post("/cases/:id/notices", async (req, res) => {
+    assertCsrf(req);
+    const actor = actorOf(res)!;
+    const c = await service.getCase(String(req.params.id), actor);
+    const body = formOf(req);
+    try {
+      const n = await issueByHand(c, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
+      res.redirect(303, `/cases/${c._id.toString()}?done=NOTICE${n.number ? `&number=${encodeURIComponent(n.number)}` : ""}`);
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showCase(req, res, { type: "NOTICE", values: body, errors }, status);
+    }
+  });
+
+  return router;
+}
+
+function flashOf(req: Request): string | null {
+  const done = typeof req.query.done === "string" ? req.query.done : null;
+  if (!done) return null;
+  if (done === "NOTICE") return `已发出通知${typeof req.query.number === "string" ? `（${req.query.number}）` : ""}`;
+  return `已${Object.hasOwn(EVENT_LABELS, done) ? EVENT_LABELS[done] : "完成"}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * The 通知 page: filters (level, receipt state, unit, issue dates), paging and order by time or
+ * severity, from the same query schema and pageNotices as GET /api/notices; a unit acknowledges one
+ * notice or several at once. The printable document is the API's renderer.
+ */
+import express from "express";
+import { LEVEL_LABELS, LEVELS, type Level } from "../../../workflows/index.ts";
+import { unitNames } from "../../directory.ts";
+import { acknowledge, acknowledgeMany, getNotice, noticeState, pageNotices } from "../../notices/inbox.ts";
+import { renderNoticeDocument } from "../../notices/render.ts";
+import { assertCsrf } from "../auth.ts";
+import { noticeQuery } from "../routes/notices.ts";
+import type { PageDeps } from "./index.ts";
+import { actorOf, formOf, pageQuery, refusal, render, strs } from "./render.ts";
+
+const STATES = [
+  ["unacknowledged", "未签收"],
+  ["unread", "未读"],
+  ["read", "已读未签收"],
+  ["acknowledged", "已签收"],
+] as const;
+const SORTS = [
+  ["-issuedAt", "发出时间（新的在前）"],
+  ["-severity", "严重程度（重的在前）"],
+] as const;
+
+export function noticePages(deps: PageDeps): express.Router {
+  const router = express.Router();
+
+  async function showNotices(req: express.Request, res: express.Response, ack: { rows?: { label: string; ok: boolean; message: string }[]; error?: string } = {}, status = 200) {
+    const actor = actorOf(res)!;
+    const { query: q, errors: filterErrors } = pageQuery(noticeQuery, req.query as Record<string, unknown>);
+    const { page, pageSize, sort, unit, ...f } = q;
+    const [list, names] = await Promise.all([pageNotices(actor, { ...f, unitId: unit }, { page, pageSize, sort }), unitNames()]);
+    const params = (p: number) => new URLSearchParams({ ...Object.fromEntries(Object.entries({ ...f, unit, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), page: String(p) });
+    render(
+      req,
+      res,
+      "notices",
+      {
+        title: "通知",
+        q,
+        filterErrors,
+        levels: LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l], selected: l === q.level })),
+        states: STATES.map(([v, l]) => ({ v, l, selected: v === q.state })),
+        sorts: SORTS.map(([v, l]) => ({ v, l, selected: v === q.sort })),
+        units: actor.role === "unit_user" ? [] : [...names].map(([id, name]) => ({ id, name, selected: id === unit })),
+        items: list.items.map((n) => ({
+          ...n,
+          id: n._id,
+          levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level,
+          severe: (n.severity ?? 0) >= 4,
+          unit: n.unitId ? names.get(n.unitId) : "整改办",
+          cancelled: noticeState(n) === "cancelled",
+        })),
+        total: list.total,
+        pageNo: list.page,
+        pages: list.pages,
+        prev: list.page > 1 ? `/notices?${params(list.page - 1)}` : null,
+        next: list.page < list.pages ? `/notices?${params(list.page + 1)}` : null,
+        back: `/notices?${params(list.page)}`,
+        ack,
+      },
+      status === 200 && filterErrors.length ? 422 : status,
+    );
+  }
+
+  router.get("/notices", async (req, res) => {
+    await showNotices(req, res);
+  });
+
+  /** 批量签收: the ticked notices, each acknowledged as one would be. */
+  router.post("/notices/ack", async (req, res) => {
+    assertCsrf(req);
+    const body = formOf(req);
+    const back = typeof body.back === "string" && body.back.startsWith("/notices?") ? body.back : "/notices";
+    try {
+      const rows = await acknowledgeMany(strs(body, "ids"), actorOf(res)!, deps.clock);
+      Object.defineProperty(req, "query", { value: Object.fromEntries(new URLSearchParams(back.slice(back.indexOf("?") + 1))) });
+      await showNotices(req, res, { rows });
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showNotices(req, res, { error: errors.ids ?? errors._form }, status);
+    }
+  });
+
+  router.post("/notices/:id/ack", async (req, res) => {
+    assertCsrf(req);
+    await acknowledge(String(req.params.id), actorOf(res)!, deps.clock);
+    const back = typeof req.body?.back === "string" && req.body.back.startsWith("/notices") ? req.body.back : "/notices";
+    res.redirect(303, back);
+  });
+
+  router.get("/notices/:id/print", async (req, res) => {
+    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), deps.office);
+    res.type("html").send(html);
+  });
+
+  return router;
+}

@@ -1,0 +1,100 @@
+/**
+ * Browser tests' shared harness: Debian's chromium through playwright-core, a fresh world and the real
+ * app on a free port for each test, and signed-in pages that record console errors, page errors and
+ * requests to other origins (the pages load nothing from elsewhere). Call inside a describe().
+ */
+import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { makeWorld, type World } from "./fixtures.ts";
+import { PASSWORD, makeUsers, testApp } from "./http.ts";
+
+export const SHOTS = "test-artifacts/screenshots";
+export const DESK = { width: 1440, height: 900 };
+export const PHONE = { width: 390, height: 844 };
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export interface BrowserHarness {
+  /** This test's world (units, service, clock). */
+  readonly w: World;
+  readonly base: string;
+  readonly browser: Browser;
+  /** What went wrong in any page so far: console errors, page errors, outside requests. */
+  readonly problems: string[];
+  /** A new context signed in as `username`; `bypassCSP` lets a test inject axe-core. */
+  as(username: string, opts?: { viewport?: { width: number; height: number }; bypassCSP?: boolean; ignore?: RegExp }): Promise<{ ctx: BrowserContext; page: Page }>;
+  /** A new context that is not signed in. */
+  anonymous(opts?: { viewport?: { width: number; height: number }; bypassCSP?: boolean }): Promise<Page>;
+}
+
+export function browserHarness(start?: () => string): BrowserHarness {
+  let browser: Browser;
+  let w: World;
+  let t: ReturnType<typeof testApp>;
+  let server: Server;
+  let base = "";
+  const problems: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  before(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    w = await makeWorld(start ? start() : new Date().toISOString());
+    await makeUsers(w);
+    t = testApp(w);
+    server = t.app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    problems.length = 0;
+  });
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+    await new Promise((r) => server.close(r));
+    await t.close();
+  });
+
+  async function context(label: string, opts: { viewport?: { width: number; height: number }; bypassCSP?: boolean; ignore?: RegExp }) {
+    const viewport = opts.viewport ?? DESK;
+    const phone = viewport.width < 500;
+    const ctx = await browser.newContext({ viewport, locale: "zh-CN", bypassCSP: opts.bypassCSP ?? false, hasTouch: phone, isMobile: phone });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.on("console", (m) => m.type() === "error" && !opts.ignore?.test(m.text()) && problems.push(`${label} console: ${m.text()}`));
+    page.on("pageerror", (e) => problems.push(`${label} page error: ${e.message}`));
+    page.on("request", (r) => !r.url().startsWith(base) && !r.url().startsWith("data:") && problems.push(`${label} requested ${r.url()}`));
+    return { ctx, page };
+  }
+
+  return {
+    get w() {
+      return w;
+    },
+    get base() {
+      return base;
+    },
+    get browser() {
+      return browser;
+    },
+    problems,
+    async as(username, opts = {}) {
+      const { ctx, page } = await context(username, opts);
+      await page.goto(`${base}/login`);
+      await page.fill('input[name="username"]', username);
+      await page.fill('input[name="password"]', PASSWORD);
+      await Promise.all([page.waitForURL(`${base}/`), page.click('button[type="submit"]')]);
+      return { ctx, page };
+    },
+    async anonymous(opts = {}) {
+      return (await context("anonymous", opts)).page;
+    },
+  };
+}
