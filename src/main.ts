@@ -5,7 +5,7 @@
 import type { Server } from "node:http";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
-import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
+import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { backfillSeverity } from "./notices/issuer.ts";
@@ -30,8 +30,10 @@ try {
 
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
-await new CaseService(systemClock).backfillSortKeys();
-await backfillSeverity();
+await runMigrations([
+  ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
+  ["notices.severity", backfillSeverity],
+]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
   const n = await seedDemoLedger(units);

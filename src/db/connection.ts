@@ -43,3 +43,19 @@ export async function pingDb(): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * Data changes that run once per database, at start, by whichever process gets there first: each
+ * leaves a marker in `migrations`. Each change must be safe to run twice (two processes starting
+ * together may both run it before either marker is written).
+ */
+export async function runMigrations(changes: [name: string, change: () => Promise<number>][]): Promise<void> {
+  const done = mongoose.connection.db!.collection<{ _id: string; doneAt: Date; changed: number }>("migrations");
+  for (const [name, change] of changes) {
+    if (await done.findOne({ _id: name })) continue;
+    const changed = await change();
+    await done.updateOne({ _id: name }, { $setOnInsert: { doneAt: new Date(), changed } }, { upsert: true }).catch((e) => {
+      if ((e as { code?: number }).code !== 11000) throw e;
+    });
+  }
+}

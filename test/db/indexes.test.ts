@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import mongoose from "mongoose";
-import { ensureIndexes } from "../../src/db/connection.ts";
+import { ensureIndexes, runMigrations } from "../../src/db/connection.ts";
 import { testDbUri } from "../support/hooks.ts";
 
 describe("Indexes", () => {
@@ -22,5 +22,18 @@ describe("Indexes", () => {
       await conns[0]!.dropDatabase().catch(() => undefined);
       await Promise.all(conns.map((c) => c.close()));
     }
+  });
+});
+
+describe("Migrations", () => {
+  it("run once per database: a second start finds the marker and runs nothing", async () => {
+    const db = mongoose.connection.db!;
+    await db.collection("migrations").deleteMany({ _id: "test.once" as never });
+    let runs = 0;
+    const change = async () => ++runs;
+    await runMigrations([["test.once", change]]);
+    await runMigrations([["test.once", change]]);
+    expect(runs).to.equal(1);
+    expect(await db.collection("migrations").findOne({ _id: "test.once" as never })).to.include({ changed: 1 });
   });
 });
