@@ -2,14 +2,14 @@
 import { hash, verify } from "@node-rs/argon2";
 import mongoose from "mongoose";
 import { z } from "zod";
-import type { Actor } from "../workflows/index.ts";
+import { VISIBLE, type Actor } from "../workflows/index.ts";
 import { Session, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
 
 export const newUnitSchema = z.object({
-  name: z.string({ error: "请填写单位名称" }).trim().min(1, { error: "请填写单位名称" }).max(100, { error: "单位名称不能超过 100 个字" }),
-  shortName: z.string().trim().max(50).optional(),
-  aliases: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
+  name: z.string({ error: "请填写单位名称" }).max(100, { error: "单位名称不能超过 100 个字" }).regex(VISIBLE, { error: "请填写单位名称" }).trim(),
+  shortName: z.string().max(50).trim().optional(),
+  aliases: z.array(z.string().max(100).regex(VISIBLE, { error: "别名不能为空" }).trim()).max(20).default([]),
   parentId: z.string().max(64).nullable().default(null),
   contacts: z
     .array(z.object({ name: z.string().max(50), title: z.string().max(50).optional(), phone: z.string().max(50).optional(), email: z.string().max(200).optional() }))
@@ -61,11 +61,8 @@ export async function updateUnit(id: string, set: Record<string, unknown>, unset
 }
 
 export const newUserSchema = z.object({
-  username: z
-    .string({ error: "请填写用户名" })
-    .trim()
-    .regex(/^[a-zA-Z0-9_.-]{2,40}$/, { error: "用户名应为 2–40 位字母、数字、下划线、点或连字符" }),
-  displayName: z.string({ error: "请填写姓名" }).trim().min(1, { error: "请填写姓名" }).max(50, { error: "姓名不能超过 50 个字" }),
+  username: z.string({ error: "请填写用户名" }).regex(/^[a-zA-Z0-9_.-]{2,40}$/, { error: "用户名应为 2–40 位字母、数字、下划线、点或连字符" }),
+  displayName: z.string({ error: "请填写姓名" }).max(50, { error: "姓名不能超过 50 个字" }).regex(VISIBLE, { error: "请填写姓名" }).trim(),
   password: z.string({ error: "请填写密码" }).min(8, { error: "密码至少 8 位" }).max(200, { error: "密码不能超过 200 位" }),
   role: z.enum(["office_admin", "office_staff", "unit_user", "leader"], { error: "角色不正确" }),
   unitId: z.string().max(64).nullable().default(null),

@@ -42,33 +42,47 @@ export function addCalendarDays(date: string, days: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
-/** A calendar date that exists, in this century: no case, deadline or holiday of the ledger lies outside it. */
-const DATE_RE = /^20\d{2}-\d{2}-\d{2}$/;
+/**
+ * A calendar date that exists, in this century: no case, deadline or holiday of the ledger lies outside it.
+ * The pattern is the whole rule (days per month, and every fourth year leap: 2000 is one, 2100 is out of
+ * range), so the OpenAPI document carries it as it is and a client can check a date as the server does.
+ */
+export const ISO_DATE =
+  /^(?:20[0-9]{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|20(?:[02468][048]|[13579][26])-02-29)$/;
 export function isIsoDate(value: string): boolean {
-  if (!DATE_RE.test(value)) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value);
+  return ISO_DATE.test(value);
 }
 
 // ---- payload field schemas (messages are shown to people, so Chinese) -------------------------
-/** Control characters other than tab and line breaks are no part of what a person types (NUL-only text is empty). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-const withoutControls = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "");
+/** What String.prototype.trim removes (JavaScript's \s), spelled out: these patterns go into the OpenAPI document,
+ * and the regex engines of its readers do not all agree on what \s is. */
+const BLANK = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff";
+/** Control characters other than tab and line breaks: no part of what a person types. */
+const CONTROLS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f";
+const withoutControls = (s: string) => s.replace(new RegExp(`[${CONTROLS}]`, "g"), "");
+/** Text that is not empty once trimmed and cleaned: at least one character that is neither blank nor a control. */
+export const VISIBLE = new RegExp(`[^${BLANK}${CONTROLS}]`);
+/**
+ * What a person typed. The length is of what was sent (so a schema's maxLength says it), and it must hold
+ * something besides blanks and control characters; the value is then cleaned and trimmed.
+ */
 export const text = (what: string, max = 5000) =>
   z
     .string({ error: `请填写${what}` })
+    .max(max, { error: `${what}不能超过${max}个字` })
+    .regex(VISIBLE, { error: `请填写${what}` })
     .overwrite(withoutControls)
-    .trim()
-    .min(1, { error: `请填写${what}` })
-    .max(max, { error: `${what}不能超过${max}个字` });
+    .trim();
 export const optionalText = (what: string, max = 5000) =>
-  z.string({ error: `${what}格式不正确` }).overwrite(withoutControls).trim().max(max, { error: `${what}不能超过${max}个字` }).optional();
-export const isoDate = (what: string) =>
-  z
-    .string({ error: `请填写${what}` })
-    .refine(isIsoDate, { error: `${what}应为有效日期，格式 YYYY-MM-DD` });
+  z.string({ error: `${what}格式不正确` }).max(max, { error: `${what}不能超过${max}个字` }).overwrite(withoutControls).trim().optional();
+export const isoDate = (what: string) => z.string({ error: `请填写${what}` }).regex(ISO_DATE, { error: `${what}应为有效日期，格式 YYYY-MM-DD` });
 export const id = (what: string) =>
-  z.string({ error: `请选择${what}` }).trim().min(1, { error: `请选择${what}` }).max(64);
+  z.string({ error: `请选择${what}` }).max(64).regex(VISIBLE, { error: `请选择${what}` }).trim();
+/**
+ * A pattern for text that, cleaned and trimmed as text() does, is the sequence of `atoms` (one regex atom per
+ * character): for a schema's `not`, where the server refuses such a value.
+ */
+export const cleanedEquals = (atoms: string[]) => `^[${BLANK}${CONTROLS}]*${atoms.join(`[${CONTROLS}]*`)}[${BLANK}${CONTROLS}]*$`;
 export const attachmentIds = z
   .array(z.string().min(1).max(64), { error: "佐证材料格式不正确" })
   .max(50, { error: "佐证材料最多 50 个" })

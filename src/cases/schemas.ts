@@ -1,6 +1,6 @@
 /** What a new case must carry, per kind; messages name the field in Chinese. */
 import { z } from "zod";
-import { isoDate, optionalText, text } from "../../workflows/index.ts";
+import { cleanedEquals, isoDate, optionalText, text } from "../../workflows/index.ts";
 
 export const CATEGORIES = ["大气", "水", "土壤", "固废", "噪声", "生态", "辐射", "其他"] as const;
 export const COMPLAINT_CHANNELS = ["12369热线", "信访投诉举报平台", "网络", "来信", "来访", "12345转办", "上级交办"] as const;
@@ -9,11 +9,14 @@ const category = z.enum(CATEGORIES, { error: `问题类别应为：${CATEGORIES.
 
 /** Complaint numbers (XF-YYYY-NNNNNN) are issued by the system; an inspection item taking one would block the next complaint. */
 export const COMPLAINT_NUMBER = /^XF-\d{4}-\d{6}$/;
+const complaintNumberAtoms = ["X", "F", "-", ...Array(4).fill("[0-9]"), "-", ...Array(6).fill("[0-9]")];
 export const complaintNumberTaken = (n: string) => `“${n}”是信访件编号的格式，不能用作督察反馈问题的序号`;
 
 export const newInspectionSchema = z.object({
   kind: z.literal("inspection"),
-  ledgerNumber: text("反馈问题序号", 64).refine((n) => !COMPLAINT_NUMBER.test(n), { error: (i) => complaintNumberTaken(String(i.input)) }),
+  ledgerNumber: text("反馈问题序号", 64)
+    .refine((n) => !COMPLAINT_NUMBER.test(n), { error: (i) => complaintNumberTaken(String(i.input)) })
+    .meta({ not: { pattern: cleanedEquals(complaintNumberAtoms) }, description: "反馈问题序号；不能是信访件编号的格式 XF-YYYY-NNNNNN" }),
   title: text("问题标题", 500),
   description: optionalText("问题描述", 20000).default(""),
   category: category.default("其他"),

@@ -1,20 +1,40 @@
 /**
- * The JSON API as a table of routes: each says who may call it and the zod schemas of its query
- * and body. The same table registers the express handlers (authenticate → check role → validate
- * → one call) and generates the OpenAPI 3.1 document, so documentation and validation cannot drift.
+ * The JSON API as a table of routes: each says who may call it, the formats of its path ids and the
+ * zod schemas of its query and body. The same table registers the express handlers (authenticate →
+ * check role → check ids → validate → one call; any other method on a known path is answered 405 with
+ * `Allow`) and generates the OpenAPI 3.1 document, so documentation and validation cannot drift.
  */
-import express, { type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type multer from "multer";
 import { z } from "zod";
-import { isIsoDate, type Actor, type Role } from "../../workflows/index.ts";
-import { AppError, forbidden, fromZod } from "../errors.ts";
+import { ISO_DATE, type Actor, type Role } from "../../workflows/index.ts";
+import { AppError, forbidden, fromZod, notFound } from "../errors.ts";
+import { assertCsrf } from "./auth.ts";
+import { ERROR_CONTENT, NO_NUL, NOT_OPERATOR_KEY, SCHEMAS, ref, type PathParam } from "./contract.ts";
 
 export interface RouteContext<Q, B> {
   req: Request;
   res: Response;
+  /** The signed-in user (a route with `auth: "none"` or `"optional"` may have none: it reads the request instead). */
   actor: Actor;
   query: Q;
   body: B;
   params: Record<string, string>;
+}
+
+/** session: signed in (and, for unsafe methods, the CSRF token); none: anyone; optional: either. */
+export type Auth = "session" | "none" | "optional";
+
+/** A multipart upload (read by the route itself): its text fields and its one file. */
+export interface Form {
+  /** The text fields, a strict object of strings (what multer leaves in req.body). */
+  fields: z.ZodType;
+  file: { name: string; description: string; /** What the server takes, by content. */ types: readonly string[] };
+}
+
+export interface Reply {
+  description: string;
+  schema?: Record<string, unknown>;
 }
 
 export interface Route<Q = unknown, B = unknown> {
@@ -22,36 +42,73 @@ export interface Route<Q = unknown, B = unknown> {
   path: string;
   summary: string;
   tag: string;
+  auth?: Auth;
   /** Roles allowed; default: every signed-in user. */
   roles?: readonly Role[];
+  /** Path ids and their formats: an id that cannot name anything is answered 404, as one that names nothing. */
+  params?: Record<string, PathParam>;
+  /** Optional request headers the route reads, with their format; one not matching is refused (400, the refusal's code and message). */
+  headers?: Record<string, { pattern: RegExp; description: string; refusal: [code: string, message: string] }>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** A multipart upload instead of a JSON body (handled by the route itself). */
-  multipart?: boolean;
+  /**
+   * The body as the document gives it, where the route checks only its envelope and the service the
+   * rest against the case (an event's payload depends on the case's kind): what the server enforces in all.
+   */
+  documentedBody?: z.ZodType;
+  form?: Form;
   status?: number;
   /** What the 2xx response holds, for the document. */
   returns: string;
+  /** The 2xx body: a JSON schema, or the media types of a file. */
+  response?: { schema?: Record<string, unknown>; types?: readonly string[] };
+  /** Other responses of this route, by status: refusals beyond those its auth, roles, ids, query and body imply, or a second success. */
+  errors?: Record<number, string | Reply>;
   handle(ctx: RouteContext<Q, B>): Promise<unknown>;
 }
 
 export const OFFICE: readonly Role[] = ["office_admin", "office_staff"];
 export const ADMIN: readonly Role[] = ["office_admin"];
 
+/**
+ * How a query value travels when its zod schema transforms it (an integer arrives as digits): the
+ * document shows the wire form, which the schema's input side (a string with a pattern) would hide.
+ */
+const WIRE = new WeakMap<object, Record<string, unknown>>();
+
 /** A query string value: one plain string (Express 5 never builds objects, but repeated keys make arrays). */
 export const qs = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).max(500, { error: `参数 ${what} 过长` });
-export const qsDate = (what: string) => qs(what).refine(isIsoDate, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
+export const qsDate = (what: string) => qs(what).regex(ISO_DATE, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
 export const qsBool = (what: string) => z.enum(["true", "false"], { error: `参数 ${what} 应为 true 或 false` }).transform((v) => v === "true");
-export const qsInt = (what: string, min: number, max: number) =>
-  z
+export const qsInt = (what: string, min: number, max: number) => {
+  const schema = z
     .string({ error: `参数 ${what} 应为整数` })
     .regex(/^\d+$/, { error: `参数 ${what} 应为整数` })
     .transform(Number)
     .pipe(z.number().min(min, { error: `参数 ${what} 不能小于 ${min}` }).max(max, { error: `参数 ${what} 不能大于 ${max}` }));
+  WIRE.set(schema, { type: "integer", minimum: min, maximum: max });
+  return schema;
+};
+
+/**
+ * Reads a route's upload: the form (multer, its limits), then the CSRF token (a form may carry it as
+ * _csrf), then its text fields by the form's schema. The file may be missing: the route says why it needs one.
+ */
+export async function readForm<F>(req: Request, res: Response, upload: multer.Multer, form: Form): Promise<{ file?: Express.Multer.File; fields: F }> {
+  if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
+  await new Promise<void>((resolve, reject) => upload.single(form.file.name)(req, res, (err: unknown) => (err ? reject(err) : resolve())));
+  assertCsrf(req);
+  return { file: (req as Request & { file?: Express.Multer.File }).file, fields: parse(form.fields, req.body, "") as F };
+}
 
 type Authenticate = (req: Request) => Actor | null;
+const UNSAFE = (m: Route["method"]) => m !== "get";
 
 export class Api {
   readonly routes: Route<never, never>[] = [];
+
+  /** `mount`: where the router is mounted (the document's paths start with it). */
+  constructor(readonly mount = "/api") {}
 
   add<Q, B>(route: Route<Q, B>): void {
     this.routes.push(route as unknown as Route<never, never>);
@@ -59,81 +116,210 @@ export class Api {
 
   router(authenticate: Authenticate): express.Router {
     const router = express.Router();
-    for (const route of this.routes) {
-      router[route.method](route.path, async (req, res) => {
-        const actor = authenticate(req);
-        if (!actor) throw new AppError(401, "not_signed_in", "请先登录");
-        if (route.roles && !route.roles.includes(actor.role)) throw forbidden();
-        const query = parse(route.query, req.query, "query");
-        let body: unknown;
-        if (route.body) {
-          if (!req.is("application/json")) throw new AppError(415, "unsupported_media_type", "请求内容应为 JSON（Content-Type: application/json）");
-          body = parse(route.body, req.body, "");
+    for (const [path, routes] of byPath(this.routes)) {
+      for (const route of routes) router[route.method](path, (req, res) => this.serve(route, authenticate, req, res));
+      // Concrete paths come before templated ones in the table, so "/notices/ack" answers here before "/notices/:id" could.
+      const allow = allowed(routes);
+      router.all(path, (req: Request, res: Response, next: NextFunction) => {
+        res.locals.jsonErrors = true;
+        res.setHeader("Allow", allow.join(", "));
+        if (req.method === "OPTIONS") {
+          res.status(204).end();
+          return;
         }
-        const result = await route.handle({ req, res, actor, query: query as never, body: body as never, params: req.params as Record<string, string> });
-        if (!res.headersSent) res.status(route.status ?? 200).json(result);
+        next(new AppError(405, "method_not_allowed", `此接口不支持 ${req.method} 请求（可用：${allow.join("、")}）`, { allow }));
       });
     }
     return router;
   }
 
-  /** OpenAPI 3.1, from the same routes and schemas. */
-  openapi(info: { title: string; version: string }): Record<string, unknown> {
-    const paths: Record<string, Record<string, unknown>> = {};
-    const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
-    for (const r of this.routes) {
-      const path = `/api${r.path.replace(/:(\w+)/g, "{$1}")}`;
-      const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
-      const query = r.query ? (schema(r.query) as { properties?: Record<string, unknown>; required?: string[] }) : null;
-      const queryParams = Object.entries(query?.properties ?? {}).map(([name, s]) => ({
-        name,
-        in: "query",
-        required: query?.required?.includes(name) ?? false,
-        schema: s,
-      }));
-      const op: Record<string, unknown> = {
-        summary: r.summary,
-        tags: [r.tag],
-        parameters: [...params, ...queryParams],
-        responses: {
-          [String(r.status ?? 200)]: { description: r.returns },
-          "4XX": { description: "错误：{error: {code, message, details}}", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-        },
-        ...(r.roles ? { "x-roles": r.roles } : {}),
-      };
-      if (r.body) op.requestBody = { required: true, content: { "application/json": { schema: schema(r.body) } } };
-      if (r.multipart)
-        op.requestBody = {
-          required: true,
-          content: { "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" } }, required: ["file"] } } },
-        };
-      paths[path] = { ...paths[path], [r.method]: op };
+  private async serve(route: Route<never, never>, authenticate: Authenticate, req: Request, res: Response) {
+    // Errors of a documented route are JSON wherever it is mounted (the health checks are outside /api).
+    res.locals.jsonErrors = true;
+    const actor = authenticate(req);
+    if ((route.auth ?? "session") === "session") {
+      if (!actor) throw new AppError(401, "not_signed_in", "请先登录");
+      if (route.roles && !route.roles.includes(actor.role)) throw forbidden();
     }
+    const params = req.params as Record<string, string>;
+    for (const [name, p] of Object.entries(route.params ?? {})) if (!p.pattern.test(params[name] ?? "")) throw notFound(p.what);
+    for (const [name, h] of Object.entries(route.headers ?? {})) {
+      const value = req.get(name);
+      if (value !== undefined && !h.pattern.test(value)) throw new AppError(400, ...h.refusal);
+    }
+    const query = parse(route.query, req.query, "query");
+    let body: unknown;
+    if (route.body) {
+      if (!req.is("application/json")) throw new AppError(415, "unsupported_media_type", "请求内容应为 JSON（Content-Type: application/json）");
+      body = parse(route.body, req.body, "");
+    }
+    const result = await route.handle({ req, res, actor: actor as Actor, query: query as never, body: body as never, params });
+    if (!res.headersSent) res.status(route.status ?? 200).json(result);
+  }
+
+  /** OpenAPI 3.1, from these routes and those of `others` (mounted elsewhere), with the same schemas. */
+  openapi(info: { title: string; version: string; description?: string }, others: Api[] = []): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const api of [this, ...others])
+      for (const r of api.routes) {
+        const path = `${api.mount}${r.path.replace(/:(\w+)/g, "{$1}")}`;
+        paths[path] = { ...paths[path], [r.method]: operation(r) };
+      }
     return {
       openapi: "3.1.0",
       info,
       paths,
       components: {
-        schemas: {
-          Error: {
-            type: "object",
-            properties: {
-              error: {
-                type: "object",
-                properties: { code: { type: "string" }, message: { type: "string" }, details: { type: "object" } },
-                required: ["code", "message"],
-              },
-            },
+        schemas: SCHEMAS,
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "rf.sid", description: "登录（POST /api/auth/login）后服务器设置的会话 Cookie（HttpOnly，SameSite=Lax）" },
+          csrf: {
+            type: "apiKey",
+            in: "header",
+            name: "X-CSRF-Token",
+            description: "会话的 CSRF 令牌（登录或 GET /api/me 返回的 csrfToken）；POST、PUT、PATCH 都须带上。上传文件的表单也可改用表单字段 _csrf",
           },
         },
-        securitySchemes: {
-          session: { type: "apiKey", in: "cookie", name: "rf.sid" },
-          csrf: { type: "apiKey", in: "header", name: "X-CSRF-Token" },
-        },
       },
-      security: [{ session: [], csrf: [] }],
     };
   }
+}
+
+/** The routes by path, in table order (the first route of a path decides where the path stands). */
+function byPath(routes: Route<never, never>[]): Map<string, Route<never, never>[]> {
+  const out = new Map<string, Route<never, never>[]>();
+  for (const r of routes) out.set(r.path, [...(out.get(r.path) ?? []), r]);
+  return out;
+}
+
+/** What `Allow` lists for a path: its methods, HEAD where GET is (express answers it), and OPTIONS. */
+function allowed(routes: Route[]): string[] {
+  const methods = routes.map((r) => r.method.toUpperCase());
+  return [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"];
+}
+
+function operation(r: Route<never, never>): Record<string, unknown> {
+  const auth = r.auth ?? "session";
+  const parameters = [
+    ...Object.entries(r.params ?? {}).map(([name, p]) => ({ name, in: "path", required: true, description: p.description, schema: { type: "string", pattern: p.pattern.source } })),
+    ...Object.entries(r.headers ?? {}).map(([name, h]) => ({ name, in: "header", required: false, description: h.description, schema: { type: "string", pattern: h.pattern.source } })),
+    ...queryParameters(r.query),
+  ];
+  const op: Record<string, unknown> = {
+    summary: r.summary,
+    tags: [r.tag],
+    ...(parameters.length ? { parameters } : {}),
+    security: auth === "none" ? [] : auth === "optional" ? [{}, { session: [], csrf: [] }] : UNSAFE(r.method) ? [{ session: [], csrf: [] }] : [{ session: [] }],
+    responses: responses(r),
+    ...(r.roles ? { "x-roles": r.roles } : {}),
+  };
+  const body = r.documentedBody ?? r.body;
+  if (body) op.requestBody = { required: true, content: { "application/json": { schema: forTheWire(jsonSchema(body)) } } };
+  if (r.form) op.requestBody = { required: true, content: { "multipart/form-data": formBody(r.form) } };
+  return op;
+}
+
+/** Each query parameter with its own schema; the query object is strict, so no other parameter is taken (422). */
+function queryParameters(query: z.ZodType | undefined) {
+  if (!query) return [];
+  const s = jsonSchema(query) as { properties?: Record<string, { description?: string }>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, schema]) => ({ name, in: "query", required: s.required?.includes(name) ?? false, schema }));
+}
+
+function formBody(form: Form) {
+  const fields = jsonSchema(form.fields) as { properties?: Record<string, unknown>; required?: string[] };
+  return {
+    schema: {
+      type: "object",
+      properties: { [form.file.name]: { type: "string", format: "binary", description: form.file.description }, ...fields.properties },
+      required: [form.file.name, ...(fields.required ?? [])],
+      additionalProperties: false,
+    },
+    encoding: { [form.file.name]: { contentType: form.file.types.join(", ") } },
+  };
+}
+
+const statusText: Record<number, string> = {
+  400: "请求格式不正确：JSON 无法解析、含 NUL 或以 $ 开头的键、嵌套过深，或上传的表单不完整",
+  401: "未登录或会话已过期",
+  403: "无权执行：角色或单位不允许，或 CSRF 令牌缺失、不符",
+  404: "不存在或无权查看（其他单位的案件、附件、通知也如此回答）",
+  409: "冲突：版本已变、当前状态不允许此操作，或编号、名称已被占用",
+  413: "提交的内容过大",
+  415: "Content-Type 不正确",
+  422: "字段或参数不正确：details.fields 逐项列出 {field, message}",
+  429: "登录失败次数过多，请按 Retry-After 等待后重试",
+};
+
+/** The 2xx response and every refusal the route's auth, roles, ids, query and body imply, plus its own. */
+function responses(r: Route<never, never>): Record<string, unknown> {
+  const ok = r.status ?? 200;
+  const okContent = r.response?.types
+    ? Object.fromEntries(r.response.types.map((t) => [t, { schema: { type: "string", format: "binary" } }]))
+    : { "application/json": { schema: r.response?.schema ?? {} } };
+  const out: Record<string, unknown> = { [ok]: { description: r.returns, content: okContent } };
+  const codes = new Set<number>();
+  if ((r.auth ?? "session") === "session") codes.add(401);
+  if (r.roles || ((r.auth ?? "session") === "session" && UNSAFE(r.method))) codes.add(403);
+  if (r.params) codes.add(404);
+  if (r.query) codes.add(422);
+  if (r.body || r.form) for (const c of [400, 413, 415, 422]) codes.add(c);
+  if (r.headers) codes.add(400);
+  for (const c of Object.keys(r.errors ?? {})) codes.add(Number(c));
+  for (const c of [...codes].sort()) {
+    const own = r.errors?.[c];
+    const reply: Reply = typeof own === "string" ? { description: own } : (own ?? { description: statusText[c] ?? "错误" });
+    out[c] = {
+      description: reply.description,
+      content: reply.schema ? { "application/json": { schema: reply.schema } } : ERROR_CONTENT,
+      ...(c === 429 ? { headers: { "Retry-After": { description: "多少秒后可再试", schema: { type: "integer", minimum: 1 } } } } : {}),
+    };
+  }
+  return out;
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, {
+    io: "input",
+    unrepresentable: "any",
+    override: (ctx) => {
+      const def = ctx.zodSchema._zod.def as { type: string; innerType?: z.ZodType; defaultValue?: unknown };
+      const wire = WIRE.get(ctx.zodSchema) ?? (def.type === "default" && def.innerType ? WIRE.get(def.innerType) : undefined);
+      if (!wire) return;
+      const js = ctx.jsonSchema as Record<string, unknown>;
+      delete js.pattern;
+      Object.assign(js, wire, def.type === "default" ? { default: def.defaultValue } : {});
+    },
+  }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+
+/** Whether every string a pattern matches is free of NUL (anchored, and no class or wildcard that could take one). */
+const excludesNul = (p: string) => p.startsWith("^") && p.endsWith("$") && !/\[\^|(?<!\\)\.|\\[SDW]/.test(p);
+
+/**
+ * A body schema as the wire must satisfy it: app.ts refuses NUL in any string, keys starting with "$",
+ * and deep nesting in every JSON body before a route sees it, so each string says so, and what an open
+ * object may carry besides its fields is any such JSON (components.schemas.Json).
+ */
+function forTheWire(node: unknown): Record<string, unknown> {
+  if (typeof node !== "object" || node === null || Array.isArray(node)) return node as Record<string, unknown>;
+  const s = { ...(node as Record<string, unknown>) };
+  if (Object.keys(s).length === 0 || (Object.keys(s).length === 1 && "description" in s)) return { ...s, ...ref("Json") };
+  for (const key of ["items", "additionalProperties", "not", "propertyNames"]) if (typeof s[key] === "object") s[key] = forTheWire(s[key]);
+  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) if (Array.isArray(s[key])) s[key] = (s[key] as unknown[]).map(forTheWire);
+  if (s.properties) s.properties = Object.fromEntries(Object.entries(s.properties as Record<string, unknown>).map(([k, v]) => [k, forTheWire(v)]));
+  const types = ([] as unknown[]).concat(s.type ?? []);
+  if (types.includes("string") && s.enum === undefined && s.const === undefined) {
+    if (typeof s.pattern !== "string") s.pattern = NO_NUL;
+    else if (!excludesNul(s.pattern)) s.allOf = [...((s.allOf as unknown[]) ?? []), { pattern: NO_NUL }];
+  }
+  if (types.includes("object") && s.additionalProperties !== false) {
+    s.additionalProperties ??= ref("Json");
+    s.propertyNames = { pattern: NOT_OPERATOR_KEY };
+  }
+  return s;
 }
 
 function parse(schema: z.ZodType | undefined, input: unknown, prefix: string): unknown {

@@ -19,7 +19,8 @@ import type { CaseService } from "../cases/service.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
-import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sameSecret, sessions } from "./auth.ts";
+import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, loginSchema, sameSecret, sessions } from "./auth.ts";
+import { MAX_NESTING, SCHEMAS, ref } from "./contract.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
@@ -46,6 +47,111 @@ export function buildApi(deps: AppDeps): Api {
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   noticeRoutes(api, { clock: deps.clock, office: deps.config.ISSUING_OFFICE });
   adminRoutes(api);
+  return api;
+}
+
+const INFO = {
+  title: "Rectiflow API（整改流）",
+  version: "1",
+  description:
+    "整改流的 JSON 接口。登录（POST /api/auth/login）后带会话 Cookie 调用；POST、PUT、PATCH 另须带 X-CSRF-Token。" +
+    "错误一律为 {error: {code, message, details}}。查询参数只收文档列出的、每个只出现一次；JSON 请求体的字符串不能含 NUL，键不能以 $ 开头。",
+};
+
+/** Sign-in, the signed-in user and this document: under /api like the rest, for anyone or the session's user. */
+export function authApi(login: Login, document: () => Record<string, unknown>): Api {
+  const api = new Api();
+  api.add({
+    method: "post",
+    path: "/auth/login",
+    tag: "auth",
+    summary: "登录：成功后设置会话 Cookie rf.sid（每次登录换新的会话编号），返回用户与 CSRF 令牌；同一账号和地址 15 分钟内失败次数有限",
+    auth: "none",
+    body: loginSchema,
+    returns: "{user, csrfToken}",
+    response: { schema: ref("SignedIn") },
+    errors: { 401: "用户名或密码错误", 429: "登录失败次数过多：按 Retry-After 等待后再试" },
+    async handle({ req, body }) {
+      const user = await login.login(req, body);
+      return { user: presentUser(user), csrfToken: csrfToken(req) };
+    },
+  });
+  api.add({
+    method: "post",
+    path: "/auth/logout",
+    tag: "auth",
+    summary: "退出登录（未登录时也答 200）",
+    auth: "optional",
+    returns: "{ok: true}",
+    response: { schema: SCHEMAS.Health },
+    errors: { 403: "已登录而 CSRF 令牌缺失或不符" },
+    async handle({ req, res }) {
+      await login.logout(req);
+      res.clearCookie("rf.sid");
+      return { ok: true };
+    },
+  });
+  api.add({
+    method: "get",
+    path: "/me",
+    tag: "auth",
+    summary: "当前用户、角色、单位和 CSRF 令牌",
+    returns: "{user, role, unitId, csrfToken}",
+    response: { schema: ref("Me") },
+    async handle({ req, actor }) {
+      const user = await findUser(actor.id);
+      if (!user) throw new AppError(401, "not_signed_in", "请先登录");
+      return { user: presentUser(user), role: actor.role, unitId: actor.unitId ?? null, csrfToken: csrfToken(req) };
+    },
+  });
+  api.add({
+    method: "get",
+    path: "/openapi.json",
+    tag: "auth",
+    summary: "本文档（OpenAPI 3.1）",
+    auth: "none",
+    returns: "the OpenAPI document",
+    response: { schema: { type: "object" } },
+    async handle() {
+      return document();
+    },
+  });
+  return api;
+}
+
+/** Liveness and readiness, for load balancers and orchestrators: no session. */
+function healthApi(deps: AppDeps): Api {
+  const api = new Api("");
+  api.add({
+    method: "get",
+    path: "/healthz",
+    tag: "health",
+    summary: "进程存活",
+    auth: "none",
+    returns: "{ok: true}",
+    response: { schema: ref("Health") },
+    async handle() {
+      return { ok: true };
+    },
+  });
+  api.add({
+    method: "get",
+    path: "/readyz",
+    tag: "health",
+    summary: "就绪：MongoDB 与 Redis 均可达时 200，否则 503",
+    auth: "none",
+    returns: "{ok, checks: {mongodb, redis}}",
+    response: { schema: ref("Readiness") },
+    errors: { 503: { description: "MongoDB 或 Redis 不可达", schema: ref("Readiness") } },
+    async handle({ res }) {
+      const checks = { mongodb: false, redis: deps.redis ? false : null };
+      checks.mongodb = await pingDb();
+      if (deps.redis) await deps.redis.ping().then(() => (checks.redis = true), () => {});
+      const ok = checks.mongodb && checks.redis !== false;
+      res.status(ok ? 200 : 503).json({ ok, checks });
+      return undefined;
+    },
+  });
   return api;
 }
 
@@ -87,16 +193,8 @@ export function createApp(deps: AppDeps) {
   app.get("/favicon.ico", (_req, res) => {
     res.status(204).end();
   });
-  app.get("/healthz", (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get("/readyz", async (_req, res) => {
-    const checks = { mongodb: false, redis: deps.redis ? false : null };
-    checks.mongodb = await pingDb();
-    if (deps.redis) await deps.redis.ping().then(() => (checks.redis = true), () => {});
-    const ok = checks.mongodb && checks.redis !== false;
-    res.status(ok ? 200 : 503).json({ ok, checks });
-  });
+  const health = healthApi(deps);
+  app.use(health.router(() => null));
   // Metrics show the ledger's size by state and the queues' depth: for a scraper holding the token only.
   app.get("/metrics", async (req, res) => {
     if (!config.METRICS_TOKEN) throw new AppError(404, "metrics_off", "指标接口未启用（需设置 METRICS_TOKEN）");
@@ -118,25 +216,8 @@ export function createApp(deps: AppDeps) {
 
   const api = buildApi(deps);
   const login = new Login({ redis: deps.redis, loginAttempts: config.LOGIN_ATTEMPTS });
-  app.post("/api/auth/login", async (req, res) => {
-    if (!req.is("application/json")) throw new AppError(415, "unsupported_media_type", "请求内容应为 JSON（Content-Type: application/json）");
-    const user = await login.login(req, req.body);
-    res.json({ user: presentUser(user), csrfToken: csrfToken(req) });
-  });
-  app.post("/api/auth/logout", async (req, res) => {
-    await login.logout(req);
-    res.clearCookie("rf.sid").json({ ok: true });
-  });
-  app.get("/api/me", async (req, res) => {
-    const actor = actorOfRequest(req);
-    if (!actor) throw new AppError(401, "not_signed_in", "请先登录");
-    const user = await findUser(actor.id);
-    if (!user) throw new AppError(401, "not_signed_in", "请先登录");
-    res.json({ user: presentUser(user), role: actor.role, unitId: actor.unitId ?? null, csrfToken: csrfToken(req) });
-  });
-  app.get("/api/openapi.json", (_req, res) => {
-    res.json(api.openapi({ title: "Rectiflow API（整改流）", version: "1" }));
-  });
+  const auth = authApi(login, () => api.openapi(INFO, [auth, health]));
+  app.use("/api", auth.router(actorOfRequest));
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
@@ -216,7 +297,7 @@ function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
   const problem = (v: unknown, depth: number): AppError | null => {
     if (typeof v === "string") return v.includes("\u0000") ? new AppError(400, "control_character", "请求内容含有不允许的控制字符") : null;
     if (typeof v !== "object" || v === null) return null;
-    if (depth >= 20) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
+    if (depth >= MAX_NESTING) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith("$")) return new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）");
       const p = problem(x, depth + 1);
@@ -233,7 +314,7 @@ function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunc
   if (e.status >= 500) req.log?.error({ err }, "request failed");
   if (res.headersSent) return;
   if (e.status === 429 && typeof e.details.retryAfterSeconds === "number") res.setHeader("Retry-After", String(e.details.retryAfterSeconds));
-  if (req.originalUrl.startsWith("/api/") || req.originalUrl === "/api") {
+  if (req.originalUrl.startsWith("/api/") || req.originalUrl === "/api" || res.locals.jsonErrors) {
     res.status(e.status).json({ error: { code: e.code, message: e.message, details: e.details } });
     return;
   }

@@ -11,7 +11,7 @@ import type { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { z } from "zod";
-import type { Actor } from "../../workflows/index.ts";
+import { VISIBLE, type Actor } from "../../workflows/index.ts";
 import type { UserDoc } from "../db/models.ts";
 import { actorOf, findUser, verifyPassword } from "../directory.ts";
 import { AppError, fromZod } from "../errors.ts";
@@ -98,8 +98,8 @@ export function csrfCheck(req: Request, _res: Response, next: NextFunction) {
   next();
 }
 
-const loginSchema = z.strictObject({
-  username: z.string({ error: "请输入用户名" }).trim().min(1, { error: "请输入用户名" }).max(100, { error: "用户名不能超过 100 个字符" }),
+export const loginSchema = z.strictObject({
+  username: z.string({ error: "请输入用户名" }).max(100, { error: "用户名不能超过 100 个字符" }).regex(VISIBLE, { error: "请输入用户名" }).trim(),
   password: z.string({ error: "请输入密码" }).min(1, { error: "请输入密码" }).max(200, { error: "密码不能超过 200 个字符" }),
 });
 

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { z } from "zod";
-import { LEVELS, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
+import { LEVELS, VISIBLE, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { forbidden, fromZod } from "../errors.ts";
@@ -193,7 +193,7 @@ export async function numberUnnumbered(limit = 100): Promise<number> {
 
 export const manualNoticeSchema = z.object({
   level: z.enum(LEVELS, { error: "请选择通知类别" }),
-  requirement: z.string({ error: "请填写督办要求" }).trim().min(1, { error: "请填写督办要求" }).max(5000, { error: "督办要求不能超过 5000 个字" }),
+  requirement: z.string({ error: "请填写督办要求" }).max(5000, { error: "督办要求不能超过 5000 个字" }).regex(VISIBLE, { error: "请填写督办要求" }).trim(),
 });
 
 /** Office staff issue a notice by hand (e.g. a 督办通知 before the ladder would). */

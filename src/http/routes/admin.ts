@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createUnit, createUser, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { ADMIN, type Api } from "../api.ts";
+import { objectIdParam, ref, ruleIdParam } from "../contract.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
 
 // Notification settings change field by field: sending only emails must not clear the webhook.
@@ -26,6 +27,7 @@ export function adminRoutes(api: Api) {
     tag: "admin",
     summary: "单位列表（管理员另见联系人与通知渠道）",
     returns: "{items}",
+    response: { schema: { type: "object", properties: { items: { type: "array", items: ref("Unit") } }, required: ["items"] } },
     async handle({ actor }) {
       const units = await listUnits();
       return { items: units.map(actor.role === "office_admin" ? presentUnitForAdmin : presentUnit) };
@@ -40,6 +42,8 @@ export function adminRoutes(api: Api) {
     body: newUnitSchema.strict(),
     status: 201,
     returns: "the unit",
+    response: { schema: ref("Unit") },
+    errors: { 409: "单位名称已存在" },
     async handle({ body }) {
       return presentUnitForAdmin(await createUnit(body));
     },
@@ -50,8 +54,11 @@ export function adminRoutes(api: Api) {
     tag: "admin",
     summary: "修改单位",
     roles: ADMIN,
+    params: { id: objectIdParam("单位") },
     body: unitPatch,
     returns: "the unit",
+    response: { schema: ref("Unit") },
+    errors: { 409: "单位名称已存在" },
     async handle({ params, body }) {
       const { notify, ...rest } = body;
       const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
@@ -67,6 +74,7 @@ export function adminRoutes(api: Api) {
     summary: "用户列表",
     roles: ADMIN,
     returns: "{items}",
+    response: { schema: { type: "object", properties: { items: { type: "array", items: ref("User") } }, required: ["items"] } },
     async handle() {
       return { items: (await listUsers()).map(presentUser) };
     },
@@ -80,6 +88,8 @@ export function adminRoutes(api: Api) {
     body: newUserSchema.strict(),
     status: 201,
     returns: "the user",
+    response: { schema: ref("User") },
+    errors: { 409: "用户名已被使用" },
     async handle({ body }) {
       return presentUser(await createUser(body));
     },
@@ -90,8 +100,10 @@ export function adminRoutes(api: Api) {
     tag: "admin",
     summary: "修改用户：姓名、角色、单位、停用、重置密码",
     roles: ADMIN,
+    params: { id: objectIdParam("用户") },
     body: userPatch,
     returns: "the user",
+    response: { schema: ref("User") },
     async handle({ req, actor, params, body }) {
       const u = await updateUser(actor, params.id!, body);
       if (body.password || body.active === false) await endSessions(u._id.toString(), req.sessionID);
@@ -106,6 +118,7 @@ export function adminRoutes(api: Api) {
     summary: "预警督办规则",
     roles: ADMIN,
     returns: "{items}",
+    response: { schema: ref("Items") },
     async handle() {
       return { items: await loadRules() };
     },
@@ -116,8 +129,10 @@ export function adminRoutes(api: Api) {
     tag: "admin",
     summary: "修改预警督办规则（对之后计算的期限生效）",
     roles: ADMIN,
+    params: { id: ruleIdParam },
     body: rulePatchSchema,
     returns: "the rule",
+    response: { schema: { type: "object" } },
     async handle({ actor, params, body }) {
       return updateRule(params.id!, body, actor);
     },

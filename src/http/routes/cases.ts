@@ -1,10 +1,9 @@
 /** Case routes: list, register, read (with history, notices, allowed events), events, attachments, notices by hand. */
-import type { Request, Response } from "express";
 import multer from "multer";
 import { z } from "zod";
-import { CASE_KINDS, shanghaiDate, type Actor } from "../../../workflows/index.ts";
+import { CASE_KINDS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
+import { ALLOWED_TYPES, listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
 import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
@@ -12,8 +11,8 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
 import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
-import { OFFICE, qs, qsBool, qsDate, qsInt, type Api } from "../api.ts";
-import { assertCsrf } from "../auth.ts";
+import { OFFICE, qs, qsBool, qsDate, qsInt, readForm, type Api, type Form } from "../api.ts";
+import { objectIdParam, ref } from "../contract.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
 
 export const caseListQuery = z.strictObject({
@@ -38,6 +37,27 @@ const eventBody = z.strictObject({
   expectedVersion: z.number({ error: "expectedVersion 应为正整数" }).int().min(1).optional(),
 });
 
+const KIND_NAMES = { inspection: "督察反馈问题", complaint: "环境信访" } as const;
+/**
+ * The event body as the service judges it: the case's kind decides which types it knows and each
+ * type's payload (optional where an empty one is valid). PUBLICITY_END is the system's alone.
+ */
+const documentedEvent = z.union(
+  CASE_KINDS.flatMap((kind) =>
+    eventTypesOf(kind)
+      .filter((type) => type !== "PUBLICITY_END")
+      .map((type) => {
+        const payload = payloadSchemaOf(kind, type)!;
+        return z
+          .strictObject({ type: z.literal(type), payload: payload.safeParse({}).success ? payload.optional() : payload, expectedVersion: eventBody.shape.expectedVersion })
+          .meta({ title: `${KIND_NAMES[kind]}：${eventLabel(type)}（${type}）` });
+      }),
+  ),
+);
+
+/** Idempotency-Key: a retry with the same key and request is answered with the first result. */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,100}$/;
+
 const batchIds = z.array(z.string().max(64), { error: "ids 应为案件编号的数组" }).min(1, { error: "请先勾选要办理的案件" }).max(MAX_BATCH, { error: `一次最多办理 ${MAX_BATCH} 件` });
 const batchEventBody = z.strictObject({ ids: batchIds, type: eventBody.shape.type, payload: eventBody.shape.payload });
 const batchNoticeBody = manualNoticeSchema.extend({ ids: batchIds }).strict();
@@ -48,6 +68,13 @@ const statsQuery = z.strictObject({
   unit: qs("unit").optional(),
   kind: z.enum(CASE_KINDS, { error: "参数 kind 应为 inspection 或 complaint" }).optional(),
 });
+
+/** What evidence may be, by content (file-type): see attachments.ts. */
+const EVIDENCE_TYPES = Object.values(ALLOWED_TYPES);
+const evidenceForm: Form = {
+  fields: z.strictObject({ _csrf: z.string().max(200).optional().meta({ description: "CSRF 令牌（HTML 表单用；也可放在 X-CSRF-Token 请求头）" }) }),
+  file: { name: "file", description: "佐证材料：jpg、png、pdf、docx 或 xlsx（按内容识别，不看扩展名）", types: EVIDENCE_TYPES },
+};
 
 export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
   const { service, clock } = deps;
@@ -60,6 +87,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     summary: "整改台账：按条件列出案件（单位只看到本单位牵头或配合的案件）",
     query: caseListQuery,
     returns: "{items, total, page, pageSize}",
+    response: { schema: ref("CaseList") },
     async handle({ actor, query }) {
       const { page, pageSize, sort, ...filter } = query;
       const r = await listCases(actor, filter, { page, pageSize, sort }, clock.now());
@@ -74,7 +102,8 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     tag: "cases",
     summary: `批量办理：对多件案件执行同一操作（如签收、交办），逐件经同一服务办理；结果列出每件是否成功及原因（一次最多 ${MAX_BATCH} 件）`,
     body: batchEventBody,
-    returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}",
+    returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}：每件案件按其类型与状态判断 type 与 payload，不符的列在 rows 里",
+    response: { schema: ref("BatchResult") },
     async handle({ actor, body }) {
       return applyToEach(service, body.ids, { type: body.type, payload: body.payload }, actor);
     },
@@ -89,6 +118,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     body: batchNoticeBody,
     status: 201,
     returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}",
+    response: { schema: ref("BatchResult") },
     async handle({ actor, body }) {
       const { ids, ...notice } = body;
       return noticeToEach(service, ids, notice, actor, clock);
@@ -104,6 +134,8 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     body: newCaseSchema,
     status: 201,
     returns: "the new case",
+    response: { schema: ref("Case") },
+    errors: { 409: "反馈问题序号已在台账中" },
     async handle({ actor, body }) {
       return presentCase(await service.createCase(body, actor), actor);
     },
@@ -114,7 +146,9 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     path: "/cases/:id",
     tag: "cases",
     summary: "案件详情：字段、办理记录、通知、附件和当前用户可执行的操作",
+    params: { id: objectIdParam("案件") },
     returns: "{case, history, notices, attachments, allowedEvents}",
+    response: { schema: ref("CaseDetail") },
     async handle({ actor, params }) {
       const c = await service.getCase(params.id!, actor);
       const id = c._id.toString();
@@ -138,13 +172,19 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     path: "/cases/:id/events",
     tag: "cases",
     summary: "对案件执行一个操作（交办、签收、报送进展、申请销号……），可带 Idempotency-Key 请求头",
+    params: { id: objectIdParam("案件") },
+    headers: { "Idempotency-Key": { pattern: IDEMPOTENCY_KEY, description: "幂等键：同一用户以同一键重试同一操作只办理一次", refusal: ["bad_idempotency_key", "Idempotency-Key 应为 8–100 位字母、数字或 . _ : -"] } },
     body: eventBody,
+    documentedBody: documentedEvent,
     returns: "{case, entry, replayed}",
+    response: { schema: ref("Applied") },
+    errors: {
+      403: "角色或单位不能执行此操作，或 CSRF 令牌缺失、不符",
+      409: "版本已变（details.currentVersion），或案件当前状态不允许此操作（details.allowedEvents）",
+      422: "type 不是此类案件的操作、payload 不符，或违反与案件相关的规则（如期限已过、单位或附件不存在）；同一幂等键用于不同的操作",
+    },
     async handle({ req, actor, params, body }) {
-      const key = req.get("idempotency-key");
-      if (key !== undefined && !/^[\w.:-]{8,100}$/.test(key))
-        throw new AppError(400, "bad_idempotency_key", "Idempotency-Key 应为 8–100 位字母、数字或 . _ : -");
-      const r = await service.applyEvent(params.id!, { ...body, idempotencyKey: key }, actor);
+      const r = await service.applyEvent(params.id!, { ...body, idempotencyKey: req.get("idempotency-key") }, actor);
       return { case: presentCase(r.case, actor), entry: presentEntry(r.entry), replayed: r.replayed };
     },
   });
@@ -154,15 +194,15 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     path: "/cases/:id/attachments",
     tag: "attachments",
     summary: "上传佐证材料（multipart，字段名 file；jpg、png、pdf、docx、xlsx，按内容识别）",
-    multipart: true,
+    params: { id: objectIdParam("案件") },
+    form: evidenceForm,
     status: 201,
     returns: "{id, name, size, type, sha256}",
+    response: { schema: ref("Attachment") },
+    errors: { 403: "角色或单位不能上传，或 CSRF 令牌缺失、不符", 422: "没有文件，或文件内容不是所列类型之一" },
     async handle({ req, res, actor, params }) {
       const c = await service.getCase(params.id!, actor);
-      if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
-      await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
-      assertCsrf(req);
-      const file = (req as Request & { file?: Express.Multer.File }).file;
+      const { file } = await readForm(req, res, upload, evidenceForm);
       if (!file) throw new AppError(422, "invalid_fields", "请选择要上传的文件", { fields: [{ field: "file", message: "请选择要上传的文件" }] });
       return storeAttachment(c._id.toString(), file, actor);
     },
@@ -173,7 +213,9 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     path: "/attachments/:id",
     tag: "attachments",
     summary: "下载佐证材料（能查看该案件的用户）",
+    params: { id: objectIdParam("附件") },
     returns: "the file (Content-Disposition: attachment)",
+    response: { types: EVIDENCE_TYPES },
     async handle({ res, actor, params }) {
       const { info, stream } = await openAttachment(params.id!, (caseId) => service.getCase(caseId, actor));
       res.setHeader("Content-Type", info.type);
@@ -191,9 +233,11 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     tag: "notices",
     summary: "手动发出督办通知或预警（整改办）",
     roles: OFFICE,
+    params: { id: objectIdParam("案件") },
     body: manualNoticeSchema.strict(),
     status: 201,
     returns: "the notice",
+    response: { schema: ref("Notice") },
     async handle({ actor, params, body }) {
       const c = await service.getCase(params.id!, actor);
       return presentNotice(await issueByHand(c, body, actor, clock));
@@ -207,6 +251,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率",
     query: statsQuery,
     returns: "figures",
+    response: { schema: { type: "object", required: ["total", "byState", "overdue", "behindSchedule"] } },
     async handle({ actor, query }) {
       const year = shanghaiDate(clock.now()).slice(0, 4);
       return caseStats(actor as Actor, { kind: query.kind, unit: query.unit, from: query.from ?? `${year}-01-01`, to: query.to ?? `${year}-12-31` }, clock.now());

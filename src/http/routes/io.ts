@@ -1,6 +1,6 @@
 /** Import of a feedback list (office), and the ledger and rates as Excel (everyone, each seeing what they may). */
 import { Readable } from "node:stream";
-import type { Request, Response } from "express";
+import type { Response } from "express";
 import multer from "multer";
 import { z } from "zod";
 import { shanghaiDate } from "../../../workflows/index.ts";
@@ -9,11 +9,20 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
 import { importLedger, type ImportReport } from "../../io/import.ts";
-import { OFFICE, qsBool, qsDate, type Api } from "../api.ts";
-import { assertCsrf } from "../auth.ts";
+import { OFFICE, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
+import { ref } from "../contract.ts";
 import { caseListQuery } from "./cases.ts";
 
 const importQuery = z.strictObject({ dryRun: qsBool("dryRun").default(false) });
+const importForm: Form = {
+  fields: z.strictObject({
+    // An HTML form posts dryRun in the body; either place will do.
+    dryRun: z.enum(["true", "false"], { error: "dryRun 应为 true 或 false" }).optional().meta({ description: "true：只预检不写入（也可作为查询参数）" }),
+    _csrf: z.string().max(200).optional().meta({ description: "CSRF 令牌（HTML 表单用；也可放在 X-CSRF-Token 请求头）" }),
+  }),
+  file: { name: "file", description: "问题清单：.xlsx，或 CSV（UTF-8 或 GB18030）", types: ["text/csv", XLSX_TYPE] },
+};
+const reportOr = (description: string) => ({ description, schema: { anyOf: [ref("ImportReport"), ref("Error")] } });
 const ratesQuery = z.strictObject({ from: qsDate("from").optional(), to: qsDate("to").optional() });
 
 /** The status an import answers with: 201 created, 200 nothing to do or a preview, 409 conflicts, 422 bad rows, 500 stopped midway. */
@@ -52,16 +61,20 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
       "导入问题清单（整改办；multipart，字段名 file；.xlsx 或 CSV（UTF-8 或 GB18030）；dryRun=true 只预检不写入）。全部行无误才写入，否则列出每处错误、一行也不写入",
     roles: OFFICE,
     query: importQuery,
-    multipart: true,
+    form: importForm,
     returns: "the import report {status, message, rows, toCreate, created, unchanged, errors, conflicts, written, preview}",
+    response: { schema: ref("ImportReport") },
+    status: 201,
+    errors: {
+      200: { description: "没有要写入的：全部未变（unchanged），或只预检（preview）", schema: ref("ImportReport") },
+      409: { description: "有的行与台账中同一序号的案件不一致（conflicts），一行也未写入", schema: ref("ImportReport") },
+      422: reportOr("有错误的行（errors，一行也未写入），或没有文件、文件无法识别、表单字段不正确"),
+      500: { description: "写入中途失败：报告列出已写入的行，再次导入同一文件即可补全", schema: ref("ImportReport") },
+    },
     async handle({ req, res, actor, query }) {
-      if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
-      await new Promise<void>((resolve, reject) => upload.single("file")(req as Request, res as Response, (err: unknown) => (err ? reject(err) : resolve())));
-      assertCsrf(req);
-      const file = (req as Request & { file?: Express.Multer.File }).file;
+      const { file, fields } = await readForm<{ dryRun?: "true" | "false" }>(req, res, upload, importForm);
       if (!file) throw new AppError(422, "invalid_fields", "请选择要导入的文件", { fields: [{ field: "file", message: "请选择要导入的文件" }] });
-      // dryRun may also come as a form field (an HTML form posts it in the body).
-      const dryRun = query.dryRun || (req.body as Record<string, unknown> | undefined)?.dryRun === "true";
+      const dryRun = query.dryRun || fields.dryRun === "true";
       const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun });
       res.status(statusOf(report)).json(report);
       return undefined;
@@ -75,6 +88,7 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     summary: "导出整改台账（Excel；筛选条件同 GET /api/cases，page、pageSize 不起作用：导出全部符合条件的案件；单位只导出本单位的案件）",
     query: caseListQuery,
     returns: "an .xlsx file",
+    response: { types: [XLSX_TYPE] },
     async handle({ res, actor, query }) {
       const { page: _page, pageSize: _pageSize, ...filter } = query;
       const now = clock.now();
@@ -91,6 +105,7 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     summary: "导出统计（Excel）：各单位及合计的受理率、查处率、结案率、回复率、按期办结率、按期整改率，指标说明，考评（单位只看到本单位）",
     query: ratesQuery,
     returns: "an .xlsx file",
+    response: { types: [XLSX_TYPE] },
     async handle({ res, actor, query }) {
       const now = clock.now();
       const year = shanghaiDate(now).slice(0, 4);

@@ -5,6 +5,7 @@ import type { Clock } from "../../clock.ts";
 import { NOTICE_SORTS, NOTICE_STATES, acknowledge, acknowledgeMany, getNotice, markRead, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { qs, qsDate, qsInt, type Api } from "../api.ts";
+import { noticeIdParam, ref } from "../contract.ts";
 import { presentNotice } from "../present.ts";
 
 /** The 通知 list's query: filters, then the paging contract of GET /api/cases. */
@@ -32,6 +33,7 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     summary: "通知列表（单位只看到发给本单位的通知）：按类别、签收状态、单位、发出日期筛选，分页，按时间或严重程度排序",
     query: noticeQuery,
     returns: "{items, total, page, pageSize}",
+    response: { schema: ref("NoticeList") },
     async handle({ actor, query }) {
       const { page, pageSize, sort, unit, ...f } = query;
       const r = await pageNotices(actor, { ...f, unitId: unit }, { page, pageSize, sort });
@@ -47,6 +49,7 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     roles: ["unit_user"],
     body: ackBody,
     returns: "{items: [{id, ok, message}]}",
+    response: { schema: ref("Receipts") },
     async handle({ actor, body }) {
       return { items: await acknowledgeMany(body.ids, actor, clock) };
     },
@@ -57,7 +60,9 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     path: "/notices/:id",
     tag: "notices",
     summary: "通知详情",
+    params: { id: noticeIdParam },
     returns: "the notice",
+    response: { schema: ref("Notice") },
     async handle({ actor, params }) {
       return presentNotice(await getNotice(params.id!, actor));
     },
@@ -68,7 +73,9 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     path: "/notices/:id/document",
     tag: "notices",
     summary: "通知文书（可打印的 HTML，A4）",
+    params: { id: noticeIdParam },
     returns: "text/html",
+    response: { types: ["text/html"] },
     async handle({ res, actor, params }) {
       const html = await renderNoticeDocument(await getNotice(params.id!, actor), deps.office);
       res.type("html").send(html);
@@ -87,7 +94,9 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
       summary,
       // Receipts are the addressee's: office and leaders read notices without leaving one.
       roles: ["unit_user"],
+      params: { id: noticeIdParam },
       returns: "the notice with its receipts",
+      response: { schema: ref("Notice") },
       async handle({ actor, params }) {
         return presentNotice(await mark(params.id!, actor, clock));
       },

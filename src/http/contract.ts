@@ -1,0 +1,258 @@
+/**
+ * The parts of the OpenAPI document that no zod schema of a route gives: what the HTTP layer refuses
+ * in every JSON body (app.ts, refuseOperatorKeys), the formats of path ids, and the shapes of responses.
+ * Response schemas name what the presenters (present.ts) always send; objects stay open to new fields.
+ */
+
+/** No NUL anywhere in a JSON body: refused with 400 before any route reads it. */
+export const NO_NUL = "^[^\\u0000]*$";
+/** Nor a key starting with "$" (a query operator, never a field of ours). */
+export const NOT_OPERATOR_KEY = "^(?:[^$\\u0000][^\\u0000]*)?$";
+/** How many levels of objects and arrays a body may nest, itself the first (app.ts refuses more). */
+export const MAX_NESTING = 20;
+
+/** A path segment naming a document; one that cannot name any is answered like one that names none (404). */
+export interface PathParam {
+  pattern: RegExp;
+  /** What is not found, in Chinese ("案件" → "案件不存在或无权查看"). */
+  what: string;
+  description: string;
+}
+export const objectIdParam = (what: string): PathParam => ({ pattern: /^[0-9a-fA-F]{24}$/, what, description: `${what}编号（24 位十六进制 ObjectId）` });
+export const noticeIdParam: PathParam = {
+  pattern: /^[0-9a-fA-F]{24}-[A-Za-z0-9_.-]{1,100}$/,
+  what: "通知",
+  description: "通知编号：<案件编号>-<规则编号>-r<期限版本>，人工发出的为 <案件编号>-manual-<UUID>",
+};
+export const ruleIdParam: PathParam = { pattern: /^[A-Za-z0-9_.-]{1,100}$/, what: "预警规则", description: "规则编号，如 inspection.yellow" };
+
+const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, "null"], ...extra });
+const str = { type: "string" };
+const int = { type: "integer" };
+const dateTime = { type: "string", format: "date-time" };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** components.schemas: the error shape, any JSON a body may carry, and the responses' shapes. */
+export const SCHEMAS: Record<string, Record<string, unknown>> = {
+  Error: {
+    type: "object",
+    description: "错误：code 为稳定的英文代码，message 为给人看的中文说明；字段错误在 details.fields",
+    properties: {
+      error: {
+        type: "object",
+        properties: {
+          code: str,
+          message: str,
+          details: {
+            type: "object",
+            properties: {
+              fields: { type: "array", items: { type: "object", properties: { field: str, message: str }, required: ["field", "message"] } },
+            },
+          },
+        },
+        required: ["code", "message", "details"],
+      },
+    },
+    required: ["error"],
+  },
+  Json: {
+    description: `任意 JSON 值，但字符串不含 NUL，对象的键不以 $ 开头，嵌套不超过 ${MAX_NESTING} 层（否则 400）`,
+    anyOf: [
+      { type: "string", pattern: NO_NUL },
+      { type: ["number", "boolean", "null"] },
+      { type: "array", items: ref("Json") },
+      { type: "object", propertyNames: { pattern: NOT_OPERATOR_KEY }, additionalProperties: ref("Json") },
+    ],
+  },
+  Case: {
+    type: "object",
+    description: "案件。complainant 只在信访件上出现，单位与领导看到的是遮蔽后的信息",
+    properties: {
+      id: str,
+      kind: { enum: ["inspection", "complaint"] },
+      ledgerNumber: str,
+      title: str,
+      description: nullable("string"),
+      category: nullable("string"),
+      source: nullable("string"),
+      round: nullable("string"),
+      goal: nullable("string"),
+      measures: nullable("string"),
+      immediate: nullable("boolean"),
+      longTerm: nullable("boolean"),
+      plannedDeadline: nullable("string"),
+      channel: nullable("string"),
+      complainant: nullable("object"),
+      receivedOn: nullable("string"),
+      state: str,
+      stateLabel: str,
+      leadUnitId: nullable("string"),
+      coUnitIds: { type: "array", items: str },
+      deadline: nullable("string"),
+      deadlineRevision: int,
+      progressPercent: nullable("number"),
+      context: { type: "object" },
+      version: { type: "integer", minimum: 1 },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+    required: ["id", "kind", "ledgerNumber", "title", "state", "stateLabel", "leadUnitId", "coUnitIds", "deadline", "version"],
+  },
+  CaseList: {
+    type: "object",
+    properties: {
+      items: { type: "array", items: { allOf: [ref("Case"), { type: "object", properties: { light: { enum: ["red", "yellow", "green", null] } }, required: ["light"] }] } },
+      total: { type: "integer", minimum: 0 },
+      page: { type: "integer", minimum: 1 },
+      pageSize: { type: "integer", minimum: 1, maximum: 100 },
+    },
+    required: ["items", "total", "page", "pageSize"],
+  },
+  HistoryEntry: {
+    type: "object",
+    properties: {
+      seq: { type: "integer", minimum: 1 },
+      type: str,
+      typeLabel: str,
+      actor: { type: "object", properties: { id: str, name: nullable("string"), role: str, unitId: nullable("string") }, required: ["id", "role"] },
+      at: dateTime,
+      from: nullable("string"),
+      to: str,
+      payload: { type: "object" },
+      deadlineRevision: int,
+      hash: str,
+    },
+    required: ["seq", "type", "actor", "at", "to", "hash"],
+  },
+  Attachment: {
+    type: "object",
+    properties: { id: str, name: str, size: { type: "integer", minimum: 0 }, type: str, sha256: { type: "string", pattern: "^[0-9a-f]{64}$" } },
+    required: ["id", "name", "size", "type", "sha256"],
+  },
+  CaseDetail: {
+    type: "object",
+    properties: {
+      case: ref("Case"),
+      history: { type: "array", items: ref("HistoryEntry") },
+      notices: { type: "array", items: ref("Notice") },
+      attachments: { type: "array", items: ref("Attachment") },
+      allowedEvents: { type: "array", items: str },
+    },
+    required: ["case", "history", "notices", "attachments", "allowedEvents"],
+  },
+  Applied: {
+    type: "object",
+    properties: { case: ref("Case"), entry: ref("HistoryEntry"), replayed: { type: "boolean" } },
+    required: ["case", "entry", "replayed"],
+  },
+  BatchResult: {
+    type: "object",
+    description: "逐件结果：对单位看不到的案件不回显编号",
+    properties: {
+      done: { type: "integer", minimum: 0 },
+      failed: { type: "integer", minimum: 0 },
+      rows: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { n: { type: "integer", minimum: 1 }, id: nullable("string"), ledgerNumber: nullable("string"), title: nullable("string"), ok: { type: "boolean" }, message: str },
+          required: ["n", "id", "ledgerNumber", "ok", "message"],
+        },
+      },
+    },
+    required: ["done", "failed", "rows"],
+  },
+  Notice: {
+    type: "object",
+    properties: {
+      id: str,
+      caseId: str,
+      kind: str,
+      ledgerNumber: str,
+      caseTitle: str,
+      level: str,
+      levelLabel: str,
+      number: nullable("string"),
+      revision: int,
+      unitId: nullable("string"),
+      manual: { type: "boolean" },
+      deadline: nullable("string"),
+      requirement: nullable("string"),
+      points: { type: "number" },
+      dueAt: dateTime,
+      issuedAt: dateTime,
+      state: str,
+      deliveries: { type: "object" },
+      readAt: nullable("string"),
+      ackAt: nullable("string"),
+    },
+    required: ["id", "caseId", "ledgerNumber", "level", "levelLabel", "number", "issuedAt", "state", "deliveries"],
+  },
+  NoticeList: {
+    type: "object",
+    properties: {
+      items: { type: "array", items: ref("Notice") },
+      total: { type: "integer", minimum: 0 },
+      page: { type: "integer", minimum: 1 },
+      pageSize: { type: "integer", minimum: 1, maximum: 100 },
+    },
+    required: ["items", "total", "page", "pageSize"],
+  },
+  Receipts: {
+    type: "object",
+    properties: { items: { type: "array", items: { type: "object", properties: { id: str, ok: { type: "boolean" }, message: str }, required: ["id", "ok", "message"] } } },
+    required: ["items"],
+  },
+  Unit: {
+    type: "object",
+    description: "单位；管理员另见 contacts 与 notify（从不含推送签名密钥本身）",
+    properties: { id: str, name: str, shortName: nullable("string"), aliases: { type: "array", items: str }, parentId: nullable("string"), active: { type: "boolean" } },
+    required: ["id", "name", "shortName", "aliases", "parentId"],
+  },
+  User: {
+    type: "object",
+    properties: {
+      id: str,
+      username: str,
+      displayName: str,
+      role: { enum: ["office_admin", "office_staff", "unit_user", "leader"] },
+      unitId: nullable("string"),
+      active: { type: "boolean" },
+    },
+    required: ["id", "username", "displayName", "role", "unitId", "active"],
+  },
+  Me: {
+    type: "object",
+    properties: { user: ref("User"), role: str, unitId: nullable("string"), csrfToken: str },
+    required: ["user", "role", "unitId", "csrfToken"],
+  },
+  SignedIn: { type: "object", properties: { user: ref("User"), csrfToken: str }, required: ["user", "csrfToken"] },
+  ImportReport: {
+    type: "object",
+    description: "导入报告：status 为 imported（201）、unchanged 或 preview（200）、conflict（409）、invalid（422）、incomplete（500，列出已写入的行）",
+    properties: {
+      status: str,
+      message: str,
+      rows: { type: "integer", minimum: 0 },
+      toCreate: { type: "integer", minimum: 0 },
+      created: { type: "integer", minimum: 0 },
+      unchanged: { type: "integer", minimum: 0 },
+      errors: { type: "array", items: { type: "object" } },
+      conflicts: { type: "array", items: { type: "object" } },
+      written: { type: "array", items: int },
+      preview: { type: "array", items: { type: "object" } },
+      dryRun: { type: "boolean" },
+    },
+    required: ["status", "message", "rows", "errors", "conflicts", "dryRun"],
+  },
+  Items: { type: "object", properties: { items: { type: "array", items: { type: "object" } } }, required: ["items"] },
+  Health: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
+  Readiness: {
+    type: "object",
+    properties: { ok: { type: "boolean" }, checks: { type: "object", properties: { mongodb: { type: "boolean" }, redis: nullable("boolean") } } },
+    required: ["ok", "checks"],
+  },
+};
+
+export const ERROR_CONTENT = { "application/json": { schema: ref("Error") } };
+export { ref };
