@@ -42,7 +42,8 @@ export const newComplaintSchema = z.object({
       address: optionalText("联系地址", 500),
     })
     .default({}),
-  receivedOn: isoDate("收到日期").optional(),
+  // Not after today (the case service checks it against its clock; the document carries that day's pattern).
+  receivedOn: isoDate("收到日期").optional().meta({ "x-until": "today", description: "收到日期，不晚于今天；不填为今天" }),
 });
 
 export const newCaseSchema = z.discriminatedUnion("kind", [newInspectionSchema, newComplaintSchema], {

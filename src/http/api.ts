@@ -77,8 +77,17 @@ export const ADMIN: readonly Role[] = ["office_admin"];
 const WIRE = new WeakMap<object, Record<string, unknown>>();
 
 /** A query string value: one plain string (Express 5 never builds objects, but repeated keys make arrays). */
-export const qs = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).max(500, { error: `参数 ${what} 过长` });
-export const qsDate = (what: string) => qs(what).regex(ISO_DATE, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
+export const qs = (what: string) =>
+  z
+    .string({ error: `参数 ${what} 只能出现一次` })
+    .max(500, { error: `参数 ${what} 过长` })
+    // NUL is in no text a person types, and the database refuses it in a search pattern.
+    .regex(new RegExp(NO_NUL), { error: `参数 ${what} 含有不允许的控制字符` });
+export const qsDate = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).regex(ISO_DATE, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
+/** A period from optional bounds: a missing one is the start or end of the other's year (else this year's), so it never ends before it starts. */
+export function periodOf(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
+  return { from: q.from ?? `${(q.to ?? today).slice(0, 4)}-01-01`, to: q.to ?? `${(q.from ?? today).slice(0, 4)}-12-31` };
+}
 export const qsBool = (what: string) => z.enum(["true", "false"], { error: `参数 ${what} 应为 true 或 false` }).transform((v) => v === "true");
 export const qsInt = (what: string, min: number, max: number) => {
   const schema = z
@@ -157,13 +166,16 @@ export class Api {
     if (!res.headersSent) res.status(route.status ?? 200).json(result);
   }
 
-  /** OpenAPI 3.1, from these routes and those of `others` (mounted elsewhere), with the same schemas. */
-  openapi(info: { title: string; version: string; description?: string }, others: Api[] = []): Record<string, unknown> {
+  /**
+   * OpenAPI 3.1, from these routes and those of `others` (mounted elsewhere), with the same schemas.
+   * `today` (in China) bounds the dates a rule compares with today (schemas marked `x-until: "today"`).
+   */
+  openapi(info: { title: string; version: string; description?: string }, today: string, others: Api[] = []): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const api of [this, ...others])
       for (const r of api.routes) {
         const path = `${api.mount}${r.path.replace(/:(\w+)/g, "{$1}")}`;
-        paths[path] = { ...paths[path], [r.method]: operation(r) };
+        paths[path] = { ...paths[path], [r.method]: operation(r, today) };
       }
     return {
       openapi: "3.1.0",
@@ -198,7 +210,7 @@ function allowed(routes: Route[]): string[] {
   return [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"];
 }
 
-function operation(r: Route<never, never>): Record<string, unknown> {
+function operation(r: Route<never, never>, today: string): Record<string, unknown> {
   const auth = r.auth ?? "session";
   const parameters = [
     ...Object.entries(r.params ?? {}).map(([name, p]) => ({ name, in: "path", required: true, description: p.description, schema: { type: "string", pattern: p.pattern.source } })),
@@ -214,7 +226,7 @@ function operation(r: Route<never, never>): Record<string, unknown> {
     ...(r.roles ? { "x-roles": r.roles } : {}),
   };
   const body = r.documentedBody ?? r.body;
-  if (body) op.requestBody = { required: true, content: { "application/json": { schema: forTheWire(jsonSchema(body)) } } };
+  if (body) op.requestBody = { required: true, content: { "application/json": { schema: forTheWire(jsonSchema(body), today) } } };
   if (r.form) op.requestBody = { required: true, content: { "multipart/form-data": formBody(r.form) } };
   return op;
 }
@@ -299,27 +311,44 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 const excludesNul = (p: string) => p.startsWith("^") && p.endsWith("$") && !/\[\^|(?<!\\)\.|\\[SDW]/.test(p);
 
 /**
- * A body schema as the wire must satisfy it: app.ts refuses NUL in any string, keys starting with "$",
- * and deep nesting in every JSON body before a route sees it, so each string says so, and what an open
- * object may carry besides its fields is any such JSON (components.schemas.Json).
+ * A body schema as the wire must satisfy it: app.ts refuses NUL in any string or key, keys starting with
+ * "$", and deep nesting in every JSON body before a route sees it, so each string says so, and what an
+ * open object may carry besides its fields is any such JSON (components.schemas.Json). A date marked
+ * `x-until: "today"` gets the pattern of the dates up to today.
  */
-function forTheWire(node: unknown): Record<string, unknown> {
+function forTheWire(node: unknown, today: string): Record<string, unknown> {
   if (typeof node !== "object" || node === null || Array.isArray(node)) return node as Record<string, unknown>;
   const s = { ...(node as Record<string, unknown>) };
   if (Object.keys(s).length === 0 || (Object.keys(s).length === 1 && "description" in s)) return { ...s, ...ref("Json") };
-  for (const key of ["items", "additionalProperties", "not", "propertyNames"]) if (typeof s[key] === "object") s[key] = forTheWire(s[key]);
-  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) if (Array.isArray(s[key])) s[key] = (s[key] as unknown[]).map(forTheWire);
-  if (s.properties) s.properties = Object.fromEntries(Object.entries(s.properties as Record<string, unknown>).map(([k, v]) => [k, forTheWire(v)]));
+  const deeper = (x: unknown) => forTheWire(x, today);
+  for (const key of ["items", "additionalProperties", "not", "propertyNames"]) if (typeof s[key] === "object") s[key] = deeper(s[key]);
+  for (const key of ["anyOf", "oneOf", "allOf", "prefixItems"]) if (Array.isArray(s[key])) s[key] = (s[key] as unknown[]).map(deeper);
+  if (s.properties) s.properties = Object.fromEntries(Object.entries(s.properties as Record<string, unknown>).map(([k, v]) => [k, deeper(v)]));
+  if (s["x-until"] === "today") {
+    delete s["x-until"];
+    s.allOf = [...((s.allOf as unknown[]) ?? []), { pattern: notAfter(today) }];
+  }
   const types = ([] as unknown[]).concat(s.type ?? []);
   if (types.includes("string") && s.enum === undefined && s.const === undefined) {
     if (typeof s.pattern !== "string") s.pattern = NO_NUL;
-    else if (!excludesNul(s.pattern)) s.allOf = [...((s.allOf as unknown[]) ?? []), { pattern: NO_NUL }];
+    else if (!excludesNul(s.pattern)) {
+      // "Contains one such character" (text()'s VISIBLE) becomes one pattern: generators are slow on two patterns of one string.
+      if (/^\[(?:\\.|[^\]\\])*\]$/.test(s.pattern) && !new RegExp(s.pattern).test("\u0000")) s.pattern = `^[^\\u0000]*${s.pattern}[^\\u0000]*$`;
+      else s.allOf = [...((s.allOf as unknown[]) ?? []), { pattern: NO_NUL }];
+    }
   }
   if (types.includes("object") && s.additionalProperties !== false) {
     s.additionalProperties ??= ref("Json");
     s.propertyNames = { pattern: NOT_OPERATOR_KEY };
   }
   return s;
+}
+
+/** The strings of `date`'s shape (digits and dashes) that sort at or before it: for YYYY-MM-DD, the dates up to it. */
+export function notAfter(date: string): string {
+  const shape = (rest: string) => rest.replace(/[0-9]/g, "[0-9]");
+  const earlier = [...date].flatMap((c, i) => (c >= "1" && c <= "9" ? [`${date.slice(0, i)}[0-${Number(c) - 1}]${shape(date.slice(i + 1))}`] : []));
+  return `^(?:${[...earlier, date].join("|")})$`;
 }
 
 function parse(schema: z.ZodType | undefined, input: unknown, prefix: string): unknown {

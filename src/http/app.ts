@@ -16,6 +16,7 @@ import { pinoHttp } from "pino-http";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { CaseService } from "../cases/service.ts";
+import { shanghaiDate } from "../../workflows/index.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
@@ -216,7 +217,7 @@ export function createApp(deps: AppDeps) {
 
   const api = buildApi(deps);
   const login = new Login({ redis: deps.redis, loginAttempts: config.LOGIN_ATTEMPTS });
-  const auth = authApi(login, () => api.openapi(INFO, [auth, health]));
+  const auth = authApi(login, () => api.openapi(INFO, shanghaiDate(deps.clock.now()), [auth, health]));
   app.use("/api", auth.router(actorOfRequest));
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
@@ -291,7 +292,7 @@ function viewEngine(app: express.Express) {
  * Every JSON or form body, whatever route it is for (multipart forms are flat and their text goes through
  * the schemas' text()): a key starting with "$" is a query operator, never a field of
  * ours; no field of ours nests 20 deep (deeper input would only exhaust the stack of whoever walks it);
- * NUL is in no text a person types.
+ * NUL is in no text a person types, key or value. The OpenAPI document says each of these (contract.ts).
  */
 function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
   const problem = (v: unknown, depth: number): AppError | null => {
@@ -300,6 +301,7 @@ function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
     if (depth >= MAX_NESTING) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith("$")) return new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）");
+      if (k.includes("\u0000")) return new AppError(400, "control_character", "请求内容含有不允许的控制字符");
       const p = problem(x, depth + 1);
       if (p) return p;
     }

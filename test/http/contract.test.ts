@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import request from "supertest";
 import { ISO_DATE, addCalendarDays } from "../../workflows/index.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { notAfter } from "../../src/http/api.ts";
+import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
 type Doc = {
@@ -38,7 +39,7 @@ describe("API contract", () => {
         const url = path.replace("{id}", "6a0000000000000000000001");
         const res = await staff.agent.delete(url).set("X-CSRF-Token", staff.csrf);
         expect(res.status, `DELETE ${path}`).to.equal(405);
-        const allow = res.headers.allow.split(", ");
+        const allow = String(res.headers.allow).split(", ");
         const declared = Object.keys(methods).map((m) => m.toUpperCase());
         expect(allow, path).to.include.members([...declared, "OPTIONS"]);
         expect(allow.filter((m: string) => !["HEAD", "OPTIONS"].includes(m)), path).to.have.members(declared);
@@ -152,8 +153,9 @@ describe("API contract", () => {
       expect(inspection.properties.description!.pattern).to.equal("^[^\\u0000]*$");
       expect(inspection.propertyNames.pattern).to.equal("^(?:[^$\\u0000][^\\u0000]*)?$");
       const title = inspection.properties.title!;
-      expect(new RegExp(title.pattern!).test("   \t")).to.equal(false);
-      expect(title.allOf).to.deep.equal([{ pattern: "^[^\\u0000]*$" }]);
+      const visible = new RegExp(title.pattern!);
+      expect(["   \t", "\u3000\ufeff", "\u0001\u0002", "", "题\u0000"].filter((x) => visible.test(x))).to.deep.equal([]);
+      expect([" 题 ", "a", "\u00a0x\n"].filter((x) => !visible.test(x))).to.deep.equal([]);
       // The server refuses what the document refuses: blanks only, or more than maxLength as sent.
       const blank = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), title: " \u3000 " }).expect(422);
       expect(blank.body.error.details.fields).to.deep.equal([{ field: "title", message: "请填写问题标题" }]);
@@ -162,6 +164,42 @@ describe("API contract", () => {
       const not = (inspection.properties.ledgerNumber as unknown as { not: { pattern: string } }).not.pattern;
       expect(new RegExp(not).test(" XF-2026-000001 ")).to.equal(true);
       await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), ledgerNumber: " XF-2026-000001 " }).expect(422);
+    });
+
+    it("bounds a complaint's receivedOn by the day the document was fetched, as the service does", async () => {
+      const body = doc.paths["/api/cases"]!.post!.requestBody!.content["application/json"]!.schema as unknown as { oneOf: { properties: Record<string, { allOf?: { pattern: string }[] }> }[] };
+      const until = new RegExp(body.oneOf[1]!.properties.receivedOn!.allOf![0]!.pattern);
+      // The world's clock stands at 2026-03-02.
+      expect(["2026-03-02", "2026-03-01", "2025-12-31", "2000-01-01"].filter((d) => !until.test(d))).to.deep.equal([]);
+      expect(["2026-03-03", "2026-04-01", "2027-01-01", "2099-12-31"].filter((d) => until.test(d))).to.deep.equal([]);
+      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newComplaint(), receivedOn: "2026-03-03" }).expect(422);
+      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newComplaint(), receivedOn: "2026-03-02" }).expect(201);
+    });
+
+    it("notAfter() is the strings of a date's shape up to it", () => {
+      const re = new RegExp(notAfter("2026-11-30"));
+      const days: string[] = [];
+      for (let d = "2025-12-25"; d <= "2026-12-05"; d = addCalendarDays(d, 1)) if (re.test(d) !== d <= "2026-11-30") days.push(d);
+      expect(days).to.deep.equal([]);
+    });
+  });
+
+  describe("what schemathesis found", () => {
+    it("NUL in a key of a JSON body is refused like NUL in a value (400)", async () => {
+      const res = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), "x\u0000y": 1 }).expect(400);
+      expect(res.body.error.code).to.equal("control_character");
+    });
+
+    it("NUL in a query value is a 422 naming the parameter, not a database error", async () => {
+      const res = await staff.agent.get("/api/cases?q=%00").expect(422);
+      expect(res.body.error.details.fields[0]).to.deep.include({ field: "query.q" });
+    });
+
+    it("a period given by one bound takes the other from that bound's year", async () => {
+      await staff.agent.get("/api/exports/rates.xlsx?to=2020-06-30").expect(200);
+      await staff.agent.get("/api/exports/rates.xlsx?from=2030-01-01").expect(200);
+      await staff.agent.get("/api/exports/rates.xlsx?from=2026-02-01&to=2026-01-01").expect(422);
+      await staff.agent.get("/api/stats?to=2020-06-30").expect(200);
     });
   });
 });

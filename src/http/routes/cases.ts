@@ -11,7 +11,7 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
 import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
-import { OFFICE, qs, qsBool, qsDate, qsInt, readForm, type Api, type Form } from "../api.ts";
+import { OFFICE, periodOf, qs, qsBool, qsDate, qsInt, readForm, type Api, type Form } from "../api.ts";
 import { objectIdParam, ref } from "../contract.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
 
@@ -253,8 +253,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     returns: "figures",
     response: { schema: { type: "object", required: ["total", "byState", "overdue", "behindSchedule"] } },
     async handle({ actor, query }) {
-      const year = shanghaiDate(clock.now()).slice(0, 4);
-      return caseStats(actor as Actor, { kind: query.kind, unit: query.unit, from: query.from ?? `${year}-01-01`, to: query.to ?? `${year}-12-31` }, clock.now());
+      return caseStats(actor as Actor, { kind: query.kind, unit: query.unit, ...periodOf(query, shanghaiDate(clock.now())) }, clock.now());
     },
   });
 }

@@ -9,7 +9,7 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
 import { importLedger, type ImportReport } from "../../io/import.ts";
-import { OFFICE, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
+import { OFFICE, periodOf, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
 import { ref } from "../contract.ts";
 import { caseListQuery } from "./cases.ts";
 
@@ -108,9 +108,7 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     response: { types: [XLSX_TYPE] },
     async handle({ res, actor, query }) {
       const now = clock.now();
-      const year = shanghaiDate(now).slice(0, 4);
-      const from = query.from ?? `${year}-01-01`;
-      const to = query.to ?? `${year}-12-31`;
+      const { from, to } = periodOf(query, shanghaiDate(now));
       if (from > to) throw new AppError(422, "invalid_fields", "起始日期不能晚于截止日期", { fields: [{ field: "from", message: "起始日期不能晚于截止日期" }] });
       download(res, `整改统计-${from.replaceAll("-", "")}-${to.replaceAll("-", "")}.xlsx`);
       await writeRatesXlsx(res, actor, { from, to }, now);

@@ -1,0 +1,29 @@
+"""Schemathesis hooks for scripts/schemathesis.sh (what each is for: docs/api.md)."""
+
+from pathlib import Path
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.core.file_samples import FILE_SAMPLES
+
+# A feedback list the demo's units match: the import route's CSV file. A file's content is data that
+# no JSON Schema can describe, so random bytes labelled text/csv would only test the "unreadable file" answer.
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "samples" / "inspection-feedback-list.csv"
+schemathesis.openapi.media_type("text/csv", st.just(SAMPLE.read_bytes()))
+# Evidence is typed by its content: a part labelled image/png must be a PNG (schemathesis's smallest valid files).
+for media_type, ext in [("image/png", "png"), ("image/jpeg", "jpg"), ("application/pdf", "pdf")]:
+    schemathesis.openapi.media_type(media_type, st.just(FILE_SAMPLES[ext]))
+
+# Where the server refuses a range whose start is after its end (422 naming `from`): a rule between two
+# parameters, which the document states in words only. Schema-valid cases outside it are not generated.
+RANGES = {"/api/notices": ("from", "to"), "/api/exports/rates.xlsx": ("from", "to")}
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    names = RANGES.get(case.operation.path)
+    meta = case.meta
+    if not names or meta is None or not meta.generation.mode.is_positive or not isinstance(case.query, dict):
+        return True
+    start, end = (case.query.get(n) for n in names)
+    return not (isinstance(start, str) and isinstance(end, str) and start > end)
