@@ -45,13 +45,15 @@ stop_apps() {
 trap stop_apps EXIT
 
 # Every app is started and signed in before any run: a run tries logins with made-up names, and the
-# per-address login limit they use up (shared in Redis) must not refuse the next user's sign-in.
+# per-address login limit they use up (shared in Redis, for 15 minutes) must not refuse the next user's
+# sign-in. The apps allow the most tries config takes (LOGIN_ATTEMPTS=100, 600 per address), so that runs
+# repeated on one Redis within 15 minutes still sign in; the limit itself has tests of its own.
 for user in $USERS; do
   DBS[$user]="rectiflow_contract_${user}_$$"
   port=$(free_port)
   BASES[$user]="http://127.0.0.1:$port"
   log "$user: demo app on ${BASES[$user]} (database ${DBS[$user]})"
-  MONGODB_URI="${MONGODB_URI%/*}/${DBS[$user]}" PORT="$port" DEMO_SEED=1 DEMO_PASSWORD="$PASSWORD" LOG_LEVEL=warn \
+  MONGODB_URI="${MONGODB_URI%/*}/${DBS[$user]}" PORT="$port" DEMO_SEED=1 DEMO_PASSWORD="$PASSWORD" LOG_LEVEL=warn LOGIN_ATTEMPTS=100 \
     SESSION_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     node_modules/.bin/tsx src/main.ts web > "$OUT/app-$user.log" 2>&1 &
   PIDS[$user]=$!
