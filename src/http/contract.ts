@@ -31,6 +31,17 @@ const str = { type: "string" };
 const int = { type: "integer" };
 const dateTime = { type: "string", format: "date-time" };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** One page of a list: GET /api/cases and /api/notices. */
+const pageOf = (item: Record<string, unknown>) => ({
+  type: "object",
+  properties: {
+    items: { type: "array", items: item },
+    total: { type: "integer", minimum: 0 },
+    page: { type: "integer", minimum: 1 },
+    pageSize: { type: "integer", minimum: 1, maximum: 100 },
+  },
+  required: ["items", "total", "page", "pageSize"],
+});
 
 /** components.schemas: the error shape, any JSON a body may carry, and the responses' shapes. */
 export const SCHEMAS: Record<string, Record<string, unknown>> = {
@@ -98,16 +109,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     },
     required: ["id", "kind", "ledgerNumber", "title", "state", "stateLabel", "leadUnitId", "coUnitIds", "deadline", "version"],
   },
-  CaseList: {
-    type: "object",
-    properties: {
-      items: { type: "array", items: { allOf: [ref("Case"), { type: "object", properties: { light: { enum: ["red", "yellow", "green", null] } }, required: ["light"] }] } },
-      total: { type: "integer", minimum: 0 },
-      page: { type: "integer", minimum: 1 },
-      pageSize: { type: "integer", minimum: 1, maximum: 100 },
-    },
-    required: ["items", "total", "page", "pageSize"],
-  },
+  CaseList: pageOf({ allOf: [ref("Case"), { type: "object", properties: { light: { enum: ["red", "yellow", "green", null] } }, required: ["light"] }] }),
   HistoryEntry: {
     type: "object",
     properties: {
@@ -188,16 +190,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     },
     required: ["id", "caseId", "ledgerNumber", "level", "levelLabel", "number", "issuedAt", "state", "deliveries"],
   },
-  NoticeList: {
-    type: "object",
-    properties: {
-      items: { type: "array", items: ref("Notice") },
-      total: { type: "integer", minimum: 0 },
-      page: { type: "integer", minimum: 1 },
-      pageSize: { type: "integer", minimum: 1, maximum: 100 },
-    },
-    required: ["items", "total", "page", "pageSize"],
-  },
+  NoticeList: pageOf(ref("Notice")),
   Receipts: {
     type: "object",
     properties: { items: { type: "array", items: { type: "object", properties: { id: str, ok: { type: "boolean" }, message: str }, required: ["id", "ok", "message"] } } },
