@@ -24,6 +24,7 @@ import {
   type PendingExtension,
   type Rule,
 } from "./common.ts";
+import { STATUTORY_LIMITS } from "./duties.ts";
 
 export const REPLY_CHANNELS = ["书面", "电话", "短信", "平台", "当面"] as const;
 
@@ -64,7 +65,7 @@ type Payloads = { [K in keyof typeof complaintPayloads]: z.output<(typeof compla
 export type ComplaintEventType = keyof Payloads;
 export type ComplaintEvent = { [K in ComplaintEventType]: { type: K } & Payloads[K] & Envelope }[ComplaintEventType];
 
-/** Statutory limits in days (信访工作条例 arts. 22, 34–36); the rules may make them stricter. */
+/** Statutory limits in days (信访工作条例 arts. 22, 34–35, see duties.ts); the rules may make them stricter. */
 export interface ComplaintLimits {
   acceptDays: number;
   concludeDays: number;
@@ -74,14 +75,8 @@ export interface ComplaintLimits {
   reviewAnswerDays: number;
 }
 
-export const DEFAULT_COMPLAINT_LIMITS: ComplaintLimits = {
-  acceptDays: 15,
-  concludeDays: 60,
-  maxExtensions: 1,
-  maxExtensionDays: 30,
-  reviewWindowDays: 30,
-  reviewAnswerDays: 30,
-};
+/** The statutory limits (duties.ts, with their clauses) as numbers. */
+export const DEFAULT_COMPLAINT_LIMITS = Object.fromEntries(Object.entries(STATUTORY_LIMITS).map(([k, v]) => [k, v.value])) as unknown as ComplaintLimits;
 
 export interface ComplaintInput {
   receivedOn: string;

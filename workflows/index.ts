@@ -89,8 +89,8 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
 }
 export { ANCHOR_LABELS, EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
+export * from "./duties.ts";
 
-/** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */
 /** Every state key of a kind: its leaves and the states that contain them ("rectifying", "rectifying.working"). */
 export function stateKeys(kind: CaseKind): string[] {
   return [...new Set(leafStates(kind).flatMap((leaf) => leaf.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."))))];

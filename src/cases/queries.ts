@@ -4,7 +4,7 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { DEADLINE_STATES, holderOf, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { visibleFilter } from "./access.ts";
 
@@ -167,15 +167,19 @@ const COMPLAINT_COUNTS = {
 /** 按期整改率 over inspection items closed in the period. */
 const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
 
-/** Whether a case is past its deadline in a state where the deadline binds (as the overdue filter), as an aggregation expression. */
+/** The leaf states a unit holds (duties.ts), per kind. */
+export const UNIT_HELD: Record<CaseKind, string[]> = {
+  inspection: leafStates("inspection").filter((s) => holderOf("inspection", s) === "unit"),
+  complaint: leafStates("complaint").filter((s) => holderOf("complaint", s) === "unit"),
+};
+
+/** Whether a unit holds a case past its deadline (the office's time is not the unit's), as an aggregation expression. */
 function overdueExpr(today: string) {
-  const binding = (["inspection", "complaint"] as const).map((k) => ({
-    $and: [{ $eq: ["$kind", k] }, { $in: ["$state", DEADLINE_STATES[k].flatMap((s) => statesFor(s, k))] }],
-  }));
-  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: binding }] };
+  const held = (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", UNIT_HELD[k]] }] }));
+  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: held }] };
 }
 
-/** Per lead unit: cases, overdue now, closed, closed on time (the office dashboard's unit table). Computed in the database. */
+/** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */
 export async function unitFigures(now: Date): Promise<{ unitId: string; cases: number; overdue: number; closed: number; onTime: number }[]> {
   const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number }>([
     { $match: { leadUnitId: t({ $ne: null }) } },

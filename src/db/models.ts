@@ -177,10 +177,10 @@ const noticeRuleSchema = new Schema(
     _id: { type: String, required: true },
     kind: { type: String, required: true, enum: CASE_KINDS },
     level: { type: String, required: true },
+    holders: { type: [String], default: undefined },
     states: { type: [String], required: true },
     triggers: { type: Schema.Types.Mixed, required: true },
     recipients: { type: [String], required: true },
-    template: { type: String, required: true },
     points: { type: Number, required: true },
     clause: { type: String },
     enabled: { type: Boolean, required: true },
@@ -228,9 +228,18 @@ const noticeSchema = new Schema(
     level: { type: String, required: true },
     revision: { type: Number, required: true },
     unitId: { type: String, default: null },
-    /** The unit whose inbox shows it (set at issue, when the rule names the unit). */
+    /** Who held the case when the notice was issued ("unit" or "office"): only a unit's time scores. */
+    holder: { type: String, default: null },
+    /** The case's state then. */
+    state: { type: String, default: null },
+    /**
+     * Whose inbox shows it: the lead unit's id when the unit held the case and the rule names the unit;
+     * "office" when the office held it and the rule names the office (the staff's inbox).
+     */
     inbox: { type: String, default: null },
     recipients: { type: [String], default: [] },
+    /** A rung that fell due in the same pass as a higher one: recorded, never delivered, never scored. */
+    supersededBy: { type: String, default: null },
     manual: { type: Boolean, default: false },
     number: { type: String, default: null },
     deadline: { type: String, default: null },

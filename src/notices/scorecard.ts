@@ -29,17 +29,22 @@ const quarterOf = (d: Date) => {
   return `${day.slice(0, 4)}Q${Math.floor((Number(day.slice(5, 7)) - 1) / 3) + 1}`;
 };
 
-/** Scores for notices issued on days from..to (inclusive, YYYY-MM-DD), optionally for one unit. */
-export async function scorecard(from: string, to: string, unitId?: string): Promise<UnitScore[]> {
+/** The notices that score, issued on days from..to (not yet run): only what a unit was told while it held the case; a superseded rung was never sent. */
+export function scoredNoticesQuery(from: string, to: string, unitId?: string) {
   const end = startOfDay(to);
   end.setUTCDate(end.getUTCDate() + 1);
   const q: Record<string, unknown> = {
     unitId: unitId ?? mongoose.trusted({ $ne: null }),
+    holder: "unit",
+    supersededBy: null,
     issuedAt: mongoose.trusted({ $gte: startOfDay(from), $lt: end }),
   };
-  const rows = await Notice.find(q, { level: 1, points: 1, caseId: 1, ledgerNumber: 1, issuedAt: 1, unitId: 1 })
-    .sort({ issuedAt: 1 })
-    .lean();
+  return Notice.find(q, { level: 1, points: 1, caseId: 1, ledgerNumber: 1, issuedAt: 1, unitId: 1 }).sort({ issuedAt: 1 });
+}
+
+/** Scores for notices issued on days from..to (inclusive, YYYY-MM-DD), optionally for one unit. */
+export async function scorecard(from: string, to: string, unitId?: string): Promise<UnitScore[]> {
+  const rows = await scoredNoticesQuery(from, to, unitId).lean();
   const byUnit = new Map<string, UnitScore>();
   for (const r of rows) {
     const u = r.unitId as string;

@@ -55,7 +55,7 @@ export class NoticeSweeper {
       const plans = cases.map((doc) => ({ doc, ...planOf(doc, now, rules, calendar) }));
       for (const p of plans) if (p.problem) result.problems.push({ caseId: p.doc._id.toString(), message: p.problem });
       // Everything that fell due, issued at once; a key issued already (an earlier pass, a concurrent sweep) is skipped by a primary-key read.
-      const wanted = plans.flatMap((p) => p.due.map(({ rule, at }) => ruleIssue(p.doc, rule, at)));
+      const wanted = plans.flatMap((p) => p.due.map((t) => ruleIssue(p.doc, t)));
       const existing = new Set(wanted.length ? (await Notice.find({ _id: mongoose.trusted({ $in: wanted.map((i) => i.id) }) }, { _id: 1 }).lean()).map((n) => String(n._id)) : []);
       result.issued = await issueMany(wanted.filter((i) => !existing.has(i.id)), now);
       await writeSchedules(plans, now);

@@ -11,6 +11,8 @@ import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.t
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { noticeListQuery } from "../../src/notices/inbox.ts";
+import { officeHeldQuery } from "../../src/notices/office-queue.ts";
+import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
 import { resetLedger } from "../support/fixtures.ts";
 import { refreshStatistics, summarize } from "../support/plans.ts";
@@ -44,7 +46,7 @@ describe("Query plans: hot queries read through an index", function () {
     await Notice.collection.insertMany(
       ids.map((id, i) => {
         const u = units[i % units.length]!;
-        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: "yellow", revision: 1, unitId: u, inbox: i % 7 ? u : null, issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
+        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: "yellow", revision: 1, unitId: u, holder: i % 9 ? "unit" : "office", supersededBy: null, inbox: i % 9 ? (i % 7 ? u : null) : "office", issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
       }) as never[],
     );
     await Sequence.collection.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `supervision-${2024 + (i % 3)}:${i + 1}`, name: `supervision-${2024 + (i % 3)}`, n: i + 1, ref: `notice-${i}` })) as never[]);
@@ -116,6 +118,20 @@ describe("Query plans: hot queries read through an index", function () {
         ["unit inbox, unread", noticeListQuery(unit, { state: "unread" })],
         ["office, one unit", noticeListQuery(office, { unitId: units[4] })],
         ["office, one case", noticeListQuery(office, { caseId: caseIds[7] })],
+        ["office inbox", noticeListQuery(office, { officeInbox: true })],
+        ["office inbox, unread", noticeListQuery(office, { officeInbox: true, state: "unread" })],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("the scorecard and the office's queue: scored notices of a period, for all units and one; the cases the office holds", async () => {
+    const from = new Date(now.getTime() - 90 * DAY).toISOString().slice(0, 10);
+    const to = now.toISOString().slice(0, 10);
+    expect(
+      await scans([
+        ["scored notices", scoredNoticesQuery(from, to)],
+        ["scored notices of a unit", scoredNoticesQuery(from, to, units[2])],
+        ["office-held cases", officeHeldQuery()],
       ]),
     ).to.deep.equal([]);
   });

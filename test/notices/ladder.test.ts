@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
+import mongoose from "mongoose";
 import { CaseSchedule, Notice, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
+import { acknowledge, listNotices } from "../../src/notices/inbox.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { chineseDate, renderNotice } from "../../src/notices/render.ts";
@@ -117,6 +119,62 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(new Date("2026-06-18T00:00:00+08:00"))).to.deep.equal([]);
   });
 
+  it("no unit is warned or scored for the office's time: a complaint the unit handed back reminds the office", async () => {
+    await Unit.updateOne({ _id: w.units.lead }, { $set: { "notify.emails": ["lead@unit.example"], "notify.webhookUrl": "http://127.0.0.1:9/hook", "notify.webhookSecret": "0123456789abcdef" } });
+    let c = await apply(await w.service.createCase(newComplaint(), w.office), "ACCEPT", w.office); // conclude by 05-01
+    c = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-03-20" });
+    w.clock.set("2026-03-10T10:00:00+08:00");
+    c = await apply(c, "SUBMIT_RESULT", w.lead, { summary: "经查属实", violationFound: true, attachmentIds: [] });
+    // The unit's deadline passes while the office reviews: nothing for the unit.
+    expect(await sweepAt(startOfDay("2026-03-22"))).to.deep.equal([]);
+    c = await apply(c, "APPROVE", w.office);
+    expect(await sweepAt(startOfDay("2026-04-28"))).to.deep.equal(["office_due"]);
+    expect(await sweepAt(startOfDay("2026-05-02"))).to.deep.equal(["office_overdue"]);
+    const notices = await Notice.find({ caseId: c._id.toString() }).sort({ issuedAt: 1 }).lean();
+    expect(notices.map((n) => [n.level, n.holder, n.state, n.inbox, n.points])).to.deep.equal([
+      ["office_due", "office", "replying", "office", 0],
+      ["office_overdue", "office", "replying", "office", 0],
+    ]);
+    expect(notices[1]!.recipients).to.deep.equal(["office", "leader"]);
+    // Delivered to the office's inbox only: the unit's inbox, email and webhook are never used.
+    const deliveries = await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: notices.map((n) => n._id) }) }).lean();
+    expect(deliveries.map((d) => `${d.channel}:${d.status}:${d.target ?? ""}`).sort()).to.deep.equal(
+      ["email:skipped:", "email:skipped:", "inbox:sent:inbox:office", "inbox:sent:inbox:office", "webhook:skipped:", "webhook:skipped:"],
+    );
+    expect(await listNotices(w.lead)).to.deep.equal([]);
+    expect((await listNotices(w.office, { officeInbox: true })).map((n) => n.level)).to.have.members(["office_due", "office_overdue"]);
+    expect(await scorecard("2026-01-01", "2026-12-31")).to.deep.equal([]);
+    // The office's staff acknowledge the office's reminders; a unit cannot, nor can the leader.
+    await acknowledge(notices[1]!._id, w.office, w.clock);
+    expect((await Notice.findById(notices[1]!._id).lean())!.ackBy).to.equal(w.office.id);
+    for (const who of [w.lead, w.leader]) expect(await acknowledge(notices[0]!._id, who, w.clock).catch((e) => e.status)).to.be.oneOf([403, 404]);
+  });
+
+  it("an inspection item the office holds past its deadline reminds the office and the leader; the unit scores only its own time", async () => {
+    let a = await apply(await assignedInspection("2026-04-30", 1), "SIGN", w.lead);
+    a = await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    let b = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
+    b = await apply(b, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    // a is handed back on time; b a day late (after its red warning).
+    w.clock.set("2026-04-20T10:00:00+08:00");
+    a = await apply(a, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(a._id.toString(), w.lead)] });
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 5))).to.deep.equal(["due_reminder"]);
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 2))).to.have.members(["yellow", "office_due"]);
+    expect(await sweepAt(startOfDay("2026-05-01"))).to.have.members(["red", "office_overdue"]);
+    w.clock.set("2026-05-01T10:00:00+08:00");
+    b = await apply(b, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(b._id.toString(), w.lead)] });
+    // b's unit rungs stop; its office rungs fall due at once (both already past) — the office's, not the unit's.
+    const later = await sweepAt(afterWorkdays("2026-04-30", 5));
+    expect(later.every((l) => l.startsWith("office_"))).to.equal(true);
+    const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
+    expect(others).to.deep.equal([]);
+    expect(score!.lines.map((l) => `${l.ledgerNumber}:${l.level}`)).to.have.members(["ZY2-02:due_reminder", "ZY2-02:yellow", "ZY2-02:red"]);
+    expect(score!.points).to.equal(-1.5);
+    const officeHeld = await Notice.find({ holder: "office" }).lean();
+    expect(officeHeld.length).to.be.greaterThan(0);
+    expect(officeHeld.every((n) => n.inbox === "office" && n.points === 0)).to.equal(true);
+  });
+
   it("after an approved extension the old revision's notices never go out and the ladder restarts from the new deadline", async () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
@@ -151,11 +209,13 @@ describe("the escalation ladder", () => {
     submitted = await apply(submitted, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(submitted._id.toString(), w.lead)] });
     let closed = await w.service.createCase(newComplaint(), w.office);
     closed = await apply(closed, "TRANSFER", w.office, { to: "市信访局" });
-    // Long after every deadline: the signed case gets its deadline ladder but no sign reminder,
-    // the submitted case and the transferred complaint get nothing.
+    // Long after every deadline: the signed case gets its deadline ladder but no sign reminder, the
+    // submitted case no warning to its unit (the office, which holds it now, is reminded), the
+    // transferred complaint nothing.
     const levels = await sweepAt(new Date("2026-06-30T00:00:00+08:00"));
     expect(levels).to.not.include("sign_reminder");
-    expect(await Notice.countDocuments({ caseId: submitted._id.toString() })).to.equal(0);
+    expect(await Notice.countDocuments({ caseId: submitted._id.toString(), holder: "unit" })).to.equal(0);
+    expect(await Notice.countDocuments({ caseId: submitted._id.toString(), inbox: w.units.lead })).to.equal(0);
     expect(await Notice.countDocuments({ caseId: closed._id.toString() })).to.equal(0);
   });
 

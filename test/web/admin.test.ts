@@ -306,11 +306,13 @@ describe("管理 pages (office admin)", function () {
         .and.contain("滞后于序时进度 20 个百分点")
         .and.contain("交办后 2 个工作日")
         .and.contain("受理期限前 3 个自然日")
+        .and.contain("法定办结期限后 0 个自然日")
+        .and.contain("办结超期提醒")
         .and.contain("《信访工作条例》第二十二条");
     });
 
     it("changes a rule's days and unit, seen by loadRules(); refuses bad numbers with the input kept", async () => {
-      const res = await post("/admin/rules/inspection.yellow", { t0_days: "3", t0_unit: "calendar", t1_margin: "25", points: "-1", clause: "市整改办工作规则第十条", enabled: "on" });
+      const res = await post("/admin/rules/inspection.yellow", { t0_days: "3", t0_unit: "calendar", t1_margin: "25", holders: "unit", points: "-1", clause: "市整改办工作规则第十条", enabled: "on" });
       expect(res.status).to.equal(303);
       const yellow = (await loadRules()).find((r) => r.id === "inspection.yellow")!;
       expect(yellow.triggers).to.deep.equal([
@@ -329,7 +331,11 @@ describe("管理 pages (office admin)", function () {
       expect(positive.text).to.contain("扣分应为 0 或负数");
       expect((await loadRules()).find((r) => r.id === "inspection.yellow")).to.deep.equal(yellow);
 
-      expect((await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", points: "-1", clause: "", enabled: "" })).status).to.equal(303);
+      // A unit's rung cannot be turned on the office's time: its states are the unit's.
+      const onOffice = await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", holders: "office", points: "-1", clause: "", enabled: "" });
+      expect(onOffice.status).to.equal(422);
+      expect(onOffice.text).to.contain("这些状态不由整改办办理，规则在其中不会触发：已交办、整改中");
+      expect((await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", holders: "unit", points: "-1", clause: "", enabled: "" })).status).to.equal(303);
       expect((await loadRules()).find((r) => r.id === "inspection.red")).to.deep.include({ enabled: false, triggers: [{ anchor: "deadline", direction: "after", days: 1, unit: "workday" }] });
       expect((await post("/admin/rules/no.such.rule", { points: "0" })).status).to.equal(404);
     });

@@ -9,7 +9,7 @@ import type { Job, Queue } from "bullmq";
 import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
-import { ANCHOR_LABELS, LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { COVERED_YEARS } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
@@ -420,6 +420,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
           states: r.states.map((s) => stateLabel(r.kind as CaseKind, s)).join("、"),
           triggers: r.triggers.map(triggerText),
           recipients: r.recipients.map((x) => RECIPIENT_LABELS[x] ?? x).join("、"),
+          holders: r.holders.map((h) => HOLDER_LABELS[h]).join("、"),
+          holderChoices: HOLDERS.map((h) => ({ value: h, label: HOLDER_LABELS[h], checked: editing ? [editing.values.holders].flat().includes(h) : r.holders.includes(h) })),
           points: r.points,
           clause: r.clause ?? "",
           enabled: r.enabled,
@@ -466,7 +468,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       const pointsText = str(body, "points").trim();
       if (!/^-?\d+(\.\d+)?$/.test(pointsText)) fields.push({ field: "points", message: "扣分应为数字（0 或负数）" });
       if (fields.length) throw invalid(fields);
-      await updateRule(id, { triggers, points: Number(pointsText), clause: str(body, "clause").trim(), enabled: checked(body, "enabled") }, actorOf(res)!);
+      const holders = [body.holders].flat().filter((h): h is string => typeof h === "string");
+      await updateRule(id, { triggers, holders, points: Number(pointsText), clause: str(body, "clause").trim(), enabled: checked(body, "enabled") }, actorOf(res)!);
       res.redirect(303, "/admin/rules?done=rule_saved");
     } catch (e) {
       const { status, errors } = refusal(e, (p) => {

@@ -13,6 +13,7 @@ import {
   LEVEL_LABELS,
   ROLE_LABELS,
   inState,
+  isOfficeRole,
   shanghaiDate,
   stateLabel,
   type Actor,
@@ -32,6 +33,7 @@ import { AppError } from "../../errors.ts";
 import { acknowledge, getNotice, listNotices, noticeState } from "../../notices/inbox.ts";
 import type { NoticeRecord } from "../../notices/issuer.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
+import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, csrfToken, type Login } from "../auth.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
@@ -115,6 +117,9 @@ export function pageRouter(deps: PageDeps): express.Router {
     });
     let pending: unknown[] = [];
     let unread: NoticeRecord[] = [];
+    // The office's own steps falling due (the leader reads them too), and the staff's unacknowledged reminders.
+    const officeSteps = actor.role === "unit_user" ? [] : await officeQueue(now);
+    if (isOfficeRole(actor.role)) unread = (await listNotices(actor, { officeInbox: true }, 50)).filter((n) => !n.ackAt);
     if (actor.role === "unit_user") {
       const open = await Case.find({ ...visibleFilter(actor), state: mongoose.trusted({ $ne: "closed" }) }).limit(200).lean<CaseDoc[]>();
       pending = open
@@ -135,6 +140,8 @@ export function pageRouter(deps: PageDeps): express.Router {
       behindTotal: behind.total,
       pending,
       unread: unread.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] })),
+      officeSteps,
+      officeLate: officeSteps.reduce((n, s) => n + s.items.filter((i) => i.overdue).length, 0),
       units,
       myScore: actor.role === "unit_user" ? (scores[0]?.points ?? 0) : null,
       chart: JSON.stringify(chart),

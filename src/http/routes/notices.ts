@@ -11,6 +11,7 @@ const noticeQuery = z.strictObject({
   unit: qs("unit").optional(),
   state: z.enum(["unread", "read", "acknowledged"], { error: "参数 state 应为 unread、read 或 acknowledged" }).optional(),
   level: z.enum(LEVELS, { error: "参数 level 不正确" }).optional(),
+  inbox: z.enum(["office"], { error: "参数 inbox 只能为 office（整改办收文）" }).optional(),
 });
 
 export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
@@ -19,11 +20,11 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     method: "get",
     path: "/notices",
     tag: "notices",
-    summary: "通知列表（单位只看到发给本单位的通知）",
+    summary: "通知列表（单位只看到发给本单位的通知；inbox=office：整改办收文）",
     query: noticeQuery,
     returns: "{items}",
     async handle({ actor, query }) {
-      const items = await listNotices(actor, { unitId: query.unit, state: query.state, level: query.level });
+      const items = await listNotices(actor, { unitId: query.unit, state: query.state, level: query.level, officeInbox: query.inbox === "office" });
       return { items: items.map(presentNotice) };
     },
   });
@@ -61,8 +62,9 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
       path,
       tag: "notices",
       summary,
-      // Receipts are the addressee's: office and leaders read notices without leaving one.
-      roles: ["unit_user"],
+      // Receipts are the addressee's: a unit for its inbox, the office's staff for the office's inbox;
+      // leaders read notices without leaving one.
+      roles: ["unit_user", "office_admin", "office_staff"],
       returns: "the notice with its receipts",
       async handle({ actor, params }) {
         return presentNotice(await mark(params.id!, actor, clock));
