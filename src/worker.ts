@@ -92,7 +92,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     async () => {
       const r = await sweeper.sweep();
       const requeued = await requeueNowAndThen();
-      return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
+      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
     },
     { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
   );

@@ -90,9 +90,9 @@ async function latestProgress(ids: string[]) {
   return out;
 }
 
-/** Latest notice per case that this actor may know of: a unit's own inbox; for others every notice that went out (not cancelled). */
+/** Latest notice per case that this actor may know of: a unit's own inbox; for others every notice that went out (not cancelled, not superseded). */
 async function latestNotice(ids: string[], actor: Actor) {
-  const notices = await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1, inbox: 1 }).lean();
+  const notices = (await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1, inbox: 1, supersededBy: 1 }).lean()).filter((n) => !n.supersededBy);
   if (!notices.length) return new Map<string, { level: string; on: string }>();
   const deliveries = await NoticeDelivery.find({ noticeId: t({ $in: notices.map((n) => String(n._id)) }), channel: "inbox" }, { noticeId: 1, status: 1, unitId: 1 }).lean();
   const inbox = new Map(deliveries.map((d) => [d.noticeId, d]));

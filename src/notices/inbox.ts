@@ -55,7 +55,9 @@ export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, limit = 200)
   if (actor.role === "unit_user") q.inbox = actor.unitId ?? "-";
   else if (f.officeInbox) q.inbox = OFFICE_INBOX;
   else if (f.unitId) q.unitId = f.unitId;
+  // A case shows its superseded rungs too; lists of what was sent leave them out.
   if (f.caseId) q.caseId = f.caseId;
+  else q.supersededBy = null;
   if (f.level) q.level = f.level;
   if (f.state === "unread") q.readAt = null;
   if (f.state === "read") Object.assign(q, { readAt: t({ $ne: null }), ackAt: null });

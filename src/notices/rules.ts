@@ -35,9 +35,11 @@ export function cachedRules(): Promise<NoticeRule[]> {
   return cached.rules;
 }
 
+/** The rules; a default missing from the ledger (a new one, or another process still seeding) is seeded first. */
 export async function loadRules(): Promise<NoticeRule[]> {
   let rows = await NoticeRuleModel.find().lean();
-  if (rows.length === 0) {
+  const have = new Set(rows.map((r) => String(r._id)));
+  if (DEFAULT_RULES.some((r) => !have.has(r.id))) {
     await seedRules();
     rows = await NoticeRuleModel.find().lean();
   }

@@ -192,18 +192,15 @@ describe("import and export over HTTP", () => {
     // 市水务局 leads C2: accepted and investigating, not closed, not replied; no closed complaint → no on-time rate.
     expect(byUnit.get("市水务局")).to.deep.equal([1, 1, 1, 0, 0, 0, 1, 1, 0, 0, undefined, 0, 0, undefined]);
     expect(book.get("指标说明")!.map((r) => r[0])).to.include.members(["受理率", "查处率", "结案率", "回复率", "按期办结率", "按期整改率", "考评扣分"]);
-    // ZY2-02 was overdue at the sweep: yellow, red and a supervision notice count against its lead unit.
+    // ZY2-02 was overdue at its first sweep: one notice, the supervision notice, counts against its lead unit
+    // (the yellow and red warnings that fell due in the same pass were superseded by it).
     const score = book.get("考评")!;
     const sthjj = score.find((r) => r[0] === "市生态环境局")!;
-    expect(sthjj[1]).to.equal(-3.5);
-    expect(rows.find((r) => r[0] === "市生态环境局")![15]).to.equal(-3.5);
+    expect(sthjj[1]).to.equal(-2);
+    expect(rows.find((r) => r[0] === "市生态环境局")![15]).to.equal(-2);
     // Every point traced to its notice: [ledger number, level, points]; sign-for and due reminders count 0.
     const lines = book.get("考评明细")!.slice(1).filter((r) => r[0] === "市生态环境局");
-    expect(lines.filter((r) => r[2] !== 0).map((r) => [r[3], r[1], r[2]])).to.have.deep.members([
-      ["ZY2-02", "黄色预警", -0.5],
-      ["ZY2-02", "红色预警", -1],
-      ["ZY2-02", "督办通知", -2],
-    ]);
+    expect(lines.filter((r) => r[2] !== 0).map((r) => [r[3], r[1], r[2]])).to.have.deep.members([["ZY2-02", "督办通知", -2]]);
     expect(lines.every((r) => r[4] instanceof Date)).to.equal(true);
 
     // A unit gets its own row and scorecard only; the leader reads everything.

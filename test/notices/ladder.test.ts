@@ -3,7 +3,7 @@ import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workfl
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import mongoose from "mongoose";
 import { CaseSchedule, Notice, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
-import { acknowledge, listNotices } from "../../src/notices/inbox.ts";
+import { acknowledge, listNotices, noticeState } from "../../src/notices/inbox.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { chineseDate, renderNotice } from "../../src/notices/render.ts";
@@ -163,16 +163,15 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(startOfDay("2026-05-01"))).to.have.members(["red", "office_overdue"]);
     w.clock.set("2026-05-01T10:00:00+08:00");
     b = await apply(b, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(b._id.toString(), w.lead)] });
-    // b's unit rungs stop; its office rungs fall due at once (both already past) — the office's, not the unit's.
-    const later = await sweepAt(afterWorkdays("2026-04-30", 5));
-    expect(later.every((l) => l.startsWith("office_"))).to.equal(true);
+    // b's unit rungs stop; its office rungs are both past at once: the office gets one reminder, the higher.
+    expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal(["office_overdue"]);
     const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
     expect(others).to.deep.equal([]);
     expect(score!.lines.map((l) => `${l.ledgerNumber}:${l.level}`)).to.have.members(["ZY2-02:due_reminder", "ZY2-02:yellow", "ZY2-02:red"]);
     expect(score!.points).to.equal(-1.5);
     const officeHeld = await Notice.find({ holder: "office" }).lean();
     expect(officeHeld.length).to.be.greaterThan(0);
-    expect(officeHeld.every((n) => n.inbox === "office" && n.points === 0)).to.equal(true);
+    expect(officeHeld.every((n) => (n.supersededBy ? n.inbox === null : n.inbox === "office") && n.points === 0)).to.equal(true);
   });
 
   it("after an approved extension the old revision's notices never go out and the ladder restarts from the new deadline", async () => {
@@ -219,15 +218,54 @@ describe("the escalation ladder", () => {
     expect(await Notice.countDocuments({ caseId: closed._id.toString() })).to.equal(0);
   });
 
-  it("catches up after the workers were down: every due notice once", async () => {
+  it("catches up after the workers were down with one notice: the highest rung; the lower ones are recorded as superseded", async () => {
     const c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
     // Down from before the due reminder until after the red warning: three rungs fell due.
-    const levels = await sweepAt(startOfDay("2026-05-02"));
-    expect(levels).to.have.members(["due_reminder", "yellow", "red"]);
+    w.clock.set(startOfDay("2026-05-02"));
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => n.level)).to.deep.equal(["red"]);
+    const redId = noticeKey(c._id.toString(), "inspection.red", 1);
+    expect(r.superseded.map((n) => [n.level, n.supersededBy, n.inbox, n.points, n.deliveries])).to.have.deep.members([
+      ["due_reminder", redId, null, 0, []],
+      ["yellow", redId, null, 0, []],
+    ]);
+    // Once: a second pass, or another sweeper, issues nothing more.
     expect(await sweepAt(startOfDay("2026-05-02"))).to.deep.equal([]);
     const second = new NoticeSweeper(w.service, w.clock);
     expect((await second.sweep()).issued).to.deep.equal([]);
+    expect(await Notice.countDocuments({ caseId: c._id.toString() })).to.equal(3);
+    // Visible on the case (to the office), never delivered, never scored; the unit's inbox holds the red warning alone.
+    const onCase = await listNotices(w.office, { caseId: c._id.toString() });
+    expect(Object.fromEntries(onCase.map((n) => [n.level, noticeState(n)]))).to.deep.equal({ due_reminder: "superseded", yellow: "superseded", red: "issued" });
+    expect(await NoticeDelivery.countDocuments({ noticeId: mongoose.trusted({ $ne: redId }) })).to.equal(0);
+    expect((await listNotices(w.lead)).map((n) => n.level)).to.deep.equal(["red"]);
+    expect((await listNotices(w.office)).map((n) => n.level)).to.deep.equal(["red"]);
+    const [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.counts).to.deep.equal({ red: 1 });
+    expect(score!.points).to.equal(-1);
+    // The next rung is issued in its own pass as usual.
+    expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal(["supervision"]);
+  });
+
+  it("an item already late when the sweep first sees it gets one notice, the numbered 督办通知; numbers go to issued notices only", async () => {
+    const c = await assignedInspection("2026-04-30");
+    w.clock.set(afterWorkdays("2026-04-30", 6));
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => [n.level, n.number])).to.deep.equal([["supervision", "督办〔2026〕1号"]]);
+    expect(r.superseded.map((n) => n.level)).to.have.members(["sign_reminder", "due_reminder", "yellow", "red"]);
+    expect(await Notice.countDocuments({ caseId: c._id.toString(), number: mongoose.trusted({ $ne: null }) })).to.equal(1);
+    expect((await listNotices(w.lead)).length).to.equal(1);
+  });
+
+  it("a complaint registered after its acceptance limit gets 受理超期 only", async () => {
+    w.clock.set("2026-04-11T09:00:00+08:00");
+    const c = await w.service.createCase({ ...newComplaint(), receivedOn: "2026-03-02" }, w.office);
+    w.clock.set("2026-04-11T09:01:00+08:00");
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => n.level)).to.deep.equal(["accept_overdue"]);
+    expect(r.superseded.map((n) => n.level)).to.deep.equal(["accept_warning"]);
+    expect((await Notice.findById(noticeKey(c._id.toString(), "complaint.accept_overdue", 1)).lean())!.inbox).to.equal("office");
   });
 
   it("pages through more changed cases than one pass takes, and reaches every one", async () => {
@@ -250,9 +288,14 @@ describe("the escalation ladder", () => {
     w.clock.set(startOfDay("2026-05-02"));
     const sweeps = await Promise.all(Array.from({ length: 4 }, () => new NoticeSweeper(w.service, w.clock).sweep()));
     const issued = sweeps.flatMap((s) => s.issued.map((n) => n._id));
+    const superseded = sweeps.flatMap((s) => s.superseded.map((n) => n._id));
     expect(new Set(issued).size).to.equal(issued.length);
-    expect(await Notice.countDocuments()).to.equal(issued.length);
-    expect(issued.length).to.equal(5 * 4); // sign reminder, due reminder, yellow, red
+    expect(new Set(superseded).size).to.equal(superseded.length);
+    expect(await Notice.countDocuments()).to.equal(issued.length + superseded.length);
+    // Per case the red warning is issued; sign reminder, due reminder and yellow are superseded by it.
+    expect(issued.length).to.equal(5);
+    expect(superseded.length).to.equal(5 * 3);
+    expect(await Notice.countDocuments({ level: "red", supersededBy: null })).to.equal(5);
   });
 
   it("ends a publicity period after its working days, by the system", async () => {
@@ -353,7 +396,7 @@ describe("the escalation ladder", () => {
     await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
     const b = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
     await apply(b, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
-    await sweepAt(afterWorkdays("2026-04-30", 5)); // yellow, red and supervision for both
+    for (const at of [beforeWorkdays("2026-04-30", 2), startOfDay("2026-05-01"), afterWorkdays("2026-04-30", 5)]) await sweepAt(at); // yellow, red and supervision for both
     const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
     expect(others).to.deep.equal([]);
     expect(score!.unitId).to.equal(w.units.lead);
