@@ -10,10 +10,10 @@ import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { LEVEL_LABELS, ROLE_LABELS, type Level } from "../workflows/index.ts";
-import { loadCalendar } from "../src/calendar/workdays.ts";
 import { Case, Notice, User } from "../src/db/models.ts";
 import type { NoticeRecord } from "../src/notices/issuer.ts";
-import { renderNotice } from "../src/notices/render.ts";
+import { renderNoticeDocument } from "../src/notices/render.ts";
+import { setDefaultOffice } from "../src/notices/settings.ts";
 import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { actorOf } from "../src/directory.ts";
 import { storeAttachment } from "../src/cases/attachments.ts";
@@ -22,6 +22,7 @@ import { verifyChain } from "../src/cases/history.ts";
 import { seedDirectory } from "../src/seed.ts";
 
 const config = loadConfig();
+setDefaultOffice(config.ISSUING_OFFICE);
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 const units = await seedDirectory(config.DEMO_PASSWORD);
@@ -117,7 +118,6 @@ const ladderCase = await service.createCase(
 );
 await service.applyEvent(ladderCase._id.toString(), { type: "ASSIGN", payload: { leadUnitId: units.get("swuj"), coUnitIds: [units.get("sthjj")], deadline: "2026-06-30", requirements: "每两周报送进展" } }, staff);
 const sweeper = new NoticeSweeper(service, clock);
-const calendar = await loadCalendar();
 for (const day of ["2026-06-03", "2026-06-04", "2026-06-16", "2026-06-24", "2026-06-26", "2026-07-01", "2026-07-08", "2026-07-22"]) {
   clock.set(`${day}T08:00:00+08:00`);
   const r = await sweeper.sweep();
@@ -126,7 +126,7 @@ for (const day of ["2026-06-03", "2026-06-04", "2026-06-16", "2026-06-24", "2026
 }
 const supervision = (await Notice.findOne({ caseId: ladderCase._id.toString(), level: "supervision" }).lean()) as NoticeRecord | null;
 if (supervision) {
-  const html = renderNotice(supervision, { office: config.ISSUING_OFFICE, unitName: "市商务局", calendar });
+  const html = await renderNoticeDocument(supervision);
   await mkdir(".data", { recursive: true });
   await writeFile(".data/demo-supervision-notice.html", html);
   const text = html

@@ -162,6 +162,8 @@ export interface Timed {
   at: Date;
   /** Who holds the case, and so whom the rung reminds. */
   holder: Holder;
+  /** The rung is due because progress fell behind schedule (its earliest trigger), not because of a date. */
+  behindSchedule: boolean;
 }
 export interface RuleProblem {
   rule: NoticeRule;
@@ -180,8 +182,10 @@ export function ladderFor(c: CaseClock, rules: NoticeRule[], cal: WorkdayCalenda
   for (const rule of rules) {
     if (!rule.enabled || rule.kind !== c.kind || !inState(c.state, rule.states) || !(rule.holders ?? []).includes(holder)) continue;
     try {
-      const times = rule.triggers.map((t) => triggerAt(t, c, cal)).filter((d): d is Date => d !== null);
-      if (times.length) timed.push({ rule, at: new Date(Math.min(...times.map((d) => d.getTime()))), holder });
+      const times = rule.triggers.map((t) => ({ t, at: triggerAt(t, c, cal) })).filter((x): x is { t: Trigger; at: Date } => x.at !== null);
+      if (!times.length) continue;
+      const first = times.reduce((a, b) => (b.at < a.at ? b : a));
+      timed.push({ rule, at: first.at, holder, behindSchedule: "behindSchedule" in first.t });
     } catch (error) {
       problems.push({ rule, error: error as Error });
     }

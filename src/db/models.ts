@@ -189,6 +189,33 @@ const noticeRuleSchema = new Schema(
   { timestamps: true, versionKey: false, minimize: false },
 );
 
+/** The words of a notice level (src/notices/texts.ts), edited by the office admin. */
+const noticeTextSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    title: { type: String, required: true },
+    body: { type: String, required: true },
+    replyDays: { type: Number, required: true },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "notice_texts" },
+);
+
+/** The office's own particulars for its documents (src/notices/settings.ts): one document, `office`. */
+const officeSettingsSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    issuerMark: { type: String, required: true },
+    signer: { type: String, required: true },
+    contactName: { type: String, default: "" },
+    contactPhone: { type: String, default: "" },
+    cc: { type: String, default: "" },
+    verificationTerm: { type: String, default: "现场核查" },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "office_settings" },
+);
+
 /**
  * One channel of one notice (`<noticeId>:<channel>`): its own document, written only by that
  * channel's delivery job, so channels finishing together never overwrite each other.
@@ -244,6 +271,11 @@ const noticeSchema = new Schema(
     number: { type: String, default: null },
     deadline: { type: String, default: null },
     requirement: { type: String, default: "" },
+    /**
+     * The document as issued: the level's text filled for this case, and the office's particulars then,
+     * so a notice reads the same however texts and settings change later.
+     */
+    document: { type: Schema.Types.Mixed, default: null },
     points: { type: Number, default: 0 },
     dueAt: { type: Date, required: true },
     issuedAt: { type: Date, required: true },
@@ -285,6 +317,8 @@ export const CalendarYear = mongoose.model("CalendarYear", calendarYearSchema);
 export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
 export const Notice = mongoose.model("Notice", noticeSchema);
 export const NoticeDelivery = mongoose.model("NoticeDelivery", noticeDeliverySchema);
+export const NoticeTextModel = mongoose.model("NoticeText", noticeTextSchema);
+export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
 export type NoticeDeliveryDoc = InferSchemaType<typeof noticeDeliverySchema>;
 export type NoticeDoc = InferSchemaType<typeof noticeSchema>;
 

@@ -23,6 +23,7 @@ import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
 import { presentUser } from "./present.ts";
+import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
@@ -41,13 +42,14 @@ export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
-  noticeRoutes(api, { clock: deps.clock, office: deps.config.ISSUING_OFFICE });
-  adminRoutes(api);
+  noticeRoutes(api, { clock: deps.clock });
+  adminRoutes(api, { clock: deps.clock });
   return api;
 }
 
 export function createApp(deps: AppDeps) {
   const { config } = deps;
+  setDefaultOffice(config.ISSUING_OFFICE);
   const app = express();
   app.disable("x-powered-by");
   viewEngine(app);
@@ -138,7 +140,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);
@@ -160,6 +162,7 @@ function viewEngine(app: express.Express) {
       datetime: (d: unknown) => (d ? new Date(d as string).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""),
       percent: (r: unknown) => (typeof r === "number" ? `${Math.round(r * 1000) / 10}%` : "—"),
       lightLabel: (l: string) => ({ red: "超期", yellow: "已预警或滞后", green: "正常" })[l] ?? "",
+      braces: (name: unknown) => `{${String(name)}}`,
     },
   });
   app.engine(".hbs", hbs.engine);

@@ -8,7 +8,10 @@ import { z } from "zod";
 import { LEVELS, holderOf, isOfficeRole, noticeKey, shanghaiDate, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
+import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
+import { loadSettings, type OfficeSettings } from "./settings.ts";
+import { loadTexts, compose, type Composed } from "./texts.ts";
 
 export interface DeliveryView {
   noticeId: string;
@@ -19,7 +22,13 @@ export interface DeliveryView {
   sentAt?: Date | null;
   cancelReason?: string | null;
 }
-export type NoticeRecord = NoticeDoc & { _id: string; deliveries?: DeliveryView[] };
+export type NoticeRecord = Omit<NoticeDoc, "document"> & { _id: string; deliveries?: DeliveryView[]; document?: NoticeDocument | null };
+/** A notice's document as issued (notice.document). */
+export interface NoticeDocument extends Composed {
+  sender: Pick<OfficeSettings, "issuerMark" | "signer" | "contactName" | "contactPhone" | "cc">;
+}
+const senderOf = ({ issuerMark, signer, contactName, contactPhone, cc }: OfficeSettings): NoticeDocument["sender"] => ({ issuerMark, signer, contactName, contactPhone, cc });
+
 export const CHANNELS = ["inbox", "email", "webhook"] as const;
 export type Channel = (typeof CHANNELS)[number];
 /** The inbox of the office's staff: reminders of what the office itself owes (notice.inbox). */
@@ -38,12 +47,14 @@ export interface Issue {
   requirement?: string;
   /** The key of the higher rung issued instead in the same pass: recorded only, never delivered or scored. */
   supersededBy?: string | null;
+  /** A yellow warning raised by progress behind schedule (its text says so). */
+  behindSchedule?: boolean;
 }
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 
 /** What the ladder calls for: keyed by case, rule and deadline revision, so it exists once however often it is issued. */
-export const ruleIssue = (doc: CaseDoc, { rule, at, holder }: Timed): Issue => ({
+export const ruleIssue = (doc: CaseDoc, { rule, at, holder, behindSchedule }: Timed): Issue => ({
   id: noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision),
   doc,
   level: rule.level,
@@ -51,6 +62,7 @@ export const ruleIssue = (doc: CaseDoc, { rule, at, holder }: Timed): Issue => (
   dueAt: at,
   actor: SYSTEM,
   holder,
+  behindSchedule,
 });
 
 /** Numbers a supervision notice once: the number is claimed for the notice's id. */
@@ -60,13 +72,13 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-type UnitChannels = Map<string, { emails: number; webhook: boolean }>;
+type UnitChannels = Map<string, { name: string; emails: number; webhook: boolean }>;
 
 async function channelsOf(unitIds: string[]): Promise<UnitChannels> {
   const ids = [...new Set(unitIds)];
   if (!ids.length) return new Map();
-  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { notify: 1 }).lean();
-  return new Map(units.map((u) => [u._id.toString(), { emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
+  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { name: 1, notify: 1 }).lean();
+  return new Map(units.map((u) => [u._id.toString(), { name: u.name, emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
 }
 
 /** Whose inbox a notice goes to: the unit's while it holds the case (or the office sends by hand), the office's while the office holds it. */
@@ -133,11 +145,21 @@ async function insertNew(collection: mongoose.mongo.Collection, docs: { _id: str
  */
 export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecord[]> {
   if (!issues.length) return [];
-  const units = await channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : [])));
+  const [units, texts, settings, calendar] = await Promise.all([
+    channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : []))),
+    loadTexts(),
+    loadSettings(),
+    loadCalendar(),
+  ]);
   const records = issues.map((i) => {
     const { id, doc, level, rule, dueAt, actor, requirement, holder } = i;
     const superseded = i.supersededBy ?? null;
     const addressee = superseded ? null : addresseeOf(i);
+    const unitName = doc.leadUnitId ? (units.get(doc.leadUnitId)?.name ?? null) : null;
+    // The text as it reads now, with the office's particulars now: the document stays as issued.
+    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule };
+    const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
+    const document: NoticeDocument = { ...composed, sender: senderOf(settings) };
     return {
       _id: id,
       caseId: doc._id.toString(),
@@ -158,6 +180,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
       number: null,
       deadline: doc.deadline ?? null,
       requirement: requirement ?? "",
+      document,
       // What the notice costs the unit: nothing for the office's time, a superseded rung or a notice by hand.
       points: holder === "unit" && !superseded ? (rule?.points ?? 0) : 0,
       dueAt,

@@ -1,10 +1,18 @@
-/** Notice documents from the handlebars templates in views/notices (all user text escaped). */
+/**
+ * Notice documents from the handlebars templates in views/notices (all text escaped): the 督办通知 as a
+ * 公文 with its 回执, every other level as a one-page notice. A notice carries its document as issued
+ * (notice.document); one issued before documents were stored is composed from today's text.
+ */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { LEVEL_LABELS, shanghaiDate, type Level } from "../../workflows/index.ts";
-import { type WorkCalendar, loadCalendar } from "../calendar/workdays.ts";
+import { LEVEL_LABELS, shanghaiDate, type CaseKind, type Level } from "../../workflows/index.ts";
+import { loadCalendar } from "../calendar/workdays.ts";
 import { NoticeRuleModel, Unit } from "../db/models.ts";
-import type { NoticeRecord } from "./issuer.ts";
+import type { NoticeDocument, NoticeRecord } from "./issuer.ts";
+import { loadSettings } from "./settings.ts";
+import { loadTexts, chineseDate, compose } from "./texts.ts";
+
+export { chineseDate };
 
 const hbs = Handlebars.create();
 const templates = new Map<string, HandlebarsTemplateDelegate>();
@@ -17,54 +25,31 @@ function template(name: string) {
   return t;
 }
 
-/** 2026-07-08 → 2026年7月8日 */
-export function chineseDate(date: string): string {
-  const [y, m, d] = date.split("-").map(Number);
-  return `${y}年${m}月${d}日`;
+export interface RenderOptions {
+  /** The 回执 page of a 督办通知 (default: with it). */
+  receipt?: boolean;
 }
 
-export interface RenderContext {
-  office: string;
-  unitName: string;
-  calendar: WorkCalendar;
-  clause?: string;
-}
-
-/** Full working days that passed between the deadline and the day of issue, when the calendar knows them. */
-function overdueWorkdays(cal: WorkCalendar, deadline: string | null, issuedOn: string): number | null {
-  if (!deadline || issuedOn <= deadline) return null;
-  try {
-    return cal.workdaysBetween(deadline, cal.addCalendarDays(issuedOn, -1)) || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Five working days to reply; seven calendar days where the calendar does not reach. */
-function replyBy(cal: WorkCalendar, issuedOn: string): string {
-  try {
-    return cal.addWorkdays(issuedOn, 5);
-  } catch {
-    return cal.addCalendarDays(issuedOn, 7);
-  }
-}
-
-export function renderNotice(n: NoticeRecord, ctx: RenderContext): string {
+/** The HTML of a notice whose document is at hand. */
+export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderOptions = {}): string {
   const issuedOn = shanghaiDate(n.issuedAt);
+  const contact = [doc.sender.contactName && `联系人：${doc.sender.contactName}`, doc.sender.contactPhone && `联系电话：${doc.sender.contactPhone}`].filter(Boolean).join("，");
   const data = {
-    office: ctx.office,
-    unitName: ctx.unitName,
-    number: n.number,
     level: n.level,
     levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level,
+    number: n.number,
+    kindLabel: n.kind === "complaint" ? "信访编号" : "台账编号",
     ledgerNumber: n.ledgerNumber,
     caseTitle: n.caseTitle,
-    deadlineText: n.deadline ? chineseDate(n.deadline) : "（长期坚持）",
-    overdueDays: overdueWorkdays(ctx.calendar, n.deadline ?? null, issuedOn),
-    requirement: n.requirement,
-    clause: ctx.clause,
-    replyByText: chineseDate(replyBy(ctx.calendar, issuedOn)),
+    title: doc.title,
+    to: doc.to,
+    paragraphs: doc.paragraphs,
+    sender: doc.sender,
+    contact,
     issuedText: chineseDate(issuedOn),
+    replyByText: chineseDate(doc.replyBy),
+    receipt: opts.receipt !== false,
+    acknowledged: n.ackAt ? new Date(n.ackAt).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : null,
   };
   return template(n.level === "supervision" ? "supervision" : "notice")(data);
 }
@@ -75,12 +60,34 @@ export function noticeSubject(n: NoticeRecord): string {
   return `【${label}】${n.number ? `${n.number} ` : ""}${n.ledgerNumber} ${n.caseTitle}`;
 }
 
-/** The document of a stored notice, with its unit's name, its rule's legal clause and today's calendar. */
-export async function renderNoticeDocument(n: NoticeRecord, office: string): Promise<string> {
-  const [unit, rule, calendar] = await Promise.all([
+/** The notice's document: as issued, or (for a notice issued before documents were stored) composed now. */
+export async function documentOf(n: NoticeRecord): Promise<NoticeDocument> {
+  if (n.document) return n.document;
+  const [unit, rule, calendar, texts, settings] = await Promise.all([
     n.unitId ? Unit.findById(n.unitId, { name: 1 }).lean() : null,
-    n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1 }).lean() : null,
+    n.ruleId ? NoticeRuleModel.findById(n.ruleId, { clause: 1, triggers: 1 }).lean() : null,
     loadCalendar(),
+    loadTexts(),
+    loadSettings(),
   ]);
-  return renderNotice(n, { office, unitName: unit?.name ?? "整改办", calendar, clause: rule?.clause ?? undefined });
+  const level = n.level as Level;
+  const composed = compose(
+    texts[level],
+    {
+      doc: { kind: n.kind as CaseKind, state: n.state ?? "", ledgerNumber: n.ledgerNumber, title: n.caseTitle, deadline: n.deadline ?? null, receivedOn: null, progressPercent: 0, context: { deadline: n.deadline ?? null, deadlineRevision: n.revision } },
+      level,
+      rule: rule ? { triggers: rule.triggers as never, clause: rule.clause ?? undefined } : null,
+      addressee: n.inbox === "office" ? "office" : n.unitId ? "unit" : null,
+      unitName: unit?.name ?? null,
+      requirement: n.requirement ?? "",
+    },
+    { office: settings.signer, calendar, issuedAt: n.issuedAt },
+  );
+  const { issuerMark, signer, contactName, contactPhone, cc } = settings;
+  return { ...composed, sender: { issuerMark, signer, contactName, contactPhone, cc } };
+}
+
+/** The printable document of a stored notice. */
+export async function renderNoticeDocument(n: NoticeRecord, opts: RenderOptions = {}): Promise<string> {
+  return renderNotice(n, await documentOf(n), opts);
 }

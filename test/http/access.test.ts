@@ -278,6 +278,24 @@ const ROWS: Row[] = [
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },
+  {
+    route: "GET /texts",
+    what: "notice texts",
+    url: () => "/api/texts",
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "POST /texts/:level/preview",
+    what: "preview a notice text (writes nothing)",
+    url: () => "/api/texts/red/preview",
+    body: () => ({ title: "红色预警", body: "{编号}已超期{超期天数}天。", replyDays: 2 }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.samples.map((s: { paragraphs: string[] }) => s.paragraphs[0])).to.deep.equal(["ZY2-03已超期3天。", "XF-2026-000123已超期3天。"]);
+    },
+  },
 
   // ---- writes: refused roles first (nothing may change), then the allowed ones ----------------
   ...(["read", "ack"] as const).flatMap((mark): Row[] => [
@@ -420,6 +438,14 @@ const ROWS: Row[] = [
     what: "edit a notice rule",
     url: (f) => `/api/rules/${f.ruleId}`,
     body: () => ({ clause: "整改工作督办制度第五条" }),
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "PUT /texts/:level",
+    what: "edit a notice text",
+    url: () => "/api/texts/due_reminder",
+    body: () => ({ title: "到期提醒", body: "{编号}将于{期限}到期。", replyDays: 5 }),
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },

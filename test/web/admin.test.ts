@@ -10,11 +10,12 @@ import request from "supertest";
 import { CalendarYear, HolidayOverride, Unit, User } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { loadRules } from "../../src/notices/rules.ts";
+import { loadTexts } from "../../src/notices/texts.ts";
 import { makeQueue, queueConnection, workerConnection } from "../../src/queues.ts";
 import { makeWorld, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
-const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/holidays", "/admin/queues"];
+const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/texts", "/admin/holidays", "/admin/queues"];
 const FORBIDDEN = "只有整改办管理员可以进入管理页面";
 
 /** Logs in through the JSON API with any password; the response (200 or 401). */
@@ -67,6 +68,8 @@ describe("管理 pages (office admin)", function () {
       [`/admin/users/${u}/password`, { password: "long-enough-1" }],
       [`/admin/users/${u}/active`, { active: "false" }],
       ["/admin/rules/inspection.due_reminder", { t0_days: "9", t0_unit: "workday", points: "0", clause: "", enabled: "on" }],
+      ["/admin/texts/red", { title: "改过", body: "改过", replyDays: "3" }],
+      ["/admin/texts/red/preview", { title: "改过", body: "改过", replyDays: "3" }],
       ["/admin/holidays", { date: "2026-10-09", workday: "true", note: "" }],
       ["/admin/holidays/years", { year: "2031", note: "" }],
     ];
@@ -338,6 +341,27 @@ describe("管理 pages (office admin)", function () {
       expect((await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", holders: "unit", points: "-1", clause: "", enabled: "" })).status).to.equal(303);
       expect((await loadRules()).find((r) => r.id === "inspection.red")).to.deep.include({ enabled: false, triggers: [{ anchor: "deadline", direction: "after", days: 1, unit: "workday" }] });
       expect((await post("/admin/rules/no.such.rule", { points: "0" })).status).to.equal(404);
+    });
+  });
+
+  describe("notice texts", () => {
+    it("shows each level's words; previews an edit on both kinds of case without saving; saves it; refuses an unknown placeholder with the input kept", async () => {
+      const page = await admin.agent.get("/admin/texts");
+      expect(page.text).to.contain("签收提醒").and.contain("督办通知").and.contain("{答复期限}").and.contain("请于{答复期限}前（{答复工作日}个工作日内）登录系统签收");
+      const edit = { title: "红色预警（催办）", body: "{编号类别}{编号}已超期{超期天数}天。\n{依据}", replyDays: "2" };
+      const shown = await post("/admin/texts/red/preview", edit);
+      expect(shown.status).to.equal(200);
+      expect(shown.text).to.contain("督察问题示例：红色预警（催办）").and.contain("台账编号ZY2-03已超期3天").and.contain("信访件示例").and.contain("信访编号XF-2026-000123已超期3天");
+      expect(shown.text).to.contain("依据：《信访工作条例》第三十四条");
+      expect((await loadTexts()).red.title).to.equal("红色预警");
+      const saved = await post("/admin/texts/red", edit);
+      expect(saved.status).to.equal(303);
+      expect((await loadTexts()).red).to.deep.include({ title: "红色预警（催办）", replyDays: 2 });
+      const bad = await post("/admin/texts/red", { ...edit, body: "已超期{超期月数}个月 <b>", replyDays: "" });
+      expect(bad.status).to.equal(422);
+      expect(bad.text).to.contain("没有这些占位符：{超期月数}").and.contain("已超期{超期月数}个月 &lt;b&gt;").and.contain("签收或报送期限应为数字");
+      expect((await post("/admin/texts/nosuch", edit)).status).to.equal(404);
+      expect((await loadTexts()).red.title).to.equal("红色预警（催办）");
     });
   });
 

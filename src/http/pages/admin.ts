@@ -9,13 +9,15 @@ import type { Job, Queue } from "bullmq";
 import { endSessions } from "../auth.ts";
 import express, { type Request, type Response } from "express";
 import mongoose from "mongoose";
-import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, LEVEL_LABELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
-import { COVERED_YEARS } from "../../calendar/workdays.ts";
+import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, LEVEL_LABELS, LEVELS, ROLE_LABELS, isIsoDate, stateLabel, type Actor, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { COVERED_YEARS, loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "../../db/models.ts";
 import { createUnit, createUser, newUnitSchema, newUserSchema, updateUser } from "../../directory.ts";
 import { AppError, duplicate, fromZod, invalid, notFound, type FieldError } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
+import { loadSettings } from "../../notices/settings.ts";
+import { PLACEHOLDERS, loadTexts, preview, updateText } from "../../notices/texts.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 
 export interface AdminPageDeps {
@@ -42,6 +44,7 @@ const TABS = [
   ["/admin/units", "单位"],
   ["/admin/users", "用户"],
   ["/admin/rules", "预警督办规则"],
+  ["/admin/texts", "通知文本"],
   ["/admin/holidays", "节假日"],
   ["/admin/queues", "队列"],
 ] as const;
@@ -56,6 +59,7 @@ const DONE: Record<string, string> = {
   user_deactivated: "已停用用户，其登录会话已退出",
   user_activated: "已启用用户",
   rule_saved: "已保存规则（各案件下次计算提醒时间时生效）",
+  text_saved: "已保存通知文本（此后发出的通知使用新文字）",
   override_added: "已添加日历调整",
   override_deleted: "已删除日历调整",
   year_added: "已标记该年度已录入",
@@ -98,6 +102,7 @@ const FALLBACK: Record<string, string> = {
   role: "角色不正确",
   unitId: "所选单位不存在或已停用",
   points: "扣分应为 -10 到 0 之间的数",
+  replyDays: "签收或报送期限应为 1–30 个工作日",
   clause: "条款依据不超过 500 字",
   note: "备注不超过 200 字",
 };
@@ -477,6 +482,64 @@ export function adminPages(deps: AdminPageDeps): express.Router {
         return m ? `t${m[1]}` : p.split(".")[0]!;
       });
       await showRules(req, res, { id, values: body, errors }, status);
+    }
+  });
+
+  // ---------------------------------------------------------------- texts
+
+  async function showTexts(req: Request, res: Response, form?: { level: string; values: Body; errors: Errors; preview?: unknown }, status = 200) {
+    const [texts, rules] = await Promise.all([loadTexts(), loadRules()]);
+    const rows = LEVELS.map((level) => {
+      const editing = form?.level === level ? form : null;
+      const t = texts[level];
+      const kinds = [...new Set(rules.filter((r) => r.level === level).map((r) => KIND_LABELS[r.kind]))];
+      return {
+        level,
+        label: LEVEL_LABELS[level],
+        kinds: kinds.length ? `用于：${kinds.join("、")}` : "用于：手工发出",
+        values: editing ? { title: str(editing.values, "title"), body: str(editing.values, "body"), replyDays: str(editing.values, "replyDays") } : { title: t.title, body: t.body, replyDays: t.replyDays },
+        errors: editing?.errors ?? {},
+        preview: editing?.preview ?? null,
+      };
+    });
+    page(req, res, "texts", { title: "通知文本", rows, placeholders: PLACEHOLDERS }, status, form && status >= 400 ? `text-${form.level}` : null);
+  }
+
+  /** The posted text, as updateText and preview take it (a blank or non-numeric day count is refused by their schema). */
+  const textInput = (body: Body) => {
+    const days = str(body, "replyDays").trim();
+    return { title: str(body, "title"), body: str(body, "body"), replyDays: /^\d{1,3}$/.test(days) ? Number(days) : days === "" ? undefined : Number.NaN };
+  };
+
+  router.get("/texts", async (req, res) => {
+    await showTexts(req, res);
+  });
+
+  router.post("/texts/:level/preview", async (req, res) => {
+    assertCsrf(req);
+    const level = String(req.params.level);
+    const body = formOf(req);
+    if (!(LEVELS as readonly string[]).includes(level)) throw notFound("通知类别");
+    try {
+      const settings = await loadSettings();
+      const shown = preview(level, textInput(body), { office: settings.signer, calendar: await loadCalendar(), issuedAt: deps.clock.now() });
+      await showTexts(req, res, { level, values: body, errors: {}, preview: { ...shown, to: `${shown.samples[0]?.to ?? ""}：` } });
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showTexts(req, res, { level, values: body, errors }, status);
+    }
+  });
+
+  router.post("/texts/:level", async (req, res) => {
+    assertCsrf(req);
+    const level = String(req.params.level);
+    const body = formOf(req);
+    try {
+      await updateText(level, textInput(body), actorOf(res)!);
+      res.redirect(303, `/admin/texts?done=text_saved#text-${level}`);
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showTexts(req, res, { level, values: body, errors }, status);
     }
   });
 

@@ -43,7 +43,6 @@ export interface PageDeps {
   service: CaseService;
   clock: Clock;
   login: Login;
-  office: string;
   maxUploadBytes: number;
 }
 
@@ -329,7 +328,7 @@ export function pageRouter(deps: PageDeps): express.Router {
     res.redirect(303, "/notices");
   });
   router.get("/notices/:id/print", async (req, res) => {
-    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), deps.office);
+    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), { receipt: req.query.receipt !== "0" });
     res.type("html").send(html);
   });
 

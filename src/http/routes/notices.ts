@@ -14,7 +14,7 @@ const noticeQuery = z.strictObject({
   inbox: z.enum(["office"], { error: "参数 inbox 只能为 office（整改办收文）" }).optional(),
 });
 
-export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
+export function noticeRoutes(api: Api, deps: { clock: Clock }) {
   const { clock } = deps;
   api.add({
     method: "get",
@@ -47,7 +47,7 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     summary: "通知文书（可打印的 HTML，A4）",
     returns: "text/html",
     async handle({ res, actor, params }) {
-      const html = await renderNoticeDocument(await getNotice(params.id!, actor), deps.office);
+      const html = await renderNoticeDocument(await getNotice(params.id!, actor));
       res.type("html").send(html);
       return undefined;
     },
