@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { LEVEL_LABELS, shanghaiDate, type CaseKind, type Level } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
-import { NoticeRuleModel, Unit } from "../db/models.ts";
+import mongoose from "mongoose";
+import { NoticeRuleModel, Unit, User } from "../db/models.ts";
 import type { NoticeDocument, NoticeRecord } from "./issuer.ts";
 import { loadSettings } from "./settings.ts";
 import { loadTexts, chineseDate, compose } from "./texts.ts";
@@ -28,7 +29,40 @@ function template(name: string) {
 export interface RenderOptions {
   /** The 回执 page of a 督办通知 (default: with it). */
   receipt?: boolean;
+  /** Who signed for it in the app (the 回执 shows it received). */
+  acknowledgedBy?: string | null;
 }
+
+/** Width in full-width characters: CJK and full-width punctuation 1, Latin letters and digits ½. */
+const widthOf = (s: string) => [...s].reduce((w, ch) => w + ((ch.codePointAt(0) ?? 0) >= 0x2e80 ? 1 : 0.5), 0);
+
+/** 3号 (16 pt) 仿宋, or a size smaller when the text would not fit on one page (see supervision.hbs). Lines in mm. */
+const FITS = [
+  { cls: "", perLine: 28, line: 10.2, title: 10.9, titlePerLine: 20 },
+  { cls: "fit-1", perLine: 29, line: 8.82, title: 9.88, titlePerLine: 21 },
+  { cls: "fit-2", perLine: 31, line: 7.94, title: 9.17, titlePerLine: 22 },
+  { cls: "fit-3", perLine: 34, line: 7.23, title: 8.47, titlePerLine: 24 },
+];
+
+/**
+ * The body size that keeps a 督办通知 on its one page: the first whose lines fit between the title and
+ * the 抄送 (positions in mm as laid out in supervision.hbs, rounded up). Past the smallest, the text
+ * runs on to a second page rather than shrink further.
+ */
+export function fitOf(doc: Pick<NoticeDocument, "title" | "paragraphs" | "to" | "sender">): string {
+  const annotation = doc.sender.contactName || doc.sender.contactPhone ? 1 : 0;
+  const bottom = 297 - 35 - (doc.sender.cc ? Math.ceil(widthOf(`抄送：${doc.sender.cc}。`) / 24) * 7.8 + 2 : 0) - 3;
+  for (const f of FITS) {
+    const titleLines = Math.ceil(widthOf(doc.title) / f.titlePerLine);
+    const top = 30 + 9.3 + 4 + 0.8 + 4.9 + f.line + 2 * f.line + titleLines * f.title + f.line;
+    const lines = 1 + doc.paragraphs.reduce((n, p) => n + Math.ceil((widthOf(p) + 2) / f.perLine), 0) + 3 + annotation;
+    if (top + lines * f.line <= bottom) return f.cls;
+  }
+  return FITS.at(-1)!.cls;
+}
+
+/** The 发文机关标志 in red on one line of the 版心 (156 mm ≈ 442 pt): at most 26 pt. */
+const markSize = (mark: string) => Math.min(26, Math.floor((442 / Math.max(1, widthOf(mark))) * 10) / 10);
 
 /** The HTML of a notice whose document is at hand. */
 export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderOptions = {}): string {
@@ -49,7 +83,9 @@ export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderO
     issuedText: chineseDate(issuedOn),
     replyByText: chineseDate(doc.replyBy),
     receipt: opts.receipt !== false,
-    acknowledged: n.ackAt ? new Date(n.ackAt).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : null,
+    acknowledged: n.ackAt ? { at: new Date(n.ackAt).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }), by: opts.acknowledgedBy ?? null } : null,
+    fit: n.level === "supervision" ? fitOf(doc) : "",
+    markSize: markSize(doc.sender.issuerMark),
   };
   return template(n.level === "supervision" ? "supervision" : "notice")(data);
 }
@@ -89,5 +125,6 @@ export async function documentOf(n: NoticeRecord): Promise<NoticeDocument> {
 
 /** The printable document of a stored notice. */
 export async function renderNoticeDocument(n: NoticeRecord, opts: RenderOptions = {}): Promise<string> {
-  return renderNotice(n, await documentOf(n), opts);
+  const signer = n.ackBy && mongoose.isObjectIdOrHexString(n.ackBy) ? await User.findById(n.ackBy, { displayName: 1 }).lean() : null;
+  return renderNotice(n, await documentOf(n), { acknowledgedBy: signer?.displayName ?? null, ...opts });
 }

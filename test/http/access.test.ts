@@ -279,6 +279,13 @@ const ROWS: Row[] = [
     check: errorCode("forbidden"),
   },
   {
+    route: "GET /settings",
+    what: "the office's settings",
+    url: () => "/api/settings",
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
     route: "GET /texts",
     what: "notice texts",
     url: () => "/api/texts",
@@ -438,6 +445,14 @@ const ROWS: Row[] = [
     what: "edit a notice rule",
     url: (f) => `/api/rules/${f.ruleId}`,
     body: () => ({ clause: "整改工作督办制度第五条" }),
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "PUT /settings",
+    what: "edit the office's settings",
+    url: () => "/api/settings",
+    body: () => ({ issuerMark: "某市整改办", signer: "某市整改办", contactName: "王敏", contactPhone: "0371-12345678", cc: "", verificationTerm: "验收" }),
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },

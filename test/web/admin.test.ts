@@ -10,12 +10,13 @@ import request from "supertest";
 import { CalendarYear, HolidayOverride, Unit, User } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { loadRules } from "../../src/notices/rules.ts";
+import { loadSettings } from "../../src/notices/settings.ts";
 import { loadTexts } from "../../src/notices/texts.ts";
 import { makeQueue, queueConnection, workerConnection } from "../../src/queues.ts";
 import { makeWorld, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
-const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/texts", "/admin/holidays", "/admin/queues"];
+const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/texts", "/admin/settings", "/admin/holidays", "/admin/queues"];
 const FORBIDDEN = "只有整改办管理员可以进入管理页面";
 
 /** Logs in through the JSON API with any password; the response (200 or 401). */
@@ -70,6 +71,7 @@ describe("管理 pages (office admin)", function () {
       ["/admin/rules/inspection.due_reminder", { t0_days: "9", t0_unit: "workday", points: "0", clause: "", enabled: "on" }],
       ["/admin/texts/red", { title: "改过", body: "改过", replyDays: "3" }],
       ["/admin/texts/red/preview", { title: "改过", body: "改过", replyDays: "3" }],
+      ["/admin/settings", { issuerMark: "x", signer: "x", contactName: "", contactPhone: "", cc: "", verificationTerm: "验收" }],
       ["/admin/holidays", { date: "2026-10-09", workday: "true", note: "" }],
       ["/admin/holidays/years", { year: "2031", note: "" }],
     ];
@@ -362,6 +364,20 @@ describe("管理 pages (office admin)", function () {
       expect(bad.text).to.contain("没有这些占位符：{超期月数}").and.contain("已超期{超期月数}个月 &lt;b&gt;").and.contain("签收或报送期限应为数字");
       expect((await post("/admin/texts/nosuch", edit)).status).to.equal(404);
       expect((await loadTexts()).red.title).to.equal("红色预警（催办）");
+    });
+  });
+
+  describe("settings", () => {
+    it("saves the office's particulars for its documents; refuses a bad phone number with the input kept", async () => {
+      const page = await admin.agent.get("/admin/settings");
+      expect(page.text).to.contain("发文机关标志").and.contain("市生态环境保护督察整改工作领导小组办公室");
+      const form = { issuerMark: "某市生态环境保护督察整改办", signer: "某市整改办", contactName: "王敏", contactPhone: "0371-6789 1234", cc: "分管副市长", verificationTerm: "验收" };
+      expect((await post("/admin/settings", form)).status).to.equal(303);
+      expect(await loadSettings()).to.deep.equal(form);
+      const bad = await post("/admin/settings", { ...form, contactPhone: "<call me>", verificationTerm: "检查" });
+      expect(bad.status).to.equal(422);
+      expect(bad.text).to.contain("联系电话只能包含数字").and.contain("销号核查的称谓应为").and.contain("&lt;call me&gt;");
+      expect(await loadSettings()).to.deep.equal(form);
     });
   });
 

@@ -16,7 +16,7 @@ import { CalendarYear, HolidayOverride, Unit, User, isDuplicateKey, type UnitDoc
 import { createUnit, createUser, newUnitSchema, newUserSchema, updateUser } from "../../directory.ts";
 import { AppError, duplicate, fromZod, invalid, notFound, type FieldError } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
-import { loadSettings } from "../../notices/settings.ts";
+import { VERIFICATION_TERMS, loadSettings, updateSettings } from "../../notices/settings.ts";
 import { PLACEHOLDERS, loadTexts, preview, updateText } from "../../notices/texts.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 
@@ -45,6 +45,7 @@ const TABS = [
   ["/admin/users", "用户"],
   ["/admin/rules", "预警督办规则"],
   ["/admin/texts", "通知文本"],
+  ["/admin/settings", "系统设置"],
   ["/admin/holidays", "节假日"],
   ["/admin/queues", "队列"],
 ] as const;
@@ -60,6 +61,7 @@ const DONE: Record<string, string> = {
   user_activated: "已启用用户",
   rule_saved: "已保存规则（各案件下次计算提醒时间时生效）",
   text_saved: "已保存通知文本（此后发出的通知使用新文字）",
+  settings_saved: "已保存系统设置（此后发出的通知使用）",
   override_added: "已添加日历调整",
   override_deleted: "已删除日历调整",
   year_added: "已标记该年度已录入",
@@ -540,6 +542,30 @@ export function adminPages(deps: AdminPageDeps): express.Router {
     } catch (e) {
       const { status, errors } = refusal(e);
       await showTexts(req, res, { level, values: body, errors }, status);
+    }
+  });
+
+  // ---------------------------------------------------------------- settings
+
+  async function showSettings(req: Request, res: Response, form?: { values: Body; errors: Errors }, status = 200) {
+    const saved = await loadSettings();
+    page(req, res, "settings", { title: "系统设置", values: form?.values ?? saved, errors: form?.errors ?? {}, terms: VERIFICATION_TERMS }, status);
+  }
+
+  router.get("/settings", async (req, res) => {
+    await showSettings(req, res);
+  });
+
+  router.post("/settings", async (req, res) => {
+    assertCsrf(req);
+    const body = formOf(req);
+    try {
+      const keys = ["issuerMark", "signer", "contactName", "contactPhone", "cc", "verificationTerm"] as const;
+      await updateSettings(Object.fromEntries(keys.map((k) => [k, str(body, k)])), actorOf(res)!);
+      res.redirect(303, "/admin/settings?done=settings_saved");
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showSettings(req, res, { values: body, errors }, status);
     }
   });
 

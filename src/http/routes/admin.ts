@@ -5,7 +5,7 @@ import { createUnit, createUser, newUnitSchema, newUserSchema, updateUnit, updat
 import { loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
-import { loadSettings } from "../../notices/settings.ts";
+import { loadSettings, settingsSchema, updateSettings } from "../../notices/settings.ts";
 import { loadTexts, preview, textSchema, updateText } from "../../notices/texts.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { endSessions } from "../auth.ts";
@@ -129,6 +129,29 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     },
   });
 
+  api.add({
+    method: "get",
+    path: "/settings",
+    tag: "admin",
+    summary: "系统设置：发文机关标志、署名、联系人、联系电话、抄送、销号核查的称谓",
+    roles: ADMIN,
+    returns: "the settings",
+    async handle() {
+      return loadSettings();
+    },
+  });
+  api.add({
+    method: "put",
+    path: "/settings",
+    tag: "admin",
+    summary: "修改系统设置（此后发出的通知使用）",
+    roles: ADMIN,
+    body: settingsSchema,
+    returns: "the settings",
+    async handle({ actor, body }) {
+      return updateSettings(body, actor);
+    },
+  });
   api.add({
     method: "get",
     path: "/texts",
