@@ -22,12 +22,14 @@ import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, sameSecret, ses
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
+import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
 import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
+import { reportRoutes } from "./routes/reports.ts";
 import { User, type UserDoc } from "../db/models.ts";
 
 export interface AppDeps {
@@ -44,6 +46,7 @@ export function buildApi(deps: AppDeps): Api {
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   noticeRoutes(api, { clock: deps.clock });
   adminRoutes(api, { clock: deps.clock });
+  reportRoutes(api, { clock: deps.clock });
   return api;
 }
 
@@ -140,6 +143,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
+  app.use(reportPages({ clock: deps.clock }));
   app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 

@@ -279,6 +279,16 @@ const ROWS: Row[] = [
     check: errorCode("forbidden"),
   },
   {
+    route: "GET /scorecard",
+    what: "the scorecard: a unit its own figures only",
+    url: (f) => `/api/scorecard?unit=${f.units.lead}`,
+    expect: all(200),
+    check(res, who, f) {
+      const names = res.body.units.map((u: { unitId: string }) => u.unitId);
+      if (who === "co" || who === "other") expect(names.every((u: string) => u === (who === "co" ? f.units.co : f.units.other))).to.equal(true);
+    },
+  },
+  {
     route: "GET /settings",
     what: "the office's settings",
     url: () => "/api/settings",

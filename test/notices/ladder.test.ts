@@ -374,6 +374,32 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(beforeWorkdays("2026-04-30", 10))).to.deep.equal(["due_reminder"]);
   });
 
+  it("a 专函督办 takes two yellow cards of the unit's own time in one quarter: a superseded or office-time yellow does not count", async () => {
+    const held = async (n: number, deadline: string) => {
+      const c = await apply(await assignedInspection(deadline, n), "SIGN", w.lead);
+      return apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "推进中" });
+    };
+    await held(1, "2026-04-30");
+    await held(2, "2026-04-30");
+    await sweepAt(beforeWorkdays("2026-04-30", 2)); // a yellow each, on the unit's time
+    let [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.specialLetters.map((l) => [l.quarter, l.noticeIds.length])).to.deep.equal([["2026Q2", 2]]);
+
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    sweeper = new NoticeSweeper(w.service, w.clock);
+    await held(1, "2026-04-30"); // its yellow counts
+    await held(2, "2026-04-27"); // first seen past its deadline: the yellow is superseded by the red
+    let c = await held(3, "2026-04-30"); // handed back; the office issues a yellow by hand while it holds the case
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 2))).to.have.members(["yellow", "red", "office_due"]);
+    const byHand = await issueByHand(c, { level: "yellow", requirement: "请抓紧审核" }, w.office, w.clock);
+    expect(byHand).to.include({ holder: "office", points: 0 });
+    [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.counts).to.deep.equal({ yellow: 1, red: 1 });
+    expect(score!.specialLetters).to.deep.equal([]);
+    expect(score!.points).to.equal(-1.5);
+  });
+
   it("scores units from their notices, each point traceable to a notice and its case", async () => {
     const a = await apply(await assignedInspection("2026-04-30", 1), "SIGN", w.lead);
     await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
