@@ -82,7 +82,7 @@ await walk(inspection._id.toString(), "inspection", [
   [fgw, "REQUEST_EXTENSION", { deadline: day(120), reason: "天然气管网施工受冬季停工影响" }, 30],
   [staff, "APPROVE_EXTENSION", {}, 2],
   [fgw, "SUBMIT", { summary: "12台燃煤锅炉全部完成替代并逐台验收", attachmentIds: [report.id] }, 60],
-  [staff, "PASS", { publicityDays: 5 }, 3],
+  [staff, "PASS", { checkedBy: "整改办王敏、市发展改革委赵刚", checkedOn: day(115), opinion: "逐台现场核查，12台燃煤锅炉均已拆除或完成替代", attachmentIds: [report.id], publicityDays: 5 }, 3],
   [system, "PUBLICITY_END", {}, 7],
 ]);
 
@@ -104,7 +104,7 @@ await walk(complaint._id.toString(), "complaint", [
   [sthjj, "SUBMIT_RESULT", { summary: "夜间检查发现企业废气处理设施未运行", violationFound: true, measures: "立案处罚并责令整改" }, 12],
   [staff, "APPROVE", {}, 1],
   [staff, "REPLY", { text: "经查属实，已依法立案查处。", channel: "书面" }, 1],
-  [staff, "CLOSE", { satisfaction: "满意" }, 5],
+  [staff, "CLOSE", { visitedOn: day(18), visitMethod: "电话", satisfaction: "满意", note: "电话回访，信访人对处理结果表示满意" }, 5],
 ]);
 
 // ---- the escalation ladder, with the clock moved forward ---------------------------------

@@ -120,7 +120,7 @@ export async function seedDemoLedger(units: Map<string, string>, now = new Date(
     await act(id, "SUBMIT", { summary: "已完成整改，申请销号", attachmentIds: await pdf(id, unit) }, unit);
     if (stage === 4) continue;
     at(-15 + i);
-    await act(id, "PASS", { publicityDays: 0, note: "资料齐全，同意销号" }, staff);
+    await act(id, "PASS", { checkedBy: "整改办王敏、市生态环境局李强", checkedOn: day(-15 + i), opinion: "现场核查，整改到位，资料齐全，同意销号", attachmentIds: await pdf(id, staff), publicityDays: 0 }, staff);
   }
 
   const topics: [string, string, string][] = [
@@ -176,7 +176,7 @@ export async function seedDemoLedger(units: Map<string, string>, now = new Date(
     await act(id, "REPLY", { text: "经查，您反映的问题属实，已责令整改。", channel: "书面" }, staff);
     if (target === "replied") continue;
     at(start + 18);
-    await act(id, "CLOSE", { satisfaction: "满意" }, staff);
+    await act(id, "CLOSE", { visitedOn: day(start + 18), visitMethod: "电话", satisfaction: i % 5 === 0 ? "基本满意" : "满意" }, staff);
   }
 
   // Today: the sweep issues what fell due, so overdue cases carry their warnings and supervision notices.

@@ -10,8 +10,8 @@ import { inspectionMachine, inspectionPayloads, inspectionRules, type Inspection
 
 export * from "./common.ts";
 export { complaintMachine, inspectionMachine };
-export { DEFAULT_COMPLAINT_LIMITS, REPLY_CHANNELS, type ComplaintContext, type ComplaintLimits } from "./complaint.ts";
-export type { InspectionContext } from "./inspection.ts";
+export { DEFAULT_COMPLAINT_LIMITS, REPLY_CHANNELS, SATISFACTION, VISIT_METHODS, type ComplaintContext, type ComplaintLimits } from "./complaint.ts";
+export type { InspectionContext, Verification } from "./inspection.ts";
 
 export const CASE_KINDS = ["inspection", "complaint"] as const;
 export type CaseKind = (typeof CASE_KINDS)[number];

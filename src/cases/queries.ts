@@ -119,7 +119,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
   ]);
   const byState: Record<string, number> = {};
   for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
-  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0 };
+  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0, answered: 0, satisfied: 0 };
   const i = inspections ?? { closed: 0, closedOnTime: 0 };
   return {
     total: byStateRows.reduce((sum, r) => sum + r.n, 0),
@@ -133,19 +133,22 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
       closed: c.closed,
       replied: c.replied,
       closedOnTime: c.closedOnTime,
+      answered: c.answered,
+      satisfied: c.satisfied,
       rates: {
         acceptance: ratio(c.accepted, c.received),
         investigation: ratio(c.investigated, c.accepted),
         closure: ratio(c.closed, c.accepted),
         reply: ratio(c.replied, c.received),
         onTime: ratio(c.closedOnTime, c.closed),
+        satisfaction: ratio(c.satisfied, c.answered),
       },
     },
     inspections: { closed: i.closed, closedOnTime: i.closedOnTime, onTimeRate: ratio(i.closedOnTime, i.closed) },
   };
 }
 
-type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number };
+type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number; answered: number; satisfied: number };
 type InspectionCounts = { closed: number; closedOnTime: number };
 
 // Aggregation expressions: a field that is set, a count of the documents where all conditions hold.
@@ -153,7 +156,10 @@ const isSet = (path: string) => ({ $ne: [{ $ifNull: [path, null] }, null] });
 const countIf = (...conditions: unknown[]) => ({ $sum: { $cond: [{ $and: conditions }, 1, 0] } });
 const closedOnTime = (deadline: string) => [isSet("$context.closedOn"), isSet(deadline), { $lte: ["$context.closedOn", deadline] }];
 
-/** The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率). */
+/**
+ * The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率;
+ * 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
+ */
 const COMPLAINT_COUNTS = {
   _id: null,
   received: { $sum: 1 },
@@ -162,6 +168,8 @@ const COMPLAINT_COUNTS = {
   closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
   replied: countIf(isSet("$context.repliedOn")),
   closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, ...closedOnTime("$context.concludeBy")),
+  answered: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意", "不满意"]] }),
+  satisfied: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意"]] }),
 };
 
 /** 按期整改率 over inspection items closed in the period. */

@@ -9,7 +9,7 @@ import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 
 const cal = new WorkCalendar();
 const ms = (d: Date, delta: number) => new Date(d.getTime() + delta);
@@ -301,7 +301,7 @@ describe("the escalation ladder", () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
     w.clock.set("2026-03-20T10:00:00+08:00");
-    c = await apply(c, "PASS", w.office, { publicityDays: 5 });
+    c = await apply(c, "PASS", w.office, await checked(w, c._id.toString(), { publicityDays: 5 }));
     const end = afterWorkdays("2026-03-20", 5);
     w.clock.set(ms(end, -1));
     expect((await sweeper.sweep()).publicityEnded).to.deep.equal([]);

@@ -83,6 +83,18 @@ export async function evidence(caseId: string, actor: Actor, name = "现场照�
   return (await storeAttachment(caseId, { buffer: PNG, originalname: name }, actor)).id;
 }
 
+/** The office's 现场核查 for PASS, with a photo uploaded to the case, dated today (the clock's day in China). */
+export async function checked(w: World, caseId: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  return { checkedBy: "整改办张三、李四", checkedOn: day, opinion: "现场核查，整改到位", attachmentIds: [await evidence(caseId, w.office, "核查照片.png")], ...extra };
+}
+
+/** The 回访 for CLOSE, dated today. */
+export function visited(w: World, satisfaction = "满意"): Record<string, unknown> {
+  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  return { visitedOn: day, visitMethod: "电话", satisfaction };
+}
+
 /** The AppError a promise rejects with; fails the test if it was accepted. */
 export async function refusal(p: Promise<unknown>): Promise<AppError> {
   try {

@@ -4,7 +4,7 @@
  * submitted form back into a payload. No workflow rule lives here.
  */
 import type { z } from "zod";
-import { REPLY_CHANNELS, eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
+import { REPLY_CHANNELS, SATISFACTION, VISIT_METHODS, eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
 
 type Input = "unit" | "units" | "date" | "number" | "textarea" | "text" | "files" | "bool" | "select";
 interface Widget {
@@ -29,7 +29,12 @@ const WIDGETS: Record<string, Widget> = {
   violationFound: { label: "是否发现环境违法行为", input: "bool" },
   measures: { label: "处理措施", input: "textarea" },
   channel: { label: "答复方式", input: "select", options: REPLY_CHANNELS },
-  satisfaction: { label: "满意度", input: "select", options: ["满意", "基本满意", "不满意", "未表态"] },
+  satisfaction: { label: "满意度", input: "select", options: SATISFACTION },
+  checkedBy: { label: "核查人员", input: "text" },
+  checkedOn: { label: "核查日期", input: "date" },
+  opinion: { label: "核查意见", input: "textarea" },
+  visitedOn: { label: "回访日期", input: "date" },
+  visitMethod: { label: "回访方式", input: "select", options: VISIT_METHODS },
 };
 
 const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
@@ -39,7 +44,24 @@ const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
   REPLY: { text: "答复内容" },
   SUBMIT_RESULT: { summary: "调查核实情况" },
   OBJECTION: { reason: "异议内容" },
+  PASS: { attachmentIds: "核查照片、资料（照片、PDF、Word、Excel）" },
+  CLOSE: { note: "回访情况" },
 };
+
+/** What the office calls its close-out check (系统设置): 现场核查, or 验收 where offices say 验收. */
+export interface Terms {
+  verification: string;
+}
+
+/** The 审核通过 form in the office's words: "审核通过（现场核查）" or "验收通过", with fields to match. */
+function inTerms(type: string, label: string, fieldLabel: (name: string, l: string) => string, terms?: Terms) {
+  if (type !== "PASS" || !terms) return { label, fieldLabel };
+  const t = terms.verification;
+  return {
+    label: t === "验收" ? "验收通过" : `${label}（${t}）`,
+    fieldLabel: (name: string, l: string) => (["checkedBy", "checkedOn", "opinion", "attachmentIds"].includes(name) ? l.replace("核查", t) : fieldLabel(name, l)),
+  };
+}
 
 export interface FormField extends Widget {
   name: string;
@@ -61,15 +83,14 @@ function shapeOf(kind: CaseKind, type: string): Record<string, z.ZodType> {
 }
 
 /** The form of an event, with submitted values and field errors when it is shown again. */
-export function actionForm(kind: CaseKind, type: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): ActionForm {
-  const fields = Object.keys(shapeOf(kind, type)).map((name) => ({
-    name,
-    ...(WIDGETS[name] ?? { label: name, input: "text" as const }),
-    ...(Object.hasOwn(LABEL_OVERRIDES, type) && LABEL_OVERRIDES[type]![name] ? { label: LABEL_OVERRIDES[type]![name] } : {}),
-    value: values[name],
-    error: errors[name],
-  }));
-  return { type, label: eventLabel(type), fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
+export function actionForm(kind: CaseKind, type: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}, terms?: Terms): ActionForm {
+  const words = inTerms(type, eventLabel(type), (_n, l) => l, terms);
+  const fields = Object.keys(shapeOf(kind, type)).map((name) => {
+    const widget = WIDGETS[name] ?? { label: name, input: "text" as const };
+    const label = Object.hasOwn(LABEL_OVERRIDES, type) && LABEL_OVERRIDES[type]![name] ? LABEL_OVERRIDES[type]![name]! : widget.label;
+    return { name, ...widget, label: words.fieldLabel(name, label), value: values[name], error: errors[name] };
+  });
+  return { type, label: words.label, fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
 }
 
 /** Form values (strings, repeated keys) → the payload the schema expects; files are uploaded by the caller. */

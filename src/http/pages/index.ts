@@ -9,6 +9,7 @@ import multer from "multer";
 import {
   DEADLINE_STATES,
   EVENT_LABELS,
+  dutyOf,
   eventLabel,
   LEVEL_LABELS,
   ROLE_LABELS,
@@ -34,6 +35,7 @@ import { acknowledge, getNotice, listNotices, noticeState } from "../../notices/
 import type { NoticeRecord } from "../../notices/issuer.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
+import { loadSettings } from "../../notices/settings.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, csrfToken, type Login } from "../auth.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
@@ -220,10 +222,19 @@ export function pageRouter(deps: PageDeps): express.Router {
       CaseSchedule.findById(id, { problem: 1 }).lean(),
     ]);
     const kind = c.kind as CaseKind;
+    const settings = await loadSettings();
+    const terms = { verification: settings.verificationTerm };
     const files = new Map(attachments.map((a) => [a.id, a]));
     const timeline = history.map((h: ChainEntry) => {
       const p = (h.payload ?? {}) as Record<string, unknown>;
-      const texts = ["reason", "text", "summary", "requirements", "measures", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
+      const texts = ["reason", "text", "summary", "requirements", "measures", "opinion", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
+      // The office's 现场核查 (验收) and the 回访 before 办结, as recorded.
+      const facts =
+        h.type === "PASS" && typeof p.checkedBy === "string"
+          ? [`${terms.verification}：${p.checkedBy}，${p.checkedOn}`]
+          : h.type === "CLOSE" && typeof p.visitedOn === "string"
+            ? [`回访：${p.visitedOn}，${p.visitMethod}，${p.satisfaction}`]
+            : [];
       return {
         seq: h.seq,
         at: h.at,
@@ -234,6 +245,7 @@ export function pageRouter(deps: PageDeps): express.Router {
         from: h.from ? stateLabel(kind, h.from) : null,
         to: stateLabel(kind, h.to),
         texts,
+        facts,
         percent: typeof p.percent === "number" ? p.percent : null,
         deadline: typeof p.deadline === "string" ? p.deadline : null,
         files: (Array.isArray(p.attachmentIds) ? (p.attachmentIds as string[]) : []).map((a) => files.get(a)).filter(Boolean),
@@ -256,7 +268,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       revisions.push({ revision: h.deadlineRevision, deadline, setBy: eventLabel(h.type), on: from, workdays, current: h.deadlineRevision === c.deadlineRevision });
     }
     const allowed = service.allowedEvents(c, actor);
-    const forms = allowed.map((type) => (type === form.type ? actionForm(kind, type, form.values, form.errors) : actionForm(kind, type)));
+    const forms = allowed.map((type) => (type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms)));
     page(
       req,
       res,
@@ -273,6 +285,10 @@ export function pageRouter(deps: PageDeps): express.Router {
           complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
           light: light(c, now, new Set()),
           scheduleProblem: schedule?.problem ?? null,
+          holderStep: dutyOf(kind, c.state),
+          verification: (c.context as { verification?: { checkedBy: string; checkedOn: string; opinion: string } | null }).verification ?? null,
+          visit: kind === "complaint" && (c.context as { visitedOn?: string | null }).visitedOn ? (c.context as { visitedOn: string; satisfaction: string }) : null,
+          verificationTerm: terms.verification,
         },
         context: c.context,
         revisions,
