@@ -152,3 +152,9 @@ export async function assertUnitsExist(ids: string[], field: string): Promise<vo
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
 }
+
+/** Every unit's name by id (units are few). */
+export async function unitNames(): Promise<Map<string, string>> {
+  const units = await Unit.find({}, { name: 1 }).lean();
+  return new Map(units.map((u) => [u._id.toString(), u.name]));
+}

@@ -95,6 +95,8 @@ export interface ComplaintContext {
   acceptBy: string;
   acceptedOn: string | null;
   concludeBy: string | null;
+  /** When the office gave the matter to the unit (交办). */
+  assignedOn: string | null;
   leadUnitId: string | null;
   coUnitIds: string[];
   deadline: string | null;
@@ -197,6 +199,7 @@ export const complaintMachine = setup({
       acceptBy,
       acceptedOn: null,
       concludeBy: null,
+      assignedOn: null,
       leadUnitId: null,
       coUnitIds: [],
       deadline: acceptBy,
@@ -247,6 +250,7 @@ export const complaintMachine = setup({
               ? {
                   leadUnitId: event.leadUnitId,
                   coUnitIds: event.coUnitIds,
+                  assignedOn: shanghaiDate(event.at),
                   deadline: event.deadline,
                   deadlineRevision: context.deadlineRevision + 1,
                 }

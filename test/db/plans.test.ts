@@ -11,6 +11,7 @@ import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.t
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { noticeListQuery } from "../../src/notices/inbox.ts";
+import { bulletinCasesQuery } from "../../src/notices/bulletin.ts";
 import { officeHeldQuery } from "../../src/notices/office-queue.ts";
 import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
@@ -124,7 +125,7 @@ describe("Query plans: hot queries read through an index", function () {
     ).to.deep.equal([]);
   });
 
-  it("the scorecard and the office's queue: scored notices of a period, for all units and one; the cases the office holds", async () => {
+  it("the scorecard, the office's queue and the 通报: scored notices of a period, for all units and one; the cases the office holds; a unit's cases behind each figure", async () => {
     const from = new Date(now.getTime() - 90 * DAY).toISOString().slice(0, 10);
     const to = now.toISOString().slice(0, 10);
     expect(
@@ -132,6 +133,7 @@ describe("Query plans: hot queries read through an index", function () {
         ["scored notices", scoredNoticesQuery(from, to)],
         ["scored notices of a unit", scoredNoticesQuery(from, to, units[2])],
         ["office-held cases", officeHeldQuery()],
+        ...(["held", "closed", "closedOnTime", "overdue"] as const).map((f): [string, ReturnType<typeof bulletinCasesQuery>] => [`通报 cases of a unit: ${f}`, bulletinCasesQuery(to.slice(0, 7), now, units[2]!, f)]),
       ]),
     ).to.deep.equal([]);
   });

@@ -289,6 +289,31 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "GET /bulletin",
+    what: "the monthly 通报: a unit its own row, rank and the city's totals",
+    url: () => "/api/bulletin?month=2026-03",
+    expect: all(200),
+    check(res, who, f) {
+      if (who === "co" || who === "other" || who === "lead")
+        expect(res.body.rows.map((r: { unitId: string }) => r.unitId).every((u: string) => u === f.units[who === "co" ? "co" : who === "lead" ? "lead" : "other"])).to.equal(true);
+    },
+  },
+  {
+    route: "GET /bulletin/cases",
+    what: "the cases behind a 通报 figure: a unit its own only",
+    url: (f) => `/api/bulletin/cases?month=2026-03&unit=${f.units.lead}&figure=held`,
+    expect: all(200),
+  },
+  {
+    route: "GET /exports/bulletin.xlsx",
+    what: "the 通报 as Excel, for every role",
+    url: () => "/api/exports/bulletin.xlsx?month=2026-03",
+    expect: all(200),
+    check(res) {
+      expect(res.headers["content-type"]).to.equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    },
+  },
+  {
     route: "GET /settings",
     what: "the office's settings",
     url: () => "/api/settings",

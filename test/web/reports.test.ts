@@ -3,12 +3,21 @@
  * sees its own figures only, whatever it asks for.
  */
 import { expect } from "chai";
+import type { Response } from "superagent";
 import { addCalendarDays, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { readXlsx } from "../io/support.ts";
+
+/** supertest: the body as a Buffer (for .xlsx downloads). */
+const binary = (res: Response, cb: (err: Error | null, body: Buffer) => void) => {
+  const chunks: Buffer[] = [];
+  res.on("data", (c: Buffer) => chunks.push(c));
+  res.on("end", () => cb(null, Buffer.concat(chunks)));
+};
 
 const cal = new WorkCalendar();
 /** Attribute values as a browser reads them. */
@@ -65,6 +74,53 @@ describe("考评 and 通报 pages", function () {
     expect(lines.text).to.not.contain(`href="/cases/${cases[2]!._id.toString()}"`);
     expect(lines.text.match(/href="\/notices\/[^"]+\/print"/g)).to.have.length(2);
     expect(page.text).to.contain("2026年第二季度");
+  });
+
+  it("the 通报 page: every unit ranked with links to the cases and notices behind each number; printable on A4", async () => {
+    const page = await as.leader.agent.get("/bulletin?month=2026-04");
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain("2026年4月整改工作情况通报").and.contain("size: A4 landscape").and.contain("市生态环境局").and.contain("市水务局");
+    expect(page.text).to.contain("全市2个责任单位共承办督察整改和信访案件3件");
+    const html = decoded(page.text);
+    const held = new RegExp(`href="(/bulletin/trace\\?month=2026-04&unit=${w.units.lead}&figure=held)">2<`).exec(html);
+    expect(held, "a link on the cases held").to.not.equal(null);
+    expect(html).to.contain(`/scorecard?from=2026-04-01&to=2026-04-30&unit=${w.units.lead}&level=yellow#lines`);
+    const traced = await as.leader.agent.get(held![1]!);
+    expect(traced.status).to.equal(200);
+    for (const c of cases.slice(0, 2)) expect(traced.text).to.contain(`href="/cases/${c._id.toString()}"`);
+    expect(traced.text).to.not.contain(`href="/cases/${cases[2]!._id.toString()}"`);
+    expect((await as.staff.agent.get("/bulletin?month=2026-13")).status).to.equal(422);
+    expect((await as.staff.agent.get("/bulletin/trace?month=2026-04&figure=all")).status).to.equal(422);
+  });
+
+  it("a unit's 通报 holds its own row, rank and the city's totals; its traces and its workbook only its own cases", async () => {
+    const page = await as.co.agent.get("/bulletin?month=2026-04");
+    expect(page.text).to.contain("市水务局").and.contain("在全市2个责任单位中排名第").and.not.contain("市生态环境局");
+    const traced = await as.co.agent.get(`/bulletin/trace?month=2026-04&unit=${w.units.lead}&figure=held`);
+    expect(traced.text).to.contain(cases[2]!.ledgerNumber).and.not.contain(`href="/cases/${cases[0]!._id.toString()}"`);
+    const api = await as.co.agent.get(`/api/bulletin/cases?month=2026-04&unit=${w.units.lead}&figure=held`);
+    expect(api.body.items.map((c: { id: string }) => c.id)).to.deep.equal([cases[2]!._id.toString()]);
+    const book = await readXlsx((await as.co.agent.get("/api/exports/bulletin.xlsx?month=2026-04").buffer(true).parse(binary).expect(200)).body);
+    const sheet = book.get("通报")!;
+    expect(JSON.stringify([...book.values()])).to.not.contain("市生态环境局");
+    expect(sheet.filter((r) => r[1] === "市水务局")).to.have.length(1);
+  });
+
+  it("the 通报 workbook has the printed layout, then the cases and notices behind the figures", async () => {
+    const res = await as.staff.agent.get("/api/exports/bulletin.xlsx?month=2026-04").buffer(true).parse(binary).expect(200);
+    expect(res.headers["content-disposition"]).to.contain("attachment");
+    const book = await readXlsx(res.body);
+    expect([...book.keys()]).to.deep.equal(["通报", "案件明细", "通知明细"]);
+    const sheet = book.get("通报")!;
+    expect(sheet[0]![0]).to.equal("2026年4月整改工作情况通报");
+    expect(String(sheet[2]![0])).to.contain("全市2个责任单位");
+    const head = sheet.findIndex((r) => r[0] === "排名");
+    expect(sheet[head]!.slice(0, 6)).to.deep.equal(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "超期未办结"]);
+    const json = (await as.staff.agent.get("/api/bulletin?month=2026-04").expect(200)).body;
+    for (const r of json.rows) expect(sheet.find((x) => x[1] === r.unitName)!.slice(2, 6)).to.deep.equal([r.held, r.closed, r.closedOnTime, r.overdue]);
+    const detail = book.get("案件明细")!;
+    expect(detail.filter((r) => r[1] === "承办案件").length).to.equal(json.totals.held);
+    expect(book.get("通知明细")!.length - 1).to.equal(json.totals.noticeTotal);
   });
 
   it("a unit sees its own figures only, even when it names another unit; bad dates are refused in Chinese", async () => {

@@ -4,12 +4,12 @@
  * They read through the same functions as the API (src/notices/scorecard.ts, src/notices/bulletin.ts).
  */
 import express, { type NextFunction, type Request, type Response } from "express";
-import { LEVEL_LABELS, LEVELS, ROLE_LABELS, dutyOf, isIsoDate, shanghaiDate, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, ROLE_LABELS, dutyOf, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { Unit, type UnitDoc } from "../../db/models.ts";
+import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
-import { loadRules } from "../../notices/rules.ts";
-import { SCORING_RULES, quarterLabel, scorecard } from "../../notices/scorecard.ts";
+import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor, isMonth, lastMonth, unitLevels, type CaseFigure } from "../../notices/bulletin.ts";
+import { SCORING_RULES, periodOf, quarterLabel, scorecard } from "../../notices/scorecard.ts";
 import { csrfToken } from "../auth.ts";
 
 const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
@@ -19,31 +19,8 @@ function requireActor(req: Request, res: Response, next: NextFunction) {
   res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);
 }
 
-export async function unitNames(): Promise<Map<string, string>> {
-  const units = await Unit.find({}, { name: 1 }).lean<UnitDoc[]>();
-  return new Map(units.map((u) => [u._id.toString(), u.name]));
-}
-
 /** A query value as one plain string, or undefined. */
 const one = (v: unknown) => (typeof v === "string" && v ? v : undefined);
-
-/** The period of a report: from..to as given (checked), or this year. */
-export function periodOf(query: Record<string, unknown>, now: Date): { from: string; to: string } {
-  const year = shanghaiDate(now).slice(0, 4);
-  const from = one(query.from) ?? `${year}-01-01`;
-  const to = one(query.to) ?? `${year}-12-31`;
-  for (const [name, v] of [["起始日期", from], ["截止日期", to]] as const)
-    if (!isIsoDate(v)) throw new AppError(422, "invalid_fields", `${name}应为有效日期，格式 YYYY-MM-DD`, { fields: [{ field: name === "起始日期" ? "from" : "to", message: `${name}应为有效日期，格式 YYYY-MM-DD` }] });
-  if (from > to) throw new AppError(422, "invalid_fields", "起始日期不能晚于截止日期", { fields: [{ field: "from", message: "起始日期不能晚于截止日期" }] });
-  return { from, to };
-}
-
-/** The levels that can cost a unit points or count against it: those of rules applying on the unit's time. */
-export async function unitLevels(): Promise<Level[]> {
-  const rules = await loadRules();
-  const used = new Set(rules.filter((r) => r.holders.includes("unit")).map((r) => r.level));
-  return LEVELS.filter((l) => used.has(l));
-}
 
 export function reportPages(deps: { clock: Clock }): express.Router {
   const router = express.Router();
@@ -100,6 +77,59 @@ export function reportPages(deps: { clock: Clock }): express.Router {
       lines,
       total: Math.round(scores.reduce((a, s) => a + s.points, 0) * 10) / 10,
       allUnits: isUnit ? [] : [...names].map(([id, name]) => ({ id, name, selected: id === chosen })),
+    });
+  });
+
+  /** The month a report asks for: YYYY-MM as given (checked), or last month. */
+  const monthOf = (q: Record<string, unknown>) => {
+    const m = one(q.month);
+    if (m === undefined) return lastMonth(deps.clock.now());
+    if (!isMonth(m)) throw new AppError(422, "invalid_fields", "月份应为 YYYY-MM，如 2026-07", { fields: [{ field: "month", message: "月份应为 YYYY-MM，如 2026-07" }] });
+    return m;
+  };
+
+  router.get("/bulletin", async (req, res) => {
+    const actor = actorOf(res)!;
+    const month = monthOf(req.query as Record<string, unknown>);
+    const view = await bulletinFor(actor, month, deps.clock.now());
+    const scoreLink = (unit: string, level?: string) =>
+      `/scorecard?${new URLSearchParams({ from: view.from, to: view.to, unit, ...(level ? { level } : {}) })}#lines`;
+    const trace = (unit: string, figure: string) => `/bulletin/trace?${new URLSearchParams({ month, unit, figure })}`;
+    res.render("pages/bulletin", {
+      layout: false,
+      ...view,
+      title: `${view.monthText}整改工作情况通报`,
+      levelLabels: view.levels.map((l) => LEVEL_LABELS[l]),
+      rows: view.rows.map((r) => ({
+        ...r,
+        links: { held: trace(r.unitId, "held"), closed: trace(r.unitId, "closed"), closedOnTime: trace(r.unitId, "closedOnTime"), overdue: trace(r.unitId, "overdue"), points: scoreLink(r.unitId) },
+        levelCells: view.levels.map((l) => ({ n: r.notices[l] ?? 0, link: scoreLink(r.unitId, l) })),
+      })),
+      totalLevels: view.levels.map((l) => view.totals.notices[l] ?? 0),
+      xlsx: `/api/exports/bulletin.xlsx?month=${month}`,
+      definitions: FIGURE_DEFINITIONS,
+      isUnit: actor.role === "unit_user",
+    });
+  });
+
+  router.get("/bulletin/trace", async (req, res) => {
+    const actor = actorOf(res)!;
+    const q = req.query as Record<string, unknown>;
+    const month = monthOf(q);
+    const figure = one(q.figure);
+    if (!figure || !(CASE_FIGURES as readonly string[]).includes(figure))
+      throw new AppError(422, "invalid_fields", "指标应为 held、closed、closedOnTime 或 overdue", { fields: [{ field: "figure", message: "指标不正确" }] });
+    // A unit traces its own figures only: another unit's id shows nothing of it.
+    const unit = actor.role === "unit_user" ? (actor.unitId ?? "-") : (one(q.unit) ?? "-");
+    const [cases, names] = await Promise.all([bulletinCases(month, deps.clock.now(), unit, figure as CaseFigure), unitNames()]);
+    page(req, res, "bulletin-trace", {
+      title: "通报明细",
+      month,
+      monthText: `${month.slice(0, 4)}年${Number(month.slice(5, 7))}月`,
+      unitName: names.get(unit) ?? "—",
+      figureLabel: FIGURE_LABELS[figure as CaseFigure],
+      definition: FIGURE_DEFINITIONS.find(([n]) => n === FIGURE_LABELS[figure as CaseFigure])?.[1] ?? "",
+      cases,
     });
   });
 
