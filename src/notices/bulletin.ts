@@ -176,7 +176,7 @@ function summaryOf(b: Bulletin): string {
   const parts = [
     `${monthText(b.month)}，全市${b.units}个责任单位共承办督察整改和信访案件${t.held}件，本月办结${t.closed}件，其中按期办结${t.closedOnTime}件（按期办结率${percent(t.closedOnTime, t.closed)}）；截至${dateText(b.cutoff)}，超期未办结${t.overdue}件。`,
     t.noticeTotal
-      ? `本月在责任单位办理期间发出预警督办通知${t.noticeTotal}份（${levelsText(t.notices)}），合计扣分${points(t.points)}分。`
+      ? `本月在责任单位办理期间发出预警督办通知${t.noticeTotal}份（${levelsText(t.notices)}），合计扣${points(-t.points)}分。`
       : "本月未向责任单位发出预警督办通知。",
   ];
   const clean = b.rows.filter((r) => r.points === 0 && r.overdue === 0).map((r) => r.unitName);
