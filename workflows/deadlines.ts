@@ -203,10 +203,14 @@ export function publicityEndsAt(c: CaseClock, cal: WorkdayCalendar): Date | null
 /** The key that makes a notice unique: one per case, rule and deadline revision. */
 export const noticeKey = (caseId: string, ruleId: string, revision: number) => `${caseId}-${ruleId}-r${revision}`;
 
-/** States in which a case's deadline binds: past it, the case is overdue. */
+/**
+ * States in which a case's `deadline` binds: past it, the case is overdue. A complaint's deadline is its
+ * acceptance limit, then its 60-day limit, then the unit's 办理时限; once the unit hands it back, the
+ * office's limit is the statutory one (the office's queue and reminders watch that), not the unit's date.
+ */
 export const DEADLINE_STATES: Record<CaseClock["kind"], string[]> = {
   inspection: ["assigned", "rectifying"],
-  complaint: ["received", "accepted", "investigating", "reviewing", "replying"],
+  complaint: ["received", "accepted", "investigating"],
 };
 
 /** The behind-schedule margin of the kind's rules (the first enabled rule that has one), or null. */

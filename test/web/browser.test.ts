@@ -96,7 +96,7 @@ describe("the web pages in a browser", function () {
     await unit.page.fill("#REPORT_PROGRESS-text", "已完成6台锅炉替代 <b>不是标签</b>");
     await unit.page.setInputFiles("#REPORT_PROGRESS-attachmentIds", { name: "现场照片.png", mimeType: "image/png", buffer: PNG });
     await submitAction(unit.page, "REPORT_PROGRESS");
-    expect(await unit.page.locator(".timeline").textContent()).to.contain("已完成6台锅炉替代 <b>不是标签</b>");
+    expect(await unit.page.locator(".timeline").textContent()).to.contain("已完成6台锅炉替代 <b>不是标签</b>").and.contain("进度 60%");
     expect(await unit.page.locator(".timeline img").count()).to.equal(1);
     // Submitting without evidence is refused beside the field, with the text kept.
     await unit.page.fill("#SUBMIT-summary", "全部完成");
