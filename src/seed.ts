@@ -182,6 +182,8 @@ export async function seedDemoLedger(units: Map<string, string>, now = new Date(
     if (target === "investigating") continue;
     if (target === "extension") {
       on(s + 10, async () => act(c.id, "REQUEST_EXTENSION", { deadline: addCalendarDays((await service.getCase(c.id, staff)).deadline!, 20), reason: "需委托第三方监测" }, liaison(sthjj)));
+      // The office decides some requests in two days; others still wait for it.
+      if (i % 16 === 3) on(s + 12, () => act(c.id, "APPROVE_EXTENSION", {}, staff));
       continue;
     }
     on(s + 12, () => act(c.id, "SUBMIT_RESULT", { summary: "经现场核查，情况属实", violationFound: i % 2 === 0, measures: "责令整改并立案查处" }, liaison(sthjj)));
@@ -194,7 +196,7 @@ export async function seedDemoLedger(units: Map<string, string>, now = new Date(
   }
   // A complaint registered yesterday that was received 40 days ago: its first sweep sends 受理超期 only.
   on(-1, async () => {
-    await service.createCase({ ...complaint(40, day(-40)), title: "（补录）废品收购站焚烧垃圾" }, staff);
+    await service.createCase({ ...complaint(40, day(-40)), title: "（补录）废品收购站焚烧垃圾", description: "废品收购站夜间焚烧垃圾，浓烟扰民（来信积压，补录登记）。", category: "大气" as never }, staff);
     n++;
   });
 

@@ -64,6 +64,8 @@ export function fitOf(doc: Pick<NoticeDocument, "title" | "paragraphs" | "to" | 
 /** The 发文机关标志 in red on one line of the 版心 (156 mm ≈ 442 pt): at most 26 pt. */
 const markSize = (mark: string) => Math.min(26, Math.floor((442 / Math.max(1, widthOf(mark))) * 10) / 10);
 
+const TITLE_TAIL = /的?[\u4e00-\u9fa5]{0,4}(通知|通报|建议)$/u;
+
 /** The HTML of a notice whose document is at hand. */
 export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderOptions = {}): string {
   const issuedOn = shanghaiDate(n.issuedAt);
@@ -76,6 +78,9 @@ export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderO
     ledgerNumber: n.ledgerNumber,
     caseTitle: n.caseTitle,
     title: doc.title,
+    // A 公文 title breaks between words: its closing "的督办通知" stays on one line.
+    titleHead: doc.title.replace(TITLE_TAIL, ""),
+    titleTail: TITLE_TAIL.exec(doc.title)?.[0] ?? "",
     to: doc.to,
     paragraphs: doc.paragraphs,
     sender: doc.sender,
