@@ -55,9 +55,12 @@ ensure_redis_binary() {
 
 # The browser tests drive Debian's chromium (playwright cannot download its own here); CJK fonts
 # make screenshots readable.
+# Chromium and the CJK fonts it prints with (nothing is fetched at print time), and poppler-utils, whose
+# pdfinfo/pdftotext/pdftoppm read the printed 督办通知 back in the tests.
 ensure_browser() {
-  [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
-  _apt_install "the browser tests need chromium and CJK fonts (or set CHROMIUM_PATH)" chromium fonts-noto-cjk
+  # grep reads all of fc-list's output: with pipefail, `grep -q` quitting early fails the pipe (and reinstalls each run).
+  [ -x /usr/bin/chromium ] && fc-list : family 2>/dev/null | grep -i "Noto Serif CJK" >/dev/null && command -v pdfinfo >/dev/null && command -v pdftoppm >/dev/null && return 0
+  _apt_install "the browser tests need chromium, CJK fonts and poppler-utils (or set CHROMIUM_PATH)" chromium fonts-noto-cjk poppler-utils
 }
 
 ensure_ferretdb_binary() {

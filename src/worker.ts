@@ -12,6 +12,7 @@ import { log } from "./log.ts";
 import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
 import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
+import { setDefaultOffice } from "./notices/settings.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
 
@@ -30,7 +31,6 @@ export function deliveryOptions(config: Config): DeliveryOptions {
   return {
     attempts: config.DELIVERY_ATTEMPTS,
     backoffMs: config.DELIVERY_BACKOFF_MS,
-    office: config.ISSUING_OFFICE,
     smtpUrl: config.SMTP_URL,
     smtpFrom: config.SMTP_FROM,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
@@ -45,6 +45,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     connections.push(c);
     return c;
   };
+  setDefaultOffice(config.ISSUING_OFFICE);
   try {
     await assertNoEviction(conn(queueConnection(redisUrl)));
     await seedRules();
@@ -92,7 +93,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     async () => {
       const r = await sweeper.sweep();
       const requeued = await requeueNowAndThen();
-      return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
+      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
     },
     { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
   );

@@ -4,7 +4,7 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { DEADLINE_STATES, holderOf, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
@@ -161,7 +161,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
   ]);
   const byState: Record<string, number> = {};
   for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
-  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0 };
+  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0, answered: 0, satisfied: 0 };
   const i = inspections ?? { closed: 0, closedOnTime: 0 };
   return {
     total: byStateRows.reduce((sum, r) => sum + r.n, 0),
@@ -175,19 +175,22 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
       closed: c.closed,
       replied: c.replied,
       closedOnTime: c.closedOnTime,
+      answered: c.answered,
+      satisfied: c.satisfied,
       rates: {
         acceptance: ratio(c.accepted, c.received),
         investigation: ratio(c.investigated, c.accepted),
         closure: ratio(c.closed, c.accepted),
         reply: ratio(c.replied, c.received),
         onTime: ratio(c.closedOnTime, c.closed),
+        satisfaction: ratio(c.satisfied, c.answered),
       },
     },
     inspections: { closed: i.closed, closedOnTime: i.closedOnTime, onTimeRate: ratio(i.closedOnTime, i.closed) },
   };
 }
 
-type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number };
+type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number; answered: number; satisfied: number };
 type InspectionCounts = { closed: number; closedOnTime: number };
 
 // Aggregation expressions: a field that is set, a count of the documents where all conditions hold.
@@ -195,7 +198,10 @@ const isSet = (path: string) => ({ $ne: [{ $ifNull: [path, null] }, null] });
 const countIf = (...conditions: unknown[]) => ({ $sum: { $cond: [{ $and: conditions }, 1, 0] } });
 const closedOnTime = (deadline: string) => [isSet("$context.closedOn"), isSet(deadline), { $lte: ["$context.closedOn", deadline] }];
 
-/** The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率). */
+/**
+ * The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率;
+ * 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
+ */
 const COMPLAINT_COUNTS = {
   _id: null,
   received: { $sum: 1 },
@@ -204,20 +210,26 @@ const COMPLAINT_COUNTS = {
   closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
   replied: countIf(isSet("$context.repliedOn")),
   closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, ...closedOnTime("$context.concludeBy")),
+  answered: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意", "不满意"]] }),
+  satisfied: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意"]] }),
 };
 
 /** 按期整改率 over inspection items closed in the period. */
 const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
 
-/** Whether a case is past its deadline in a state where the deadline binds (as the overdue filter), as an aggregation expression. */
+/** The leaf states a unit holds (duties.ts), per kind. */
+export const UNIT_HELD: Record<CaseKind, string[]> = {
+  inspection: leafStates("inspection").filter((s) => holderOf("inspection", s) === "unit"),
+  complaint: leafStates("complaint").filter((s) => holderOf("complaint", s) === "unit"),
+};
+
+/** Whether a unit holds a case past its deadline (the office's time is not the unit's), as an aggregation expression. */
 function overdueExpr(today: string) {
-  const binding = (["inspection", "complaint"] as const).map((k) => ({
-    $and: [{ $eq: ["$kind", k] }, { $in: ["$state", DEADLINE_STATES[k].flatMap((s) => statesFor(s, k))] }],
-  }));
-  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: binding }] };
+  const held = (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", UNIT_HELD[k]] }] }));
+  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: held }] };
 }
 
-/** Per lead unit: cases, overdue now, closed, closed on time (the office dashboard's unit table). Computed in the database. */
+/** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */
 export async function unitFigures(now: Date): Promise<{ unitId: string; cases: number; overdue: number; closed: number; onTime: number }[]> {
   const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number }>([
     { $match: { leadUnitId: t({ $ne: null }) } },

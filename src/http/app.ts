@@ -24,13 +24,16 @@ import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
 import { meOf, render, requireActor } from "./pages/render.ts";
+import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
+import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
 import { pingDb } from "../db/connection.ts";
 import { findUser } from "../directory.ts";
+import { reportRoutes } from "./routes/reports.ts";
 
 export interface AppDeps {
   config: Config;
@@ -44,13 +47,15 @@ export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
-  noticeRoutes(api, { clock: deps.clock, office: deps.config.ISSUING_OFFICE });
-  adminRoutes(api);
+  noticeRoutes(api, { clock: deps.clock });
+  adminRoutes(api, { clock: deps.clock });
+  reportRoutes(api, { clock: deps.clock });
   return api;
 }
 
 export function createApp(deps: AppDeps) {
   const { config } = deps;
+  setDefaultOffice(config.ISSUING_OFFICE);
   const app = express();
   app.disable("x-powered-by");
   viewEngine(app);
@@ -145,7 +150,8 @@ export function createApp(deps: AppDeps) {
     render(req, res, "api-docs", { title: "接口文档" });
   });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use(reportPages({ clock: deps.clock }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);
@@ -196,6 +202,7 @@ function viewEngine(app: express.Express) {
       datetime: (d: unknown) => (d ? new Date(d as string).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""),
       percent: (r: unknown) => (typeof r === "number" ? `${Math.round(r * 1000) / 10}%` : "—"),
       lightLabel: (l: string) => ({ red: "超期", yellow: "已预警或滞后", green: "正常" })[l] ?? "",
+      braces: (name: unknown) => `{${String(name)}}`,
     },
   });
   app.engine(".hbs", hbs.engine);

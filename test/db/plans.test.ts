@@ -6,12 +6,15 @@
  */
 import { expect } from "chai";
 import mongoose from "mongoose";
-import { LEVELS, type Actor } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
 import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "../../src/notices/inbox.ts";
-import { LEVEL_SEVERITY, unnumberedQuery } from "../../src/notices/issuer.ts";
+import { unnumberedQuery } from "../../src/notices/issuer.ts";
+import { bulletinCasesQuery } from "../../src/notices/bulletin.ts";
+import { officeHeldQuery } from "../../src/notices/office-queue.ts";
+import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
 import { resetLedger } from "../support/fixtures.ts";
 import { refreshStatistics, summarize } from "../support/plans.ts";
@@ -45,7 +48,7 @@ describe("Query plans: hot queries read through an index", function () {
     await Notice.collection.insertMany(
       ids.map((id, i) => {
         const u = units[i % units.length]!;
-        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: LEVELS[i % LEVELS.length], severity: LEVEL_SEVERITY[LEVELS[i % LEVELS.length]!], revision: 1, unitId: u, inbox: i % 7 ? u : null, issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
+        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: LEVELS[i % LEVELS.length], severity: LEVEL_RANK[LEVELS[i % LEVELS.length]!], revision: 1, unitId: u, holder: i % 9 ? "unit" : "office", supersededBy: null, inbox: i % 9 ? (i % 7 ? u : null) : "office", issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
       }) as never[],
     );
     await Sequence.collection.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `supervision-${2024 + (i % 3)}:${i + 1}`, name: `supervision-${2024 + (i % 3)}`, n: i + 1, ref: `notice-${i}` })) as never[]);
@@ -120,6 +123,21 @@ describe("Query plans: hot queries read through an index", function () {
         ["unit inbox, unread", noticeListQuery(unit, { state: "unread" })],
         ["office, one unit", noticeListQuery(office, { unitId: units[4] })],
         ["office, one case", noticeListQuery(office, { caseId: caseIds[7] })],
+        ["office inbox", noticeListQuery(office, { officeInbox: true })],
+        ["office inbox, unread", noticeListQuery(office, { officeInbox: true, state: "unread" })],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("the scorecard, the office's queue and the 通报: scored notices of a period, for all units and one; the cases the office holds; a unit's cases behind each figure", async () => {
+    const from = new Date(now.getTime() - 90 * DAY).toISOString().slice(0, 10);
+    const to = now.toISOString().slice(0, 10);
+    expect(
+      await scans([
+        ["scored notices", scoredNoticesQuery(from, to)],
+        ["scored notices of a unit", scoredNoticesQuery(from, to, units[2])],
+        ["office-held cases", officeHeldQuery()],
+        ...(["held", "closed", "closedOnTime", "overdue"] as const).map((f): [string, ReturnType<typeof bulletinCasesQuery>] => [`通报 cases of a unit: ${f}`, bulletinCasesQuery(to.slice(0, 7), now, units[2]!, f)]),
       ]),
     ).to.deep.equal([]);
   });
