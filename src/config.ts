@@ -14,6 +14,8 @@ const schema = z.object({
   COOKIE_SECURE: z.enum(["0", "1", "true", "false"]).default("0").transform((v) => v === "1" || v === "true"),
   /** Bearer token for GET /metrics (Prometheus: `authorization: {credentials: …}`); unset: /metrics is off. */
   METRICS_TOKEN: z.string().min(16, { error: "METRICS_TOKEN must have at least 16 characters" }).optional(),
+  /** On SIGTERM, how long in-flight requests and running jobs may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
   /** Trust X-Forwarded-For from this many proxies in front (for per-address login limits). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
   MAX_UPLOAD_MB: z.coerce.number().min(1).max(500).default(20),

@@ -1,6 +1,7 @@
 /**
  * Process entry: `tsx src/main.ts [web|worker|all]`. Validates configuration, connects, builds
- * indexes, serves and/or works, and shuts down cleanly on SIGTERM/SIGINT.
+ * indexes, serves and/or works, and on SIGTERM/SIGINT drains: the web stops accepting and answers the
+ * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS.
  */
 import type { Server } from "node:http";
 import { systemClock } from "./clock.ts";
@@ -12,6 +13,7 @@ import { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
+import { drainable, type Drainable } from "./http/drain.ts";
 
 const mode = process.argv[2] ?? "all";
 if (!["web", "worker", "all"].includes(mode)) {
@@ -47,21 +49,29 @@ if (mode !== "web") {
 }
 
 let server: Server | null = null;
+let web: Drainable | null = null;
 if (mode !== "worker") {
   // Login limits live in Redis; a command fails after one retry rather than hanging while Redis is down.
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
   server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
+  // Longer than a proxy keeps idle connections (nginx: 60 s), so the proxy, not this process, closes
+  // them: otherwise it may send a request on a connection closing at that moment, and cannot resend a POST.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  web = drainable(server);
 }
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "shutting down");
-  if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  await worker?.close();
+  const grace = config.SHUTDOWN_TIMEOUT_MS;
+  log.info({ signal, graceMs: grace }, "shutting down: draining");
+  const [drained, finished] = await Promise.all([web?.drain(grace), worker?.close(grace)]);
+  if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
+  if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
   await disconnectDb();
   process.exit(0);
 }

@@ -1,8 +1,10 @@
 /**
  * The worker process: a BullMQ job scheduler runs the notice sweep every minute (Asia/Shanghai),
- * and a delivery worker sends notices. Refuses a Redis that may evict keys; closes cleanly.
+ * and a delivery worker sends notices. Refuses a Redis that may evict keys; on close finishes the
+ * jobs it runs (within a grace period) and takes no new ones.
  */
 import { writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Clock } from "./clock.ts";
@@ -23,7 +25,12 @@ export interface RunningWorker {
   sweepQueue: Queue;
   /** Re-queues deliveries still pending in the ledger (after Redis lost them). */
   requeuePending(): Promise<number>;
-  close(): Promise<void>;
+  /**
+   * Takes no new jobs and waits for the running ones, at most `graceMs`. Jobs still running then are
+   * left to BullMQ: their lock expires (STALLED_INTERVAL_MS) and another worker takes them up.
+   * Resolves to whether every running job finished.
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 export function deliveryOptions(config: Config): DeliveryOptions {
@@ -122,13 +129,16 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     deliveryQueue,
     sweepQueue,
     requeuePending,
-    async close() {
+    async close(graceMs = Number.POSITIVE_INFINITY) {
       if (watchdog) clearInterval(watchdog);
       if (heartbeat) clearInterval(heartbeat);
-      await Promise.all([deliveryWorker.close(), sweepWorker.close()]);
+      const finished = Promise.all([deliveryWorker.close(), sweepWorker.close()]).then(() => true);
+      const inTime = await (Number.isFinite(graceMs) ? Promise.race([finished, sleep(graceMs).then(() => false)]) : finished);
+      if (!inTime) log.warn({ graceMs }, "jobs still running at the end of the grace period: left to another worker once their locks expire");
       await Promise.all([deliveryQueue.close(), sweepQueue.close()]);
       deliverer.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      return inTime;
     },
   };
 }
