@@ -9,11 +9,12 @@ import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 import { drainable, type Drainable } from "./http/drain.ts";
+import { queueConnection } from "./queues.ts";
 
 const mode = process.argv[2] ?? "all";
 if (!["web", "worker", "all"].includes(mode)) {
@@ -50,9 +51,20 @@ if (mode !== "web") {
 
 let server: Server | null = null;
 let web: Drainable | null = null;
+let redis: Redis | null = null;
 if (mode !== "worker") {
-  // Login limits live in Redis; a command fails after one retry rather than hanging while Redis is down.
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
+  // Login limits live in Redis. While it is down a command fails at once (no offline queue) and the
+  // limiter counts in this process instead, so sign-ins neither hang nor fail.
+  redis = config.REDIS_URL ? queueConnection(config.REDIS_URL) : null;
+  let redisDownSince = 0;
+  redis?.on("error", (err) => {
+    if (!redisDownSince) log.warn({ err: err.message }, "Redis unreachable: login limits count in this process until it is back");
+    redisDownSince ||= Date.now();
+  });
+  redis?.on("ready", () => {
+    if (redisDownSince) log.info({ downMs: Date.now() - redisDownSince }, "Redis is back");
+    redisDownSince = 0;
+  });
   server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
@@ -72,6 +84,7 @@ async function shutdown(signal: string) {
   const [drained, finished] = await Promise.all([web?.drain(grace), worker?.close(grace)]);
   if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
   if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
+  await redis?.quit().catch(() => redis?.disconnect());
   await disconnectDb();
   process.exit(0);
 }
