@@ -14,6 +14,7 @@ import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 import { drainable, type Drainable } from "./http/drain.ts";
+import { processRegistry, serveMetrics } from "./metrics.ts";
 import { queueConnection } from "./queues.ts";
 
 const mode = process.argv[2] ?? "all";
@@ -38,11 +39,19 @@ if (config.DEMO_SEED) {
   if (n) log.info(`seeded a demo ledger of ${n} cases`);
 }
 
+// One registry per process: what the web and the workers of this process measure.
+const metrics = processRegistry();
 let worker: RunningWorker | null = null;
+let metricsServer: Server | null = null;
 if (mode !== "web") {
   try {
-    worker = await startWorker(config, systemClock);
+    worker = await startWorker(config, systemClock, { metrics });
     log.info("Rectiflow workers started (notice sweep every minute, deliveries)");
+    // A worker alone has no web server to carry /metrics.
+    if (mode === "worker" && config.METRICS_PORT && config.METRICS_TOKEN) {
+      metricsServer = await serveMetrics(metrics, { port: config.METRICS_PORT, token: config.METRICS_TOKEN });
+      log.info(`worker metrics on port ${config.METRICS_PORT}`);
+    }
   } catch (e) {
     console.error(`The worker cannot start: ${(e as Error).message}`);
     process.exit(1);
@@ -65,7 +74,8 @@ if (mode !== "worker") {
     if (redisDownSince) log.info({ downMs: Date.now() - redisDownSince }, "Redis is back");
     redisDownSince = 0;
   });
-  server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
+  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
+  server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
   // Longer than a proxy keeps idle connections (nginx: 60 s), so the proxy, not this process, closes
@@ -84,6 +94,7 @@ async function shutdown(signal: string) {
   const [drained, finished] = await Promise.all([web?.drain(grace), worker?.close(grace)]);
   if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
   if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
+  metricsServer?.close();
   await redis?.quit().catch(() => redis?.disconnect());
   await disconnectDb();
   process.exit(0);

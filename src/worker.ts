@@ -4,8 +4,10 @@
  * jobs it runs (within a grace period) and takes no new ones.
  */
 import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Queue } from "bullmq";
+import type { Registry } from "prom-client";
 import type { Redis } from "ioredis";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -16,6 +18,7 @@ import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
+import { WorkerMetrics, ledgerGauges } from "./metrics.ts";
 
 const REQUEUE_EVERY_MS = 5 * 60_000;
 
@@ -44,7 +47,8 @@ export function deliveryOptions(config: Config): DeliveryOptions {
   };
 }
 
-export async function startWorker(config: Config, clock: Clock, { schedule = true } = {}): Promise<RunningWorker> {
+/** metrics: the process's registry, which gets the worker's counters and the ledger's and queues' gauges. */
+export async function startWorker(config: Config, clock: Clock, { schedule = true, metrics }: { schedule?: boolean; metrics?: Registry } = {}): Promise<RunningWorker> {
   const redisUrl = config.REDIS_URL;
   if (!redisUrl) throw new Error("REDIS_URL is required for the worker");
   const connections: Redis[] = [];
@@ -77,10 +81,15 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     return enqueueDeliveries(deliveryQueue, pending, opts);
   };
 
+  const counters = metrics ? new WorkerMetrics(metrics) : null;
+  if (metrics) ledgerGauges(metrics, { clock, queues: [sweepQueue, deliveryQueue] });
+  // Shown as the job's processedBy: which process took a job.
+  const name = `${hostname()}:${process.pid}`;
   const deliverer = new NoticeDeliverer(opts);
   const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
     connection: conn(workerConnection(redisUrl)),
     prefix,
+    name,
     concurrency: config.DELIVERY_CONCURRENCY,
     // A job counts as stalled only once its lock expired: the lock lasts as long as the check interval.
     stalledInterval: config.STALLED_INTERVAL_MS,
@@ -97,14 +106,21 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const sweepWorker = new Worker(
     QUEUES.sweep,
     async () => {
+      const t0 = performance.now();
       const r = await sweeper.sweep();
+      counters?.swept((performance.now() - t0) / 1000, r.issued.map((n) => n.level));
       const requeued = await requeueNowAndThen();
       return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
     },
-    { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
+    { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );
   for (const w of [deliveryWorker, sweepWorker]) {
-    w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
+    w.on("failed", (job, err) => {
+      log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed");
+      counters?.jobFailed(w.name);
+      // attemptsMade counts this attempt already.
+      if (job && w === deliveryWorker) counters?.deliveryFailed(job.name, job.attemptsMade >= (job.opts.attempts ?? 1));
+    });
     w.on("error", (err) => log.error({ queue: w.name, err: err.message }, "worker error"));
   }
 
