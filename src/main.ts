@@ -4,6 +4,7 @@
  * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS.
  */
 import type { Server } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "./db/connection.ts";
@@ -74,6 +75,9 @@ if (mode !== "worker") {
     if (redisDownSince) log.info({ downMs: Date.now() - redisDownSince }, "Redis is back");
     redisDownSince = 0;
   });
+  // Limits are counted in Redis from the first request: wait for the connection (briefly; an
+  // unreachable Redis leaves the limiter counting in the process) before listening.
+  if (redis && redis.status !== "ready") await Promise.race([new Promise((ready) => redis!.once("ready", ready)), sleep(5000)]);
   const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
   server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);

@@ -56,16 +56,19 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     connections.push(c);
     return c;
   };
+  const check = queueConnection(redisUrl);
   try {
-    await assertNoEviction(conn(queueConnection(redisUrl)));
+    await assertNoEviction(check);
     await seedRules();
   } catch (e) {
-    for (const c of connections) c.disconnect();
+    check.disconnect();
     throw e;
   }
+  check.disconnect();
 
   const prefix = config.QUEUE_PREFIX;
-  const deliveryQueue = makeQueue(QUEUES.delivery, conn(queueConnection(redisUrl)), prefix);
+  const deliveryConnection = conn(queueConnection(redisUrl));
+  const deliveryQueue = makeQueue(QUEUES.delivery, deliveryConnection, prefix);
   const sweepQueue = makeQueue(QUEUES.sweep, conn(queueConnection(redisUrl)), prefix);
   const opts = deliveryOptions(config);
   const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
@@ -98,6 +101,22 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   // Re-queuing reads every pending delivery: after a sweep, at most every few minutes (Redis losing
   // its queue is rare; a delivery still in its queue is not added twice anyway).
   let lastRequeue = 0;
+  // A Redis outage is reported once, and its end: BullMQ and ioredis report every reconnect attempt.
+  let down = false;
+  const outage = (err: Error) => {
+    if (!down) log.warn({ err: err.message }, "Redis unreachable: the worker waits for it");
+    down = true;
+  };
+  for (const q of [deliveryQueue, sweepQueue]) q.on("error", outage);
+  // Deliveries issued while Redis was away never reached their queue: once it is back, the next pass
+  // queues them again instead of within REQUEUE_EVERY_MS.
+  let wasReady = deliveryConnection.status === "ready";
+  deliveryConnection.on("ready", () => {
+    if (down) log.info("Redis is back");
+    down = false;
+    if (wasReady) lastRequeue = 0;
+    wasReady = true;
+  });
   const requeueNowAndThen = async () => {
     if (Date.now() - lastRequeue < REQUEUE_EVERY_MS) return 0;
     lastRequeue = Date.now();
@@ -114,6 +133,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     },
     { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );
+  const connectionError = (err: Error & { code?: string }) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(err.code ?? "") || /Connection is closed|Stream isn't writeable/.test(err.message);
   for (const w of [deliveryWorker, sweepWorker]) {
     w.on("failed", (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed");
@@ -121,7 +141,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
       // attemptsMade counts this attempt already.
       if (job && w === deliveryWorker) counters?.deliveryFailed(job.name, job.attemptsMade >= (job.opts.attempts ?? 1));
     });
-    w.on("error", (err) => log.error({ queue: w.name, err: err.message }, "worker error"));
+    w.on("error", (err) => (connectionError(err) ? outage(err) : log.error({ queue: w.name, err: err.message }, "worker error")));
   }
 
   // The scheduler lives in Redis; upserting it again every minute restores it if Redis lost it.
