@@ -238,7 +238,8 @@ const noticeDeliverySchema = new Schema(
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
-noticeDeliverySchema.index({ status: 1 });
+// Pending deliveries to queue again, and the pending and failed ones per channel that metrics count.
+noticeDeliverySchema.index({ status: 1, channel: 1 });
 noticeDeliverySchema.index({ noticeId: 1 });
 noticeDeliverySchema.index({ unitId: 1, channel: 1, status: 1 });
 

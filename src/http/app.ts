@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Queue } from "bullmq";
 import compression from "compression";
+import type { Registry } from "prom-client";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { create } from "express-handlebars";
 import helmet from "helmet";
@@ -41,6 +42,8 @@ export interface AppDeps {
   service: CaseService;
   redis: Redis | null;
   queues?: Queue[];
+  /** The process's metrics registry (src/metrics.ts); request latency is added to it. Default: one of its own. */
+  metrics?: Registry;
 }
 
 export function buildApi(deps: AppDeps): Api {
@@ -83,7 +86,7 @@ export function createApp(deps: AppDeps) {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  const metrics = createMetrics(deps.queues);
+  const metrics = createMetrics(deps.metrics);
   app.use(metrics.observe);
 
   // Text assets go compressed (echarts.min.js is 1.1 MB, a third of that gzipped); streamed pages flush as they go.
@@ -102,7 +105,7 @@ export function createApp(deps: AppDeps) {
     const ok = checks.mongodb && checks.redis !== false;
     res.status(ok ? 200 : 503).json({ ok, checks });
   });
-  // Metrics show the ledger's size by state and the queues' depth: for a scraper holding the token only.
+  // Metrics (in a process that also works: the ledger's size by state, the queues): for a scraper holding the token only.
   app.get("/metrics", async (req, res) => {
     if (!config.METRICS_TOKEN) throw new AppError(404, "metrics_off", "指标接口未启用（需设置 METRICS_TOKEN）");
     const sent = /^bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";

@@ -151,11 +151,3 @@ export class NoticeDeliverer {
     this.mailer?.close();
   }
 }
-
-/** How many deliveries there are per channel and status (the metrics). */
-export async function deliveriesByChannelAndStatus(): Promise<{ channel: string; status: string; n: number }[]> {
-  const rows = await NoticeDelivery.aggregate<{ _id: { channel: string; status: string }; n: number }>([
-    { $group: { _id: { channel: "$channel", status: "$status" }, n: { $sum: 1 } } },
-  ]);
-  return rows.map((r) => ({ ...r._id, n: r.n }));
-}

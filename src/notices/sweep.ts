@@ -93,9 +93,9 @@ export class NoticeSweeper {
   }
 }
 
-/** The schedules that have come by `now`, oldest first: the sweep's due query. */
+/** The schedules that have come by `now`, oldest first: the sweep's due query (and, limited to one, its lag). */
 export const dueSchedules = (now: Date, limit: number) =>
-  CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1, _id: 1 }).limit(limit);
+  CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1, nextAt: 1 }).sort({ nextAt: 1, _id: 1 }).limit(limit);
 
 /** Cases changed since `since`, oldest change first: the sweep's changed-cases query. */
 export const changedCases = (since: Date, limit: number) =>

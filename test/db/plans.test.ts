@@ -9,9 +9,10 @@ import mongoose from "mongoose";
 import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
 import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
-import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
+import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
+import { WATCHED_DELIVERY_STATES, deliveryCountQuery } from "../../src/metrics.ts";
 import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "../../src/notices/inbox.ts";
-import { unnumberedQuery } from "../../src/notices/issuer.ts";
+import { CHANNELS, unnumberedQuery } from "../../src/notices/issuer.ts";
 import { bulletinCasesQuery } from "../../src/notices/bulletin.ts";
 import { officeHeldQuery } from "../../src/notices/office-queue.ts";
 import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
@@ -51,6 +52,18 @@ describe("Query plans: hot queries read through an index", function () {
         return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: LEVELS[i % LEVELS.length], severity: LEVEL_RANK[LEVELS[i % LEVELS.length]!], revision: 1, unitId: u, holder: i % 9 ? "unit" : "office", supersededBy: null, inbox: i % 9 ? (i % 7 ? u : null) : "office", issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
       }) as never[],
     );
+    // Deliveries: most sent or skipped long ago, a few pending or failed (what metrics count and the worker queues again).
+    for (const [k, channel] of CHANNELS.entries())
+      await NoticeDelivery.collection.insertMany(
+        ids.map((id, i) => ({
+          _id: `${id}-n:${channel}`,
+          noticeId: `${id}-n`,
+          channel,
+          unitId: units[i % units.length],
+          status: (i + k) % 97 === 0 ? "pending" : (i + k) % 89 === 0 ? "failed" : k === 0 ? "sent" : "skipped",
+          attempts: 1,
+        })) as never[],
+      );
     await Sequence.collection.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `supervision-${2024 + (i % 3)}:${i + 1}`, name: `supervision-${2024 + (i % 3)}`, n: i + 1, ref: `notice-${i}` })) as never[]);
     await Session.collection.insertMany(
       Array.from({ length: 5000 }, (_, i) => ({ _id: `sid-${i}`, expires: new Date(now.getTime() + ((i % 48) - 8) * 3600_000), session: { userId: `user-${i % 300}` } })) as never[],
@@ -112,6 +125,16 @@ describe("Query plans: hot queries read through an index", function () {
       await scans([
         ["due schedules", dueSchedules(now, 5000)],
         ["changed cases", changedCases(new Date(now.getTime() - 3600_000), 5000)],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("metrics and the worker: sweep lag (the oldest due schedule), deliveries pending or failed per channel", async () => {
+    expect(
+      await scans([
+        ["oldest due schedule", dueSchedules(now, 1)],
+        ["pending deliveries", NoticeDelivery.find({ status: "pending" }).limit(5000)],
+        ...WATCHED_DELIVERY_STATES.flatMap((status) => CHANNELS.map((channel) => [`${status} ${channel}`, deliveryCountQuery(status, channel)] as [string, { explain(): Promise<unknown> }])),
       ]),
     ).to.deep.equal([]);
   });
