@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { addCalendarDays, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import { acknowledge } from "../../src/notices/inbox.ts";
@@ -15,11 +15,11 @@ import { issueByHand, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { renderNoticeDocument } from "../../src/notices/render.ts";
 import { updateSettings } from "../../src/notices/settings.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
+import { launchChromium } from "../support/browser.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
 
 const run = promisify(execFile);
 const ARTIFACTS = "test-artifacts";
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const cal = new WorkCalendar();
 const admin: Actor = { id: "admin-1", name: "管理员", role: "office_admin", unitId: null };
 const squeeze = (s: string) => s.replace(/\s+/g, "");
@@ -31,10 +31,7 @@ describe("the 督办通知 as a 公文 on one A4 page", function () {
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
