@@ -125,13 +125,51 @@ export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light 
  */
 export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
   const qUnits = f.q?.trim() ? await unitIdsMatching(f.q) : [];
-  const { page, filter } = caseListQuery(actor, f, paging, now, qUnits);
-  let [items, total] = await Promise.all([page.lean<CaseDoc[]>(), Case.countDocuments(filter)]);
+  const { filter } = caseListQuery(actor, f, paging, now, qUnits);
+  const total = await Case.countDocuments(filter);
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
   const pageNo = Math.min(paging.page, pages);
-  if (pageNo !== paging.page) items = await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
+  const items = total <= FEW_MATCHES ? await pageAmongFew(filter, { ...paging, page: pageNo }) : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
   const warned = await warnedRevisions(items.map((c) => c._id.toString()));
   return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, page: pageNo, pageSize: paging.pageSize, pages };
+}
+
+/** Up to this many matches, a page is chosen in memory (pageAmongFew); above it, a sort's index is walked to the page. */
+const FEW_MATCHES = 2000;
+
+/** The ids and sort keys of the matches, not yet run: what a page among few matches is chosen from. */
+export function caseKeysQuery(filter: Record<string, unknown>, sort: Sort) {
+  return Case.find(filter, Object.fromEntries(Object.keys(sortSpec(sort)).map((k) => [k, 1])));
+}
+
+/**
+ * A page among few matches (a unit's view, a narrow filter): their ids and sort keys are read through the
+ * filter's own indexes, the page is chosen in memory, then its cases are read by id. Walking a sort's
+ * index until a page is full is fast while matches are many; with few of them the walk reads most of the
+ * index first, and a planner's estimates cannot always tell the two cases apart.
+ */
+export async function pageAmongFew(filter: Record<string, unknown>, paging: Paging): Promise<CaseDoc[]> {
+  const spec = sortSpec(paging.sort);
+  const keys = await caseKeysQuery(filter, paging.sort).lean<Record<string, unknown>[]>();
+  keys.sort((a, b) => {
+    for (const [k, dir] of Object.entries(spec)) {
+      const c = compareValues(a[k], b[k]);
+      if (c) return c * dir;
+    }
+    return 0;
+  });
+  const ids = keys.slice((paging.page - 1) * paging.pageSize, paging.page * paging.pageSize).map((k) => k._id as mongoose.Types.ObjectId);
+  if (!ids.length) return [];
+  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
+  return ids.flatMap((id) => byId.get(id.toString()) ?? []);
+}
+
+/** MongoDB's order for the sort keys a list uses (ledger numbers, date strings, dates, ids): missing and null first, then by value. */
+function compareValues(a: unknown, b: unknown): number {
+  if (a == null || b == null) return a == null ? (b == null ? 0 : -1) : 1;
+  const x = a instanceof Date ? a.getTime() : a instanceof mongoose.Types.ObjectId ? a.toHexString() : a;
+  const y = b instanceof Date ? b.getTime() : b instanceof mongoose.Types.ObjectId ? b.toHexString() : b;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Open cases of a unit's user where the user can act, for the unit's dashboard (at most `limit` looked at). */
