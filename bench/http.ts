@@ -16,7 +16,7 @@ import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, User
 import { actorOf } from "../src/directory.ts";
 import { DEMO_UNITS, seedDirectory } from "../src/seed.ts";
 import { refreshStatistics } from "../test/support/plans.ts";
-import { insertSyntheticCases } from "../test/support/synthetic.ts";
+import { insertSyntheticCases, walkedComplaint, walkedInspection } from "../test/support/synthetic.ts";
 import { fmt, pool } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
@@ -190,26 +190,13 @@ async function seedLedger(units: Map<string, string>, count: number): Promise<st
     const co = unitIds[(i * 7 + 1) % unitIds.length]!;
     const coUnitIds = i % 2 && co !== lead ? [co] : [];
     if (i % 5 === 4) {
-      const c = await service.createCase(
-        { kind: "complaint", title: `群众反映第${i}号点位夜间噪声和异味扰民`, description: "夜间施工噪声及异味明显，请求查处。", category: "噪声", channel: "12369热线", complainant: { name: `群众${i}`, phone: "13800000000" } },
-        office,
-      );
+      const c = await service.createCase(walkedComplaint(i), office);
       const id = c._id.toString();
       await act(id, "ACCEPT", {}, office);
       await act(id, "ASSIGN", { leadUnitId: lead, coUnitIds, deadline: day(10 + (i % 45)) }, office);
       if (lead === sthjj || coUnitIds.includes(sthjj)) reportable.push(id);
     } else {
-      const c = await service.createCase(
-        {
-          kind: "inspection",
-          ledgerNumber: `HTTP-W-${String(i).padStart(6, "0")}`,
-          round: i % 2 ? "中央第二轮" : "省级第一轮",
-          title: `第${i}号问题：部分企业污染治理设施运行不正常`,
-          description: "督察发现部分企业污染治理设施未正常运行，超标排放问题时有发生，群众反映强烈。",
-          category: "大气",
-        },
-        office,
-      );
+      const c = await service.createCase(walkedInspection(i, "HTTP"), office);
       const id = c._id.toString();
       await act(id, "ASSIGN", { leadUnitId: lead, coUnitIds, deadline: day(61 + ((i * 37) % 400)), requirements: "按月报送整改进展" }, office);
       await act(id, "SIGN", {}, liaisons.get(lead)!);

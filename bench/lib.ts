@@ -2,10 +2,6 @@
  * What every benchmark shares: rounds with a warm-up (median, min–max), the result table and its
  * JSON, and the app's own processes (web, worker) run as children so their peak RSS is theirs.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { eachConcurrently } from "../src/concurrently.ts";
 
 export interface Sizes {
@@ -127,73 +123,4 @@ export async function lanes(n: number, count: number, task: (i: number) => Promi
   );
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Peak resident set size of a live process (Linux /proc), in MB. */
-export function peakRssMb(pid: number): number | null {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A process of the app itself (`src/main.ts web|worker`), started with node directly so its pid is the one measured. */
-export class AppProcess {
-  private constructor(
-    readonly mode: string,
-    readonly child: ChildProcess,
-    private readonly output: string[],
-  ) {}
-
-  static async start(mode: "web" | "worker", env: Record<string, string>, ready: () => Promise<boolean>): Promise<AppProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", mode], {
-      env: { ...process.env, LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const output: string[] = [];
-    const keep = (b: Buffer) => {
-      output.push(b.toString());
-      if (output.length > 200) output.shift();
-    };
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    const p = new AppProcess(mode, child, output);
-    const until = Date.now() + 60_000;
-    while (!(await ready().catch(() => false))) {
-      if (child.exitCode !== null) throw new Error(`${mode} exited with ${child.exitCode}:\n${output.join("")}`);
-      if (Date.now() > until) throw new Error(`${mode} did not become ready in 60 s:\n${output.join("")}`);
-      await sleep(200);
-    }
-    return p;
-  }
-
-  peakRssMb(): number | null {
-    return this.child.pid ? peakRssMb(this.child.pid) : null;
-  }
-
-  /** SIGTERM and wait; returns the peak RSS read just before. */
-  async stop(): Promise<number | null> {
-    const peak = this.peakRssMb();
-    if (this.child.exitCode === null) {
-      const exited = new Promise((r) => this.child.once("exit", r));
-      this.child.kill("SIGTERM");
-      await Promise.race([exited, sleep(15_000).then(() => this.child.kill("SIGKILL"))]);
-    }
-    return peak;
-  }
-
-  log(): string {
-    return this.output.join("");
-  }
-}
+export { AppProcess, freePort, peakRssMb } from "../test/support/processes.ts";

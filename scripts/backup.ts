@@ -4,26 +4,15 @@
  * consistent while the product runs). Progress on stderr, a summary on stdout.
  * Exit code: 0 written, 1 failed (nothing is left under FILE), 2 usage.
  */
-import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb } from "../src/db/connection.ts";
 import { ArchiveError } from "../src/ops/archive.ts";
 import { backup } from "../src/ops/backup.ts";
 import { stderrProgress } from "../src/ops/progress.ts";
+import { cliArgs } from "./cli.ts";
 
 const USAGE = "usage: npm run backup [-- --out FILE]   (default: rectiflow-<database>-<time>.tar.gz here)";
-const { values } = (() => {
-  try {
-    return parseArgs({ options: { out: { type: "string" }, help: { type: "boolean" } } });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-})();
-if (values.help) {
-  console.error(USAGE);
-  process.exit(2);
-}
+const { values } = cliArgs(USAGE, { out: { type: "string" } });
 
 const config = loadConfig();
 const db = (await connectDb(config.MONGODB_URI)).connection;

@@ -10,10 +10,10 @@ import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { LEVEL_LABELS, ROLE_LABELS, type Level } from "../workflows/index.ts";
-import { loadCalendar } from "../src/calendar/workdays.ts";
 import { Case, Notice, User } from "../src/db/models.ts";
 import type { NoticeRecord } from "../src/notices/issuer.ts";
-import { renderNotice } from "../src/notices/render.ts";
+import { renderNoticeDocument } from "../src/notices/render.ts";
+import { setDefaultOffice } from "../src/notices/settings.ts";
 import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { actorOf } from "../src/directory.ts";
 import { storeAttachment } from "../src/cases/attachments.ts";
@@ -22,6 +22,7 @@ import { verifyChain } from "../src/cases/history.ts";
 import { seedDirectory } from "../src/seed.ts";
 
 const config = loadConfig();
+setDefaultOffice(config.ISSUING_OFFICE);
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 const units = await seedDirectory(config.DEMO_PASSWORD);
@@ -81,7 +82,7 @@ await walk(inspection._id.toString(), "inspection", [
   [fgw, "REQUEST_EXTENSION", { deadline: day(120), reason: "天然气管网施工受冬季停工影响" }, 30],
   [staff, "APPROVE_EXTENSION", {}, 2],
   [fgw, "SUBMIT", { summary: "12台燃煤锅炉全部完成替代并逐台验收", attachmentIds: [report.id] }, 60],
-  [staff, "PASS", { publicityDays: 5 }, 3],
+  [staff, "PASS", { checkedBy: "整改办王敏、市发展改革委赵刚", checkedOn: day(115), opinion: "逐台现场核查，12台燃煤锅炉均已拆除或完成替代", attachmentIds: [report.id], publicityDays: 5 }, 3],
   [system, "PUBLICITY_END", {}, 7],
 ]);
 
@@ -103,7 +104,7 @@ await walk(complaint._id.toString(), "complaint", [
   [sthjj, "SUBMIT_RESULT", { summary: "夜间检查发现企业废气处理设施未运行", violationFound: true, measures: "立案处罚并责令整改" }, 12],
   [staff, "APPROVE", {}, 1],
   [staff, "REPLY", { text: "经查属实，已依法立案查处。", channel: "书面" }, 1],
-  [staff, "CLOSE", { satisfaction: "满意" }, 5],
+  [staff, "CLOSE", { visitedOn: day(18), visitMethod: "电话", satisfaction: "满意", note: "电话回访，信访人对处理结果表示满意" }, 5],
 ]);
 
 // ---- the escalation ladder, with the clock moved forward ---------------------------------
@@ -117,7 +118,6 @@ const ladderCase = await service.createCase(
 );
 await service.applyEvent(ladderCase._id.toString(), { type: "ASSIGN", payload: { leadUnitId: units.get("swuj"), coUnitIds: [units.get("sthjj")], deadline: "2026-06-30", requirements: "每两周报送进展" } }, staff);
 const sweeper = new NoticeSweeper(service, clock);
-const calendar = await loadCalendar();
 for (const day of ["2026-06-03", "2026-06-04", "2026-06-16", "2026-06-24", "2026-06-26", "2026-07-01", "2026-07-08", "2026-07-22"]) {
   clock.set(`${day}T08:00:00+08:00`);
   const r = await sweeper.sweep();
@@ -126,7 +126,7 @@ for (const day of ["2026-06-03", "2026-06-04", "2026-06-16", "2026-06-24", "2026
 }
 const supervision = (await Notice.findOne({ caseId: ladderCase._id.toString(), level: "supervision" }).lean()) as NoticeRecord | null;
 if (supervision) {
-  const html = renderNotice(supervision, { office: config.ISSUING_OFFICE, unitName: "市商务局", calendar });
+  const html = await renderNoticeDocument(supervision);
   await mkdir(".data", { recursive: true });
   await writeFile(".data/demo-supervision-notice.html", html);
   const text = html

@@ -9,7 +9,6 @@
 import { createReadStream, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
 import type { Actor } from "../workflows/index.ts";
 import { CaseService } from "../src/cases/service.ts";
 import { systemClock } from "../src/clock.ts";
@@ -18,20 +17,10 @@ import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts"
 import { AppError } from "../src/errors.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../src/io/import.ts";
 import { ByteCounter } from "../src/io/rows.ts";
+import { cliArgs } from "./cli.ts";
 
 const USAGE = "usage: npm run import -- FILE [--dry-run] [--immediate-workdays N] [--json]   (FILE: .xlsx or .csv)";
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({ allowPositionals: true, options: { "dry-run": { type: "boolean" }, "immediate-workdays": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-})();
-if (values.help || positionals.length !== 1) {
-  console.error(USAGE);
-  process.exit(2);
-}
+const { values, positionals } = cliArgs(USAGE, { "dry-run": { type: "boolean" }, "immediate-workdays": { type: "string" }, json: { type: "boolean" } }, { exactly: 1 });
 const file = positionals[0]!;
 const workdays = values["immediate-workdays"] === undefined ? 10 : Number(values["immediate-workdays"]);
 if (!Number.isInteger(workdays) || workdays < 0 || workdays > 250) {

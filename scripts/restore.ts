@@ -6,26 +6,15 @@
  * Exit code: 0 restored, 1 refused or the archive does not match its manifest, 2 usage.
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb } from "../src/db/connection.ts";
 import { ArchiveError } from "../src/ops/archive.ts";
 import { stderrProgress } from "../src/ops/progress.ts";
 import { RestoreRefused, restore } from "../src/ops/restore.ts";
+import { cliArgs } from "./cli.ts";
 
 const USAGE = "usage: npm run restore -- FILE [--force]   (--force: empty a database that holds data first)";
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({ allowPositionals: true, options: { force: { type: "boolean" }, help: { type: "boolean" } } });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-})();
-if (values.help || positionals.length !== 1) {
-  console.error(USAGE);
-  process.exit(2);
-}
+const { values, positionals } = cliArgs(USAGE, { force: { type: "boolean" } }, { exactly: 1 });
 const file = positionals[0]!;
 if (!existsSync(file)) {
   console.error(`找不到文件：${file}`);

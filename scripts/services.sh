@@ -53,11 +53,39 @@ ensure_redis_binary() {
   # Debian's package may start its own instance on 6379; ours runs on a port of its own, so leave it be.
 }
 
+# Redis with production settings: AOF on, noeviction (BullMQ must never lose keys). Its pid file and log
+# sit beside its data directory, so the soak (npm run soak) can restart it and services_down stops
+# whichever Redis runs on that directory then.
+redis_start() { # port datadir
+  mkdir -p "$2"
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$2" --appendonly yes \
+    --maxmemory-policy noeviction --save "" --daemonize no --pidfile "$2.pid" >>"$2.log" 2>&1 &
+  _wait_port "$1" 15 "Redis" "$2.log"
+}
+
+redis_stop() { # datadir
+  local pid i; pid=$(cat "$1.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || return 0
+  # Our own child is reaped by wait; one started by another shell (the soak restarts Redis) is polled until gone.
+  wait "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+}
+
+# The soak runs nginx (Debian's package) in front of its web processes, with a configuration of its own.
+ensure_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && return 0
+  _apt_install "the soak test puts nginx in front of its web processes" nginx
+  # Debian's package may start its own instance on port 80; the soak's runs on a port of its own.
+}
+
 # The browser tests drive Debian's chromium (playwright cannot download its own here); CJK fonts
 # make screenshots readable.
+# Chromium and the CJK fonts it prints with (nothing is fetched at print time), and poppler-utils, whose
+# pdfinfo/pdftotext/pdftoppm read the printed 督办通知 back in the tests.
 ensure_browser() {
-  [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
-  _apt_install "the browser tests need chromium and CJK fonts (or set CHROMIUM_PATH)" chromium fonts-noto-cjk
+  # grep reads all of fc-list's output: with pipefail, `grep -q` quitting early fails the pipe (and reinstalls each run).
+  [ -x /usr/bin/chromium ] && fc-list : family 2>/dev/null | grep -i "Noto Serif CJK" >/dev/null && command -v pdfinfo >/dev/null && command -v pdftoppm >/dev/null && return 0
+  _apt_install "the browser tests need chromium, CJK fonts and poppler-utils (or set CHROMIUM_PATH)" chromium fonts-noto-cjk poppler-utils
 }
 
 ensure_ferretdb_binary() {
@@ -232,13 +260,11 @@ services_up() {
     ensure_redis_binary
     t0=$(_now)
     local rport; rport="${RECTIFLOW_REDIS_PORT:-$(_free_port)}"
-    mkdir -p "$data/redis"
-    # Production settings: AOF on, noeviction (BullMQ must never lose keys).
-    redis-server --port "$rport" --bind 127.0.0.1 --dir "$data/redis" --appendonly yes \
-      --maxmemory-policy noeviction --save "" --daemonize no >"$data/redis.log" 2>&1 &
-    _svc_stops+=("_stop_pid $!")
-    _wait_port "$rport" 15 "Redis" "$data/redis.log"
+    redis_start "$rport" "$data/redis"
+    _svc_stops+=("redis_stop $data/redis")
     export REDIS_URL="redis://127.0.0.1:$rport"
+    # Where its data lives: the soak restarts it on the same port and directory.
+    export RECTIFLOW_REDIS_DIR="$data/redis"
     _log "Redis on $REDIS_URL (data in $data/redis, $(_since "$t0"))"
   else
     _log "using REDIS_URL=$REDIS_URL"

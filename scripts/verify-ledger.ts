@@ -3,18 +3,13 @@
  * of supervision notices (督办〔year〕N号) in the ledger named by MONGODB_URI, and names what is broken.
  * Exit code: 0 all holds, 1 something is broken, 2 usage.
  */
-import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb } from "../src/db/connection.ts";
 import { stderrProgress } from "../src/ops/progress.ts";
 import { verifyLedger } from "../src/ops/verify.ts";
+import { cliArgs } from "./cli.ts";
 
-try {
-  parseArgs({ options: {} });
-} catch (e) {
-  console.error(`${(e as Error).message}\nusage: npm run verify-ledger`);
-  process.exit(2);
-}
+cliArgs("usage: npm run verify-ledger", {});
 
 const config = loadConfig();
 const db = (await connectDb(config.MONGODB_URI)).connection;

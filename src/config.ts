@@ -14,6 +14,10 @@ const schema = z.object({
   COOKIE_SECURE: z.enum(["0", "1", "true", "false"]).default("0").transform((v) => v === "1" || v === "true"),
   /** Bearer token for GET /metrics (Prometheus: `authorization: {credentials: …}`); unset: /metrics is off. */
   METRICS_TOKEN: z.string().min(16, { error: "METRICS_TOKEN must have at least 16 characters" }).optional(),
+  /** A worker process serves GET /metrics on this port (it has no web server otherwise); needs METRICS_TOKEN. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** On SIGTERM, how long in-flight requests and running jobs may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
   /** Trust X-Forwarded-For from this many proxies in front (for per-address login limits). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
   MAX_UPLOAD_MB: z.coerce.number().min(1).max(500).default(20),
@@ -45,8 +49,13 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+const checked = schema.refine((c) => !c.METRICS_PORT || c.METRICS_TOKEN, {
+  path: ["METRICS_PORT"],
+  error: "METRICS_PORT needs METRICS_TOKEN (the metrics port answers only a scraper holding the token)",
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = checked.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);

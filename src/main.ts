@@ -1,18 +1,23 @@
 /**
  * Process entry: `tsx src/main.ts [web|worker|all]`. Validates configuration, connects, builds
- * indexes, serves and/or works, and shuts down cleanly on SIGTERM/SIGINT.
+ * indexes, serves and/or works, and on SIGTERM/SIGINT drains: the web stops accepting and answers the
+ * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS.
  */
 import type { Server } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { backfillSeverity } from "./notices/issuer.ts";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
+import { drainable, type Drainable } from "./http/drain.ts";
+import { processRegistry, serveMetrics } from "./metrics.ts";
+import { queueConnection } from "./queues.ts";
 
 const mode = process.argv[2] ?? "all";
 if (!["web", "worker", "all"].includes(mode)) {
@@ -40,11 +45,19 @@ if (config.DEMO_SEED) {
   if (n) log.info(`seeded a demo ledger of ${n} cases`);
 }
 
+// One registry per process: what the web and the workers of this process measure.
+const metrics = processRegistry();
 let worker: RunningWorker | null = null;
+let metricsServer: Server | null = null;
 if (mode !== "web") {
   try {
-    worker = await startWorker(config, systemClock);
+    worker = await startWorker(config, systemClock, { metrics });
     log.info("Rectiflow workers started (notice sweep every minute, deliveries)");
+    // A worker alone has no web server to carry /metrics.
+    if (mode === "worker" && config.METRICS_PORT && config.METRICS_TOKEN) {
+      metricsServer = await serveMetrics(metrics, { port: config.METRICS_PORT, token: config.METRICS_TOKEN });
+      log.info(`worker metrics on port ${config.METRICS_PORT}`);
+    }
   } catch (e) {
     console.error(`The worker cannot start: ${(e as Error).message}`);
     process.exit(1);
@@ -52,21 +65,46 @@ if (mode !== "web") {
 }
 
 let server: Server | null = null;
+let web: Drainable | null = null;
+let redis: Redis | null = null;
 if (mode !== "worker") {
-  // Login limits live in Redis; a command fails after one retry rather than hanging while Redis is down.
-  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 }) : null;
-  server = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [] }).listen(config.PORT, () => {
+  // Login limits live in Redis. While it is down a command fails at once (no offline queue) and the
+  // limiter counts in this process instead, so sign-ins neither hang nor fail.
+  redis = config.REDIS_URL ? queueConnection(config.REDIS_URL) : null;
+  let redisDownSince = 0;
+  redis?.on("error", (err) => {
+    if (!redisDownSince) log.warn({ err: err.message }, "Redis unreachable: login limits count in this process until it is back");
+    redisDownSince ||= Date.now();
+  });
+  redis?.on("ready", () => {
+    if (redisDownSince) log.info({ downMs: Date.now() - redisDownSince }, "Redis is back");
+    redisDownSince = 0;
+  });
+  // Limits are counted in Redis from the first request: wait for the connection (briefly; an
+  // unreachable Redis leaves the limiter counting in the process) before listening.
+  if (redis && redis.status !== "ready") await Promise.race([new Promise((ready) => redis!.once("ready", ready)), sleep(5000)]);
+  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
+  server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
+  // Longer than a proxy keeps idle connections (nginx: 60 s), so the proxy, not this process, closes
+  // them: otherwise it may send a request on a connection closing at that moment, and cannot resend a POST.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  web = drainable(server);
 }
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "shutting down");
-  if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-  await worker?.close();
+  const grace = config.SHUTDOWN_TIMEOUT_MS;
+  log.info({ signal, graceMs: grace }, "shutting down: draining");
+  const [drained, finished] = await Promise.all([web?.drain(grace), worker?.close(grace)]);
+  if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
+  if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
+  metricsServer?.close();
+  await redis?.quit().catch(() => redis?.disconnect());
   await disconnectDb();
   process.exit(0);
 }

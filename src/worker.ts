@@ -1,9 +1,13 @@
 /**
  * The worker process: a BullMQ job scheduler runs the notice sweep every minute (Asia/Shanghai),
- * and a delivery worker sends notices. Refuses a Redis that may evict keys; closes cleanly.
+ * and a delivery worker sends notices. Refuses a Redis that may evict keys; on close finishes the
+ * jobs it runs (within a grace period) and takes no new ones.
  */
 import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Queue } from "bullmq";
+import type { Registry } from "prom-client";
 import type { Redis } from "ioredis";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
@@ -12,8 +16,10 @@ import { log } from "./log.ts";
 import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
 import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
+import { setDefaultOffice } from "./notices/settings.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
+import { WorkerMetrics, ledgerGauges } from "./metrics.ts";
 
 const REQUEUE_EVERY_MS = 5 * 60_000;
 
@@ -23,21 +29,26 @@ export interface RunningWorker {
   sweepQueue: Queue;
   /** Re-queues deliveries still pending in the ledger (after Redis lost them). */
   requeuePending(): Promise<number>;
-  close(): Promise<void>;
+  /**
+   * Takes no new jobs and waits for the running ones, at most `graceMs`. Jobs still running then are
+   * left to BullMQ: their lock expires (STALLED_INTERVAL_MS) and another worker takes them up.
+   * Resolves to whether every running job finished.
+   */
+  close(graceMs?: number): Promise<boolean>;
 }
 
 export function deliveryOptions(config: Config): DeliveryOptions {
   return {
     attempts: config.DELIVERY_ATTEMPTS,
     backoffMs: config.DELIVERY_BACKOFF_MS,
-    office: config.ISSUING_OFFICE,
     smtpUrl: config.SMTP_URL,
     smtpFrom: config.SMTP_FROM,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
   };
 }
 
-export async function startWorker(config: Config, clock: Clock, { schedule = true } = {}): Promise<RunningWorker> {
+/** metrics: the process's registry, which gets the worker's counters and the ledger's and queues' gauges. */
+export async function startWorker(config: Config, clock: Clock, { schedule = true, metrics }: { schedule?: boolean; metrics?: Registry } = {}): Promise<RunningWorker> {
   const redisUrl = config.REDIS_URL;
   if (!redisUrl) throw new Error("REDIS_URL is required for the worker");
   const connections: Redis[] = [];
@@ -45,16 +56,20 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     connections.push(c);
     return c;
   };
+  setDefaultOffice(config.ISSUING_OFFICE);
+  const check = queueConnection(redisUrl);
   try {
-    await assertNoEviction(conn(queueConnection(redisUrl)));
+    await assertNoEviction(check);
     await seedRules();
   } catch (e) {
-    for (const c of connections) c.disconnect();
+    check.disconnect();
     throw e;
   }
+  check.disconnect();
 
   const prefix = config.QUEUE_PREFIX;
-  const deliveryQueue = makeQueue(QUEUES.delivery, conn(queueConnection(redisUrl)), prefix);
+  const deliveryConnection = conn(queueConnection(redisUrl));
+  const deliveryQueue = makeQueue(QUEUES.delivery, deliveryConnection, prefix);
   const sweepQueue = makeQueue(QUEUES.sweep, conn(queueConnection(redisUrl)), prefix);
   const opts = deliveryOptions(config);
   const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
@@ -70,10 +85,15 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     return enqueueDeliveries(deliveryQueue, pending, opts);
   };
 
+  const counters = metrics ? new WorkerMetrics(metrics) : null;
+  if (metrics) ledgerGauges(metrics, { clock, queues: [sweepQueue, deliveryQueue] });
+  // Shown as the job's processedBy: which process took a job.
+  const name = `${hostname()}:${process.pid}`;
   const deliverer = new NoticeDeliverer(opts);
   const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
     connection: conn(workerConnection(redisUrl)),
     prefix,
+    name,
     concurrency: config.DELIVERY_CONCURRENCY,
     // A job counts as stalled only once its lock expired: the lock lasts as long as the check interval.
     stalledInterval: config.STALLED_INTERVAL_MS,
@@ -82,6 +102,22 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   // Re-queuing reads every pending delivery: after a sweep, at most every few minutes (Redis losing
   // its queue is rare; a delivery still in its queue is not added twice anyway).
   let lastRequeue = 0;
+  // A Redis outage is reported once, and its end: BullMQ and ioredis report every reconnect attempt.
+  let down = false;
+  const outage = (err: Error) => {
+    if (!down) log.warn({ err: err.message }, "Redis unreachable: the worker waits for it");
+    down = true;
+  };
+  for (const q of [deliveryQueue, sweepQueue]) q.on("error", outage);
+  // Deliveries issued while Redis was away never reached their queue: once it is back, the next pass
+  // queues them again instead of within REQUEUE_EVERY_MS.
+  let wasReady = deliveryConnection.status === "ready";
+  deliveryConnection.on("ready", () => {
+    if (down) log.info("Redis is back");
+    down = false;
+    if (wasReady) lastRequeue = 0;
+    wasReady = true;
+  });
   const requeueNowAndThen = async () => {
     if (Date.now() - lastRequeue < REQUEUE_EVERY_MS) return 0;
     lastRequeue = Date.now();
@@ -90,15 +126,23 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const sweepWorker = new Worker(
     QUEUES.sweep,
     async () => {
+      const t0 = performance.now();
       const r = await sweeper.sweep();
+      counters?.swept((performance.now() - t0) / 1000, r.issued.map((n) => n.level));
       const requeued = await requeueNowAndThen();
-      return { cases: r.cases, issued: r.issued.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
+      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
     },
-    { connection: conn(workerConnection(redisUrl)), prefix, concurrency: 1 },
+    { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );
+  const connectionError = (err: Error & { code?: string }) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(err.code ?? "") || /Connection is closed|Stream isn't writeable/.test(err.message);
   for (const w of [deliveryWorker, sweepWorker]) {
-    w.on("failed", (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed"));
-    w.on("error", (err) => log.error({ queue: w.name, err: err.message }, "worker error"));
+    w.on("failed", (job, err) => {
+      log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed");
+      counters?.jobFailed(w.name);
+      // attemptsMade counts this attempt already.
+      if (job && w === deliveryWorker) counters?.deliveryFailed(job.name, job.attemptsMade >= (job.opts.attempts ?? 1));
+    });
+    w.on("error", (err) => (connectionError(err) ? outage(err) : log.error({ queue: w.name, err: err.message }, "worker error")));
   }
 
   // The scheduler lives in Redis; upserting it again every minute restores it if Redis lost it.
@@ -122,13 +166,16 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     deliveryQueue,
     sweepQueue,
     requeuePending,
-    async close() {
+    async close(graceMs = Number.POSITIVE_INFINITY) {
       if (watchdog) clearInterval(watchdog);
       if (heartbeat) clearInterval(heartbeat);
-      await Promise.all([deliveryWorker.close(), sweepWorker.close()]);
+      const finished = Promise.all([deliveryWorker.close(), sweepWorker.close()]).then(() => true);
+      const inTime = await (Number.isFinite(graceMs) ? Promise.race([finished, sleep(graceMs).then(() => false)]) : finished);
+      if (!inTime) log.warn({ graceMs }, "jobs still running at the end of the grace period: left to another worker once their locks expire");
       await Promise.all([deliveryQueue.close(), sweepQueue.close()]);
       deliverer.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      return inTime;
     },
   };
 }

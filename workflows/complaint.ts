@@ -24,8 +24,12 @@ import {
   type PendingExtension,
   type Rule,
 } from "./common.ts";
+import { STATUTORY_LIMITS } from "./duties.ts";
 
 export const REPLY_CHANNELS = ["书面", "电话", "短信", "平台", "当面"] as const;
+export const VISIT_METHODS = ["电话", "上门", "短信", "平台"] as const;
+/** What a complainant says at 回访; 未表态 (did not say) is left out of the 满意率. */
+export const SATISFACTION = ["满意", "基本满意", "不满意", "未表态"] as const;
 
 export const complaintPayloads = {
   ACCEPT: empty,
@@ -54,9 +58,12 @@ export const complaintPayloads = {
     text: text("答复内容", 20000),
     channel: z.enum(REPLY_CHANNELS, { error: `答复方式应为：${REPLY_CHANNELS.join("、")}` }),
   }),
+  // 办结 after 回访: when and how the complainant was asked, and what they said.
   CLOSE: z.object({
-    satisfaction: z.enum(["满意", "基本满意", "不满意", "未表态"], { error: "满意度选项不正确" }).optional(),
-    note: optionalText("备注"),
+    visitedOn: isoDate("回访日期"),
+    visitMethod: z.enum(VISIT_METHODS, { error: `回访方式应为：${VISIT_METHODS.join("、")}` }),
+    satisfaction: z.enum(SATISFACTION, { error: `请选择满意度：${SATISFACTION.join("、")}` }),
+    note: optionalText("回访情况"),
   }),
   REQUEST_REVIEW: z.object({ reason: text("复查请求事由") }),
 } as const;
@@ -65,7 +72,7 @@ type Payloads = { [K in keyof typeof complaintPayloads]: z.output<(typeof compla
 export type ComplaintEventType = keyof Payloads;
 export type ComplaintEvent = { [K in ComplaintEventType]: { type: K } & Payloads[K] & Envelope }[ComplaintEventType];
 
-/** Statutory limits in days (信访工作条例 arts. 22, 34–36); the rules may make them stricter. */
+/** Statutory limits in days (信访工作条例 arts. 22, 34–35, see duties.ts); the rules may make them stricter. */
 export interface ComplaintLimits {
   acceptDays: number;
   concludeDays: number;
@@ -75,14 +82,8 @@ export interface ComplaintLimits {
   reviewAnswerDays: number;
 }
 
-export const DEFAULT_COMPLAINT_LIMITS: ComplaintLimits = {
-  acceptDays: 15,
-  concludeDays: 60,
-  maxExtensions: 1,
-  maxExtensionDays: 30,
-  reviewWindowDays: 30,
-  reviewAnswerDays: 30,
-};
+/** The statutory limits (duties.ts, with their clauses) as numbers. */
+export const DEFAULT_COMPLAINT_LIMITS = Object.fromEntries(Object.entries(STATUTORY_LIMITS).map(([k, v]) => [k, v.value])) as unknown as ComplaintLimits;
 
 export interface ComplaintInput {
   receivedOn: string;
@@ -95,6 +96,8 @@ export interface ComplaintContext {
   acceptBy: string;
   acceptedOn: string | null;
   concludeBy: string | null;
+  /** When the office gave the matter to the unit (交办). */
+  assignedOn: string | null;
   leadUnitId: string | null;
   coUnitIds: string[];
   deadline: string | null;
@@ -107,6 +110,11 @@ export interface ComplaintContext {
   transferredTo: string | null;
   violationFound: boolean | null;
   repliedOn: string | null;
+  /** When the lead unit handed its result back (报送查处结果). */
+  submittedOn: string | null;
+  /** The 回访 before 办结. */
+  visitedOn: string | null;
+  satisfaction: (typeof SATISFACTION)[number] | null;
   reviewCount: number;
   closedOn: string | null;
 }
@@ -142,6 +150,10 @@ export const complaintRules: Partial<Record<ComplaintEventType, R[]>> = {
         e.type !== "REQUEST_EXTENSION" ||
         e.deadline <= addCalendarDays(c.concludeBy ?? c.deadline ?? today(e), c.limits.maxExtensionDays),
     },
+  ],
+  CLOSE: [
+    { field: "visitedOn", message: "回访日期不能晚于今天", test: (_c, e) => e.type !== "CLOSE" || e.visitedOn <= today(e) },
+    { field: "visitedOn", message: "回访日期不能早于答复日期", test: (c, e) => e.type !== "CLOSE" || c.repliedOn === null || e.visitedOn >= c.repliedOn },
   ],
 };
 
@@ -189,6 +201,7 @@ export const complaintMachine = setup({
       acceptBy,
       acceptedOn: null,
       concludeBy: null,
+      assignedOn: null,
       leadUnitId: null,
       coUnitIds: [],
       deadline: acceptBy,
@@ -201,6 +214,9 @@ export const complaintMachine = setup({
       transferredTo: null,
       violationFound: null,
       repliedOn: null,
+      submittedOn: null,
+      visitedOn: null,
+      satisfaction: null,
       reviewCount: 0,
       closedOn: null,
     };
@@ -236,6 +252,7 @@ export const complaintMachine = setup({
               ? {
                   leadUnitId: event.leadUnitId,
                   coUnitIds: event.coUnitIds,
+                  assignedOn: shanghaiDate(event.at),
                   deadline: event.deadline,
                   deadlineRevision: context.deadlineRevision + 1,
                 }
@@ -257,6 +274,7 @@ export const complaintMachine = setup({
           actions: assign(({ event }) => ({
             violationFound: event.type === "SUBMIT_RESULT" ? event.violationFound : null,
             pendingExtension: null,
+            submittedOn: shanghaiDate(event.at),
           })),
         },
       },
@@ -295,7 +313,7 @@ export const complaintMachine = setup({
     },
     reviewing: {
       on: {
-        REJECT: { target: "investigating", guard: and(["office", "hasUnit"]) },
+        REJECT: { target: "investigating", guard: and(["office", "hasUnit"]), actions: assign({ submittedOn: null }) },
         APPROVE: { target: "replying", guard: "office" },
       },
     },
@@ -310,7 +328,11 @@ export const complaintMachine = setup({
     },
     replied: {
       on: {
-        CLOSE: { target: "closed", guard: "office", actions: "closeNow" },
+        CLOSE: {
+          target: "closed",
+          guard: and(["office", "rulesHold"]),
+          actions: ["closeNow", assign(({ event }) => (event.type === "CLOSE" ? { visitedOn: event.visitedOn, satisfaction: event.satisfaction } : {}))],
+        },
         REQUEST_REVIEW: { target: "reviewing", guard: and(["office", "inReviewWindow"]), actions: "startReview" },
       },
     },

@@ -1,9 +1,11 @@
 /**
  * Deadline policy: when each rung of the escalation ladder falls due for a case, and when a
  * publicity period ends. Pure: the working-day calendar comes in as a parameter and "now" as a
- * value. Rules are data (the defaults below are seeded into the ledger and edited there).
+ * value. Rules are data (the defaults, with who holds each state, are in duties.ts; they are seeded
+ * into the ledger and edited there).
  */
 import { addCalendarDays } from "./common.ts";
+import { holderOf, type Holder } from "./duties.ts";
 
 export interface WorkdayCalendar {
   /** The n-th working day after `date` (before it for n < 0). Throws for a year it does not cover. */
@@ -11,12 +13,12 @@ export interface WorkdayCalendar {
 }
 
 export type DayUnit = "workday" | "calendar";
-export type Anchor = "deadline" | "assignedOn" | "acceptBy";
+export type Anchor = "deadline" | "assignedOn" | "acceptBy" | "concludeBy";
 
 /** The dates a rule of each kind can count from (an inspection has no acceptance limit, a complaint no assignment date). */
 export const ANCHORS: Record<"inspection" | "complaint", readonly Anchor[]> = {
   inspection: ["deadline", "assignedOn"],
-  complaint: ["deadline", "acceptBy"],
+  complaint: ["deadline", "acceptBy", "concludeBy"],
 };
 
 /** before: from the start of the day N days before the anchor; after: once N full days have passed after it. */
@@ -35,6 +37,8 @@ export const LEVELS = [
   "accept_overdue",
   "conclude_warning",
   "conclude_overdue",
+  "office_due",
+  "office_overdue",
 ] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -47,8 +51,29 @@ export const LEVEL_LABELS: Record<Level, string> = {
   escalation: "约谈/通报",
   accept_warning: "受理期限预警",
   accept_overdue: "受理超期",
-  conclude_warning: "办结期限预警",
-  conclude_overdue: "办结超期",
+  conclude_warning: "办理期限预警",
+  conclude_overdue: "办理超期",
+  office_due: "办结临期提醒",
+  office_overdue: "办结超期提醒",
+};
+
+/**
+ * How far up the ladder a level stands: of the rungs of one case that fall due in the same pass,
+ * only the highest is issued (the others are recorded as superseded). Equal ranks: the later rung.
+ */
+export const LEVEL_RANK: Record<Level, number> = {
+  sign_reminder: 1,
+  due_reminder: 2,
+  office_due: 2,
+  accept_warning: 3,
+  conclude_warning: 3,
+  yellow: 3,
+  red: 4,
+  accept_overdue: 4,
+  conclude_overdue: 4,
+  office_overdue: 4,
+  supervision: 5,
+  escalation: 6,
 };
 
 export type Recipient = "unit" | "unit_head" | "office" | "leader";
@@ -57,35 +82,18 @@ export interface NoticeRule {
   id: string;
   kind: "inspection" | "complaint";
   level: Level;
+  /** Who must hold the case for the rule to apply (duties.ts): a unit's rungs never fire on office time. */
+  holders: Holder[];
   /** States (or parent states) in which the rule applies; a case elsewhere gets no such notice. */
   states: string[];
   /** The earliest of these is when the notice falls due. */
   triggers: Trigger[];
   recipients: Recipient[];
-  template: string;
-  /** Scorecard points against the lead unit (negative). */
+  /** Scorecard points against the lead unit (negative), counted only when the unit held the case. */
   points: number;
   clause?: string;
   enabled: boolean;
 }
-
-const before = (anchor: Anchor, days: number, unit: DayUnit = "workday"): Trigger => ({ anchor, direction: "before", days, unit });
-const after = (anchor: Anchor, days: number, unit: DayUnit = "workday"): Trigger => ({ anchor, direction: "after", days, unit });
-const OPEN_INSPECTION = ["assigned", "rectifying"];
-
-/** The ladder of DOMAIN.md, as seeded. */
-export const DEFAULT_RULES: NoticeRule[] = [
-  { id: "inspection.sign_reminder", kind: "inspection", level: "sign_reminder", states: ["assigned"], triggers: [after("assignedOn", 2)], recipients: ["unit"], template: "notice", points: 0, enabled: true },
-  { id: "inspection.due_reminder", kind: "inspection", level: "due_reminder", states: OPEN_INSPECTION, triggers: [before("deadline", 5)], recipients: ["unit"], template: "notice", points: 0, enabled: true },
-  { id: "inspection.yellow", kind: "inspection", level: "yellow", states: OPEN_INSPECTION, triggers: [before("deadline", 2), { behindSchedule: true, marginPoints: 20 }], recipients: ["unit", "office"], template: "notice", points: -0.5, enabled: true },
-  { id: "inspection.red", kind: "inspection", level: "red", states: OPEN_INSPECTION, triggers: [after("deadline", 0, "calendar")], recipients: ["unit", "office"], template: "notice", points: -1, enabled: true },
-  { id: "inspection.supervision", kind: "inspection", level: "supervision", states: OPEN_INSPECTION, triggers: [after("deadline", 5)], recipients: ["unit_head", "office", "leader"], template: "supervision", points: -2, enabled: true },
-  { id: "inspection.escalation", kind: "inspection", level: "escalation", states: OPEN_INSPECTION, triggers: [after("deadline", 15)], recipients: ["leader"], template: "notice", points: 0, enabled: true },
-  { id: "complaint.accept_warning", kind: "complaint", level: "accept_warning", states: ["received"], triggers: [before("acceptBy", 3, "calendar")], recipients: ["office"], template: "notice", points: 0, clause: "《信访工作条例》第二十二条：收到信访事项之日起15日内告知是否受理", enabled: true },
-  { id: "complaint.accept_overdue", kind: "complaint", level: "accept_overdue", states: ["received"], triggers: [after("acceptBy", 0, "calendar")], recipients: ["office", "leader"], template: "notice", points: 0, clause: "《信访工作条例》第二十二条", enabled: true },
-  { id: "complaint.conclude_warning", kind: "complaint", level: "conclude_warning", states: ["accepted", "investigating", "reviewing", "replying"], triggers: [before("deadline", 3, "calendar")], recipients: ["unit", "office"], template: "notice", points: -0.5, clause: "《信访工作条例》第三十四条：自受理之日起60日内办结", enabled: true },
-  { id: "complaint.conclude_overdue", kind: "complaint", level: "conclude_overdue", states: ["accepted", "investigating", "reviewing", "replying"], triggers: [after("deadline", 0, "calendar")], recipients: ["unit", "office"], template: "notice", points: -1, clause: "《信访工作条例》第三十四条、第三十五条（延期不超过30日）", enabled: true },
-];
 
 /** What the policy reads of a case. */
 export interface CaseClock {
@@ -96,6 +104,8 @@ export interface CaseClock {
     deadlineRevision: number;
     assignedOn?: string | null;
     acceptBy?: string | null;
+    concludeBy?: string | null;
+    reviewCount?: number;
     progressPercent?: number;
     longTerm?: boolean;
     publicitySince?: string | null;
@@ -124,10 +134,21 @@ export function behindScheduleAt(c: CaseClock, marginPoints: number): Date | nul
   return new Date(start + share * (end - start));
 }
 
-function triggerAt(t: Trigger, c: CaseClock, cal: WorkdayCalendar): Date | null {
+/**
+ * The date an anchor names. concludeBy is the limit the office's part of a complaint must meet: the
+ * 60-day 办结 limit (extended with an approved extension); in 复查 the review's answer limit; for a
+ * complaint declined without acceptance, the acceptance limit, within which 不予受理 must be told.
+ */
+export function anchorDate(c: CaseClock, anchor: Anchor): string | null {
   const ctx = c.context;
+  if (anchor !== "concludeBy") return ctx[anchor] ?? null;
+  if ((ctx.reviewCount ?? 0) > 0) return ctx.deadline ?? null;
+  return ctx.concludeBy ?? ctx.acceptBy ?? null;
+}
+
+function triggerAt(t: Trigger, c: CaseClock, cal: WorkdayCalendar): Date | null {
   if ("behindSchedule" in t) return behindScheduleAt(c, t.marginPoints);
-  const anchor = ctx[t.anchor];
+  const anchor = anchorDate(c, t.anchor);
   if (!anchor) return null;
   return t.direction === "before"
     ? startOfDay(shift(cal, anchor, -t.days, t.unit))
@@ -139,21 +160,32 @@ export const inState = (state: string, states: string[]) => states.some((s) => s
 export interface Timed {
   rule: NoticeRule;
   at: Date;
+  /** Who holds the case, and so whom the rung reminds. */
+  holder: Holder;
+  /** The rung is due because progress fell behind schedule (its earliest trigger), not because of a date. */
+  behindSchedule: boolean;
 }
 export interface RuleProblem {
   rule: NoticeRule;
   error: Error;
 }
 
-/** When each applicable rule falls due for this case at its current deadline revision. */
+/**
+ * When each applicable rule falls due for this case at its current deadline revision: the rules of its
+ * kind whose states include the case's and whose holders include whoever holds the case now.
+ */
 export function ladderFor(c: CaseClock, rules: NoticeRule[], cal: WorkdayCalendar): { timed: Timed[]; problems: RuleProblem[] } {
   const timed: Timed[] = [];
   const problems: RuleProblem[] = [];
+  const holder = holderOf(c.kind, c.state);
+  if (!holder) return { timed, problems };
   for (const rule of rules) {
-    if (!rule.enabled || rule.kind !== c.kind || !inState(c.state, rule.states)) continue;
+    if (!rule.enabled || rule.kind !== c.kind || !inState(c.state, rule.states) || !(rule.holders ?? []).includes(holder)) continue;
     try {
-      const times = rule.triggers.map((t) => triggerAt(t, c, cal)).filter((d): d is Date => d !== null);
-      if (times.length) timed.push({ rule, at: new Date(Math.min(...times.map((d) => d.getTime()))) });
+      const times = rule.triggers.map((t) => ({ t, at: triggerAt(t, c, cal) })).filter((x): x is { t: Trigger; at: Date } => x.at !== null);
+      if (!times.length) continue;
+      const first = times.reduce((a, b) => (b.at < a.at ? b : a));
+      timed.push({ rule, at: first.at, holder, behindSchedule: "behindSchedule" in first.t });
     } catch (error) {
       problems.push({ rule, error: error as Error });
     }
@@ -171,10 +203,14 @@ export function publicityEndsAt(c: CaseClock, cal: WorkdayCalendar): Date | null
 /** The key that makes a notice unique: one per case, rule and deadline revision. */
 export const noticeKey = (caseId: string, ruleId: string, revision: number) => `${caseId}-${ruleId}-r${revision}`;
 
-/** States in which a case's deadline binds: past it, the case is overdue. */
+/**
+ * States in which a case's `deadline` binds: past it, the case is overdue. A complaint's deadline is its
+ * acceptance limit, then its 60-day limit, then the unit's 办理时限; once the unit hands it back, the
+ * office's limit is the statutory one (the office's queue and reminders watch that), not the unit's date.
+ */
 export const DEADLINE_STATES: Record<CaseClock["kind"], string[]> = {
   inspection: ["assigned", "rectifying"],
-  complaint: ["received", "accepted", "investigating", "reviewing", "replying"],
+  complaint: ["received", "accepted", "investigating"],
 };
 
 /** The behind-schedule margin of the kind's rules (the first enabled rule that has one), or null. */

@@ -10,8 +10,8 @@ import { inspectionMachine, inspectionPayloads, inspectionRules, type Inspection
 
 export * from "./common.ts";
 export { complaintMachine, inspectionMachine };
-export { DEFAULT_COMPLAINT_LIMITS, REPLY_CHANNELS, type ComplaintContext, type ComplaintLimits } from "./complaint.ts";
-export type { InspectionContext } from "./inspection.ts";
+export { DEFAULT_COMPLAINT_LIMITS, REPLY_CHANNELS, SATISFACTION, VISIT_METHODS, type ComplaintContext, type ComplaintLimits } from "./complaint.ts";
+export type { InspectionContext, Verification } from "./inspection.ts";
 
 export const CASE_KINDS = ["inspection", "complaint"] as const;
 export type CaseKind = (typeof CASE_KINDS)[number];
@@ -89,8 +89,8 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
 }
 export { ANCHOR_LABELS, EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
+export * from "./duties.ts";
 
-/** Every leaf state key of a kind ("rectifying.working", ...); a parent key names all its leaves. */
 /** Every state key of a kind: its leaves and the states that contain them ("rectifying", "rectifying.working"). */
 export function stateKeys(kind: CaseKind): string[] {
   return [...new Set(leafStates(kind).flatMap((leaf) => leaf.split(".").map((_, i, parts) => parts.slice(0, i + 1).join("."))))];

@@ -40,14 +40,18 @@ export const inspectionPayloads = {
   REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
   SUBMIT: z.object({ summary: text("整改完成情况"), attachmentIds }),
   REJECT: z.object({ reason: text("退回理由") }),
+  // 审核通过 records the office's 现场核查 (验收): who checked, when, the opinion and the photos or documents.
   PASS: z.object({
+    checkedBy: text("核查（验收）人员", 200),
+    checkedOn: isoDate("核查（验收）日期"),
+    opinion: text("核查（验收）意见"),
+    attachmentIds,
     publicityDays: z
       .number({ error: "公示天数应为数字" })
       .int({ error: "公示天数应为整数" })
       .min(0, { error: "公示天数不能小于 0" })
       .max(30, { error: "公示天数不能超过 30 个工作日" })
       .optional(),
-    note: optionalText("审核意见"),
   }),
   OBJECTION: z.object({ reason: text("异议内容") }),
   PUBLICITY_END: empty,
@@ -76,9 +80,20 @@ export interface InspectionContext {
   pendingExtension: PendingExtension | null;
   extensionCount: number;
   reopenCount: number;
+  /** When the lead unit last handed the item back (申请销号). */
+  submittedOn: string | null;
+  /** The office's last 现场核查 (验收). */
+  verification: Verification | null;
   publicityDays: number;
   publicitySince: string | null;
   closedOn: string | null;
+}
+
+export interface Verification {
+  checkedBy: string;
+  checkedOn: string;
+  opinion: string;
+  attachmentIds: string[];
 }
 
 type R = Rule<InspectionContext, InspectionEvent>;
@@ -121,6 +136,23 @@ export const inspectionRules: Partial<Record<InspectionEventType, R[]>> = {
       test: (_c, e) => e.type !== "SUBMIT" || e.attachmentIds.length > 0,
     },
   ],
+  PASS: [
+    {
+      field: "checkedOn",
+      message: "核查（验收）日期不能晚于今天",
+      test: (_c, e) => e.type !== "PASS" || e.checkedOn <= today(e),
+    },
+    {
+      field: "checkedOn",
+      message: "核查（验收）日期不能早于申请销号的日期",
+      test: (c, e) => e.type !== "PASS" || c.submittedOn === null || e.checkedOn >= c.submittedOn,
+    },
+    {
+      field: "attachmentIds",
+      message: "请上传现场核查（验收）的照片或资料",
+      test: (_c, e) => e.type !== "PASS" || e.attachmentIds.length > 0,
+    },
+  ],
   REOPEN: [notPast("deadline", "新的整改时限")],
 };
 
@@ -145,6 +177,9 @@ export const inspectionMachine = setup({
       event.type === "PASS" && (event.publicityDays ?? context.publicityDays) === 0,
   },
   actions: {
+    verified: assign(({ event }) =>
+      event.type === "PASS" ? { verification: { checkedBy: event.checkedBy, checkedOn: event.checkedOn, opinion: event.opinion, attachmentIds: event.attachmentIds } } : {},
+    ),
     newDeadline: assign(({ context, event }) => {
       const deadline = "deadline" in event ? (event.deadline ?? null) : context.deadline;
       return { deadline, deadlineRevision: context.deadlineRevision + 1 };
@@ -165,6 +200,8 @@ export const inspectionMachine = setup({
     pendingExtension: null,
     extensionCount: 0,
     reopenCount: 0,
+    submittedOn: null,
+    verification: null,
     publicityDays: input.publicityDays ?? 5,
     publicitySince: null,
     closedOn: null,
@@ -212,7 +249,7 @@ export const inspectionMachine = setup({
         SUBMIT: {
           target: "verifying",
           guard: and(["leadUnit", "rulesHold"]),
-          actions: assign({ pendingExtension: null }),
+          actions: assign(({ event }) => ({ pendingExtension: null, submittedOn: shanghaiDate(event.at) })),
         },
       },
       states: {
@@ -248,20 +285,23 @@ export const inspectionMachine = setup({
     },
     verifying: {
       on: {
-        REJECT: { target: "rectifying", guard: and(["office", "rulesHold"]) },
+        REJECT: { target: "rectifying", guard: and(["office", "rulesHold"]), actions: assign({ submittedOn: null }) },
         PASS: [
           {
             target: "closed",
-            guard: and(["office", "skipsPublicity"]),
-            actions: assign(({ event }) => ({ closedOn: shanghaiDate(event.at) })),
+            guard: and(["office", "rulesHold", "skipsPublicity"]),
+            actions: ["verified", assign(({ event }) => ({ closedOn: shanghaiDate(event.at) }))],
           },
           {
             target: "publicizing",
-            guard: "office",
-            actions: assign(({ context, event }) => ({
-              publicitySince: shanghaiDate(event.at),
-              publicityDays: event.type === "PASS" ? (event.publicityDays ?? context.publicityDays) : context.publicityDays,
-            })),
+            guard: and(["office", "rulesHold"]),
+            actions: [
+              "verified",
+              assign(({ context, event }) => ({
+                publicitySince: shanghaiDate(event.at),
+                publicityDays: event.type === "PASS" ? (event.publicityDays ?? context.publicityDays) : context.publicityDays,
+              })),
+            ],
           },
         ],
       },

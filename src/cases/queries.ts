@@ -4,7 +4,7 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { DEADLINE_STATES, holderOf, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
@@ -125,13 +125,51 @@ export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light 
  */
 export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
   const qUnits = f.q?.trim() ? await unitIdsMatching(f.q) : [];
-  const { page, filter } = caseListQuery(actor, f, paging, now, qUnits);
-  let [items, total] = await Promise.all([page.lean<CaseDoc[]>(), Case.countDocuments(filter)]);
+  const { filter } = caseListQuery(actor, f, paging, now, qUnits);
+  const total = await Case.countDocuments(filter);
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
   const pageNo = Math.min(paging.page, pages);
-  if (pageNo !== paging.page) items = await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
+  const items = total <= FEW_MATCHES ? await pageAmongFew(filter, { ...paging, page: pageNo }) : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
   const warned = await warnedRevisions(items.map((c) => c._id.toString()));
   return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, page: pageNo, pageSize: paging.pageSize, pages };
+}
+
+/** Up to this many matches, a page is chosen in memory (pageAmongFew); above it, a sort's index is walked to the page. */
+const FEW_MATCHES = 2000;
+
+/** The ids and sort keys of the matches, not yet run: what a page among few matches is chosen from. */
+export function caseKeysQuery(filter: Record<string, unknown>, sort: Sort) {
+  return Case.find(filter, Object.fromEntries(Object.keys(sortSpec(sort)).map((k) => [k, 1])));
+}
+
+/**
+ * A page among few matches (a unit's view, a narrow filter): their ids and sort keys are read through the
+ * filter's own indexes, the page is chosen in memory, then its cases are read by id. Walking a sort's
+ * index until a page is full is fast while matches are many; with few of them the walk reads most of the
+ * index first, and a planner's estimates cannot always tell the two cases apart.
+ */
+export async function pageAmongFew(filter: Record<string, unknown>, paging: Paging): Promise<CaseDoc[]> {
+  const spec = sortSpec(paging.sort);
+  const keys = await caseKeysQuery(filter, paging.sort).lean<Record<string, unknown>[]>();
+  keys.sort((a, b) => {
+    for (const [k, dir] of Object.entries(spec)) {
+      const c = compareValues(a[k], b[k]);
+      if (c) return c * dir;
+    }
+    return 0;
+  });
+  const ids = keys.slice((paging.page - 1) * paging.pageSize, paging.page * paging.pageSize).map((k) => k._id as mongoose.Types.ObjectId);
+  if (!ids.length) return [];
+  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
+  return ids.flatMap((id) => byId.get(id.toString()) ?? []);
+}
+
+/** MongoDB's order for the sort keys a list uses (ledger numbers, date strings, dates, ids): missing and null first, then by value. */
+function compareValues(a: unknown, b: unknown): number {
+  if (a == null || b == null) return a == null ? (b == null ? 0 : -1) : 1;
+  const x = a instanceof Date ? a.getTime() : a instanceof mongoose.Types.ObjectId ? a.toHexString() : a;
+  const y = b instanceof Date ? b.getTime() : b instanceof mongoose.Types.ObjectId ? b.toHexString() : b;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Open cases of a unit's user where the user can act, for the unit's dashboard (at most `limit` looked at). */
@@ -161,7 +199,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
   ]);
   const byState: Record<string, number> = {};
   for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
-  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0 };
+  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0, answered: 0, satisfied: 0 };
   const i = inspections ?? { closed: 0, closedOnTime: 0 };
   return {
     total: byStateRows.reduce((sum, r) => sum + r.n, 0),
@@ -175,19 +213,22 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
       closed: c.closed,
       replied: c.replied,
       closedOnTime: c.closedOnTime,
+      answered: c.answered,
+      satisfied: c.satisfied,
       rates: {
         acceptance: ratio(c.accepted, c.received),
         investigation: ratio(c.investigated, c.accepted),
         closure: ratio(c.closed, c.accepted),
         reply: ratio(c.replied, c.received),
         onTime: ratio(c.closedOnTime, c.closed),
+        satisfaction: ratio(c.satisfied, c.answered),
       },
     },
     inspections: { closed: i.closed, closedOnTime: i.closedOnTime, onTimeRate: ratio(i.closedOnTime, i.closed) },
   };
 }
 
-type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number };
+type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number; answered: number; satisfied: number };
 type InspectionCounts = { closed: number; closedOnTime: number };
 
 // Aggregation expressions: a field that is set, a count of the documents where all conditions hold.
@@ -195,7 +236,10 @@ const isSet = (path: string) => ({ $ne: [{ $ifNull: [path, null] }, null] });
 const countIf = (...conditions: unknown[]) => ({ $sum: { $cond: [{ $and: conditions }, 1, 0] } });
 const closedOnTime = (deadline: string) => [isSet("$context.closedOn"), isSet(deadline), { $lte: ["$context.closedOn", deadline] }];
 
-/** The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率). */
+/**
+ * The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率;
+ * 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
+ */
 const COMPLAINT_COUNTS = {
   _id: null,
   received: { $sum: 1 },
@@ -204,20 +248,26 @@ const COMPLAINT_COUNTS = {
   closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
   replied: countIf(isSet("$context.repliedOn")),
   closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, ...closedOnTime("$context.concludeBy")),
+  answered: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意", "不满意"]] }),
+  satisfied: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意"]] }),
 };
 
 /** 按期整改率 over inspection items closed in the period. */
 const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
 
-/** Whether a case is past its deadline in a state where the deadline binds (as the overdue filter), as an aggregation expression. */
+/** The leaf states a unit holds (duties.ts), per kind. */
+export const UNIT_HELD: Record<CaseKind, string[]> = {
+  inspection: leafStates("inspection").filter((s) => holderOf("inspection", s) === "unit"),
+  complaint: leafStates("complaint").filter((s) => holderOf("complaint", s) === "unit"),
+};
+
+/** Whether a unit holds a case past its deadline (the office's time is not the unit's), as an aggregation expression. */
 function overdueExpr(today: string) {
-  const binding = (["inspection", "complaint"] as const).map((k) => ({
-    $and: [{ $eq: ["$kind", k] }, { $in: ["$state", DEADLINE_STATES[k].flatMap((s) => statesFor(s, k))] }],
-  }));
-  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: binding }] };
+  const held = (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", UNIT_HELD[k]] }] }));
+  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: held }] };
 }
 
-/** Per lead unit: cases, overdue now, closed, closed on time (the office dashboard's unit table). Computed in the database. */
+/** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */
 export async function unitFigures(now: Date): Promise<{ unitId: string; cases: number; overdue: number; closed: number; onTime: number }[]> {
   const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number }>([
     { $match: { leadUnitId: t({ $ne: null }) } },

@@ -319,20 +319,27 @@ export class CaseService {
     const schema = payloadSchemaOf(kind, command.type);
     if (!schema)
       throw invalid([{ field: "type", message: `不支持的操作类型“${command.type}”，可选：${eventTypesOf(kind).join("、")}` }]);
-    const parsed = schema.safeParse(command.payload ?? {});
-    if (!parsed.success) throw fromZod(parsed.error, "payload");
-
+    // Whether this event may happen now at all (state, then role and unit) comes before what its payload
+    // says: an action the case does not allow is a 409 or 403, whatever was filled in. The machine is
+    // asked the role question (a transition of its own) only when something is refused.
     const at = this.clock.now();
-    const event = { ...(parsed.data as object), type: command.type, actor, at: at.toISOString() } as CaseEvent;
     const snapshot = restore(kind, doc.stateValue as StateValue, doc.context);
     const from = stateKey(snapshot.value as StateValue);
-    // The machine decides; only a refusal is then asked why (each question is a transition of its own).
+    const refused = () => {
+      if (!handledEvents(snapshot).includes(command.type))
+        return notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, at.toISOString()));
+      if (!snapshot.can({ type: command.type, actor, at: at.toISOString(), probe: true }))
+        return forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, at.toISOString()) });
+      return null;
+    };
+    if (!handledEvents(snapshot).includes(command.type)) throw refused()!;
+    const parsed = schema.safeParse(command.payload ?? {});
+    if (!parsed.success) throw refused() ?? fromZod(parsed.error, "payload");
+    const event = { ...(parsed.data as object), type: command.type, actor, at: at.toISOString() } as CaseEvent;
     const next = step(kind, snapshot, event);
     if (!next) {
-      if (!handledEvents(snapshot).includes(command.type))
-        throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));
-      if (!snapshot.can({ type: command.type, actor, at: event.at, probe: true }))
-        throw forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, event.at) });
+      const refusal = refused();
+      if (refusal) throw refusal;
       const violations = ruleViolations(kind, snapshot, event);
       if (violations.length) throw invalid(violations.map((v) => ({ ...v, field: `payload.${v.field}` })));
       throw notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, event.at));

@@ -180,16 +180,43 @@ const noticeRuleSchema = new Schema(
     _id: { type: String, required: true },
     kind: { type: String, required: true, enum: CASE_KINDS },
     level: { type: String, required: true },
+    holders: { type: [String], default: undefined },
     states: { type: [String], required: true },
     triggers: { type: Schema.Types.Mixed, required: true },
     recipients: { type: [String], required: true },
-    template: { type: String, required: true },
     points: { type: Number, required: true },
     clause: { type: String },
     enabled: { type: Boolean, required: true },
     updatedBy: { type: String, default: null },
   },
   { timestamps: true, versionKey: false, minimize: false },
+);
+
+/** The words of a notice level (src/notices/texts.ts), edited by the office admin. */
+const noticeTextSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    title: { type: String, required: true },
+    body: { type: String, required: true },
+    replyDays: { type: Number, required: true },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "notice_texts" },
+);
+
+/** The office's own particulars for its documents (src/notices/settings.ts): one document, `office`. */
+const officeSettingsSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    issuerMark: { type: String, required: true },
+    signer: { type: String, required: true },
+    contactName: { type: String, default: "" },
+    contactPhone: { type: String, default: "" },
+    cc: { type: String, default: "" },
+    verificationTerm: { type: String, default: "现场核查" },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "office_settings" },
 );
 
 /**
@@ -211,7 +238,8 @@ const noticeDeliverySchema = new Schema(
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
-noticeDeliverySchema.index({ status: 1 });
+// Pending deliveries to queue again, and the pending and failed ones per channel that metrics count.
+noticeDeliverySchema.index({ status: 1, channel: 1 });
 noticeDeliverySchema.index({ noticeId: 1 });
 noticeDeliverySchema.index({ unitId: 1, channel: 1, status: 1 });
 
@@ -229,17 +257,31 @@ const noticeSchema = new Schema(
     caseTitle: { type: String, required: true },
     ruleId: { type: String, default: null },
     level: { type: String, required: true },
-    /** How severe the level is (LEVEL_SEVERITY), for the most-severe-first order. */
+    /** How severe the level is (LEVEL_RANK), for the most-severe-first order. */
     severity: { type: Number, default: 0 },
     revision: { type: Number, required: true },
     unitId: { type: String, default: null },
-    /** The unit whose inbox shows it (set at issue, when the rule names the unit). */
+    /** Who held the case when the notice was issued ("unit" or "office"): only a unit's time scores. */
+    holder: { type: String, default: null },
+    /** The case's state then. */
+    state: { type: String, default: null },
+    /**
+     * Whose inbox shows it: the lead unit's id when the unit held the case and the rule names the unit;
+     * "office" when the office held it and the rule names the office (the staff's inbox).
+     */
     inbox: { type: String, default: null },
     recipients: { type: [String], default: [] },
+    /** A rung that fell due in the same pass as a higher one: recorded, never delivered, never scored. */
+    supersededBy: { type: String, default: null },
     manual: { type: Boolean, default: false },
     number: { type: String, default: null },
     deadline: { type: String, default: null },
     requirement: { type: String, default: "" },
+    /**
+     * The document as issued: the level's text filled for this case, and the office's particulars then,
+     * so a notice reads the same however texts and settings change later.
+     */
+    document: { type: Schema.Types.Mixed, default: null },
     points: { type: Number, default: 0 },
     dueAt: { type: Date, required: true },
     issuedAt: { type: Date, required: true },
@@ -258,9 +300,9 @@ noticeSchema.index({ inbox: 1, issuedAt: 1, _id: 1 });
 noticeSchema.index({ issuedAt: 1, _id: 1 });
 // Supervision notices a crash left without their number (the sweep finishes them).
 noticeSchema.index({ level: 1, number: 1 });
-// The 通知 page: one level, and most severe first (all, or a unit's inbox).
+// The 通知 page: one level, and most severe first (of what was sent: superseded rungs are left out; or a unit's inbox).
 noticeSchema.index({ level: 1, issuedAt: 1, _id: 1 });
-noticeSchema.index({ severity: 1, issuedAt: 1, _id: 1 });
+noticeSchema.index({ supersededBy: 1, severity: 1, issuedAt: 1, _id: 1 });
 noticeSchema.index({ inbox: 1, severity: 1, issuedAt: 1, _id: 1 });
 
 /**
@@ -287,6 +329,8 @@ export const CalendarYear = mongoose.model("CalendarYear", calendarYearSchema);
 export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
 export const Notice = mongoose.model("Notice", noticeSchema);
 export const NoticeDelivery = mongoose.model("NoticeDelivery", noticeDeliverySchema);
+export const NoticeTextModel = mongoose.model("NoticeText", noticeTextSchema);
+export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
 export type NoticeDeliveryDoc = InferSchemaType<typeof noticeDeliverySchema>;
 export type NoticeDoc = InferSchemaType<typeof noticeSchema>;
 

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Queue } from "bullmq";
 import compression from "compression";
+import type { Registry } from "prom-client";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { create } from "express-handlebars";
 import helmet from "helmet";
@@ -26,13 +27,16 @@ import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { pageRouter } from "./pages/index.ts";
 import { meOf, render, requireActor } from "./pages/render.ts";
+import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
+import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
 import { pingDb } from "../db/connection.ts";
 import { findUser } from "../directory.ts";
+import { reportRoutes } from "./routes/reports.ts";
 
 export interface AppDeps {
   config: Config;
@@ -40,14 +44,17 @@ export interface AppDeps {
   service: CaseService;
   redis: Redis | null;
   queues?: Queue[];
+  /** The process's metrics registry (src/metrics.ts); request latency is added to it. Default: one of its own. */
+  metrics?: Registry;
 }
 
 export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
-  noticeRoutes(api, { clock: deps.clock, office: deps.config.ISSUING_OFFICE });
-  adminRoutes(api);
+  noticeRoutes(api, { clock: deps.clock });
+  adminRoutes(api, { clock: deps.clock });
+  reportRoutes(api, { clock: deps.clock });
   return api;
 }
 
@@ -158,6 +165,7 @@ function healthApi(deps: AppDeps): Api {
 
 export function createApp(deps: AppDeps) {
   const { config } = deps;
+  setDefaultOffice(config.ISSUING_OFFICE);
   const app = express();
   app.disable("x-powered-by");
   viewEngine(app);
@@ -185,7 +193,7 @@ export function createApp(deps: AppDeps) {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  const metrics = createMetrics(deps.queues);
+  const metrics = createMetrics(deps.metrics);
   app.use(metrics.observe);
 
   // Text assets go compressed (echarts.min.js is 1.1 MB, a third of that gzipped); streamed pages flush as they go.
@@ -196,7 +204,7 @@ export function createApp(deps: AppDeps) {
   });
   const health = healthApi(deps);
   app.use(health.router(() => null));
-  // Metrics show the ledger's size by state and the queues' depth: for a scraper holding the token only.
+  // Metrics (in a process that also works: the ledger's size by state, the queues): for a scraper holding the token only.
   app.get("/metrics", async (req, res) => {
     if (!config.METRICS_TOKEN) throw new AppError(404, "metrics_off", "指标接口未启用（需设置 METRICS_TOKEN）");
     const sent = /^bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1] ?? "";
@@ -227,7 +235,8 @@ export function createApp(deps: AppDeps) {
     render(req, res, "api-docs", { title: "接口文档" });
   });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, office: config.ISSUING_OFFICE, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use(reportPages({ clock: deps.clock }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);
@@ -278,6 +287,7 @@ function viewEngine(app: express.Express) {
       datetime: (d: unknown) => (d ? new Date(d as string).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""),
       percent: (r: unknown) => (typeof r === "number" ? `${Math.round(r * 1000) / 10}%` : "—"),
       lightLabel: (l: string) => ({ red: "超期", yellow: "已预警或滞后", green: "正常" })[l] ?? "",
+      braces: (name: unknown) => `{${String(name)}}`,
     },
   });
   app.engine(".hbs", hbs.engine);

@@ -109,10 +109,14 @@ export class Login {
 
   /** `loginAttempts`: tries per account and address (and ×6 per address) in 15 minutes. */
   constructor(opts: { redis: Redis | null; loginAttempts: number }) {
-    const make = (keyPrefix: string, points: number) =>
-      opts.redis
-        ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: 15 * 60, useRedisPackage: false })
-        : new RateLimiterMemory({ keyPrefix, points, duration: 15 * 60 });
+    // In Redis, so every web process counts the same attempts. While Redis is unreachable each process
+    // counts on its own (insuranceLimiter) rather than refusing every sign-in.
+    const make = (keyPrefix: string, points: number) => {
+      const memory = new RateLimiterMemory({ keyPrefix, points, duration: 15 * 60 });
+      return opts.redis
+        ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points, duration: 15 * 60, useRedisPackage: false, insuranceLimiter: memory })
+        : memory;
+    };
     this.perAccount = make("rf-login-user", opts.loginAttempts);
     this.perAddress = make("rf-login-ip", opts.loginAttempts * 6);
   }

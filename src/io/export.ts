@@ -11,6 +11,7 @@ import mongoose from "mongoose";
 import { DEADLINE_STATES, LEVEL_LABELS, LEVELS, inState, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
 import { caseFilter, caseStats, type CaseFilter, type Sort } from "../cases/queries.ts";
 import { Case, CaseHistory, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
+import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor } from "../notices/bulletin.ts";
 import { scorecard } from "../notices/scorecard.ts";
 
 const t = mongoose.trusted;
@@ -90,9 +91,9 @@ async function latestProgress(ids: string[]) {
   return out;
 }
 
-/** Latest notice per case that this actor may know of: a unit's own inbox; for others every notice that went out (not cancelled). */
+/** Latest notice per case that this actor may know of: a unit's own inbox; for others every notice that went out (not cancelled, not superseded). */
 async function latestNotice(ids: string[], actor: Actor) {
-  const notices = await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1, inbox: 1 }).lean();
+  const notices = (await Notice.find({ caseId: t({ $in: ids }) }, { caseId: 1, level: 1, issuedAt: 1, inbox: 1, supersededBy: 1 }).lean()).filter((n) => !n.supersededBy);
   if (!notices.length) return new Map<string, { level: string; on: string }>();
   const deliveries = await NoticeDelivery.find({ noticeId: t({ $in: notices.map((n) => String(n._id)) }), channel: "inbox" }, { noticeId: 1, status: 1, unitId: 1 }).lean();
   const inbox = new Map(deliveries.map((d) => [d.noticeId, d]));
@@ -184,8 +185,9 @@ export const RATE_DEFINITIONS: [string, string, string][] = [
   ["结案率", "已办结 ÷ 已受理", "已受理的信访件中，已办结（不含转送）的比例"],
   ["回复率", "已答复 ÷ 收到", "统计期间内收到的信访件中，已书面答复信访人的比例（含不予受理的答复）"],
   ["按期办结率", "按期办结 ÷ 已办结", "已办结的信访件中，办结日期不晚于办结期限（受理之日起 60 日，经批准延期的按延长后）的比例"],
+  ["满意率", "（满意 + 基本满意）÷ 回访表态", "统计期间内收到的信访件中，办结前回访时信访人表示满意或基本满意的，占回访时作出表态（满意、基本满意、不满意）的比例；“未表态”不计入分母"],
   ["按期整改率", "按期销号 ÷ 已销号", "统计期间内销号的督察反馈问题中，销号日期不晚于整改时限的比例"],
-  ["考评扣分", "各级通知分值之和", "统计期间内发给该单位的预警、督办通知的扣分（黄牌 −0.5、红牌 −1、督办通知 −2 等，以规则设置为准）；已撤销的不计"],
+  ["考评扣分", "各级通知分值之和", "统计期间内、责任单位办理案件期间发给该单位的预警、督办通知的扣分（黄牌 −0.5、红牌 −1、督办通知 −2 等，以规则设置为准）；整改办办理期间的提醒、同批到期被更高级别取代的通知不计"],
 ];
 
 const RATE_COLUMNS = [
@@ -201,6 +203,9 @@ const RATE_COLUMNS = [
   { header: "结案率", key: "closure", width: 9, numFmt: PERCENT_FORMAT },
   { header: "回复率", key: "reply", width: 9, numFmt: PERCENT_FORMAT },
   { header: "按期办结率", key: "onTime", width: 11, numFmt: PERCENT_FORMAT },
+  { header: "回访表态", key: "answered", width: 9 },
+  { header: "满意及基本满意", key: "satisfied", width: 13 },
+  { header: "满意率", key: "satisfaction", width: 9, numFmt: PERCENT_FORMAT },
   { header: "督察问题已销号", key: "inspectionsClosed", width: 13 },
   { header: "按期销号", key: "inspectionsOnTime", width: 9 },
   { header: "按期整改率", key: "inspectionOnTimeRate", width: 11, numFmt: PERCENT_FORMAT },
@@ -226,6 +231,9 @@ function rateRow(unit: string, s: Stats, points: number | null) {
     closure: c.rates.closure,
     reply: c.rates.reply,
     onTime: c.rates.onTime,
+    answered: c.answered,
+    satisfied: c.satisfied,
+    satisfaction: c.rates.satisfaction,
     inspectionsClosed: s.inspections.closed,
     inspectionsOnTime: s.inspections.closedOnTime,
     inspectionOnTimeRate: s.inspections.onTimeRate,
@@ -299,5 +307,89 @@ export async function writeRatesXlsx(out: Writable, actor: Actor, range: { from:
         .addRow({ unit: names.get(s.unitId) ?? s.unitId, level: LEVEL_LABELS[l.level as Level] ?? l.level, points: l.points, ledgerNumber: l.ledgerNumber, issuedOn: excelDate(shanghaiDate(l.issuedAt)) })
         .commit();
   lines.commit();
+  await wb.commit();
+}
+
+// ------------------------------------------------------------------------------------ bulletin
+
+type BulletinView = Awaited<ReturnType<typeof bulletinFor>>;
+
+/**
+ * The monthly 通报 as a workbook in the printed layout (title, period, summary, the table with the city's
+ * totals, what each figure counts), then the cases behind each case figure and the notices behind each
+ * notice figure, so every number traces to cases. A unit's workbook holds its own row and cases only.
+ */
+export async function writeBulletinXlsx(out: Writable, actor: Actor, month: string, now: Date): Promise<void> {
+  const b: BulletinView = await bulletinFor(actor, month, now);
+  const wb = workbook(out);
+  wb.creator = "Rectiflow 整改流";
+  wb.created = now;
+  const levels = b.levels.map((l) => LEVEL_LABELS[l]);
+  const width = 6 + levels.length + 2;
+  const ws = wb.addWorksheet("通报", { pageSetup: { paperSize: 9, orientation: "landscape", fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
+  ws.columns = [{ width: 6 }, { width: 22 }, ...Array.from({ length: width - 2 }, () => ({ width: 9 }))];
+  const line = (text: string, opts: { bold?: boolean; size?: number; center?: boolean; height?: number } = {}) => {
+    const row = ws.addRow([text]);
+    ws.mergeCells(row.number, 1, row.number, width);
+    row.font = { bold: opts.bold ?? false, size: opts.size ?? 11 };
+    row.alignment = { horizontal: opts.center ? "center" : "left", vertical: "middle", wrapText: true };
+    if (opts.height) row.height = opts.height;
+    row.commit();
+  };
+  line(`${b.monthText}整改工作情况通报`, { bold: true, size: 16, center: true, height: 28 });
+  line(`统计期间：${b.from} 至 ${b.to}　统计截止：${b.cutoff}`, { center: true });
+  line(`　　${b.summary}`, { height: Math.max(45, Math.ceil(b.summary.length / 70) * 16) });
+  const head = ws.addRow(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "超期未办结", ...levels, "扣分", "专函督办"]);
+  head.font = { bold: true };
+  head.alignment = { horizontal: "center", vertical: "middle", wrapText: true };
+  head.commit();
+  for (const r of b.rows)
+    ws.addRow([r.rank, r.unitName, r.held, r.closed, r.closedOnTime, r.overdue, ...b.levels.map((l) => r.notices[l] ?? 0), r.points, r.specialLetter ? "应专函" : ""]).commit();
+  const total = ws.addRow([`全市合计（${b.units} 个单位）`, "", b.totals.held, b.totals.closed, b.totals.closedOnTime, b.totals.overdue, ...b.levels.map((l) => b.totals.notices[l] ?? 0), b.totals.points, ""]);
+  ws.mergeCells(total.number, 1, total.number, 2);
+  total.font = { bold: true };
+  total.commit();
+  ws.addRow([]).commit();
+  for (const [name, meaning] of FIGURE_DEFINITIONS) {
+    const row = ws.addRow([name, meaning]);
+    ws.mergeCells(row.number, 2, row.number, width);
+    row.alignment = { wrapText: true, vertical: "top" };
+    row.commit();
+  }
+  ws.commit();
+
+  const cases = sheet(wb, "案件明细", [
+    { header: "责任单位", key: "unit", width: 22 },
+    { header: "指标", key: "figure", width: 12 },
+    { header: "台账编号", key: "ledgerNumber", width: 16 },
+    { header: "问题/事项", key: "title", width: 40 },
+    { header: "状态", key: "state", width: 14 },
+    { header: "时限", key: "deadline", width: 12, numFmt: DATE_FORMAT },
+    { header: "办结日期", key: "closedOn", width: 12, numFmt: DATE_FORMAT },
+  ]);
+  for (const r of b.rows)
+    for (const figure of CASE_FIGURES)
+      for (const c of await bulletinCases(month, now, r.unitId, figure))
+        cases.addRow({ unit: r.unitName, figure: FIGURE_LABELS[figure], ledgerNumber: c.ledgerNumber, title: c.title, state: c.state, deadline: excelDate(c.deadline), closedOn: excelDate(c.closedOn) }).commit();
+  cases.commit();
+
+  const notices = sheet(wb, "通知明细", [
+    { header: "责任单位", key: "unit", width: 22 },
+    { header: "通知级别", key: "level", width: 14 },
+    { header: "文号", key: "number", width: 16 },
+    { header: "分值", key: "points", width: 8 },
+    { header: "台账编号", key: "ledgerNumber", width: 16 },
+    { header: "问题/事项", key: "title", width: 40 },
+    { header: "发出日期", key: "issuedOn", width: 12, numFmt: DATE_FORMAT },
+  ]);
+  const shown = new Set(b.rows.map((r) => r.unitId));
+  const names = new Map(b.rows.map((r) => [r.unitId, r.unitName]));
+  for (const s of await scorecard(b.from, b.to))
+    if (shown.has(s.unitId))
+      for (const l of s.lines)
+        notices
+          .addRow({ unit: names.get(s.unitId), level: LEVEL_LABELS[l.level as Level] ?? l.level, number: l.number ?? "", points: l.points, ledgerNumber: l.ledgerNumber, title: l.caseTitle, issuedOn: excelDate(shanghaiDate(l.issuedAt)) })
+          .commit();
+  notices.commit();
   await wb.commit();
 }

@@ -9,16 +9,14 @@ import { createHmac } from "node:crypto";
 import type { Job, Queue } from "bullmq";
 import nodemailer, { type Transporter } from "nodemailer";
 import { inState } from "../../workflows/index.ts";
-import { loadCalendar } from "../calendar/workdays.ts";
 import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
 import type { Channel, NoticeRecord } from "./issuer.ts";
-import { noticeSubject, renderNotice } from "./render.ts";
+import { noticeSubject, renderNoticeDocument } from "./render.ts";
 import { cachedRules } from "./rules.ts";
 
 export interface DeliveryOptions {
   attempts: number;
   backoffMs: number;
-  office: string;
   smtpUrl?: string;
   smtpFrom: string;
   webhookTimeoutMs: number;
@@ -104,7 +102,7 @@ export class NoticeDeliverer {
     if (channel === "inbox") return `inbox:${n.unitId}`;
     const unit = await Unit.findById(n.unitId).lean();
     if (!unit) throw new Error("责任单位不存在");
-    const html = renderNotice(n, { office: this.opts.office, unitName: unit.name, calendar: await loadCalendar() });
+    const html = await renderNoticeDocument(n, { receipt: true });
     if (channel === "email") {
       if (!this.mailer) throw new Error("未配置 SMTP_URL，无法发送邮件");
       const to = unit.notify?.emails ?? [];
@@ -152,12 +150,4 @@ export class NoticeDeliverer {
   close() {
     this.mailer?.close();
   }
-}
-
-/** How many deliveries there are per channel and status (the metrics). */
-export async function deliveriesByChannelAndStatus(): Promise<{ channel: string; status: string; n: number }[]> {
-  const rows = await NoticeDelivery.aggregate<{ _id: { channel: string; status: string }; n: number }>([
-    { $group: { _id: { channel: "$channel", status: "$status" }, n: { $sum: 1 } } },
-  ]);
-  return rows.map((r) => ({ ...r._id, n: r.n }));
 }

@@ -1,13 +1,14 @@
 /**
- * The in-app inbox: a unit sees the notices delivered to its inbox, marks them read and
- * acknowledges them; the office and leaders see every notice with its delivery state.
+ * The in-app inboxes: a unit sees the notices delivered to its inbox, marks them read and
+ * acknowledges them; the office's staff do the same with the office's inbox (reminders of what the
+ * office itself owes); the office and leaders see every notice with its delivery state.
  */
 import mongoose from "mongoose";
-import type { Actor } from "../../workflows/index.ts";
+import { isOfficeRole, type Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery } from "../db/models.ts";
 import { AppError, forbidden, invalid, notFound } from "../errors.ts";
-import type { DeliveryView, NoticeRecord } from "./issuer.ts";
+import { OFFICE_INBOX, type DeliveryView, type NoticeRecord } from "./issuer.ts";
 
 export const NOTICE_STATES = ["unread", "read", "acknowledged", "unacknowledged"] as const;
 export const NOTICE_SORTS = ["-issuedAt", "-severity"] as const;
@@ -22,12 +23,20 @@ export interface NoticeFilter {
   /** Issued on or after / on or before these days (YYYY-MM-DD, Asia/Shanghai). */
   from?: string;
   to?: string;
+  /** The office's own inbox only (office roles and leaders). */
+  officeInbox?: boolean;
 }
 
 export interface NoticePaging {
   page: number;
   pageSize: number;
   sort: NoticeSort;
+}
+
+/** The inbox an actor answers for: a unit's own, the office's for its staff; none for leaders. */
+export function inboxOf(actor: Actor): string | null {
+  if (actor.role === "unit_user") return actor.unitId ?? null;
+  return isOfficeRole(actor.role) ? OFFICE_INBOX : null;
 }
 
 const t = mongoose.trusted;
@@ -41,8 +50,12 @@ export async function withDeliveries(notices: NoticeRecord[]): Promise<NoticeRec
   return notices.map((n) => ({ ...n, deliveries: by.get(n._id) ?? [] }));
 }
 
-/** Cancelled when its case moved on before the notice went out (the inbox, or every channel, says so). */
-export function noticeState(n: NoticeRecord): "issued" | "cancelled" {
+/**
+ * Superseded: a lower rung that fell due in the same pass as a higher one (recorded only). Cancelled:
+ * its case moved on before the notice went out (the inbox, or every channel, says so).
+ */
+export function noticeState(n: NoticeRecord): "issued" | "cancelled" | "superseded" {
+  if (n.supersededBy) return "superseded";
   const d = n.deliveries ?? [];
   const inbox = d.find((x) => x.channel === "inbox");
   if (inbox && inbox.status !== "skipped") return inbox.status === "cancelled" ? "cancelled" : "issued";
@@ -53,8 +66,11 @@ export function noticeState(n: NoticeRecord): "issued" | "cancelled" {
 export function noticeFilter(actor: Actor, f: NoticeFilter = {}): Record<string, unknown> {
   const q: Record<string, unknown> = {};
   if (actor.role === "unit_user") q.inbox = actor.unitId ?? "-";
+  else if (f.officeInbox) q.inbox = OFFICE_INBOX;
   else if (f.unitId) q.unitId = f.unitId;
+  // A case shows its superseded rungs too; lists of what was sent leave them out.
   if (f.caseId) q.caseId = f.caseId;
+  else q.supersededBy = null;
   if (f.level) q.level = f.level;
   if (f.state === "unread") q.readAt = null;
   if (f.state === "read") Object.assign(q, { readAt: t({ $ne: null }), ackAt: null });
@@ -100,8 +116,9 @@ export async function getNotice(id: string, actor: Actor): Promise<NoticeRecord>
 }
 
 async function receipt(id: string, actor: Actor, clock: Clock, field: "readAt" | "ackAt"): Promise<NoticeRecord> {
-  if (actor.role !== "unit_user") throw forbidden("只有收文单位可以签收通知");
   const n = await getNotice(id, actor);
+  // Receipts are the addressee's: a unit's for its inbox, the office staff's for the office's.
+  if (!n.inbox || n.inbox !== inboxOf(actor)) throw forbidden("只有收文方可以签收通知");
   const by = field === "readAt" ? "readBy" : "ackBy";
   const now = clock.now();
   const set: Record<string, unknown> = n[field] ? {} : { [field]: now, [by]: actor.id };
@@ -114,7 +131,7 @@ export const markRead = (id: string, actor: Actor, clock: Clock) => receipt(id, 
 
 /** Acknowledges several notices (批量签收通知): each as one would be; the result names each refused one and why. */
 export async function acknowledgeMany(ids: string[], actor: Actor, clock: Clock): Promise<{ id: string; ok: boolean; label: string; message: string }[]> {
-  if (actor.role !== "unit_user") throw forbidden("只有收文单位可以签收通知");
+  if (!inboxOf(actor)) throw forbidden("只有收文方可以签收通知");
   const unique = [...new Set(ids)];
   if (!unique.length) throw invalid([{ field: "ids", message: "请先勾选要签收的通知" }]);
   if (unique.length > 200) throw invalid([{ field: "ids", message: "一次最多签收 200 件" }]);

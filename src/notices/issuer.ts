@@ -5,10 +5,13 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { z } from "zod";
-import { LEVELS, VISIBLE, isOfficeRole, noticeKey, shanghaiDate, type Actor, type Level, type NoticeRule } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, noticeKey, shanghaiDate, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
+import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
+import { loadSettings, type OfficeSettings } from "./settings.ts";
+import { loadTexts, compose, type Composed } from "./texts.ts";
 
 export interface DeliveryView {
   noticeId: string;
@@ -19,9 +22,17 @@ export interface DeliveryView {
   sentAt?: Date | null;
   cancelReason?: string | null;
 }
-export type NoticeRecord = NoticeDoc & { _id: string; deliveries?: DeliveryView[] };
+export type NoticeRecord = Omit<NoticeDoc, "document"> & { _id: string; deliveries?: DeliveryView[]; document?: NoticeDocument | null };
+/** A notice's document as issued (notice.document). */
+export interface NoticeDocument extends Composed {
+  sender: Pick<OfficeSettings, "issuerMark" | "signer" | "contactName" | "contactPhone" | "cc">;
+}
+const senderOf = ({ issuerMark, signer, contactName, contactPhone, cc }: OfficeSettings): NoticeDocument["sender"] => ({ issuerMark, signer, contactName, contactPhone, cc });
+
 export const CHANNELS = ["inbox", "email", "webhook"] as const;
 export type Channel = (typeof CHANNELS)[number];
+/** The inbox of the office's staff: reminders of what the office itself owes (notice.inbox). */
+export const OFFICE_INBOX = "office";
 
 /** A notice to issue: its key, the case as it stands, and what calls for it. */
 export interface Issue {
@@ -31,33 +42,27 @@ export interface Issue {
   rule: NoticeRule | null;
   dueAt: Date;
   actor: Actor;
+  /** Who holds the case now: the rung reminds them, and only a unit's time costs points. */
+  holder: Holder | null;
   requirement?: string;
+  /** The key of the higher rung issued instead in the same pass: recorded only, never delivered or scored. */
+  supersededBy?: string | null;
+  /** A yellow warning raised by progress behind schedule (its text says so). */
+  behindSchedule?: boolean;
 }
-
-/** How severe a level is (the 通知 page sorts by it): escalation highest, a sign-for reminder lowest. */
-export const LEVEL_SEVERITY: Record<Level, number> = {
-  sign_reminder: 1,
-  due_reminder: 2,
-  accept_warning: 3,
-  conclude_warning: 3,
-  yellow: 3,
-  accept_overdue: 4,
-  conclude_overdue: 4,
-  red: 4,
-  supervision: 5,
-  escalation: 6,
-};
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 
 /** What the ladder calls for: keyed by case, rule and deadline revision, so it exists once however often it is issued. */
-export const ruleIssue = (doc: CaseDoc, rule: NoticeRule, dueAt: Date): Issue => ({
+export const ruleIssue = (doc: CaseDoc, { rule, at, holder, behindSchedule }: Timed): Issue => ({
   id: noticeKey(doc._id.toString(), rule.id, doc.deadlineRevision),
   doc,
   level: rule.level,
   rule,
-  dueAt,
+  dueAt: at,
   actor: SYSTEM,
+  holder,
+  behindSchedule,
 });
 
 /** Numbers a supervision notice once: the number is claimed for the notice's id. */
@@ -67,28 +72,41 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-type UnitChannels = Map<string, { emails: number; webhook: boolean }>;
+type UnitChannels = Map<string, { name: string; emails: number; webhook: boolean }>;
 
 async function channelsOf(unitIds: string[]): Promise<UnitChannels> {
   const ids = [...new Set(unitIds)];
   if (!ids.length) return new Map();
-  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { notify: 1 }).lean();
-  return new Map(units.map((u) => [u._id.toString(), { emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
+  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { name: 1, notify: 1 }).lean();
+  return new Map(units.map((u) => [u._id.toString(), { name: u.name, emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
+}
+
+/** Whose inbox a notice goes to: the unit's while it holds the case (or the office sends by hand), the office's while the office holds it. */
+function addresseeOf(i: { doc: CaseDoc; holder: Holder | null; rule: NoticeRule | null }): "unit" | "office" | null {
+  const recipients = i.rule?.recipients ?? ["unit", "office"];
+  const namesUnit = recipients.includes("unit") || recipients.includes("unit_head");
+  if (!i.rule) return i.doc.leadUnitId ? "unit" : OFFICE_INBOX;
+  if (i.holder === "unit" && namesUnit && i.doc.leadUnitId) return "unit";
+  // A rung on the office's time never reaches a unit, whatever its recipients say.
+  if (i.holder === "office" && recipients.includes("office")) return OFFICE_INBOX;
+  return null;
 }
 
 /**
- * One delivery document per channel. Writing the notice into the unit's inbox is its delivery, so the
- * inbox is sent at issue; email and webhook are pending where the unit has them, for the delivery
- * worker. Every channel is skipped when the rule does not name the unit (约谈/通报 goes to leaders).
+ * One delivery document per channel. Writing the notice into an inbox is its delivery, so the inbox
+ * is sent at issue; a unit's email and webhook are pending where the unit has them, for the delivery
+ * worker. Every channel is skipped when the notice is addressed to no inbox (约谈/通报 goes to leaders,
+ * who see every notice); a superseded rung has no deliveries at all.
  */
-function deliveriesFor(noticeId: string, unitId: string | null, recipients: readonly string[], units: UnitChannels, now: Date) {
-  const toUnit = recipients.includes("unit") || recipients.includes("unit_head");
-  const unit = unitId && toUnit ? units.get(unitId) : undefined;
+function deliveriesFor(noticeId: string, unitId: string | null, addressee: "unit" | "office" | null, units: UnitChannels, now: Date) {
+  const unit = addressee === "unit" && unitId ? units.get(unitId) : undefined;
   const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null };
   return CHANNELS.map((channel) => {
     const _id = `${noticeId}:${channel}`;
+    const sent = (target: string) => ({ ...base, _id, channel, status: "sent" as const, attempts: 1, target, sentAt: now });
+    if (addressee === OFFICE_INBOX) return channel === "inbox" ? sent(`inbox:${OFFICE_INBOX}`) : { ...base, _id, channel, status: "skipped" as const };
     if (!unit) return { ...base, _id, channel, status: "skipped" as const };
-    if (channel === "inbox") return { ...base, _id, channel, status: "sent" as const, attempts: 1, target: `inbox:${unitId}`, sentAt: now };
+    if (channel === "inbox") return sent(`inbox:${unitId}`);
     return { ...base, _id, channel, status: (channel === "email" ? unit.emails : unit.webhook) ? ("pending" as const) : ("skipped" as const) };
   });
 }
@@ -122,31 +140,51 @@ async function insertNew(collection: mongoose.mongo.Collection, docs: { _id: str
  * Issues notices in a fixed number of writes however many there are: their deliveries, the notices
  * themselves (a key issued already is left as it was), then a number for each new supervision notice.
  * Deliveries go first, so a notice never exists without its channels; a crash in between leaves
- * deliveries that the next issue of the same key completes. Returns the notices this call issued.
+ * deliveries that the next issue of the same key completes. Returns the notices this call issued
+ * (superseded ones included: they are recorded, with no deliveries).
  */
 export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecord[]> {
   if (!issues.length) return [];
-  const units = await channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : [])));
-  const records = issues.map(({ id, doc, level, rule, dueAt, actor, requirement }) => ({
-    _id: id,
-    caseId: doc._id.toString(),
-    kind: doc.kind,
-    ledgerNumber: doc.ledgerNumber,
-    caseTitle: doc.title,
-    ruleId: rule?.id ?? null,
-    level,
-    severity: LEVEL_SEVERITY[level] ?? 0,
-    revision: doc.deadlineRevision,
-    unitId: doc.leadUnitId ?? null,
-    /** The unit whose inbox shows it: the lead unit, when the rule names the unit. */
-    inbox: null as string | null,
-    recipients: rule?.recipients ?? ["unit", "office"],
-    manual: rule === null,
-    number: null,
-    deadline: doc.deadline ?? null,
-    requirement: requirement ?? "",
-    points: rule?.points ?? 0,
-    dueAt,
+  const [units, texts, settings, calendar] = await Promise.all([
+    channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : []))),
+    loadTexts(),
+    loadSettings(),
+    loadCalendar(),
+  ]);
+  const records = issues.map((i) => {
+    const { id, doc, level, rule, dueAt, actor, requirement, holder } = i;
+    const superseded = i.supersededBy ?? null;
+    const addressee = superseded ? null : addresseeOf(i);
+    const unitName = doc.leadUnitId ? (units.get(doc.leadUnitId)?.name ?? null) : null;
+    // The text as it reads now, with the office's particulars now: the document stays as issued.
+    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule };
+    const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
+    const document: NoticeDocument = { ...composed, sender: senderOf(settings) };
+    return {
+      _id: id,
+      caseId: doc._id.toString(),
+      kind: doc.kind,
+      ledgerNumber: doc.ledgerNumber,
+      caseTitle: doc.title,
+      ruleId: rule?.id ?? null,
+      level,
+      severity: LEVEL_RANK[level] ?? 0,
+      revision: doc.deadlineRevision,
+      unitId: doc.leadUnitId ?? null,
+      holder,
+      state: doc.state,
+      inbox: addressee === "unit" ? (doc.leadUnitId ?? null) : addressee,
+      addressee,
+      recipients: rule?.recipients ?? ["unit", "office"],
+      supersededBy: superseded,
+      manual: rule === null,
+      number: null,
+      deadline: doc.deadline ?? null,
+      requirement: requirement ?? "",
+      document,
+      // What the notice costs the unit: nothing for the office's time, a superseded rung or a notice by hand.
+      points: holder === "unit" && !superseded ? (rule?.points ?? 0) : 0,
+      dueAt,
     issuedAt: now,
     issuedBy: actor,
     readAt: null,
@@ -155,16 +193,18 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     ackBy: null,
     createdAt: now,
     updatedAt: now,
-  }));
-  const deliveries = new Map(records.map((r) => [r._id, deliveriesFor(r._id, r.unitId, r.recipients, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]));
-  for (const r of records) if (deliveries.get(r._id)!.some((d) => d.channel === "inbox" && d.status === "sent")) r.inbox = r.unitId;
+    };
+  });
+  const deliveries = new Map(
+    records.map((r) => [r._id, r.supersededBy ? [] : deliveriesFor(r._id, r.unitId, r.addressee, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]),
+  );
   await insertNew(NoticeDelivery.collection, [...deliveries.values()].flat());
-  const inserted = await insertNew(Notice.collection, records);
+  const inserted = await insertNew(Notice.collection, records.map(({ addressee: _a, ...r }) => r));
   const issued: NoticeRecord[] = [];
-  for (const r of records) {
+  for (const { addressee: _a, ...r } of records) {
     if (!inserted.has(r._id)) continue;
     const notice = { ...(r as unknown as NoticeRecord), deliveries: deliveries.get(r._id) };
-    if (r.level === "supervision") notice.number = await numberNotice(r._id, now);
+    if (r.level === "supervision" && !r.supersededBy) notice.number = await numberNotice(r._id, now);
     issued.push(notice);
   }
   return issued;
@@ -178,7 +218,7 @@ async function numberNotice(id: string, issuedAt: Date): Promise<string> {
 }
 
 /** Supervision notices still without a number, oldest first (not yet run). */
-export const unnumberedQuery = (limit: number) => Notice.find({ level: "supervision", number: null }, { _id: 1, issuedAt: 1 }).sort({ issuedAt: 1, _id: 1 }).limit(limit);
+export const unnumberedQuery = (limit: number) => Notice.find({ level: "supervision", number: null, supersededBy: null }, { _id: 1, issuedAt: 1 }).sort({ issuedAt: 1, _id: 1 }).limit(limit);
 
 /**
  * Numbers the supervision notices a crash left unnumbered (issued, then the process died before its
@@ -203,7 +243,8 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
   if (!parsed.success) throw fromZod(parsed.error);
   const now = clock.now();
   const id = `${doc._id.toString()}-manual-${randomUUID()}`;
-  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, requirement: parsed.data.requirement }], now);
+  const holder = holderOf(doc.kind as CaseKind, doc.state);
+  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, holder, requirement: parsed.data.requirement }], now);
   return notice!;
 }
 
@@ -212,7 +253,7 @@ export async function backfillSeverity(): Promise<number> {
   const old = await Notice.find({ severity: mongoose.trusted({ $exists: false }) }, { level: 1 }).lean();
   if (!old.length) return 0;
   await Notice.bulkWrite(
-    old.map((n) => ({ updateOne: { filter: { _id: n._id }, update: { $set: { severity: LEVEL_SEVERITY[n.level as Level] ?? 0 } } } })),
+    old.map((n) => ({ updateOne: { filter: { _id: n._id }, update: { $set: { severity: LEVEL_RANK[n.level as Level] ?? 0 } } } })),
     { ordered: false, timestamps: false },
   );
   return old.length;

@@ -1,19 +1,20 @@
 /**
  * The sweep: looks at the cases whose schedule has come (an index-only query on case_schedules)
  * and at those changed since its last pass (updatedAt), issues the notices their ladder calls
- * for, ends publicity periods, and writes when to look next. Everything it needs is in MongoDB,
+ * for (one per case and pass: the highest rung that fell due; the lower ones are recorded as superseded),
+ * ends publicity periods, and writes when to look next. Everything it needs is in MongoDB,
  * so a sweep after Redis lost everything (or after workers were down) catches up on what fell
  * due, once. It writes only schedules and notices: the case document is the case service's.
  */
 import mongoose from "mongoose";
-import { ladderFor, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { LEVEL_RANK, ladderFor, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import type { CaseService } from "../cases/service.ts";
 import { eachConcurrently } from "../concurrently.ts";
 import { log } from "../log.ts";
-import { issueMany, numberUnnumbered, ruleIssue, type NoticeRecord } from "./issuer.ts";
+import { issueMany, numberUnnumbered, ruleIssue, type Issue, type NoticeRecord } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -26,6 +27,8 @@ const SWEEP_LANES = 8;
 export interface SweepResult {
   cases: number;
   issued: NoticeRecord[];
+  /** Lower rungs that fell due in the same pass as a higher one of their case: recorded, not delivered. */
+  superseded: NoticeRecord[];
   publicityEnded: string[];
   problems: { caseId: string; message: string }[];
 }
@@ -46,7 +49,7 @@ export class NoticeSweeper {
     const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
     const [due, changed] = await Promise.all([dueSchedules(now, limit).lean(), changedCases(since, limit).lean()]);
     const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
-    const result: SweepResult = { cases: ids.length, issued: [], publicityEnded: [], problems: [] };
+    const result: SweepResult = { cases: ids.length, issued: [], superseded: [], publicityEnded: [], problems: [] };
     if (ids.length) {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
       // Publicity periods that ended go through the case service first (rare: one event each), so the
@@ -55,9 +58,10 @@ export class NoticeSweeper {
       const plans = cases.map((doc) => ({ doc, ...planOf(doc, now, rules, calendar) }));
       for (const p of plans) if (p.problem) result.problems.push({ caseId: p.doc._id.toString(), message: p.problem });
       // Everything that fell due, issued at once; a key issued already (an earlier pass, a concurrent sweep) is skipped by a primary-key read.
-      const wanted = plans.flatMap((p) => p.due.map(({ rule, at }) => ruleIssue(p.doc, rule, at)));
-      const existing = new Set(wanted.length ? (await Notice.find({ _id: mongoose.trusted({ $in: wanted.map((i) => i.id) }) }, { _id: 1 }).lean()).map((n) => String(n._id)) : []);
-      result.issued = await issueMany(wanted.filter((i) => !existing.has(i.id)), now);
+      const wanted = plans.flatMap((p) => p.due.map((t) => ruleIssue(p.doc, t)));
+      const made = await issueMany(onePerCase(wanted, wanted.length ? await issuedAlready(wanted) : new Map()), now);
+      result.issued = made.filter((n) => !n.supersededBy);
+      result.superseded = made.filter((n) => n.supersededBy);
       await writeSchedules(plans, now);
       if (result.issued.length) await this.onIssued(result.issued);
     }
@@ -89,13 +93,45 @@ export class NoticeSweeper {
   }
 }
 
-/** The schedules that have come by `now`, oldest first: the sweep's due query. */
+/** The schedules that have come by `now`, oldest first: the sweep's due query (and, limited to one, its lag). */
 export const dueSchedules = (now: Date, limit: number) =>
-  CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1 }).sort({ nextAt: 1, _id: 1 }).limit(limit);
+  CaseSchedule.find({ nextAt: mongoose.trusted({ $lte: now }) }, { _id: 1, nextAt: 1 }).sort({ nextAt: 1, _id: 1 }).limit(limit);
 
 /** Cases changed since `since`, oldest change first: the sweep's changed-cases query. */
 export const changedCases = (since: Date, limit: number) =>
   Case.find({ updatedAt: mongoose.trusted({ $gte: since }) }, { _id: 1, updatedAt: 1 }).sort({ updatedAt: 1, _id: 1 }).limit(limit);
+
+type Existing = Map<string, { issuedAt: Date; supersededBy: string | null }>;
+
+/** Which of these keys were issued already (an earlier pass, a concurrent sweep), and when: one primary-key read. */
+async function issuedAlready(issues: Issue[]): Promise<Existing> {
+  const rows = await Notice.find({ _id: mongoose.trusted({ $in: issues.map((i) => i.id) }) }, { issuedAt: 1, supersededBy: 1 }).lean();
+  return new Map(rows.map((n) => [String(n._id), { issuedAt: n.issuedAt, supersededBy: n.supersededBy ?? null }]));
+}
+
+/**
+ * Catch-up sends one notice. The new rungs of a case (at its deadline revision) fell due together with
+ * any rung issued since the earliest of them fell due; of all these the highest is issued (or was, by a
+ * concurrent sweep) and the new others are recorded as superseded by it. A rung issued before the new
+ * ones fell due does not silence them (a sign reminder after a due reminder still asks to sign).
+ * Concurrent sweeps that see part of each other's inserts still pick the same highest rung.
+ */
+function onePerCase(due: Issue[], existing: Existing): Issue[] {
+  const byCase = new Map<string, Issue[]>();
+  for (const i of due) byCase.set(i.doc._id.toString(), [...(byCase.get(i.doc._id.toString()) ?? []), i]);
+  const higher = (a: Issue, b: Issue) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || b.dueAt.getTime() - a.dueAt.getTime() || a.id.localeCompare(b.id);
+  return [...byCase.values()].flatMap((rungs) => {
+    const fresh = rungs.filter((i) => !existing.has(i.id));
+    if (!fresh.length) return [];
+    const since = Math.min(...fresh.map((i) => i.dueAt.getTime()));
+    const together = rungs.filter((i) => {
+      const e = existing.get(i.id);
+      return !e || (!e.supersededBy && e.issuedAt.getTime() >= since);
+    });
+    const top = together.sort(higher)[0]!;
+    return fresh.map((i) => (i.id === top.id ? i : { ...i, supersededBy: top.id }));
+  });
+}
 
 /** Runs `step` on each case a few at a time; a case that fails is reported and left out, the others go on. */
 async function eachCase(docs: CaseDoc[], result: SweepResult, step: (doc: CaseDoc) => Promise<CaseDoc>): Promise<CaseDoc[]> {

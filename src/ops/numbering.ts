@@ -40,7 +40,8 @@ export async function checkNumbering(settleMs = 1000): Promise<NumberingReport> 
 async function check(): Promise<NumberingReport> {
   const [claims, notices] = await Promise.all([
     Sequence.find({ name: CLAIM }, { name: 1, n: 1, ref: 1 }).lean<{ name: string; n: number; ref?: string | null }[]>(),
-    Notice.find({ $or: [{ level: "supervision" }, { number: mongoose.trusted({ $ne: null }) }] }, { number: 1, ledgerNumber: 1 }).lean(),
+    // A superseded rung was never sent and takes no number (issuer.ts): it is left out.
+    Notice.find({ $or: [{ level: "supervision", supersededBy: null }, { number: mongoose.trusted({ $ne: null }) }] }, { number: 1, ledgerNumber: 1 }).lean(),
   ]);
   const problems: NumberingProblem[] = [];
   const byId = new Map(notices.map((n) => [n._id, n]));

@@ -6,12 +6,16 @@
  */
 import { expect } from "chai";
 import mongoose from "mongoose";
-import { LEVELS, type Actor } from "../../workflows/index.ts";
-import { SORTS, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
+import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
+import { SORTS, caseKeysQuery, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
-import { Case, CaseHistory, CaseSchedule, Notice, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
+import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
+import { WATCHED_DELIVERY_STATES, deliveryCountQuery } from "../../src/metrics.ts";
 import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "../../src/notices/inbox.ts";
-import { LEVEL_SEVERITY, unnumberedQuery } from "../../src/notices/issuer.ts";
+import { CHANNELS, unnumberedQuery } from "../../src/notices/issuer.ts";
+import { bulletinCasesQuery } from "../../src/notices/bulletin.ts";
+import { officeHeldQuery } from "../../src/notices/office-queue.ts";
+import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
 import { resetLedger } from "../support/fixtures.ts";
 import { refreshStatistics, summarize } from "../support/plans.ts";
@@ -45,9 +49,21 @@ describe("Query plans: hot queries read through an index", function () {
     await Notice.collection.insertMany(
       ids.map((id, i) => {
         const u = units[i % units.length]!;
-        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: LEVELS[i % LEVELS.length], severity: LEVEL_SEVERITY[LEVELS[i % LEVELS.length]!], revision: 1, unitId: u, inbox: i % 7 ? u : null, issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
+        return { _id: `${id}-n`, caseId: id, kind: "inspection", ledgerNumber: `N-${i}`, caseTitle: "t", level: LEVELS[i % LEVELS.length], severity: LEVEL_RANK[LEVELS[i % LEVELS.length]!], revision: 1, unitId: u, holder: i % 9 ? "unit" : "office", supersededBy: null, inbox: i % 9 ? (i % 7 ? u : null) : "office", issuedAt: new Date(now.getTime() - (i % 400) * DAY), dueAt: now, issuedBy: { id: "system" }, readAt: i % 3 ? now : null, ackAt: null };
       }) as never[],
     );
+    // Deliveries: most sent or skipped long ago, a few pending or failed (what metrics count and the worker queues again).
+    for (const [k, channel] of CHANNELS.entries())
+      await NoticeDelivery.collection.insertMany(
+        ids.map((id, i) => ({
+          _id: `${id}-n:${channel}`,
+          noticeId: `${id}-n`,
+          channel,
+          unitId: units[i % units.length],
+          status: (i + k) % 97 === 0 ? "pending" : (i + k) % 89 === 0 ? "failed" : k === 0 ? "sent" : "skipped",
+          attempts: 1,
+        })) as never[],
+      );
     await Sequence.collection.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `supervision-${2024 + (i % 3)}:${i + 1}`, name: `supervision-${2024 + (i % 3)}`, n: i + 1, ref: `notice-${i}` })) as never[]);
     await Session.collection.insertMany(
       Array.from({ length: 5000 }, (_, i) => ({ _id: `sid-${i}`, expires: new Date(now.getTime() + ((i % 48) - 8) * 3600_000), session: { userId: `user-${i % 300}` } })) as never[],
@@ -93,14 +109,17 @@ describe("Query plans: hot queries read through an index", function () {
     expect(await scans(queries)).to.deep.equal([]);
   });
 
-  it("the count behind a page, for every filter that narrows the ledger", async () => {
+  it("the count behind a page, and the keys a page among few matches is chosen from, for every filter that narrows the ledger", async () => {
     // A count over most of the ledger (the office's whole ledger, a third of it by kind, one category or
     // round of several, a word found in titles all over) reads most of it whatever the engine: PostgreSQL
-    // rightly reads the table then. Every filter that narrows the ledger counts through an index.
+    // rightly reads the table then. Every filter that narrows the ledger counts through an index, and so
+    // is the read of its matches' ids and sort keys (listCases' page among few matches).
     const narrowing = ["state", "unit", "overdue", "behind schedule", "deadline range"];
     const queries: [string, { explain(): Promise<unknown> }][] = [];
-    for (const name of narrowing) queries.push([`office, ${name}`, Case.find(caseListQuery(office, FILTERS[name]!, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter)]);
-    for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(caseListQuery(unit, f, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter)]);
+    const filterOf = (actor: Actor, f: CaseFilter) => caseListQuery(actor, f, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter;
+    for (const name of narrowing) queries.push([`office, ${name}`, Case.find(filterOf(office, FILTERS[name]!))]);
+    for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(filterOf(unit, f))]);
+    for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}, keys by deadline`, caseKeysQuery(filterOf(unit, f), "deadline")]);
     expect(await scans(queries)).to.deep.equal([]);
   });
 
@@ -113,6 +132,16 @@ describe("Query plans: hot queries read through an index", function () {
     ).to.deep.equal([]);
   });
 
+  it("metrics and the worker: sweep lag (the oldest due schedule), deliveries pending or failed per channel", async () => {
+    expect(
+      await scans([
+        ["oldest due schedule", dueSchedules(now, 1)],
+        ["pending deliveries", NoticeDelivery.find({ status: "pending" }).limit(5000)],
+        ...WATCHED_DELIVERY_STATES.flatMap((status) => CHANNELS.map((channel) => [`${status} ${channel}`, deliveryCountQuery(status, channel)] as [string, { explain(): Promise<unknown> }])),
+      ]),
+    ).to.deep.equal([]);
+  });
+
   it("the inbox: a unit's notices newest first, unread ones, and the office's notices of one unit", async () => {
     expect(
       await scans([
@@ -120,6 +149,21 @@ describe("Query plans: hot queries read through an index", function () {
         ["unit inbox, unread", noticeListQuery(unit, { state: "unread" })],
         ["office, one unit", noticeListQuery(office, { unitId: units[4] })],
         ["office, one case", noticeListQuery(office, { caseId: caseIds[7] })],
+        ["office inbox", noticeListQuery(office, { officeInbox: true })],
+        ["office inbox, unread", noticeListQuery(office, { officeInbox: true, state: "unread" })],
+      ]),
+    ).to.deep.equal([]);
+  });
+
+  it("the scorecard, the office's queue and the 通报: scored notices of a period, for all units and one; the cases the office holds; a unit's cases behind each figure", async () => {
+    const from = new Date(now.getTime() - 90 * DAY).toISOString().slice(0, 10);
+    const to = now.toISOString().slice(0, 10);
+    expect(
+      await scans([
+        ["scored notices", scoredNoticesQuery(from, to)],
+        ["scored notices of a unit", scoredNoticesQuery(from, to, units[2])],
+        ["office-held cases", officeHeldQuery()],
+        ...(["held", "closed", "closedOnTime", "overdue"] as const).map((f): [string, ReturnType<typeof bulletinCasesQuery>] => [`通报 cases of a unit: ${f}`, bulletinCasesQuery(to.slice(0, 7), now, units[2]!, f)]),
       ]),
     ).to.deep.equal([]);
   });

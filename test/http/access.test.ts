@@ -278,6 +278,66 @@ const ROWS: Row[] = [
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },
+  {
+    route: "GET /scorecard",
+    what: "the scorecard: a unit its own figures only",
+    url: (f) => `/api/scorecard?unit=${f.units.lead}`,
+    expect: all(200),
+    check(res, who, f) {
+      const names = res.body.units.map((u: { unitId: string }) => u.unitId);
+      if (who === "co" || who === "other") expect(names.every((u: string) => u === (who === "co" ? f.units.co : f.units.other))).to.equal(true);
+    },
+  },
+  {
+    route: "GET /bulletin",
+    what: "the monthly 通报: a unit its own row, rank and the city's totals",
+    url: () => "/api/bulletin?month=2026-03",
+    expect: all(200),
+    check(res, who, f) {
+      if (who === "co" || who === "other" || who === "lead")
+        expect(res.body.rows.map((r: { unitId: string }) => r.unitId).every((u: string) => u === f.units[who === "co" ? "co" : who === "lead" ? "lead" : "other"])).to.equal(true);
+    },
+  },
+  {
+    route: "GET /bulletin/cases",
+    what: "the cases behind a 通报 figure: a unit its own only",
+    url: (f) => `/api/bulletin/cases?month=2026-03&unit=${f.units.lead}&figure=held`,
+    expect: all(200),
+  },
+  {
+    route: "GET /exports/bulletin.xlsx",
+    what: "the 通报 as Excel, for every role",
+    url: () => "/api/exports/bulletin.xlsx?month=2026-03",
+    expect: all(200),
+    check(res) {
+      expect(res.headers["content-type"]).to.equal("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    },
+  },
+  {
+    route: "GET /settings",
+    what: "the office's settings",
+    url: () => "/api/settings",
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "GET /texts",
+    what: "notice texts",
+    url: () => "/api/texts",
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "POST /texts/:level/preview",
+    what: "preview a notice text (writes nothing)",
+    url: () => "/api/texts/red/preview",
+    body: () => ({ title: "红色预警", body: "{编号}已超期{超期天数}天。", replyDays: 2 }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.samples.map((s: { paragraphs: string[] }) => s.paragraphs[0])).to.deep.equal(["ZY2-03已超期3天。", "XF-2026-000123已超期3天。"]);
+    },
+  },
 
   // ---- writes: refused roles first (nothing may change), then the allowed ones ----------------
   ...(["read", "ack"] as const).flatMap((mark): Row[] => [
@@ -390,10 +450,10 @@ const ROWS: Row[] = [
   },
   {
     route: "POST /notices/ack",
-    what: "batch acknowledgement (the addressed unit only): a notice that is not in the caller's inbox is refused as not found",
+    what: "batch acknowledgement (the addressee only: a unit for its inbox, office staff for the office's): a notice that is not in the caller's inbox is refused as not found",
     url: () => "/api/notices/ack",
     body: () => ({ ids: ["no-such-notice"] }),
-    expect: { admin: 403, staff: 403, leader: 403, lead: 200, co: 200, other: 200 },
+    expect: { admin: 200, staff: 200, leader: 403, lead: 200, co: 200, other: 200 },
     check(res) {
       errorCode("forbidden")(res);
       if (res.status === 200) expect(res.body.items).to.deep.equal([{ id: "no-such-notice", ok: false, label: "no-such-notice", message: "通知不存在或无权查看" }]);
@@ -457,6 +517,22 @@ const ROWS: Row[] = [
     what: "edit a notice rule",
     url: (f) => `/api/rules/${f.ruleId}`,
     body: () => ({ clause: "整改工作督办制度第五条" }),
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "PUT /settings",
+    what: "edit the office's settings",
+    url: () => "/api/settings",
+    body: () => ({ issuerMark: "某市整改办", signer: "某市整改办", contactName: "王敏", contactPhone: "0371-12345678", cc: "", verificationTerm: "验收" }),
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "PUT /texts/:level",
+    what: "edit a notice text",
+    url: () => "/api/texts/due_reminder",
+    body: () => ({ title: "到期提醒", body: "{编号}将于{期限}到期。", replyDays: 5 }),
     expect: adminOnly(200),
     check: errorCode("forbidden"),
   },

@@ -157,11 +157,15 @@ describe("HTTP API", () => {
     const ready = await request(t.app).get("/readyz").expect(200);
     expect(ready.body.checks).to.deep.equal({ mongodb: true, redis: true });
     await staff.agent.get("/api/cases").expect(200);
+    const c = await post(staff, "/api/cases", newInspection()).expect(201);
+    await staff.agent.get(`/api/cases/${c.body.id}`).expect(200);
     // Metrics only with the configured token; off without one.
     await request(t.app).get("/metrics").expect(401);
     await request(t.app).get("/metrics").set("Authorization", "Bearer wrong-token-of-some-length").expect(401);
     const metrics = await request(t.app).get("/metrics").set("Authorization", `Bearer ${METRICS_TOKEN}`).expect(200);
-    expect(metrics.text).to.contain("http_request_duration_seconds_bucket").and.contain('route="/api/cases"').and.contain("rectiflow_cases");
+    // Latency by route template (never by raw URL), and the process's memory.
+    expect(metrics.text).to.contain("http_request_duration_seconds_bucket").and.contain('route="/api/cases"').and.contain('route="/api/cases/:id"').and.contain("process_resident_memory_bytes");
+    expect(metrics.text).to.not.contain(c.body.id);
     const off = testApp(w);
     try {
       const res = await request(off.app).get("/metrics").set("Authorization", `Bearer ${METRICS_TOKEN}`).expect(404);

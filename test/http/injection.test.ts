@@ -8,7 +8,10 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import type { Redis } from "ioredis";
 import request from "supertest";
+import { loadConfig } from "../../src/config.ts";
 import { Case, CaseHistory, } from "../../src/db/models.ts";
+import { createApp } from "../../src/http/app.ts";
+import { queueConnection } from "../../src/queues.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
@@ -427,6 +430,27 @@ describe("HTTP input: operators in input never reach a query", function () {
       expect(right.body).to.not.have.property("user");
       // Another account from the same address is not locked by it.
       await login("staff", PASSWORD).expect(200);
+    });
+
+    it("counts in Redis: attempts through two web processes add up", async () => {
+      const other = testApp(w, { LOGIN_ATTEMPTS: "3" });
+      try {
+        const via = (app: typeof limited.app) => request(app).post("/api/auth/login").send({ username: "co", password: "wrong-password" });
+        expect([(await via(limited.app)).status, (await via(other.app)).status, (await via(limited.app)).status, (await via(other.app)).status]).to.deep.equal([401, 401, 401, 429]);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("while Redis is unreachable, signs in and counts attempts in the process", async () => {
+      // As the web process connects (src/main.ts): no offline queue, so a command fails at once.
+      const unreachable = queueConnection("redis://127.0.0.1:1");
+      unreachable.on("error", () => {});
+      const down = createApp({ config: loadConfig({ ...process.env, SESSION_SECRET: "s".repeat(40), LOG_LEVEL: "silent", LOGIN_ATTEMPTS: "2" }), clock: w.clock, service: w.service, redis: unreachable });
+      const via = (password: string) => request(down).post("/api/auth/login").send({ username: "other", password });
+      expect([(await via("wrong-password")).status, (await via("wrong-password")).status, (await via(PASSWORD)).status]).to.deep.equal([401, 401, 429]);
+      await request(down).post("/api/auth/login").send({ username: "leader", password: PASSWORD }).expect(200);
+      unreachable.disconnect();
     });
   });
 });

@@ -3,7 +3,7 @@ import type { Response } from "superagent";
 import type { Actor } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { evidence, makeWorld, newComplaint, type World } from "../support/fixtures.ts";
+import { checked, evidence, makeWorld, newComplaint, visited, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 import { ledgerState } from "../support/ledger.ts";
 import { csv, demoUnits, readXlsx, sampleRows, sampleText } from "./support.ts";
@@ -163,9 +163,11 @@ describe("import and export over HTTP", () => {
     await act(c1!, "SUBMIT_RESULT", { summary: "经查属实", violationFound: true, measures: "责令整改" }, w.lead);
     await act(c1!, "APPROVE", {}, w.office);
     await act(c1!, "REPLY", { text: "已责令整改", channel: "书面" }, w.office);
-    await act(c1!, "CLOSE", { satisfaction: "满意" }, w.office);
+    await act(c1!, "CLOSE", visited(w), w.office);
     await act(c3!, "DECLINE", { reason: "不属于本部门职责" }, w.office);
     await act(c3!, "REPLY", { text: "请向有关部门反映", channel: "书面" }, w.office);
+    // C3's complainant says nothing at the 回访: closed, but out of the 满意率.
+    await act(c3!, "CLOSE", visited(w, "未表态"), w.office);
 
     await upload(staff, sampleText(), "list.csv").expect(201);
     const [i1, i2] = [await caseOf("ZY2-01"), await caseOf("ZY2-02")];
@@ -176,34 +178,34 @@ describe("import and export over HTTP", () => {
     for (const id of [i1, i2]) {
       await act(id, "SIGN", {}, w.lead);
       await act(id, "SUBMIT", { summary: "已完成整改", attachmentIds: [await evidence(id, w.lead)] }, w.lead);
-      await act(id, "PASS", { publicityDays: 0 }, w.office);
+      await act(id, "PASS", await checked(w, id, { publicityDays: 0 }), w.office);
     }
 
     const res = await download(staff, "/api/exports/rates.xlsx?from=2026-03-01&to=2026-03-31").expect(200);
     const book = await readXlsx(res.body);
     expect([...book.keys()]).to.deep.equal(["统计", "指标说明", "考评", "考评明细"]);
     const [header, ...rows] = book.get("统计")!;
-    expect(header!.slice(0, 16)).to.deep.equal(["单位", "收到信访件", "已受理", "已交办查处", "已办结", "已答复", "按期办结", "受理率", "查处率", "结案率", "回复率", "按期办结率", "督察问题已销号", "按期销号", "按期整改率", "考评扣分"]);
-    const byUnit = new Map(rows.map((r) => [r[0] as string, r.slice(1, 15)]));
-    // Overall: received 5, accepted 3 (C1 C2 C5), investigated 2 (C1 C2), closed 1 (C1), replied 2 (C1 C3), on time 1.
-    expect(byUnit.get("全部（合计）")).to.deep.equal([5, 3, 2, 1, 2, 1, 0.6, 0.6667, 0.3333, 0.4, 1, 2, 1, 0.5]);
+    expect(header!.slice(0, 19)).to.deep.equal(["单位", "收到信访件", "已受理", "已交办查处", "已办结", "已答复", "按期办结", "受理率", "查处率", "结案率", "回复率", "按期办结率", "回访表态", "满意及基本满意", "满意率", "督察问题已销号", "按期销号", "按期整改率", "考评扣分"]);
+    const byUnit = new Map(rows.map((r) => [r[0] as string, r.slice(1, 18)]));
+    // Overall: received 5, accepted 3 (C1 C2 C5), investigated 2 (C1 C2), closed 1 (C1; C3 was never accepted), replied 2
+    // (C1 C3), on time 1; at the 回访 one answered (C1, 满意; C3 said nothing), so the 满意率 is 1 of 1.
+    expect(byUnit.get("全部（合计）")).to.deep.equal([5, 3, 2, 1, 2, 1, 0.6, 0.6667, 0.3333, 0.4, 1, 1, 1, 1, 2, 1, 0.5]);
     // 市生态环境局 leads C1 and both items (ZY2-02 closed after its deadline).
-    expect(byUnit.get("市生态环境局")).to.deep.equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0.5]);
+    expect(byUnit.get("市生态环境局")).to.deep.equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0.5]);
     // 市水务局 leads C2: accepted and investigating, not closed, not replied; no closed complaint → no on-time rate.
-    expect(byUnit.get("市水务局")).to.deep.equal([1, 1, 1, 0, 0, 0, 1, 1, 0, 0, undefined, 0, 0, undefined]);
-    expect(book.get("指标说明")!.map((r) => r[0])).to.include.members(["受理率", "查处率", "结案率", "回复率", "按期办结率", "按期整改率", "考评扣分"]);
-    // ZY2-02 was overdue at the sweep: yellow, red and a supervision notice count against its lead unit.
+    expect(byUnit.get("市水务局")).to.deep.equal([1, 1, 1, 0, 0, 0, 1, 1, 0, 0, undefined, 0, 0, undefined, 0, 0, undefined]);
+    const defs = book.get("指标说明")!;
+    expect(defs.map((r) => r[0])).to.include.members(["受理率", "查处率", "结案率", "回复率", "按期办结率", "满意率", "按期整改率", "考评扣分"]);
+    expect(defs.find((r) => r[0] === "满意率")!.slice(1)).to.deep.equal(["（满意 + 基本满意）÷ 回访表态", "统计期间内收到的信访件中，办结前回访时信访人表示满意或基本满意的，占回访时作出表态（满意、基本满意、不满意）的比例；“未表态”不计入分母"]);
+    // ZY2-02 was overdue at its first sweep: one notice, the supervision notice, counts against its lead unit
+    // (the yellow and red warnings that fell due in the same pass were superseded by it).
     const score = book.get("考评")!;
     const sthjj = score.find((r) => r[0] === "市生态环境局")!;
-    expect(sthjj[1]).to.equal(-3.5);
-    expect(rows.find((r) => r[0] === "市生态环境局")![15]).to.equal(-3.5);
+    expect(sthjj[1]).to.equal(-2);
+    expect(rows.find((r) => r[0] === "市生态环境局")![18]).to.equal(-2);
     // Every point traced to its notice: [ledger number, level, points]; sign-for and due reminders count 0.
     const lines = book.get("考评明细")!.slice(1).filter((r) => r[0] === "市生态环境局");
-    expect(lines.filter((r) => r[2] !== 0).map((r) => [r[3], r[1], r[2]])).to.have.deep.members([
-      ["ZY2-02", "黄色预警", -0.5],
-      ["ZY2-02", "红色预警", -1],
-      ["ZY2-02", "督办通知", -2],
-    ]);
+    expect(lines.filter((r) => r[2] !== 0).map((r) => [r[3], r[1], r[2]])).to.have.deep.members([["ZY2-02", "督办通知", -2]]);
     expect(lines.every((r) => r[4] instanceof Date)).to.equal(true);
 
     // A unit gets its own row and scorecard only; the leader reads everything.

@@ -19,6 +19,7 @@ import { CHANNELS, issueByHand, type Channel, type NoticeRecord } from "../../sr
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, startWorker, type RunningWorker } from "../../src/worker.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { AppProcess } from "../support/processes.ts";
 import { testDbUri } from "../support/hooks.ts";
 import { Rendezvous, freshPrefix, sleep, smtpError, startHttp, startSmtp, tally, until } from "../support/receivers.ts";
 
@@ -419,6 +420,85 @@ describe("notice delivery", () => {
     const stopped = await Promise.race([second.exited, sleep(15_000).then(() => null)]);
     expect(stopped, `the second worker exits within 15 s of SIGTERM\n${explain(second)}`).to.not.equal(null);
     expect(stopped![0], explain(second)).to.equal(0);
+  });
+
+  /** A worker process (src/main.ts worker) on this test's queue prefix; killed after the test if still running. */
+  async function workerProcess(prefix: string, env: Record<string, string>): Promise<AppProcess> {
+    const p = await AppProcess.start(
+      "worker",
+      { MONGODB_URI: testDbUri(), REDIS_URL, QUEUE_PREFIX: prefix, DELIVERY_ATTEMPTS: "4", DELIVERY_BACKOFF_MS: "50", SWEEP_CRON: NEVER, LOG_LEVEL: "warn", DEMO_SEED: "0", ...env },
+      async () => true,
+    );
+    later(() => p.kill());
+    return p;
+  }
+
+  /** Notices with a pending email each, queued on a fresh prefix. */
+  async function queuedEmails(count: number, smtpUrl: string) {
+    await notifyLead({ emails: ["lead@unit.example"] });
+    const c = await assignedCase();
+    const notices: NoticeRecord[] = [];
+    for (let i = 1; i <= count; i++) notices.push(await supervise(c, i));
+    const config = configFor({ SMTP_URL: smtpUrl });
+    const connection = queueConnection(REDIS_URL);
+    const queue = makeQueue(QUEUES.delivery, connection, config.QUEUE_PREFIX);
+    later(async () => {
+      await queue.close();
+      connection.disconnect();
+    });
+    expect(await enqueueDeliveries(queue, deliveriesOfAll(notices), deliveryOptions(config))).to.equal(count);
+    return { ids: new Set(notices.map((n) => n._id)), prefix: config.QUEUE_PREFIX, queue };
+  }
+
+  it("SIGTERM mid-delivery: the worker finishes the jobs it runs, takes no new one and exits 0; the next worker sends the rest, nothing twice", async function () {
+    this.timeout(60_000);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const smtp = await startSmtp({ hold: () => gate }); // every message waits at the end of DATA until released
+    later(async () => {
+      release();
+      await smtp.close();
+    });
+    const { ids, prefix, queue } = await queuedEmails(6, smtp.url);
+    const first = await workerProcess(prefix, { SMTP_URL: smtp.url, DELIVERY_CONCURRENCY: "2", SHUTDOWN_TIMEOUT_MS: "20000" });
+    await until("two emails in flight", () => smtp.transactions >= 2, 30_000);
+    first.child.kill("SIGTERM");
+    await sleep(500);
+    expect(first.alive, "the worker waits for its jobs").to.equal(true);
+    release();
+    const [code, signal] = await first.exited;
+    expect({ code, signal }, first.log()).to.deep.equal({ code: 0, signal: null });
+    expect(smtp.accepted, "the two emails in flight at SIGTERM were finished").to.have.length(2);
+    expect(await countDeliveries(ids, { channel: "email", status: "sent" }), "and recorded").to.equal(2);
+    expect(await countDeliveries(ids, { channel: "email", status: "pending" }), "no other job was taken").to.equal(4);
+
+    await workerProcess(prefix, { SMTP_URL: smtp.url });
+    await ledgerUntil("every email sent", queue, ids, async () => (await countDeliveries(ids, { channel: "email", status: "sent" })) === 6);
+    expect(smtp.accepted.map((m) => m.noticeId).sort()).to.deep.equal([...ids].sort());
+  });
+
+  it("SIGTERM with a job that outlasts SHUTDOWN_TIMEOUT_MS: the worker exits at the deadline and another worker takes the job up once its lock expires", async function () {
+    this.timeout(60_000);
+    let transactions = 0;
+    // The first message never gets its answer: the job stays running until its process is gone.
+    const smtp = await startSmtp({ hold: () => (++transactions === 1 ? new Promise<void>(() => {}) : Promise.resolve()) });
+    later(() => smtp.close());
+    const { ids, prefix, queue } = await queuedEmails(1, smtp.url);
+    const env = { SMTP_URL: smtp.url, DELIVERY_CONCURRENCY: "1", STALLED_INTERVAL_MS: "1000", SHUTDOWN_TIMEOUT_MS: "300" };
+    const first = await workerProcess(prefix, env);
+    await until("the email in flight", () => transactions >= 1, 30_000);
+    const t0 = Date.now();
+    first.child.kill("SIGTERM");
+    const [code] = await first.exited;
+    expect(code, first.log()).to.equal(0);
+    expect(Date.now() - t0, "exits soon after the grace period").to.be.lessThan(5000);
+    expect(await countDeliveries(ids, { channel: "email", status: "pending" })).to.equal(1);
+
+    await workerProcess(prefix, env);
+    await ledgerUntil("the email sent by the second worker", queue, ids, async () => (await countDeliveries(ids, { channel: "email", status: "sent" })) === 1, 30_000);
+    expect(smtp.accepted.map((m) => m.noticeId)).to.deep.equal([...ids]);
   });
 
   it("FLUSHALL on Redis loses no delivery: pending deliveries are queued again from the ledger", async function () {

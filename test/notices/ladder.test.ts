@@ -3,13 +3,13 @@ import mongoose from "mongoose";
 import { addCalendarDays, noticeKey, startOfDay, type Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import { CaseSchedule, Notice, NoticeDelivery, Sequence, Unit, type CaseDoc } from "../../src/db/models.ts";
+import { acknowledge, listNotices, noticeState } from "../../src/notices/inbox.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
-import { chineseDate, renderNotice } from "../../src/notices/render.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 
 const cal = new WorkCalendar();
 const ms = (d: Date, delta: number) => new Date(d.getTime() + delta);
@@ -118,6 +118,61 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(new Date("2026-06-18T00:00:00+08:00"))).to.deep.equal([]);
   });
 
+  it("no unit is warned or scored for the office's time: a complaint the unit handed back reminds the office", async () => {
+    await Unit.updateOne({ _id: w.units.lead }, { $set: { "notify.emails": ["lead@unit.example"], "notify.webhookUrl": "http://127.0.0.1:9/hook", "notify.webhookSecret": "0123456789abcdef" } });
+    let c = await apply(await w.service.createCase(newComplaint(), w.office), "ACCEPT", w.office); // conclude by 05-01
+    c = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-03-20" });
+    w.clock.set("2026-03-10T10:00:00+08:00");
+    c = await apply(c, "SUBMIT_RESULT", w.lead, { summary: "经查属实", violationFound: true, attachmentIds: [] });
+    // The unit's deadline passes while the office reviews: nothing for the unit.
+    expect(await sweepAt(startOfDay("2026-03-22"))).to.deep.equal([]);
+    c = await apply(c, "APPROVE", w.office);
+    expect(await sweepAt(startOfDay("2026-04-28"))).to.deep.equal(["office_due"]);
+    expect(await sweepAt(startOfDay("2026-05-02"))).to.deep.equal(["office_overdue"]);
+    const notices = await Notice.find({ caseId: c._id.toString() }).sort({ issuedAt: 1 }).lean();
+    expect(notices.map((n) => [n.level, n.holder, n.state, n.inbox, n.points])).to.deep.equal([
+      ["office_due", "office", "replying", "office", 0],
+      ["office_overdue", "office", "replying", "office", 0],
+    ]);
+    expect(notices[1]!.recipients).to.deep.equal(["office", "leader"]);
+    // Delivered to the office's inbox only: the unit's inbox, email and webhook are never used.
+    const deliveries = await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: notices.map((n) => n._id) }) }).lean();
+    expect(deliveries.map((d) => `${d.channel}:${d.status}:${d.target ?? ""}`).sort()).to.deep.equal(
+      ["email:skipped:", "email:skipped:", "inbox:sent:inbox:office", "inbox:sent:inbox:office", "webhook:skipped:", "webhook:skipped:"],
+    );
+    expect(await listNotices(w.lead)).to.deep.equal([]);
+    expect((await listNotices(w.office, { officeInbox: true })).map((n) => n.level)).to.have.members(["office_due", "office_overdue"]);
+    expect(await scorecard("2026-01-01", "2026-12-31")).to.deep.equal([]);
+    // The office's staff acknowledge the office's reminders; a unit cannot, nor can the leader.
+    await acknowledge(notices[1]!._id, w.office, w.clock);
+    expect((await Notice.findById(notices[1]!._id).lean())!.ackBy).to.equal(w.office.id);
+    for (const who of [w.lead, w.leader]) expect(await acknowledge(notices[0]!._id, who, w.clock).catch((e) => e.status)).to.be.oneOf([403, 404]);
+  });
+
+  it("an inspection item the office holds past its deadline reminds the office and the leader; the unit scores only its own time", async () => {
+    let a = await apply(await assignedInspection("2026-04-30", 1), "SIGN", w.lead);
+    a = await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    let b = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
+    b = await apply(b, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+    // a is handed back on time; b a day late (after its red warning).
+    w.clock.set("2026-04-20T10:00:00+08:00");
+    a = await apply(a, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(a._id.toString(), w.lead)] });
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 5))).to.deep.equal(["due_reminder"]);
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 2))).to.have.members(["yellow", "office_due"]);
+    expect(await sweepAt(startOfDay("2026-05-01"))).to.have.members(["red", "office_overdue"]);
+    w.clock.set("2026-05-01T10:00:00+08:00");
+    b = await apply(b, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(b._id.toString(), w.lead)] });
+    // b's unit rungs stop; its office rungs are both past at once: the office gets one reminder, the higher.
+    expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal(["office_overdue"]);
+    const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
+    expect(others).to.deep.equal([]);
+    expect(score!.lines.map((l) => `${l.ledgerNumber}:${l.level}`)).to.have.members(["ZY2-02:due_reminder", "ZY2-02:yellow", "ZY2-02:red"]);
+    expect(score!.points).to.equal(-1.5);
+    const officeHeld = await Notice.find({ holder: "office" }).lean();
+    expect(officeHeld.length).to.be.greaterThan(0);
+    expect(officeHeld.every((n) => (n.supersededBy ? n.inbox === null : n.inbox === "office") && n.points === 0)).to.equal(true);
+  });
+
   it("after an approved extension the old revision's notices never go out and the ladder restarts from the new deadline", async () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
@@ -131,7 +186,7 @@ describe("the escalation ladder", () => {
     // The red warning of revision 1 reached the inbox when it was issued; its email had not gone out yet:
     // it is cancelled, not sent.
     expect((await NoticeDelivery.findById(`${redNotice._id}:inbox`).lean())!.status).to.equal("sent");
-    const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, office: "整改办", smtpFrom: "x@y", webhookTimeoutMs: 1000 });
+    const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, smtpFrom: "x@y", webhookTimeoutMs: 1000 });
     const job = { data: { noticeId: redNotice._id, channel: "email" }, attemptsMade: 0, opts: { attempts: 1 } };
     expect(await deliverer.process(job as never)).to.match(/^cancelled/);
     const email = (await NoticeDelivery.findById(`${redNotice._id}:email`).lean())!;
@@ -152,23 +207,64 @@ describe("the escalation ladder", () => {
     submitted = await apply(submitted, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(submitted._id.toString(), w.lead)] });
     let closed = await w.service.createCase(newComplaint(), w.office);
     closed = await apply(closed, "TRANSFER", w.office, { to: "市信访局" });
-    // Long after every deadline: the signed case gets its deadline ladder but no sign reminder,
-    // the submitted case and the transferred complaint get nothing.
+    // Long after every deadline: the signed case gets its deadline ladder but no sign reminder, the
+    // submitted case no warning to its unit (the office, which holds it now, is reminded), the
+    // transferred complaint nothing.
     const levels = await sweepAt(new Date("2026-06-30T00:00:00+08:00"));
     expect(levels).to.not.include("sign_reminder");
-    expect(await Notice.countDocuments({ caseId: submitted._id.toString() })).to.equal(0);
+    expect(await Notice.countDocuments({ caseId: submitted._id.toString(), holder: "unit" })).to.equal(0);
+    expect(await Notice.countDocuments({ caseId: submitted._id.toString(), inbox: w.units.lead })).to.equal(0);
     expect(await Notice.countDocuments({ caseId: closed._id.toString() })).to.equal(0);
   });
 
-  it("catches up after the workers were down: every due notice once", async () => {
+  it("catches up after the workers were down with one notice: the highest rung; the lower ones are recorded as superseded", async () => {
     const c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
     // Down from before the due reminder until after the red warning: three rungs fell due.
-    const levels = await sweepAt(startOfDay("2026-05-02"));
-    expect(levels).to.have.members(["due_reminder", "yellow", "red"]);
+    w.clock.set(startOfDay("2026-05-02"));
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => n.level)).to.deep.equal(["red"]);
+    const redId = noticeKey(c._id.toString(), "inspection.red", 1);
+    expect(r.superseded.map((n) => [n.level, n.supersededBy, n.inbox, n.points, n.deliveries])).to.have.deep.members([
+      ["due_reminder", redId, null, 0, []],
+      ["yellow", redId, null, 0, []],
+    ]);
+    // Once: a second pass, or another sweeper, issues nothing more.
     expect(await sweepAt(startOfDay("2026-05-02"))).to.deep.equal([]);
     const second = new NoticeSweeper(w.service, w.clock);
     expect((await second.sweep()).issued).to.deep.equal([]);
+    expect(await Notice.countDocuments({ caseId: c._id.toString() })).to.equal(3);
+    // Visible on the case (to the office), never delivered, never scored; the unit's inbox holds the red warning alone.
+    const onCase = await listNotices(w.office, { caseId: c._id.toString() });
+    expect(Object.fromEntries(onCase.map((n) => [n.level, noticeState(n)]))).to.deep.equal({ due_reminder: "superseded", yellow: "superseded", red: "issued" });
+    expect(await NoticeDelivery.countDocuments({ noticeId: mongoose.trusted({ $ne: redId }) })).to.equal(0);
+    expect((await listNotices(w.lead)).map((n) => n.level)).to.deep.equal(["red"]);
+    expect((await listNotices(w.office)).map((n) => n.level)).to.deep.equal(["red"]);
+    const [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.counts).to.deep.equal({ red: 1 });
+    expect(score!.points).to.equal(-1);
+    // The next rung is issued in its own pass as usual.
+    expect(await sweepAt(afterWorkdays("2026-04-30", 5))).to.deep.equal(["supervision"]);
+  });
+
+  it("an item already late when the sweep first sees it gets one notice, the numbered 督办通知; numbers go to issued notices only", async () => {
+    const c = await assignedInspection("2026-04-30");
+    w.clock.set(afterWorkdays("2026-04-30", 6));
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => [n.level, n.number])).to.deep.equal([["supervision", "督办〔2026〕1号"]]);
+    expect(r.superseded.map((n) => n.level)).to.have.members(["sign_reminder", "due_reminder", "yellow", "red"]);
+    expect(await Notice.countDocuments({ caseId: c._id.toString(), number: mongoose.trusted({ $ne: null }) })).to.equal(1);
+    expect((await listNotices(w.lead)).length).to.equal(1);
+  });
+
+  it("a complaint registered after its acceptance limit gets 受理超期 only", async () => {
+    w.clock.set("2026-04-11T09:00:00+08:00");
+    const c = await w.service.createCase({ ...newComplaint(), receivedOn: "2026-03-02" }, w.office);
+    w.clock.set("2026-04-11T09:01:00+08:00");
+    const r = await sweeper.sweep();
+    expect(r.issued.map((n) => n.level)).to.deep.equal(["accept_overdue"]);
+    expect(r.superseded.map((n) => n.level)).to.deep.equal(["accept_warning"]);
+    expect((await Notice.findById(noticeKey(c._id.toString(), "complaint.accept_overdue", 1)).lean())!.inbox).to.equal("office");
   });
 
   it("pages through more changed cases than one pass takes, and reaches every one", async () => {
@@ -191,16 +287,21 @@ describe("the escalation ladder", () => {
     w.clock.set(startOfDay("2026-05-02"));
     const sweeps = await Promise.all(Array.from({ length: 4 }, () => new NoticeSweeper(w.service, w.clock).sweep()));
     const issued = sweeps.flatMap((s) => s.issued.map((n) => n._id));
+    const superseded = sweeps.flatMap((s) => s.superseded.map((n) => n._id));
     expect(new Set(issued).size).to.equal(issued.length);
-    expect(await Notice.countDocuments()).to.equal(issued.length);
-    expect(issued.length).to.equal(5 * 4); // sign reminder, due reminder, yellow, red
+    expect(new Set(superseded).size).to.equal(superseded.length);
+    expect(await Notice.countDocuments()).to.equal(issued.length + superseded.length);
+    // Per case the red warning is issued; sign reminder, due reminder and yellow are superseded by it.
+    expect(issued.length).to.equal(5);
+    expect(superseded.length).to.equal(5 * 3);
+    expect(await Notice.countDocuments({ level: "red", supersededBy: null })).to.equal(5);
   });
 
   it("ends a publicity period after its working days, by the system", async () => {
     let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
     c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
     w.clock.set("2026-03-20T10:00:00+08:00");
-    c = await apply(c, "PASS", w.office, { publicityDays: 5 });
+    c = await apply(c, "PASS", w.office, await checked(w, c._id.toString(), { publicityDays: 5 }));
     const end = afterWorkdays("2026-03-20", 5);
     w.clock.set(ms(end, -1));
     expect((await sweeper.sweep()).publicityEnded).to.deep.equal([]);
@@ -261,22 +362,6 @@ describe("the escalation ladder", () => {
     expect(await Notice.countDocuments()).to.equal(0);
   });
 
-  it("renders the 督办通知 in 公文 form, escaping what users typed", async () => {
-    const c = await w.service.createCase({ ...newInspection(3), title: "<script>alert(1)</script>河道整治" }, w.office);
-    const assigned = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-04-30" });
-    w.clock.set("2026-05-12T10:00:00+08:00");
-    const n = await issueByHand(assigned, { level: "supervision", requirement: "请于5日内报告 & <b>整改</b>" }, w.office, w.clock);
-    const html = renderNotice(n, { office: "某市督察整改办", unitName: "市生态环境局", calendar: cal });
-    expect(html).to.contain("督办〔2026〕1号").and.contain("市生态环境局：").and.contain("ZY2-03");
-    expect(html).to.contain("2026年4月30日").and.contain("某市督察整改办").and.contain("（盖章）").and.contain("size: A4");
-    // Full working days after the deadline before the day of issue (Labor Day holidays skipped).
-    const overdue = cal.workdaysBetween("2026-04-30", "2026-05-11");
-    expect(overdue).to.be.within(3, 6);
-    expect(html).to.contain(`已超过整改时限${overdue}个工作日`).and.contain(`${chineseDate(cal.addWorkdays("2026-05-12", 5))}前`);
-    expect(html).to.not.contain("<script>alert(1)</script>").and.not.contain("<b>整改</b>");
-    expect(html).to.contain("&lt;script&gt;").and.contain("&amp; &lt;b&gt;");
-  });
-
   it("a changed rule applies to schedules computed after the change; only the admin may change it", async () => {
     await loadRules();
     const admin: Actor = { id: "a", name: "管理员", role: "office_admin", unitId: null };
@@ -303,12 +388,38 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(beforeWorkdays("2026-04-30", 10))).to.deep.equal(["due_reminder"]);
   });
 
+  it("a 专函督办 takes two yellow cards of the unit's own time in one quarter: a superseded or office-time yellow does not count", async () => {
+    const held = async (n: number, deadline: string) => {
+      const c = await apply(await assignedInspection(deadline, n), "SIGN", w.lead);
+      return apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "推进中" });
+    };
+    await held(1, "2026-04-30");
+    await held(2, "2026-04-30");
+    await sweepAt(beforeWorkdays("2026-04-30", 2)); // a yellow each, on the unit's time
+    let [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.specialLetters.map((l) => [l.quarter, l.noticeIds.length])).to.deep.equal([["2026Q2", 2]]);
+
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    sweeper = new NoticeSweeper(w.service, w.clock);
+    await held(1, "2026-04-30"); // its yellow counts
+    await held(2, "2026-04-27"); // first seen past its deadline: the yellow is superseded by the red
+    let c = await held(3, "2026-04-30"); // handed back; the office issues a yellow by hand while it holds the case
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
+    expect(await sweepAt(beforeWorkdays("2026-04-30", 2))).to.have.members(["yellow", "red", "office_due"]);
+    const byHand = await issueByHand(c, { level: "yellow", requirement: "请抓紧审核" }, w.office, w.clock);
+    expect(byHand).to.include({ holder: "office", points: 0 });
+    [score] = await scorecard("2026-01-01", "2026-12-31");
+    expect(score!.counts).to.deep.equal({ yellow: 1, red: 1 });
+    expect(score!.specialLetters).to.deep.equal([]);
+    expect(score!.points).to.equal(-1.5);
+  });
+
   it("scores units from their notices, each point traceable to a notice and its case", async () => {
     const a = await apply(await assignedInspection("2026-04-30", 1), "SIGN", w.lead);
     await apply(a, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
     const b = await apply(await assignedInspection("2026-04-30", 2), "SIGN", w.lead);
     await apply(b, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
-    await sweepAt(afterWorkdays("2026-04-30", 5)); // yellow, red and supervision for both
+    for (const at of [beforeWorkdays("2026-04-30", 2), startOfDay("2026-05-01"), afterWorkdays("2026-04-30", 5)]) await sweepAt(at); // yellow, red and supervision for both
     const [score, ...others] = await scorecard("2026-01-01", "2026-12-31");
     expect(others).to.deep.equal([]);
     expect(score!.unitId).to.equal(w.units.lead);

@@ -32,17 +32,19 @@ describe("the worker process", () => {
     this.timeout(30_000);
     const c = await w.service.createCase(newInspection(), w.office);
     await w.service.applyEvent(c._id.toString(), { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-30" } }, w.office);
-    w.clock.set(startOfDay("2026-05-01")); // the red warning (and the rungs before it) are due
+    w.clock.set(startOfDay("2026-05-01")); // the red warning (and the rungs before it, which it supersedes) are due
     const config = loadConfig({ ...process.env, QUEUE_PREFIX: `w${Date.now()}`, SWEEP_CRON: "* * * * * *", DELIVERY_BACKOFF_MS: "50" });
     worker = await startWorker(config, w.clock);
     const schedulers = await worker.sweepQueue.getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).to.deep.equal([["sweep", "* * * * * *", "Asia/Shanghai"]]);
     const delivered = await until("inbox deliveries", async () => {
       const ns = await Notice.find({ caseId: c._id.toString() }).lean();
-      const sent = await NoticeDelivery.countDocuments({ noticeId: mongoose.trusted({ $in: ns.map((n) => n._id) }), channel: "inbox", status: "sent" });
-      return ns.length >= 4 && sent === ns.length && ns;
+      const sent = await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: ns.map((n) => n._id) }), channel: "inbox", status: "sent" }).lean();
+      return ns.length >= 4 && sent.length === 1 && { ns, sent };
     });
-    expect(delivered.map((n) => n.level)).to.have.members(["sign_reminder", "due_reminder", "yellow", "red"]);
+    expect(delivered.ns.map((n) => n.level)).to.have.members(["sign_reminder", "due_reminder", "yellow", "red"]);
+    expect(delivered.ns.filter((n) => !n.supersededBy).map((n) => n.level)).to.deep.equal(["red"]);
+    expect(delivered.sent[0]!.noticeId).to.equal(delivered.ns.find((n) => n.level === "red")!._id);
     const schedule = (await CaseSchedule.findById(c._id.toString()).lean())!;
     expect(schedule.nextAt!.getTime()).to.be.greaterThan(w.clock.now().getTime());
   });

@@ -2,7 +2,7 @@
 import mongoose from "mongoose";
 import type { Actor } from "../../workflows/index.ts";
 import { ManualClock } from "../../src/clock.ts";
-import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, NoticeRuleModel, Sequence, SweepState, Unit } from "../../src/db/models.ts";
+import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, SweepState, Unit } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { storeAttachment } from "../../src/cases/attachments.ts";
 import { CaseService } from "../../src/cases/service.ts";
@@ -23,7 +23,7 @@ export interface World {
 /** Empties the ledger collections the case tests write. */
 export async function resetLedger(): Promise<void> {
   await Promise.all(
-    [Case, CaseHistory, CaseSchedule, SweepState, Unit, Sequence, Notice, NoticeDelivery, NoticeRuleModel].map((m) => (m as typeof Case).deleteMany({})),
+    [Case, CaseHistory, CaseSchedule, SweepState, Unit, Sequence, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel].map((m) => (m as typeof Case).deleteMany({})),
   );
   const db = mongoose.connection.db!;
   await Promise.all(["attachments.files", "attachments.chunks"].map((c) => db.collection(c).deleteMany({})));
@@ -81,6 +81,18 @@ export const PNG = Buffer.from(
 /** Uploads a photo as evidence for a case; returns its attachment id. */
 export async function evidence(caseId: string, actor: Actor, name = "现场照片.png"): Promise<string> {
   return (await storeAttachment(caseId, { buffer: PNG, originalname: name }, actor)).id;
+}
+
+/** The office's 现场核查 for PASS, with a photo uploaded to the case, dated today (the clock's day in China). */
+export async function checked(w: World, caseId: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  return { checkedBy: "整改办张三、李四", checkedOn: day, opinion: "现场核查，整改到位", attachmentIds: [await evidence(caseId, w.office, "核查照片.png")], ...extra };
+}
+
+/** The 回访 for CLOSE, dated today. */
+export function visited(w: World, satisfaction = "满意"): Record<string, unknown> {
+  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  return { visitedOn: day, visitMethod: "电话", satisfaction };
 }
 
 /** The AppError a promise rejects with; fails the test if it was accepted. */

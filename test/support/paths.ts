@@ -52,8 +52,8 @@ export function candidateCommands(kind: CaseKind, snapshot: Snapshot, cast: Cast
       o("REJECT_EXTENSION", reason),
       ...byUnits("SUBMIT", { summary: "已完成整改", attachmentIds: ["evidence-1"] }),
       o("REJECT", reason),
-      o("PASS", { publicityDays: 0 }),
-      o("PASS", { publicityDays: 5 }),
+      o("PASS", { checkedBy: "张三", checkedOn: today, opinion: "合格", attachmentIds: ["photo-1"], publicityDays: 0 }),
+      o("PASS", { checkedBy: "张三", checkedOn: today, opinion: "合格", attachmentIds: ["photo-1"], publicityDays: 5 }),
       o("OBJECTION", reason),
       { type: "PUBLICITY_END", actor: cast.system, payload: {} },
       o("REOPEN", { reason: "回头看发现反弹", deadline: addCalendarDays(today, 60) }),
@@ -72,7 +72,7 @@ export function candidateCommands(kind: CaseKind, snapshot: Snapshot, cast: Cast
     o("REJECT", reason),
     o("APPROVE"),
     o("REPLY", { text: "答复内容", channel: "书面" }),
-    o("CLOSE", { satisfaction: "满意" }),
+    o("CLOSE", { visitedOn: today, visitMethod: "电话", satisfaction: "满意" }),
     o("REQUEST_REVIEW", { reason: "对答复不满意" }),
   ];
 }

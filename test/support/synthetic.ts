@@ -1,11 +1,14 @@
 /**
- * A synthetic ledger of realistic shape for plans and benchmarks: case documents as the case service
- * projects them (kinds, states across both lifecycles, units, deadlines, categories, rounds, some
- * behind schedule), inserted with the raw driver because only their shape matters, not their history.
+ * A synthetic ledger of realistic shape for plans, benchmarks and the soak: case documents as the case
+ * service projects them (kinds, states across both lifecycles, units, deadlines, categories, rounds,
+ * some behind schedule), inserted with the raw driver because only their shape matters. Without a
+ * history collection they have none; with one, each gets a first entry that chains (so the ledger
+ * verifies), as an import would have written it.
  */
 import mongoose from "mongoose";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
 import { deadlineSortKey } from "../../src/cases/service.ts";
+import { genesisHash, seal } from "../../src/cases/history.ts";
 
 const DAY = 86_400_000;
 const INSPECTION_STATES = ["registered", "assigned", "rectifying.working", "rectifying.extensionPending", "verifying", "publicizing", "closed"];
@@ -19,6 +22,8 @@ export interface SyntheticOptions {
   now: Date;
   /** A prefix for ledger numbers, so several ledgers can share a collection. */
   prefix?: string;
+  /** Where to write each case's first history entry (case_history); unset: no history. */
+  history?: mongoose.mongo.Collection;
 }
 
 /** The i-th synthetic case document. Deterministic: the same i gives the same case. */
@@ -79,6 +84,26 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
 
 const shanghaiDay = (d: Date) => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 
+/** The i-th case registered through the case service by a benchmark or the soak: an inspection item numbered `<prefix>-W-<i>`. */
+export const walkedInspection = (i: number, prefix: string) => ({
+  kind: "inspection" as const,
+  ledgerNumber: `${prefix}-W-${String(i).padStart(6, "0")}`,
+  round: i % 2 ? "中央第二轮" : "省级第一轮",
+  title: `第${i}号问题：部分企业污染治理设施运行不正常`,
+  description: "督察发现部分企业污染治理设施未正常运行，超标排放问题时有发生，群众反映强烈。",
+  category: "大气" as const,
+});
+
+/** The i-th complaint registered through the case service by a benchmark or the soak. */
+export const walkedComplaint = (i: number) => ({
+  kind: "complaint" as const,
+  title: `群众反映第${i}号点位夜间噪声和异味扰民`,
+  description: "夜间施工噪声及异味明显，请求查处。",
+  category: "噪声" as const,
+  channel: "12369热线" as const,
+  complainant: { name: `群众${i}`, phone: "13800000000" },
+});
+
 /** Inserts `n` synthetic cases into `collection` in batches, calling `progress` after each batch. */
 export async function insertSyntheticCases(
   collection: mongoose.mongo.Collection,
@@ -89,7 +114,30 @@ export async function insertSyntheticCases(
   const BATCH = 5000;
   for (let from = 0; from < n; from += BATCH) {
     const docs = Array.from({ length: Math.min(BATCH, n - from) }, (_, k) => syntheticCase(from + k, o));
+    if (o.history) await o.history.insertMany(docs.map(chain), { ordered: false, ignoreUndefined: true });
     await collection.insertMany(docs, { ordered: false });
     progress(from + docs.length);
   }
+}
+
+/** The case's first history entry (IMPORT, by "synthetic"), holding its snapshot; the case becomes version 1 with that head. */
+function chain(doc: Record<string, unknown>): Record<string, unknown> {
+  const caseId = String(doc._id);
+  const entry = seal(
+    {
+      caseId,
+      seq: 1,
+      type: "IMPORT",
+      actor: { id: "synthetic", name: "synthetic", role: "office_staff", unitId: null },
+      at: doc.createdAt as Date,
+      from: null,
+      to: doc.state as string,
+      payload: { ledgerNumber: doc.ledgerNumber },
+      deadlineRevision: doc.deadlineRevision as number,
+      snapshot: { value: doc.stateValue, context: doc.context },
+    },
+    genesisHash(caseId),
+  );
+  Object.assign(doc, { version: 1, historyHead: entry.hash });
+  return entry as unknown as Record<string, unknown>;
 }

@@ -10,11 +10,13 @@ import request from "supertest";
 import { CalendarYear, HolidayOverride, Unit, User } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { loadRules } from "../../src/notices/rules.ts";
+import { loadSettings } from "../../src/notices/settings.ts";
+import { loadTexts } from "../../src/notices/texts.ts";
 import { makeQueue, queueConnection, workerConnection } from "../../src/queues.ts";
 import { makeWorld, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
-const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/holidays", "/admin/queues"];
+const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/texts", "/admin/settings", "/admin/holidays", "/admin/queues"];
 const FORBIDDEN = "只有整改办管理员可以进入管理页面";
 
 /** Logs in through the JSON API with any password; the response (200 or 401). */
@@ -67,6 +69,9 @@ describe("管理 pages (office admin)", function () {
       [`/admin/users/${u}/password`, { password: "long-enough-1" }],
       [`/admin/users/${u}/active`, { active: "false" }],
       ["/admin/rules/inspection.due_reminder", { t0_days: "9", t0_unit: "workday", points: "0", clause: "", enabled: "on" }],
+      ["/admin/texts/red", { title: "改过", body: "改过", replyDays: "3" }],
+      ["/admin/texts/red/preview", { title: "改过", body: "改过", replyDays: "3" }],
+      ["/admin/settings", { issuerMark: "x", signer: "x", contactName: "", contactPhone: "", cc: "", verificationTerm: "验收" }],
       ["/admin/holidays", { date: "2026-10-09", workday: "true", note: "" }],
       ["/admin/holidays/years", { year: "2031", note: "" }],
     ];
@@ -306,11 +311,13 @@ describe("管理 pages (office admin)", function () {
         .and.contain("滞后于序时进度 20 个百分点")
         .and.contain("交办后 2 个工作日")
         .and.contain("受理期限前 3 个自然日")
+        .and.contain("法定办结期限后 0 个自然日")
+        .and.contain("办结超期提醒")
         .and.contain("《信访工作条例》第二十二条");
     });
 
     it("changes a rule's days and unit, seen by loadRules(); refuses bad numbers with the input kept", async () => {
-      const res = await post("/admin/rules/inspection.yellow", { t0_days: "3", t0_unit: "calendar", t1_margin: "25", points: "-1", clause: "市整改办工作规则第十条", enabled: "on" });
+      const res = await post("/admin/rules/inspection.yellow", { t0_days: "3", t0_unit: "calendar", t1_margin: "25", holders: "unit", points: "-1", clause: "市整改办工作规则第十条", enabled: "on" });
       expect(res.status).to.equal(303);
       const yellow = (await loadRules()).find((r) => r.id === "inspection.yellow")!;
       expect(yellow.triggers).to.deep.equal([
@@ -329,9 +336,48 @@ describe("管理 pages (office admin)", function () {
       expect(positive.text).to.contain("扣分应为 0 或负数");
       expect((await loadRules()).find((r) => r.id === "inspection.yellow")).to.deep.equal(yellow);
 
-      expect((await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", points: "-1", clause: "", enabled: "" })).status).to.equal(303);
+      // A unit's rung cannot be turned on the office's time: its states are the unit's.
+      const onOffice = await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", holders: "office", points: "-1", clause: "", enabled: "" });
+      expect(onOffice.status).to.equal(422);
+      expect(onOffice.text).to.contain("这些状态不由整改办办理，规则在其中不会触发：已交办、整改中");
+      expect((await post("/admin/rules/inspection.red", { t0_days: "1", t0_unit: "workday", holders: "unit", points: "-1", clause: "", enabled: "" })).status).to.equal(303);
       expect((await loadRules()).find((r) => r.id === "inspection.red")).to.deep.include({ enabled: false, triggers: [{ anchor: "deadline", direction: "after", days: 1, unit: "workday" }] });
       expect((await post("/admin/rules/no.such.rule", { points: "0" })).status).to.equal(404);
+    });
+  });
+
+  describe("notice texts", () => {
+    it("shows each level's words; previews an edit on both kinds of case without saving; saves it; refuses an unknown placeholder with the input kept", async () => {
+      const page = await admin.agent.get("/admin/texts");
+      expect(page.text).to.contain("签收提醒").and.contain("督办通知").and.contain("{答复期限}").and.contain("请于{答复期限}前（{答复工作日}个工作日内）登录系统签收");
+      const edit = { title: "红色预警（催办）", body: "{编号类别}{编号}已超期{超期天数}天。\n{依据}", replyDays: "2" };
+      const shown = await post("/admin/texts/red/preview", edit);
+      expect(shown.status).to.equal(200);
+      expect(shown.text).to.contain("督察问题示例：红色预警（催办）").and.contain("台账编号ZY2-03已超期3天").and.contain("信访件示例").and.contain("信访编号XF-2026-000123已超期3天");
+      expect(shown.text).to.contain("依据：《信访工作条例》第三十四条");
+      expect((await loadTexts()).red.title).to.equal("红色预警");
+      const saved = await post("/admin/texts/red", edit);
+      expect(saved.status).to.equal(303);
+      expect((await loadTexts()).red).to.deep.include({ title: "红色预警（催办）", replyDays: 2 });
+      const bad = await post("/admin/texts/red", { ...edit, body: "已超期{超期月数}个月 <b>", replyDays: "" });
+      expect(bad.status).to.equal(422);
+      expect(bad.text).to.contain("没有这些占位符：{超期月数}").and.contain("已超期{超期月数}个月 &lt;b&gt;").and.contain("签收或报送期限应为数字");
+      expect((await post("/admin/texts/nosuch", edit)).status).to.equal(404);
+      expect((await loadTexts()).red.title).to.equal("红色预警（催办）");
+    });
+  });
+
+  describe("settings", () => {
+    it("saves the office's particulars for its documents; refuses a bad phone number with the input kept", async () => {
+      const page = await admin.agent.get("/admin/settings");
+      expect(page.text).to.contain("发文机关标志").and.contain("市生态环境保护督察整改工作领导小组办公室");
+      const form = { issuerMark: "某市生态环境保护督察整改办", signer: "某市整改办", contactName: "王敏", contactPhone: "0371-6789 1234", cc: "分管副市长", verificationTerm: "验收" };
+      expect((await post("/admin/settings", form)).status).to.equal(303);
+      expect(await loadSettings()).to.deep.equal(form);
+      const bad = await post("/admin/settings", { ...form, contactPhone: "<call me>", verificationTerm: "检查" });
+      expect(bad.status).to.equal(422);
+      expect(bad.text).to.contain("联系电话只能包含数字").and.contain("销号核查的称谓应为").and.contain("&lt;call me&gt;");
+      expect(await loadSettings()).to.deep.equal(form);
     });
   });
 

@@ -55,7 +55,7 @@ describe("the web pages in a browser", function () {
     await unit.page.fill("#REPORT_PROGRESS-text", "已完成6台锅炉替代 <b>不是标签</b>");
     await unit.page.setInputFiles("#REPORT_PROGRESS-attachmentIds", { name: "现场照片.png", mimeType: "image/png", buffer: PNG });
     await submitAction(unit.page, "REPORT_PROGRESS");
-    expect(await unit.page.locator(".timeline").textContent()).to.contain("已完成6台锅炉替代 <b>不是标签</b>");
+    expect(await unit.page.locator(".timeline").textContent()).to.contain("已完成6台锅炉替代 <b>不是标签</b>").and.contain("进度 60%");
     expect(await unit.page.locator(".timeline img").count()).to.equal(1);
     // Submitting without evidence is refused beside the field, with the text kept.
     await unit.page.fill("#SUBMIT-summary", "全部完成");
@@ -80,8 +80,15 @@ describe("the web pages in a browser", function () {
     await unit.page.setInputFiles("#SUBMIT-attachmentIds", { name: "验收报告.png", mimeType: "image/png", buffer: PNG });
     await submitAction(unit.page, "SUBMIT");
     await office.page.goto(`${base}/cases/${id}`);
+    // Passing records the office's 现场核查: who, when, the opinion and a photo.
+    await office.page.fill("#PASS-checkedBy", "整改办张三、李四");
+    await office.page.fill("#PASS-checkedOn", new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10));
+    await office.page.fill("#PASS-opinion", "现场核查：12台锅炉均已拆除");
+    await office.page.setInputFiles("#PASS-attachmentIds", { name: "现场核查.png", mimeType: "image/png", buffer: PNG });
     await office.page.fill("#PASS-publicityDays", "5");
     await submitAction(office.page, "PASS");
+    expect(await office.page.textContent("#case-verification")).to.contain("整改办张三、李四").and.contain("现场核查：12台锅炉均已拆除");
+    expect(await office.page.locator(".timeline").textContent()).to.contain("现场核查：整改办张三、李四");
     expect(await stateOf(office.page)).to.contain("公示中");
     await office.page.screenshot({ path: `${SHOTS}/case.png`, fullPage: true });
 

@@ -10,7 +10,7 @@ import { Case } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { fileSize } from "../../src/http/pages/render.ts";
-import { PNG, evidence, makeWorld, newComplaint, newInspection, refusal, type World } from "../support/fixtures.ts";
+import { PNG, checked, evidence, makeWorld, newComplaint, newInspection, refusal, visited, type World } from "../support/fixtures.ts";
 import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 import { csv, demoUnits, stressRows } from "../io/support.ts";
 
@@ -60,7 +60,7 @@ describe("pages: what the office and the units see", function () {
       await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 60, text: "六成" } }, w.lead);
       expect(await page(staff, `/cases/${id}`)).to.contain('id="case-progress">60%');
       await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
-      await w.service.applyEvent(id, { type: "PASS", payload: { publicityDays: 0 } }, w.office);
+      await w.service.applyEvent(id, { type: "PASS", payload: await checked(w, id, { publicityDays: 0 }) }, w.office);
       const closed = await page(staff, `/cases/${id}`);
       expect(closed).to.not.contain('id="case-progress"');
       const ledger = textOf(await page(staff, "/cases?kind=inspection"));
@@ -87,7 +87,7 @@ describe("pages: what the office and the units see", function () {
       await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
       const verifying = await page(staff, `/cases/${id}`);
       expect(verifying).to.match(/id="PASS-publicityDays" name="publicityDays" value="5"/);
-      await w.service.applyEvent(id, { type: "PASS", payload: {} }, w.office);
+      await w.service.applyEvent(id, { type: "PASS", payload: await checked(w, id) }, w.office);
       // 2026-03-02 (Mon) + 5 working days → 2026-03-09.
       expect(textOf(await page(staff, `/cases/${id}`))).to.contain("2026-03-02 起，至 2026-03-09（5 个工作日）");
     });
@@ -113,7 +113,7 @@ describe("pages: what the office and the units see", function () {
       await w.service.applyEvent(id, { type: "SUBMIT_RESULT", payload: { summary: "属实", violationFound: true, measures: "立案处罚" } }, w.lead);
       await w.service.applyEvent(id, { type: "APPROVE" }, w.office);
       await w.service.applyEvent(id, { type: "REPLY", payload: { text: "已处理", channel: "电话" } }, w.office);
-      await w.service.applyEvent(id, { type: "CLOSE", payload: { satisfaction: "基本满意" } }, w.office);
+      await w.service.applyEvent(id, { type: "CLOSE", payload: visited(w, "基本满意") }, w.office);
       const html = await page(staff, `/cases/${id}`);
       expect(html).to.contain('id="case-violation">是').and.contain('id="case-reply-channel">电话').and.contain('id="case-satisfaction">基本满意');
     });

@@ -42,6 +42,9 @@ const refuses = (kind: CaseKind, s: Snapshot, type: string, a: Actor, payload: R
 
 const assign = { leadUnitId: "A", coUnitIds: ["B"], deadline: "2026-06-30" };
 const signed: [string, Actor, Record<string, unknown>?][] = [["ASSIGN", cast.office, assign], ["SIGN", cast.lead]];
+/** The office's 现场核查 recorded with its pass. */
+const pass = { checkedBy: "张三、李四", checkedOn: "2026-03-02", opinion: "现场核查合格", attachmentIds: ["photo"] };
+const visit = { visitedOn: "2026-03-02", visitMethod: "电话", satisfaction: "满意" };
 
 describe("case machines", () => {
   for (const kind of CASE_KINDS) {
@@ -80,9 +83,9 @@ describe("case machines", () => {
       const verifying = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }]]);
       refuses(k, verifying, "PASS", cast.lead);
       refuses(k, verifying, "REJECT", leader, { reason: "r" });
-      const publicizing = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office]]);
+      const publicizing = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, pass]]);
       refuses(k, publicizing, "OBJECTION", cast.co, { reason: "r" });
-      const closed = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, { publicityDays: 0 }]]);
+      const closed = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, { ...pass, publicityDays: 0 }]]);
       refuses(k, closed, "REOPEN", cast.lead, { reason: "r", deadline: "2026-09-30" });
     });
 
@@ -107,6 +110,18 @@ describe("case machines", () => {
       expect(ruleViolations(k, s, e)).to.deep.equal([{ field: "attachmentIds", message: "申请销号须上传佐证材料" }]);
     });
 
+    it("passing close-out review records the office's 现场核查 (who, when, opinion, photos), not dated in the future nor before the submission", () => {
+      const verifying = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }]]);
+      expect(verifying.context.submittedOn).to.equal("2026-03-02");
+      const e = (payload: Record<string, unknown>) => ({ type: "PASS", actor: cast.office, at, ...pass, ...payload }) as CaseEvent;
+      expect(ruleViolations(k, verifying, e({ attachmentIds: [] }))).to.deep.equal([{ field: "attachmentIds", message: "请上传现场核查（验收）的照片或资料" }]);
+      expect(ruleViolations(k, verifying, e({ checkedOn: "2026-03-03" }))).to.deep.equal([{ field: "checkedOn", message: "核查（验收）日期不能晚于今天" }]);
+      expect(ruleViolations(k, verifying, e({ checkedOn: "2026-03-01" }))).to.deep.equal([{ field: "checkedOn", message: "核查（验收）日期不能早于申请销号的日期" }]);
+      for (const bad of [{ attachmentIds: [] }, { checkedOn: "2026-03-03" }]) expect(step(k, verifying, e(bad))).to.equal(null);
+      const publicizing = step(k, verifying, e({}))!;
+      expect(publicizing.context.verification).to.deep.equal({ checkedBy: "张三、李四", checkedOn: "2026-03-02", opinion: "现场核查合格", attachmentIds: ["photo"] });
+    });
+
     it("deadlines may not lie in the past, extensions must move the deadline later", () => {
       refuses(k, startCase(k, {}), "ASSIGN", cast.office, { ...assign, deadline: "2026-03-01" });
       refuses(k, startCase(k, {}), "ASSIGN", cast.office, { leadUnitId: "A", coUnitIds: [] });
@@ -114,16 +129,16 @@ describe("case machines", () => {
       expect(step(k, startCase(k, { longTerm: true }), { type: "ASSIGN", actor: cast.office, at, leadUnitId: "A", coUnitIds: [] } as CaseEvent)).to.not.equal(null);
       const s = walk(k, signed);
       refuses(k, s, "REQUEST_EXTENSION", cast.lead, { deadline: "2026-06-30", reason: "r" });
-      const closed = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, { publicityDays: 0 }]]);
+      const closed = walk(k, [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, { ...pass, publicityDays: 0 }]]);
       refuses(k, closed, "REOPEN", cast.office, { reason: "r", deadline: "2026-02-28" });
     });
 
     it("only the system ends the publicity period; publicity of 0 days closes at once", () => {
       const base: [string, Actor, Record<string, unknown>?][] = [...signed, ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }]];
-      const publicizing = walk(k, [...base, ["PASS", cast.office]]);
+      const publicizing = walk(k, [...base, ["PASS", cast.office, pass]]);
       expect(stateKey(publicizing.value as StateValue)).to.equal("publicizing");
       refuses(k, publicizing, "PUBLICITY_END", cast.office);
-      expect(stateKey(walk(k, [...base, ["PASS", cast.office, { publicityDays: 0 }]]).value as StateValue)).to.equal("closed");
+      expect(stateKey(walk(k, [...base, ["PASS", cast.office, { ...pass, publicityDays: 0 }]]).value as StateValue)).to.equal("closed");
     });
 
     it("the deadline revision moves on assignment, approved extension and reopening only", () => {
@@ -142,7 +157,7 @@ describe("case machines", () => {
       const reopened = walk(k, [
         ...signed,
         ["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }],
-        ["PASS", cast.office, { publicityDays: 0 }],
+        ["PASS", cast.office, { ...pass, publicityDays: 0 }],
         ["REOPEN", cast.office, { reason: "r", deadline: "2026-09-30" }],
       ]);
       expect(reopened.context).to.include({ deadlineRevision: 2, deadline: "2026-09-30", reopenCount: 1 });
@@ -189,6 +204,16 @@ describe("case machines", () => {
       refuses(k, s, "REPORT_PROGRESS", other, { percent: 10, text: "t", attachmentIds: [] });
       refuses(k, s, "REQUEST_EXTENSION", cast.co, { deadline: "2026-04-25", reason: "r" });
       refuses(k, walk(k, [...investigating, ["REQUEST_EXTENSION", cast.lead, { deadline: "2026-04-25", reason: "r" }]]), "APPROVE_EXTENSION", cast.lead);
+    });
+
+    it("closes after the 回访 records the complainant's satisfaction, dated between the reply and today", () => {
+      const replied = walk(k, [["DECLINE", cast.office, { reason: "r" }], ["REPLY", cast.office, { text: "t", channel: "书面" }]]);
+      const e = (payload: Record<string, unknown>) => ({ type: "CLOSE", actor: cast.office, at, ...visit, ...payload }) as CaseEvent;
+      expect(ruleViolations(k, replied, e({ visitedOn: "2026-03-03" }))).to.deep.equal([{ field: "visitedOn", message: "回访日期不能晚于今天" }]);
+      expect(ruleViolations(k, replied, e({ visitedOn: "2026-03-01" }))).to.deep.equal([{ field: "visitedOn", message: "回访日期不能早于答复日期" }]);
+      expect(step(k, replied, e({ visitedOn: "2026-03-03" }))).to.equal(null);
+      const closed = step(k, replied, e({ satisfaction: "基本满意" }))!;
+      expect(closed.context).to.include({ visitedOn: "2026-03-02", satisfaction: "基本满意", closedOn: "2026-03-02" });
     });
 
     it("the assigned deadline lies between today and the statutory limit", () => {

@@ -7,9 +7,9 @@
  */
 import type { Job, Queue } from "bullmq";
 import express, { type Request, type Response } from "express";
-import { ANCHOR_LABELS, LEVEL_LABELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, LEVEL_LABELS, LEVELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { addEnteredYear, addOverride, countOverrides, deleteEnteredYear, deleteOverride, listEnteredYears, listOverrides } from "../../calendar/overrides.ts";
-import { COVERED_YEARS } from "../../calendar/workdays.ts";
+import { COVERED_YEARS, loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import type { UserDoc } from "../../db/models.ts";
 import {
@@ -28,6 +28,8 @@ import {
 } from "../../directory.ts";
 import { AppError, fromZod, invalid, notFound } from "../../errors.ts";
 import { loadRules, updateRule } from "../../notices/rules.ts";
+import { VERIFICATION_TERMS, loadSettings, updateSettings } from "../../notices/settings.ts";
+import { PLACEHOLDERS, loadTexts, preview, updateText } from "../../notices/texts.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 import { actorOf, formOf, meOf, refusal as refuseForm, str, type Body, type Errors } from "./render.ts";
 
@@ -58,6 +60,8 @@ const TABS = [
   ["/admin/units", "单位"],
   ["/admin/users", "用户"],
   ["/admin/rules", "预警督办规则"],
+  ["/admin/texts", "通知文本"],
+  ["/admin/settings", "系统设置"],
   ["/admin/holidays", "节假日"],
   ["/admin/queues", "队列"],
 ] as const;
@@ -72,6 +76,8 @@ const DONE: Record<string, string> = {
   user_deactivated: "已停用用户，其登录会话已退出",
   user_activated: "已启用用户",
   rule_saved: "已保存规则（各案件下次计算提醒时间时生效）",
+  text_saved: "已保存通知文本（此后发出的通知使用新文字）",
+  settings_saved: "已保存系统设置（此后发出的通知使用）",
   override_added: "已添加日历调整",
   override_deleted: "已删除日历调整",
   year_added: "已标记该年度已录入",
@@ -100,6 +106,7 @@ const FALLBACK: Record<string, string> = {
   role: "角色不正确",
   unitId: "所选单位不存在或已停用",
   points: "扣分应为 -10 到 0 之间的数",
+  replyDays: "签收或报送期限应为 1–30 个工作日",
   clause: "条款依据不超过 500 字",
   note: "备注不超过 200 字",
 };
@@ -397,6 +404,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
           states: r.states.map((s) => stateLabel(r.kind as CaseKind, s)).join("、"),
           triggers: r.triggers.map(triggerText),
           recipients: r.recipients.map((x) => RECIPIENT_LABELS[x] ?? x).join("、"),
+          holders: r.holders.map((h) => HOLDER_LABELS[h]).join("、"),
+          holderChoices: HOLDERS.map((h) => ({ value: h, label: HOLDER_LABELS[h], checked: editing ? [editing.values.holders].flat().includes(h) : r.holders.includes(h) })),
           points: r.points,
           clause: r.clause ?? "",
           enabled: r.enabled,
@@ -443,7 +452,8 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       const pointsText = str(body, "points").trim();
       if (!/^-?\d+(\.\d+)?$/.test(pointsText)) fields.push({ field: "points", message: "扣分应为数字（0 或负数）" });
       if (fields.length) throw invalid(fields);
-      await updateRule(id, { triggers, points: Number(pointsText), clause: str(body, "clause").trim(), enabled: checked(body, "enabled") }, actorOf(res)!);
+      const holders = [body.holders].flat().filter((h): h is string => typeof h === "string");
+      await updateRule(id, { triggers, holders, points: Number(pointsText), clause: str(body, "clause").trim(), enabled: checked(body, "enabled") }, actorOf(res)!);
       res.redirect(303, "/admin/rules?done=rule_saved");
     } catch (e) {
       const { status, errors } = refusal(e, (p) => {
@@ -451,6 +461,88 @@ export function adminPages(deps: AdminPageDeps): express.Router {
         return m ? `t${m[1]}` : p.split(".")[0]!;
       });
       await showRules(req, res, { id, values: body, errors }, status);
+    }
+  });
+
+  // ---------------------------------------------------------------- texts
+
+  async function showTexts(req: Request, res: Response, form?: { level: string; values: Body; errors: Errors; preview?: unknown }, status = 200) {
+    const [texts, rules] = await Promise.all([loadTexts(), loadRules()]);
+    const rows = LEVELS.map((level) => {
+      const editing = form?.level === level ? form : null;
+      const t = texts[level];
+      const kinds = [...new Set(rules.filter((r) => r.level === level).map((r) => KIND_LABELS[r.kind]))];
+      return {
+        level,
+        label: LEVEL_LABELS[level],
+        kinds: kinds.length ? `用于：${kinds.join("、")}` : "用于：手工发出",
+        values: editing ? { title: str(editing.values, "title"), body: str(editing.values, "body"), replyDays: str(editing.values, "replyDays") } : { title: t.title, body: t.body, replyDays: t.replyDays },
+        errors: editing?.errors ?? {},
+        preview: editing?.preview ?? null,
+      };
+    });
+    page(req, res, "texts", { title: "通知文本", rows, placeholders: PLACEHOLDERS }, status, form && status >= 400 ? `text-${form.level}` : null);
+  }
+
+  /** The posted text, as updateText and preview take it (a blank or non-numeric day count is refused by their schema). */
+  const textInput = (body: Body) => {
+    const days = str(body, "replyDays").trim();
+    return { title: str(body, "title"), body: str(body, "body"), replyDays: /^\d{1,3}$/.test(days) ? Number(days) : days === "" ? undefined : Number.NaN };
+  };
+
+  router.get("/texts", async (req, res) => {
+    await showTexts(req, res);
+  });
+
+  router.post("/texts/:level/preview", async (req, res) => {
+    assertCsrf(req);
+    const level = String(req.params.level);
+    const body = formOf(req);
+    if (!(LEVELS as readonly string[]).includes(level)) throw notFound("通知类别");
+    try {
+      const settings = await loadSettings();
+      const shown = preview(level, textInput(body), { office: settings.signer, calendar: await loadCalendar(), issuedAt: deps.clock.now() });
+      await showTexts(req, res, { level, values: body, errors: {}, preview: { ...shown, to: `${shown.samples[0]?.to ?? ""}：` } });
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showTexts(req, res, { level, values: body, errors }, status);
+    }
+  });
+
+  router.post("/texts/:level", async (req, res) => {
+    assertCsrf(req);
+    const level = String(req.params.level);
+    const body = formOf(req);
+    try {
+      await updateText(level, textInput(body), actorOf(res)!);
+      res.redirect(303, `/admin/texts?done=text_saved#text-${level}`);
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showTexts(req, res, { level, values: body, errors }, status);
+    }
+  });
+
+  // ---------------------------------------------------------------- settings
+
+  async function showSettings(req: Request, res: Response, form?: { values: Body; errors: Errors }, status = 200) {
+    const saved = await loadSettings();
+    page(req, res, "settings", { title: "系统设置", values: form?.values ?? saved, errors: form?.errors ?? {}, terms: VERIFICATION_TERMS }, status);
+  }
+
+  router.get("/settings", async (req, res) => {
+    await showSettings(req, res);
+  });
+
+  router.post("/settings", async (req, res) => {
+    assertCsrf(req);
+    const body = formOf(req);
+    try {
+      const keys = ["issuerMark", "signer", "contactName", "contactPhone", "cc", "verificationTerm"] as const;
+      await updateSettings(Object.fromEntries(keys.map((k) => [k, str(body, k)])), actorOf(res)!);
+      res.redirect(303, "/admin/settings?done=settings_saved");
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showSettings(req, res, { values: body, errors }, status);
     }
   });
 

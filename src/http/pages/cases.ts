@@ -7,6 +7,7 @@ import express, { type Request, type Response } from "express";
 import multer from "multer";
 import {
   EVENT_LABELS,
+  dutyOf,
   LEVEL_LABELS,
   LEVELS,
   ROLE_LABELS,
@@ -29,6 +30,7 @@ import { listUnits, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { issueByHand } from "../../notices/issuer.ts";
 import { listNotices, noticeState } from "../../notices/inbox.ts";
+import { loadSettings } from "../../notices/settings.ts";
 import { scheduleProblemOf } from "../../notices/sweep.ts";
 import { assertCsrf } from "../auth.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
@@ -219,12 +221,17 @@ export function casePages(deps: PageDeps): express.Router {
       scheduleProblemOf(id),
     ]);
     const kind = c.kind as CaseKind;
+    const settings = await loadSettings();
+    const terms = { verification: settings.verificationTerm };
     const ctx = (c.context ?? {}) as Record<string, unknown> & { pendingExtension?: { deadline: string; reason: string; requestedOn: string } | null };
     const files = new Map(attachments.map((a) => [a.id, { ...a, sizeText: fileSize(a.size) }]));
     const timeline = history.map((h: ChainEntry) => {
       const p = (h.payload ?? {}) as Record<string, unknown>;
-      const texts = ["reason", "text", "summary", "requirements", "measures", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
+      const texts = ["reason", "text", "summary", "requirements", "measures", "opinion", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
       const facts: string[] = [];
+      // The office's 现场核查 (验收) and the 回访 before 办结, as recorded.
+      if (h.type === "PASS" && typeof p.checkedBy === "string") facts.push(`${terms.verification}：${p.checkedBy}，${p.checkedOn}`);
+      if (h.type === "CLOSE" && typeof p.visitedOn === "string") facts.push(`回访：${p.visitedOn}，${p.visitMethod}`);
       if (typeof p.violationFound === "boolean") facts.push(`是否发现环境违法行为：${p.violationFound ? "是" : "否"}`);
       if (typeof p.channel === "string" && h.type === "REPLY") facts.push(`答复方式：${p.channel}`);
       if (typeof p.satisfaction === "string") facts.push(`满意度：${p.satisfaction}`);
@@ -287,7 +294,7 @@ export function casePages(deps: PageDeps): express.Router {
     const today = shanghaiDate(now);
     const allowed = service.allowedEvents(c, actor);
     const forms = allowed.map((type) => {
-      const f = type === form.type ? actionForm(kind, type, form.values, form.errors) : actionForm(kind, type);
+      const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
       if (type === "APPROVE_EXTENSION" && pending)
         f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${pending.deadline < today ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
       for (const field of f.fields) {
@@ -318,6 +325,10 @@ export function casePages(deps: PageDeps): express.Router {
           publicityEnds,
           pending,
           complaintFacts,
+          holderStep: dutyOf(kind, c.state),
+          verification: (ctx as { verification?: { checkedBy: string; checkedOn: string; opinion: string } | null }).verification ?? null,
+          visit: kind === "complaint" && typeof ctx.visitedOn === "string" ? ctx : null,
+          verificationTerm: terms.verification,
         },
         revisions,
         timeline,

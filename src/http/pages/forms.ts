@@ -34,6 +34,11 @@ const WIDGETS: Record<string, Widget> = {
   measures: { label: "处理措施", input: "textarea" },
   channel: { label: "答复方式" },
   satisfaction: { label: "满意度" },
+  checkedBy: { label: "核查人员" },
+  checkedOn: { label: "核查日期", input: "date" },
+  opinion: { label: "核查意见", input: "textarea" },
+  visitedOn: { label: "回访日期", input: "date" },
+  visitMethod: { label: "回访方式" },
 };
 
 const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
@@ -43,6 +48,8 @@ const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
   REPLY: { text: "答复内容" },
   SUBMIT_RESULT: { summary: "调查核实情况" },
   OBJECTION: { reason: "异议内容" },
+  PASS: { attachmentIds: "核查照片、资料（照片、PDF、Word、Excel）" },
+  CLOSE: { note: "回访情况" },
 };
 
 /** New-case fields (registration). */
@@ -68,6 +75,22 @@ const CASE_LABEL_OVERRIDES: Record<CaseKind, Record<string, string>> = {
   inspection: {},
   complaint: { title: "投诉事项", description: "投诉内容" },
 };
+
+
+/** What the office calls its close-out check (系统设置): 现场核查, or 验收 where offices say 验收. */
+export interface Terms {
+  verification: string;
+}
+
+/** The 审核通过 form in the office's words: "审核通过（现场核查）" or "验收通过", with fields to match. */
+function inTerms(type: string, label: string, fieldLabel: (name: string, l: string) => string, terms?: Terms) {
+  if (type !== "PASS" || !terms) return { label, fieldLabel };
+  const t = terms.verification;
+  return {
+    label: t === "验收" ? "验收通过" : `${label}（${t}）`,
+    fieldLabel: (name: string, l: string) => (["checkedBy", "checkedOn", "opinion", "attachmentIds"].includes(name) ? l.replace("核查", t) : fieldLabel(name, l)),
+  };
+}
 
 export interface FormField {
   name: string;
@@ -138,9 +161,10 @@ const eventFields = (kind: CaseKind, type: string) =>
   });
 
 /** The form of an event, with submitted values and field errors when it is shown again. */
-export function actionForm(kind: CaseKind, type: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}): ActionForm {
-  const fields = withValues(eventFields(kind, type), values, errors);
-  return { type, label: eventLabel(type), fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
+export function actionForm(kind: CaseKind, type: string, values: Record<string, unknown> = {}, errors: Record<string, string> = {}, terms?: Terms): ActionForm {
+  const words = inTerms(type, eventLabel(type), (_n, l) => l, terms);
+  const fields = withValues(eventFields(kind, type), values, errors).map((f) => ({ ...f, label: words.fieldLabel(f.name, f.label) }));
+  return { type, label: words.label, fields, multipart: fields.some((f) => f.input === "files"), error: errors._form };
 }
 
 /** Form values (strings, repeated keys) → the payload the schema expects; files are stored by the caller. */

@@ -5,13 +5,14 @@
  * the session's CSRF token and follow post/redirect/get.
  */
 import express from "express";
-import { LEVEL_LABELS, eventLabel, shanghaiDate, stateLabel, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, eventLabel, isOfficeRole, shanghaiDate, stateLabel, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
 import type { CaseService } from "../../cases/service.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
+import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
 import { KIND_LABELS, caseRow, casePages } from "./cases.ts";
@@ -23,7 +24,6 @@ export interface PageDeps {
   service: CaseService;
   clock: Clock;
   login: Login;
-  office: string;
   maxUploadBytes: number;
 }
 
@@ -60,7 +60,8 @@ export function pageRouter(deps: PageDeps): express.Router {
     const unit = actor.role === "unit_user";
     const period = { from: `${year}-01-01`, to: `${year}-12-31` };
     // Everything the page shows is asked at once: each is one query or aggregation.
-    const [names, stats, overdue, behind, scores, trend, figures, open, unread] = await Promise.all([
+    // The office's own steps falling due (the leader reads them too); a unit's unacknowledged notices, and the staff's reminders.
+    const [names, stats, overdue, behind, scores, trend, figures, open, unread, officeSteps] = await Promise.all([
       unitNames(),
       caseStats(actor, period, now),
       listCases(actor, { overdue: true }, { page: 1, pageSize: 10, sort: "deadline" }, now),
@@ -69,7 +70,8 @@ export function pageRouter(deps: PageDeps): express.Router {
       monthlyTrend(actor, now),
       unit ? Promise.resolve([]) : unitFigures(now),
       unit ? openCasesOf(actor) : Promise.resolve([]),
-      unit ? listNotices(actor, { state: "unacknowledged" }) : Promise.resolve([]),
+      unit ? listNotices(actor, { state: "unacknowledged" }) : isOfficeRole(actor.role) ? listNotices(actor, { officeInbox: true, state: "unacknowledged" }, 50) : Promise.resolve([]),
+      unit ? Promise.resolve([]) : officeQueue(now),
     ]);
     const byState = statesInOrder(stats.byState);
     const pending = open
@@ -97,6 +99,8 @@ export function pageRouter(deps: PageDeps): express.Router {
       behindTotal: behind.total,
       pending,
       unread: unread.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] })),
+      officeSteps,
+      officeLate: officeSteps.reduce((n, s) => n + s.items.filter((i) => i.overdue).length, 0),
       units,
       myScore: unit ? (scores[0]?.points ?? 0) : null,
       chart: JSON.stringify(chart),

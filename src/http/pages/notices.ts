@@ -92,7 +92,7 @@ export function noticePages(deps: PageDeps): express.Router {
   });
 
   router.get("/notices/:id/print", async (req, res) => {
-    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), deps.office);
+    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), { receipt: req.query.receipt !== "0" });
     res.type("html").send(html);
   });
 

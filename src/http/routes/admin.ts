@@ -1,7 +1,11 @@
 /** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
 import { z } from "zod";
 import { createUnit, createUser, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
+import { loadCalendar } from "../../calendar/workdays.ts";
+import type { Clock } from "../../clock.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
+import { loadSettings, settingsSchema, updateSettings } from "../../notices/settings.ts";
+import { loadTexts, preview, textSchema, updateText } from "../../notices/texts.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { objectIdParam, ref, ruleIdParam } from "../contract.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
@@ -20,7 +24,7 @@ const userPatch = z.strictObject({
   password: newUserSchema.shape.password.optional(),
 });
 
-export function adminRoutes(api: Api) {
+export function adminRoutes(api: Api, deps: { clock: Clock }) {
   api.add({
     method: "get",
     path: "/units",
@@ -135,6 +139,66 @@ export function adminRoutes(api: Api) {
     response: { schema: { type: "object" } },
     async handle({ actor, params, body }) {
       return updateRule(params.id!, body, actor);
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/settings",
+    tag: "admin",
+    summary: "系统设置：发文机关标志、署名、联系人、联系电话、抄送、销号核查的称谓",
+    roles: ADMIN,
+    returns: "the settings",
+    async handle() {
+      return loadSettings();
+    },
+  });
+  api.add({
+    method: "put",
+    path: "/settings",
+    tag: "admin",
+    summary: "修改系统设置（此后发出的通知使用）",
+    roles: ADMIN,
+    body: settingsSchema,
+    returns: "the settings",
+    async handle({ actor, body }) {
+      return updateSettings(body, actor);
+    },
+  });
+  api.add({
+    method: "get",
+    path: "/texts",
+    tag: "admin",
+    summary: "通知文本（每级一份；占位符见管理页面）",
+    roles: ADMIN,
+    returns: "{items: [{level, title, body, replyDays}]}",
+    async handle() {
+      return { items: Object.values(await loadTexts()) };
+    },
+  });
+  api.add({
+    method: "put",
+    path: "/texts/:level",
+    tag: "admin",
+    summary: "修改某级通知文本（此后发出的通知使用）",
+    roles: ADMIN,
+    body: textSchema,
+    returns: "the text",
+    async handle({ actor, params, body }) {
+      return updateText(params.level!, body, actor);
+    },
+  });
+  api.add({
+    method: "post",
+    path: "/texts/:level/preview",
+    tag: "admin",
+    summary: "预览通知文本：填入督察问题和信访件示例（不保存）",
+    roles: ADMIN,
+    body: textSchema,
+    returns: "{level, label, samples: [{kind, title, paragraphs, to}]}",
+    async handle({ params, body }) {
+      const settings = await loadSettings();
+      return preview(params.level!, body, { office: settings.signer, calendar: await loadCalendar(), issuedAt: deps.clock.now() });
     },
   });
 }

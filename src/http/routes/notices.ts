@@ -14,6 +14,7 @@ export const noticeQuery = z
     unit: qs("unit").optional(),
     state: z.enum(NOTICE_STATES, { error: `参数 state 应为：${NOTICE_STATES.join("、")}` }).optional(),
     level: z.enum(LEVELS, { error: "参数 level 不正确" }).optional(),
+    inbox: z.enum(["office"], { error: "参数 inbox 只能为 office（整改办收文）" }).optional(),
     from: qsDate("from").optional(),
     to: qsDate("to").optional(),
     page: qsInt("page", 1, 100_000).default(1),
@@ -24,19 +25,19 @@ export const noticeQuery = z
 
 const ackBody = z.strictObject({ ids: z.array(z.string().max(200), { error: "ids 应为通知编号的数组" }).min(1, { error: "请先勾选要签收的通知" }).max(200, { error: "一次最多签收 200 件" }) });
 
-export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
+export function noticeRoutes(api: Api, deps: { clock: Clock }) {
   const { clock } = deps;
   api.add({
     method: "get",
     path: "/notices",
     tag: "notices",
-    summary: "通知列表（单位只看到发给本单位的通知）：按类别、签收状态、单位、发出日期筛选，分页，按时间或严重程度排序",
+    summary: "通知列表（单位只看到发给本单位的通知；inbox=office：整改办收文）：按类别、签收状态、单位、发出日期筛选，分页，按时间或严重程度排序",
     query: noticeQuery,
     returns: "{items, total, page, pageSize}",
     response: { schema: ref("NoticeList") },
     async handle({ actor, query }) {
-      const { page, pageSize, sort, unit, ...f } = query;
-      const r = await pageNotices(actor, { ...f, unitId: unit }, { page, pageSize, sort });
+      const { page, pageSize, sort, unit, inbox, ...f } = query;
+      const r = await pageNotices(actor, { ...f, unitId: unit, officeInbox: inbox === "office" }, { page, pageSize, sort });
       return { items: r.items.map(presentNotice), total: r.total, page: r.page, pageSize: r.pageSize };
     },
   });
@@ -45,8 +46,8 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     method: "post",
     path: "/notices/ack",
     tag: "notices",
-    summary: "批量签收通知（收文单位）：逐件签收，结果列出每件是否成功及原因",
-    roles: ["unit_user"],
+    summary: "批量签收通知（收文单位；整改办工作人员签收整改办收文）：逐件签收，结果列出每件是否成功及原因",
+    roles: ["unit_user", "office_admin", "office_staff"],
     body: ackBody,
     returns: "{items: [{id, ok, message}]}",
     response: { schema: ref("Receipts") },
@@ -77,7 +78,7 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
     returns: "text/html",
     response: { types: ["text/html"] },
     async handle({ res, actor, params }) {
-      const html = await renderNoticeDocument(await getNotice(params.id!, actor), deps.office);
+      const html = await renderNoticeDocument(await getNotice(params.id!, actor));
       res.type("html").send(html);
       return undefined;
     },
@@ -92,8 +93,9 @@ export function noticeRoutes(api: Api, deps: { clock: Clock; office: string }) {
       path,
       tag: "notices",
       summary,
-      // Receipts are the addressee's: office and leaders read notices without leaving one.
-      roles: ["unit_user"],
+      // Receipts are the addressee's: a unit for its inbox, the office's staff for the office's inbox;
+      // leaders read notices without leaving one.
+      roles: ["unit_user", "office_admin", "office_staff"],
       params: { id: noticeIdParam },
       returns: "the notice with its receipts",
       response: { schema: ref("Notice") },

@@ -1,0 +1,63 @@
+/**
+ * The office's own queue (首页): cases the office holds whose office rung has fallen due (办结临期 or
+ * 办结超期), grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示). Computed live from the
+ * same rules and policy as the sweep's reminders, so the list and the office's inbox agree.
+ */
+import mongoose from "mongoose";
+import { LEVEL_LABELS, LEVEL_RANK, anchorDate, dutyOf, ladderFor, leafStates, shanghaiDate, type CaseClock, type CaseKind, type Timed } from "../../workflows/index.ts";
+import { loadCalendar } from "../calendar/workdays.ts";
+import { Case, type CaseDoc } from "../db/models.ts";
+import { cachedRules } from "./rules.ts";
+
+export interface OfficeItem {
+  caseId: string;
+  ledgerNumber: string;
+  title: string;
+  kind: CaseKind;
+  level: string;
+  levelLabel: string;
+  overdue: boolean;
+  /** The limit the office's step must meet. */
+  limit: string | null;
+  dueAt: Date;
+}
+export interface OfficeStep {
+  step: string;
+  items: OfficeItem[];
+}
+
+const OFFICE_STATES = (["inspection", "complaint"] as const).flatMap((k) => leafStates(k).filter((s) => dutyOf(k, s)?.holder === "office"));
+
+/** The office-held cases (not yet run): read through the state index. */
+export const officeHeldQuery = () =>
+  Case.find({ state: mongoose.trusted({ $in: OFFICE_STATES }) }, { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
+
+export async function officeQueue(now: Date): Promise<OfficeStep[]> {
+  const [rules, calendar, docs] = await Promise.all([cachedRules(), loadCalendar(), officeHeldQuery().lean<CaseDoc[]>()]);
+  const office = rules.filter((r) => r.holders.includes("office"));
+  const steps = new Map<string, OfficeItem[]>();
+  for (const doc of docs) {
+    const clock: CaseClock = { kind: doc.kind, state: doc.state, context: doc.context as CaseClock["context"] };
+    const due = ladderFor(clock, office, calendar).timed.filter((t) => t.at <= now);
+    if (!due.length) continue;
+    const top = due.reduce((a: Timed, b: Timed) => (LEVEL_RANK[b.rule.level] > LEVEL_RANK[a.rule.level] || (LEVEL_RANK[b.rule.level] === LEVEL_RANK[a.rule.level] && b.at > a.at) ? b : a));
+    const anchor = top.rule.triggers.find((t) => "anchor" in t);
+    const limit = anchor && "anchor" in anchor ? anchorDate(clock, anchor.anchor) : null;
+    const step = dutyOf(doc.kind, doc.state)!.step;
+    const items = steps.get(step) ?? [];
+    steps.set(step, items);
+    items.push({
+      caseId: doc._id.toString(),
+      ledgerNumber: doc.ledgerNumber,
+      title: doc.title,
+      kind: doc.kind,
+      level: top.rule.level,
+      levelLabel: LEVEL_LABELS[top.rule.level],
+      overdue: limit !== null && limit < shanghaiDate(now),
+      limit,
+      dueAt: top.at,
+    });
+  }
+  for (const items of steps.values()) items.sort((a, b) => Number(b.overdue) - Number(a.overdue) || (a.limit ?? "").localeCompare(b.limit ?? ""));
+  return [...steps].map(([step, items]) => ({ step, items }));
+}
