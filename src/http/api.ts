@@ -84,9 +84,21 @@ export const qs = (what: string) =>
     // NUL is in no text a person types, and the database refuses it in a search pattern.
     .regex(new RegExp(NO_NUL), { error: `参数 ${what} 含有不允许的控制字符` });
 export const qsDate = (what: string) => z.string({ error: `参数 ${what} 只能出现一次` }).regex(ISO_DATE, { error: `参数 ${what} 应为有效日期，格式 YYYY-MM-DD` });
-/** A period from optional bounds: a missing one is the start or end of the other's year (else this year's), so it never ends before it starts. */
-export function periodOf(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
-  return { from: q.from ?? `${(q.to ?? today).slice(0, 4)}-01-01`, to: q.to ?? `${(q.from ?? today).slice(0, 4)}-12-31` };
+/**
+ * A period from optional bounds: a missing one is the start or end of the other's year (else this year's),
+ * so a bound alone never makes an inverted range; bounds given the wrong way round are refused (422 naming
+ * `from`). The pages pass their raw query here too, so the bounds are checked as dates.
+ */
+export function periodOf(q: Record<string, unknown>, today: string): { from: string; to: string } {
+  const given = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+  const invalid = (field: string, message: string) => new AppError(422, "invalid_fields", message, { fields: [{ field, message }] });
+  const [f, t] = [given(q.from), given(q.to)];
+  if (f !== undefined && !ISO_DATE.test(f)) throw invalid("from", "起始日期应为有效日期，格式 YYYY-MM-DD");
+  if (t !== undefined && !ISO_DATE.test(t)) throw invalid("to", "截止日期应为有效日期，格式 YYYY-MM-DD");
+  const from = f ?? `${(t ?? today).slice(0, 4)}-01-01`;
+  const to = t ?? `${(f ?? today).slice(0, 4)}-12-31`;
+  if (from > to) throw invalid("from", "起始日期不能晚于截止日期");
+  return { from, to };
 }
 export const qsBool = (what: string) => z.enum(["true", "false"], { error: `参数 ${what} 应为 true 或 false` }).transform((v) => v === "true");
 export const qsInt = (what: string, min: number, max: number) => {

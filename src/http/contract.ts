@@ -4,6 +4,8 @@
  * Response schemas name what the presenters (present.ts) always send; objects stay open to new fields.
  */
 
+import { LEVELS } from "../../workflows/index.ts";
+
 /** No NUL anywhere in a JSON body: refused with 400 before any route reads it. */
 export const NO_NUL = "^[^\\u0000]*$";
 /** Nor a key starting with "$" (a query operator, never a field of ours). */
@@ -24,6 +26,7 @@ export const noticeIdParam: PathParam = {
   what: "通知",
   description: "通知编号：<案件编号>-<规则编号>-r<期限版本>，人工发出的为 <案件编号>-manual-<UUID>",
 };
+export const levelParam: PathParam = { pattern: new RegExp(`^(?:${LEVELS.join("|")})$`), what: "通知文本", description: `通知类别：${LEVELS.join("、")}` };
 export const ruleIdParam: PathParam = { pattern: /^[A-Za-z0-9_.-]{1,100}$/, what: "预警规则", description: "规则编号，如 inspection.yellow" };
 
 const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, "null"], ...extra });
@@ -239,6 +242,60 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ["status", "message", "rows", "errors", "conflicts", "dryRun"],
   },
   Items: { type: "object", properties: { items: { type: "array", items: { type: "object" } } }, required: ["items"] },
+  Scorecard: {
+    type: "object",
+    description: "考评：各单位扣分（少者在前）、各级通知数和每一分对应的通知",
+    properties: {
+      from: str,
+      to: str,
+      units: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { unitId: str, unitName: str, points: { type: "number" }, counts: { type: "object" }, cases: int, specialLetters: { type: "array" }, lines: { type: "array" } },
+          required: ["unitId", "unitName", "points", "counts", "cases", "specialLetters", "lines"],
+        },
+      },
+    },
+    required: ["from", "to", "units"],
+  },
+  Bulletin: {
+    type: "object",
+    description: "月度通报：单位只见本单位一行、名次和全市合计",
+    properties: { month: str, from: str, to: str, cutoff: str, units: int, rows: { type: "array", items: { type: "object" } }, totals: { type: "object" }, levels: { type: "array", items: str }, summary: str },
+    required: ["month", "from", "to", "cutoff", "units", "rows", "totals", "levels", "summary"],
+  },
+  TracedCases: {
+    type: "object",
+    properties: {
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { id: str, ledgerNumber: str, title: str, state: str, deadline: nullable("string"), closedOn: nullable("string") },
+          required: ["id", "ledgerNumber", "title", "state", "deadline", "closedOn"],
+        },
+      },
+    },
+    required: ["items"],
+  },
+  Settings: {
+    type: "object",
+    description: "系统设置：发文机关、落款、联系人、抄送、核查用语",
+    properties: { issuerMark: str, signer: str, contactName: str, contactPhone: str, cc: str, verificationTerm: str },
+    required: ["issuerMark", "signer", "contactName", "contactPhone", "cc", "verificationTerm"],
+  },
+  NoticeText: {
+    type: "object",
+    properties: { level: { enum: [...LEVELS] }, title: str, body: str, replyDays: int },
+    required: ["level", "title", "body", "replyDays"],
+  },
+  NoticeTexts: { type: "object", properties: { items: { type: "array", items: ref("NoticeText") } }, required: ["items"] },
+  TextPreview: {
+    type: "object",
+    properties: { level: { enum: [...LEVELS] }, label: str, samples: { type: "array", items: { type: "object", properties: { kind: { enum: ["inspection", "complaint"] }, title: str, paragraphs: { type: "array", items: str }, to: str }, required: ["kind", "title", "paragraphs", "to"] } } },
+    required: ["level", "label", "samples"],
+  },
   Health: { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] },
   Readiness: {
     type: "object",

@@ -36,7 +36,8 @@ export function monthRange(month: string, now: Date): { from: string; to: string
   return { from, to, cutoff: [today, to].sort()[0]! };
 }
 
-export const isMonth = (s: string) => /^20\d{2}-(0[1-9]|1[0-2])$/.test(s);
+export const MONTH = /^20\d{2}-(?:0[1-9]|1[0-2])$/;
+export const isMonth = (s: string) => MONTH.test(s);
 
 /** The month before the one `now` is in (a 通报 reports a finished month). */
 export function lastMonth(now: Date): string {

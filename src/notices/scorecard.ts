@@ -6,9 +6,8 @@
  * complaint's 办理期限预警) in one quarter, on the unit's own time, call for a 专函督办.
  */
 import mongoose from "mongoose";
-import { LEVEL_LABELS, isIsoDate, shanghaiDate, startOfDay, type Level } from "../../workflows/index.ts";
+import { LEVEL_LABELS, shanghaiDate, startOfDay, type Level } from "../../workflows/index.ts";
 import { Notice } from "../db/models.ts";
-import { AppError } from "../errors.ts";
 
 export interface ScoreLine {
   noticeId: string;
@@ -103,18 +102,6 @@ export async function scorecard(from: string, to: string, unitId?: string): Prom
     s.points = Math.round(s.points * 10) / 10;
   }
   return [...byUnit.values()].sort((a, b) => a.points - b.points);
-}
-
-/** The period of a report: from..to as given (checked), or this year. */
-export function periodOf(query: Record<string, unknown>, now: Date): { from: string; to: string } {
-  const year = shanghaiDate(now).slice(0, 4);
-  const given = (v: unknown) => (typeof v === "string" && v ? v : undefined);
-  const from = given(query.from) ?? `${year}-01-01`;
-  const to = given(query.to) ?? `${year}-12-31`;
-  for (const [name, v] of [["起始日期", from], ["截止日期", to]] as const)
-    if (!isIsoDate(v)) throw new AppError(422, "invalid_fields", `${name}应为有效日期，格式 YYYY-MM-DD`, { fields: [{ field: name === "起始日期" ? "from" : "to", message: `${name}应为有效日期，格式 YYYY-MM-DD` }] });
-  if (from > to) throw new AppError(422, "invalid_fields", "起始日期不能晚于截止日期", { fields: [{ field: "from", message: "起始日期不能晚于截止日期" }] });
-  return { from, to };
 }
 
 /** "2026Q2" → "2026年第二季度". */

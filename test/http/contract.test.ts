@@ -143,6 +143,14 @@ describe("API contract", () => {
       expect(doc.paths["/api/cases"]!.get!.responses["200"]!.content!["application/json"]!.schema).to.deep.equal({ $ref: "#/components/schemas/CaseList" });
       expect(doc.paths["/api/notices"]!.get!.responses["200"]!.content!["application/json"]!.schema).to.deep.equal({ $ref: "#/components/schemas/NoticeList" });
       expect(doc.components.schemas.Error).to.deep.include({ required: ["error"] });
+      // Every success says what it holds: a schema with a shape, or the media types of a file.
+      for (const { path, method, op } of ops()) {
+        const ok = Object.entries(op.responses).find(([status]) => status.startsWith("2"))?.[1];
+        const content = ok?.content ?? {};
+        const json = content["application/json"]?.schema as Record<string, unknown> | undefined;
+        if (!json) continue;
+        expect(Object.keys(json), `${method} ${path} 2xx`).to.not.be.empty;
+      }
     });
 
     it("says what every JSON body must be on the wire: no NUL, no $ keys, and text that is not only blanks", async () => {
@@ -200,6 +208,11 @@ describe("API contract", () => {
       await staff.agent.get("/api/exports/rates.xlsx?from=2030-01-01").expect(200);
       await staff.agent.get("/api/exports/rates.xlsx?from=2026-02-01&to=2026-01-01").expect(422);
       await staff.agent.get("/api/stats?to=2020-06-30").expect(200);
+      // The scorecard (JSON and page) follows the same rule, and refuses the bounds the wrong way round.
+      const card = await staff.agent.get("/api/scorecard?to=2020-06-30").expect(200);
+      expect([card.body.from, card.body.to]).to.deep.equal(["2020-01-01", "2020-06-30"]);
+      await staff.agent.get("/api/scorecard?from=2026-02-01&to=2026-01-01").expect(422);
+      await staff.agent.get("/api/stats?from=2026-02-01&to=2026-01-01").expect(422);
     });
   });
 });

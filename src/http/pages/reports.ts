@@ -4,12 +4,13 @@
  * They read through the same functions as the API (src/notices/scorecard.ts, src/notices/bulletin.ts).
  */
 import express, { type NextFunction, type Request, type Response } from "express";
-import { LEVEL_LABELS, LEVELS, ROLE_LABELS, dutyOf, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, ROLE_LABELS, dutyOf, shanghaiDate, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor, isMonth, lastMonth, unitLevels, type CaseFigure } from "../../notices/bulletin.ts";
-import { SCORING_RULES, periodOf, quarterLabel, scorecard } from "../../notices/scorecard.ts";
+import { SCORING_RULES, quarterLabel, scorecard } from "../../notices/scorecard.ts";
+import { periodOf } from "../api.ts";
 import { csrfToken } from "../auth.ts";
 
 const actorOf = (res: Response) => res.locals.actor as Actor | undefined;
@@ -39,7 +40,7 @@ export function reportPages(deps: { clock: Clock }): express.Router {
   router.get("/scorecard", async (req, res) => {
     const actor = actorOf(res)!;
     const q = req.query as Record<string, unknown>;
-    const { from, to } = periodOf(q, deps.clock.now());
+    const { from, to } = periodOf(q, shanghaiDate(deps.clock.now()));
     const isUnit = actor.role === "unit_user";
     // A unit's own figures only, whatever it asks for.
     const chosen = isUnit ? (actor.unitId ?? "-") : one(q.unit);

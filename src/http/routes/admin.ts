@@ -7,7 +7,7 @@ import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { loadSettings, settingsSchema, updateSettings } from "../../notices/settings.ts";
 import { loadTexts, preview, textSchema, updateText } from "../../notices/texts.ts";
 import { ADMIN, type Api } from "../api.ts";
-import { objectIdParam, ref, ruleIdParam } from "../contract.ts";
+import { levelParam, objectIdParam, ref, ruleIdParam } from "../contract.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
 
 // Notification settings change field by field: sending only emails must not clear the webhook.
@@ -149,6 +149,7 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     summary: "系统设置：发文机关标志、署名、联系人、联系电话、抄送、销号核查的称谓",
     roles: ADMIN,
     returns: "the settings",
+    response: { schema: ref("Settings") },
     async handle() {
       return loadSettings();
     },
@@ -161,6 +162,7 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     roles: ADMIN,
     body: settingsSchema,
     returns: "the settings",
+    response: { schema: ref("Settings") },
     async handle({ actor, body }) {
       return updateSettings(body, actor);
     },
@@ -172,6 +174,7 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     summary: "通知文本（每级一份；占位符见管理页面）",
     roles: ADMIN,
     returns: "{items: [{level, title, body, replyDays}]}",
+    response: { schema: ref("NoticeTexts") },
     async handle() {
       return { items: Object.values(await loadTexts()) };
     },
@@ -179,11 +182,13 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
   api.add({
     method: "put",
     path: "/texts/:level",
+    params: { level: levelParam },
     tag: "admin",
     summary: "修改某级通知文本（此后发出的通知使用）",
     roles: ADMIN,
     body: textSchema,
     returns: "the text",
+    response: { schema: ref("NoticeText") },
     async handle({ actor, params, body }) {
       return updateText(params.level!, body, actor);
     },
@@ -191,11 +196,13 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
   api.add({
     method: "post",
     path: "/texts/:level/preview",
+    params: { level: levelParam },
     tag: "admin",
     summary: "预览通知文本：填入督察问题和信访件示例（不保存）",
     roles: ADMIN,
     body: textSchema,
     returns: "{level, label, samples: [{kind, title, paragraphs, to}]}",
+    response: { schema: ref("TextPreview") },
     async handle({ params, body }) {
       const settings = await loadSettings();
       return preview(params.level!, body, { office: settings.signer, calendar: await loadCalendar(), issuedAt: deps.clock.now() });

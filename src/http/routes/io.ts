@@ -109,7 +109,6 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     async handle({ res, actor, query }) {
       const now = clock.now();
       const { from, to } = periodOf(query, shanghaiDate(now));
-      if (from > to) throw new AppError(422, "invalid_fields", "起始日期不能晚于截止日期", { fields: [{ field: "from", message: "起始日期不能晚于截止日期" }] });
       download(res, `整改统计-${from.replaceAll("-", "")}-${to.replaceAll("-", "")}.xlsx`);
       await writeRatesXlsx(res, actor, { from, to }, now);
       return undefined;
