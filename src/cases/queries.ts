@@ -129,13 +129,31 @@ export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now
   const total = await Case.countDocuments(filter);
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
   const pageNo = Math.min(paging.page, pages);
-  const items = total <= FEW_MATCHES ? await pageAmongFew(filter, { ...paging, page: pageNo }) : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
+  const items = (await fewAmongMany(total, pageNo * paging.pageSize))
+    ? await pageAmongFew(filter, { ...paging, page: pageNo })
+    : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
   const warned = await warnedRevisions(items.map((c) => c._id.toString()));
   return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, page: pageNo, pageSize: paging.pageSize, pages };
 }
 
-/** Up to this many matches, a page is chosen in memory (pageAmongFew); above it, a sort's index is walked to the page. */
+/** Up to this many matches, a page may be chosen in memory (pageAmongFew); above it, a sort's index is walked to the page. */
 const FEW_MATCHES = 2000;
+/** A walk of a sort's index expected to read more entries than this, to fill the page, is not taken. */
+const WALK_ROWS = 3000;
+let ledgerSize = { n: 0, at: 0 };
+
+/**
+ * Whether the page is better chosen among the matches than walked to: only when they are few and so
+ * sparse in the ledger that a walk, reading about (ledger ÷ matches) entries per row of the page, would
+ * read much more than the matches themselves (a unit's view of a large ledger). Reading the matches' keys
+ * costs far more per match than a step of a walk, so a dense filter is walked. The ledger's size is an
+ * estimate, refreshed each minute.
+ */
+async function fewAmongMany(total: number, pageEnd: number): Promise<boolean> {
+  if (total > FEW_MATCHES) return false;
+  if (Date.now() - ledgerSize.at > 60_000) ledgerSize = { n: await Case.estimatedDocumentCount(), at: Date.now() };
+  return (pageEnd * ledgerSize.n) / Math.max(1, total) > WALK_ROWS;
+}
 
 /** The ids and sort keys of the matches, not yet run: what a page among few matches is chosen from. */
 export function caseKeysQuery(filter: Record<string, unknown>, sort: Sort) {
