@@ -127,7 +127,11 @@ async function prepare(n: number): Promise<void> {
   }
 }
 
-/** Sweep after sweep in the worker process until every notice is issued (each reaches its inbox as it is issued). */
+/**
+ * Sweeps in the worker process until every notice is issued (each reaches its inbox as it is issued):
+ * one pass is queued here; a full pass queues the next itself, as in production; a pass that was not
+ * full while notices remain (a cron tick's worth) is followed by another from here.
+ */
 async function runPipeline(ctx: BenchContext, n: number): Promise<void> {
   const connection = queueConnection(ctx.redisUrl);
   const sweeps = new Queue(QUEUES.sweep, { connection, prefix: ctx.prefix });
@@ -136,13 +140,19 @@ async function runPipeline(ctx: BenchContext, n: number): Promise<void> {
   try {
     let issued = 0;
     let pass = 0;
-    while (issued < n) {
-      const job = await sweeps.add("sweep", {}, { removeOnComplete: true });
-      const r = (await job.waitUntilFinished(sweepEvents, 30 * 60_000)) as { issued: number; problems: number };
-      issued += r.issued;
-      pass++;
-      if (r.issued === 0) throw new Error(`sweep pass ${pass} issued nothing with ${n - issued} notices to go (problems: ${r.problems})`);
-    }
+    await new Promise<void>((resolve, reject) => {
+      const kick = () => sweeps.add("sweep", {}, { removeOnComplete: true }).catch(reject);
+      sweepEvents.on("failed", ({ failedReason }) => reject(new Error(`sweep pass failed: ${failedReason}`)));
+      sweepEvents.on("completed", ({ returnvalue }) => {
+        const r = (typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue) as { issued: number; problems: number; more: boolean };
+        issued += r.issued;
+        pass++;
+        if (issued >= n) resolve();
+        else if (!r.more && r.issued === 0) reject(new Error(`sweep pass ${pass} issued nothing with ${n - issued} notices to go (problems: ${r.problems})`));
+        else if (!r.more) kick();
+      });
+      kick();
+    });
     ctx.results.facts.noticeSweepPasses = pass;
   } finally {
     await Promise.all([sweeps.close(), sweepEvents.close()]);

@@ -130,7 +130,8 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
       const r = await sweeper.sweep();
       counters?.swept((performance.now() - t0) / 1000, r.issued.map((n) => n.level));
       const requeued = await requeueNowAndThen();
-      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued };
+      if (r.more) await sweepQueue.add("sweep", {}, { removeOnComplete: true, removeOnFail: 100 });
+      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued, more: r.more };
     },
     { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );

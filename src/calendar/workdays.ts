@@ -29,11 +29,23 @@ export class CalendarNotCovered extends AppError {
   }
 }
 
+const DAY = 86_400_000;
 const weekday = (date: string) => new Date(`${date}T00:00:00Z`).getUTCDay();
-const shift = (date: string, days: number) =>
-  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const dayNumber = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY;
+const dateOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
+const shift = (date: string, days: number) => dateOf(dayNumber(date) + days);
+
+/** A year's days in order: whether each is a workday, and how many workdays up to and including it. */
+interface YearDays {
+  first: number;
+  workday: Uint8Array;
+  upTo: Int32Array;
+}
 
 export class WorkCalendar {
+  /** Per year, built on first use: counting and stepping by them takes no date arithmetic per day (the sweep counts for every notice). */
+  private readonly years = new Map<number, YearDays>();
+
   /**
    * overrides: date → true (a workday) / false (a day off), entered by the office;
    * enteredYears: years the office has entered in full as overrides (beyond the shipped data).
@@ -58,21 +70,50 @@ export class WorkCalendar {
   addWorkdays(date: string, n: number): string {
     const dir = n >= 0 ? 1 : -1;
     let left = Math.abs(n);
-    let d = date;
+    let y = Number(date.slice(0, 4));
+    let days = this.year(y);
+    let i = dayNumber(date) - days.first;
     while (left > 0) {
-      d = shift(d, dir);
-      if (this.isWorkday(d)) left--;
+      i += dir;
+      if (i < 0 || i >= days.workday.length) {
+        y += dir;
+        days = this.year(y);
+        i = dir > 0 ? 0 : days.workday.length - 1;
+      }
+      left -= days.workday[i]!;
     }
-    return d;
+    return dateOf(days.first + i);
   }
 
   /** Working days in (from, to]: how many working days `to` is after `from` (negative if before). */
   workdaysBetween(from: string, to: string): number {
     if (from === to) return 0;
     const [a, b, sign] = from < to ? [from, to, 1] : [to, from, -1];
-    let n = 0;
-    for (let d = shift(a, 1); d <= b; d = shift(d, 1)) if (this.isWorkday(d)) n++;
-    return sign * n;
+    const upTo = (date: string, days: YearDays) => days.upTo[dayNumber(date) - days.first]!;
+    const [ya, yb] = [Number(a.slice(0, 4)), Number(b.slice(0, 4))];
+    let n = -upTo(a, this.year(ya));
+    for (let y = ya; y < yb; y++) n += this.year(y).upTo.at(-1)!;
+    return sign * (n + upTo(b, this.year(yb)));
+  }
+
+  /** A year's days; refused (CalendarNotCovered) for a year neither shipped nor entered. */
+  private year(y: number): YearDays {
+    let days = this.years.get(y);
+    if (!days) {
+      const first = dayNumber(`${y}-01-01`);
+      const length = dayNumber(`${y + 1}-01-01`) - first;
+      const workday = new Uint8Array(length);
+      const upTo = new Int32Array(length);
+      let n = 0;
+      for (let i = 0; i < length; i++) {
+        if (this.isWorkday(dateOf(first + i))) workday[i] = 1;
+        n += workday[i]!;
+        upTo[i] = n;
+      }
+      days = { first, workday, upTo };
+      this.years.set(y, days);
+    }
+    return days;
   }
 
   addCalendarDays(date: string, n: number): string {

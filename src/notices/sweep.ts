@@ -31,7 +31,16 @@ export interface SweepResult {
   superseded: NoticeRecord[];
   publicityEnded: string[];
   problems: { caseId: string; message: string }[];
+  /** The pass took a full page of due or changed cases: more are waiting for the next. */
+  more: boolean;
 }
+
+/**
+ * Cases one pass takes, of the due and of the changed each. A pass holds its cases, their plans and
+ * notices in memory at once: 5,000 of each took the worker past 500 MB; a full pass asks for the next
+ * at once (worker.ts), so a backlog is not left to the once-a-minute schedule.
+ */
+export const SWEEP_PAGE = 2000;
 
 export class NoticeSweeper {
   constructor(
@@ -42,14 +51,14 @@ export class NoticeSweeper {
   ) {}
 
   /** One pass over the due and the changed cases (at most `limit` of each; the next pass takes the rest). */
-  async sweep(limit = 5000): Promise<SweepResult> {
+  async sweep(limit = SWEEP_PAGE): Promise<SweepResult> {
     const now = this.clock.now();
     const state = await SweepState.findById(STATE_ID).lean();
     // Changes made while the last pass ran, or stamped by a clock a little behind, are seen again.
     const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
     const [due, changed] = await Promise.all([dueSchedules(now, limit).lean(), changedCases(since, limit).lean()]);
     const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
-    const result: SweepResult = { cases: ids.length, issued: [], superseded: [], publicityEnded: [], problems: [] };
+    const result: SweepResult = { cases: ids.length, issued: [], superseded: [], publicityEnded: [], problems: [], more: due.length === limit || changed.length === limit };
     if (ids.length) {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
       // Publicity periods that ended go through the case service first (rare: one event each), so the

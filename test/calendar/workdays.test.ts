@@ -49,4 +49,33 @@ describe("working-day calendar", () => {
     expect(withOverrides.isWorkday("2027-01-04")).to.equal(true);
     await HolidayOverride.deleteMany({});
   });
+
+  it("counts and steps as going day by day would, across years and with overrides", () => {
+    const overrides = new Map([["2025-12-31", false], ["2026-01-03", true], ["2025-05-05", true]]);
+    const fast = new WorkCalendar(overrides);
+    const day = (n: number) => new Date(Date.UTC(2024, 0, 1) + n * 86_400_000).toISOString().slice(0, 10);
+    const slowBetween = (a: string, b: string) => {
+      let n = 0;
+      for (let d = a; d < b; ) {
+        d = day((Date.parse(`${d}T00:00:00Z`) - Date.UTC(2024, 0, 1)) / 86_400_000 + 1);
+        if (fast.isWorkday(d)) n++;
+      }
+      return n;
+    };
+    const slowAdd = (a: string, n: number) => {
+      let [d, left] = [(Date.parse(`${a}T00:00:00Z`) - Date.UTC(2024, 0, 1)) / 86_400_000, Math.abs(n)];
+      while (left > 0) if (fast.isWorkday(day((d += Math.sign(n))))) left--;
+      return day(d);
+    };
+    // Pairs spread over 2024–2026 (the years shipped), in both orders, some a year and more apart.
+    for (let k = 0; k < 300; k++) {
+      const [a, b] = [day((k * 7919) % 1090), day((k * 104_729) % 1090)];
+      const expected = a <= b ? slowBetween(a, b) : -slowBetween(b, a);
+      expect(fast.workdaysBetween(a, b), `${a} → ${b}`).to.equal(expected);
+      const n = (k % 60) - 30;
+      if (a > "2024-03-01" && a < "2026-10-01") expect(fast.addWorkdays(a, n), `${a} + ${n}`).to.equal(slowAdd(a, n));
+    }
+    expect(fast.addWorkdays("2025-12-30", 1)).to.equal("2026-01-03");
+    expect(fast.addWorkdays("2026-01-03", -1)).to.equal("2025-12-30");
+  });
 });

@@ -273,8 +273,13 @@ describe("the escalation ladder", () => {
       w.clock.set(ms(w.clock.now(), 1000));
       cases.push(await assignedInspection("2026-04-30", i));
     }
-    // Each pass takes at most 3 changed cases: the third pass must reach the last one.
-    for (let pass = 0; pass < 3; pass++) await sweeper.sweep(3);
+    // Each pass takes at most 3 changed cases: the third pass must reach the last one. A full pass says
+    // more may be waiting (the worker then queues the next pass at once); once all are seen, a pass says none are.
+    const more: boolean[] = [];
+    for (let pass = 0; pass < 3; pass++) more.push((await sweeper.sweep(3)).more);
+    expect(more.slice(0, 2)).to.deep.equal([true, true]);
+    for (let pass = 0; pass < 3 && more.at(-1); pass++) more.push((await sweeper.sweep(3)).more);
+    expect(more.at(-1)).to.equal(false);
     expect(await CaseSchedule.countDocuments()).to.equal(7);
     w.clock.set(afterWorkdays("2026-03-02", 2));
     const issued: string[] = [];

@@ -46,7 +46,8 @@ export class AppProcess {
 
   /** Starts `src/main.ts <mode>` with `env` over this process's environment; resolves once `ready()` says so (60 s at most). */
   static async start(mode: "web" | "worker" | "all", env: Record<string, string>, ready: () => Promise<boolean>): Promise<AppProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", mode], {
+    // The heap capped as package.json, the Dockerfile and docker-compose.yml run the app.
+    const child = spawn(process.execPath, ["--max-old-space-size=192", "--import", "tsx", "src/main.ts", mode], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],
