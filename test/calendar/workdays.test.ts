@@ -64,7 +64,10 @@ describe("working-day calendar", () => {
     };
     const slowAdd = (a: string, n: number) => {
       let [d, left] = [(Date.parse(`${a}T00:00:00Z`) - Date.UTC(2024, 0, 1)) / 86_400_000, Math.abs(n)];
-      while (left > 0) if (fast.isWorkday(day((d += Math.sign(n))))) left--;
+      while (left > 0) {
+        d += Math.sign(n);
+        if (fast.isWorkday(day(d))) left--;
+      }
       return day(d);
     };
     // Pairs spread over 2024–2026 (the years shipped), in both orders, some a year and more apart.
