@@ -19,7 +19,7 @@ import { rounds } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
 const BENCH = "7 import";
-/** A 10,000-row write round (import, then re-import) takes about a minute on FerretDB; more rounds add little. */
+/** A 10,000-row write round (import, then re-import) takes 10–15 s here; more rounds add little. */
 const MAX_WRITE_ROUNDS_LARGE = 3;
 
 type CliResult = ImportReport & { seconds: number; rowsPerSecond: number; peakRssMb: number; cpuSeconds: number };
