@@ -270,6 +270,9 @@ describe("the office and the liaison in a browser", function () {
         ["case-office", `/cases/${aid}`],
         ["complaint-office", `/cases/${cpl._id.toString()}`],
         ["notices-office", "/notices"],
+        ["scorecard-office", "/scorecard"],
+        ["bulletin-office", "/bulletin"],
+        ["bulletin-trace-office", "/bulletin/trace?figure=held&unit=-"],
         ["not-found", "/no-such-page"],
       ],
       lead: [
@@ -277,6 +280,8 @@ describe("the office and the liaison in a browser", function () {
         ["ledger-unit", "/cases"],
         ["case-unit", `/cases/${aid}`],
         ["notices-unit", "/notices"],
+        ["scorecard-unit", "/scorecard"],
+        ["bulletin-unit", "/bulletin"],
       ],
       leader: [["dashboard-leader", "/"]],
       admin: [
@@ -284,6 +289,8 @@ describe("the office and the liaison in a browser", function () {
         ["admin-units", "/admin/units"],
         ["admin-users", "/admin/users"],
         ["admin-rules", "/admin/rules"],
+        ["admin-texts", "/admin/texts"],
+        ["admin-settings", "/admin/settings"],
         ["admin-holidays", "/admin/holidays"],
         ["admin-queues", "/admin/queues"],
         ["api-docs", "/api-docs"],
