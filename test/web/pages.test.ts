@@ -290,9 +290,12 @@ describe("pages: what the office and the units see", function () {
         [staff, "/cases/new/inspection"],
         [staff, "/cases/import"],
         [staff, "/notices"],
+        [staff, "/scorecard"],
+        [staff, "/bulletin"],
+        [lead, "/scorecard"],
       ] as const) {
         const html = await page(who, url);
-        expect(html, url).to.not.contain('type="date"');
+        expect(html, url).to.not.match(/type="(date|month|datetime-local)"/);
         for (const input of html.match(/<input type="file"[^>]*>/g) ?? []) expect(input, url).to.contain('class="sr-only"');
       }
       const caseHtml = await page(lead, `/cases/${id}`);
