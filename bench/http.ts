@@ -17,7 +17,7 @@ import { actorOf } from "../src/directory.ts";
 import { DEMO_UNITS, seedDirectory } from "../src/seed.ts";
 import { refreshStatistics } from "../test/support/plans.ts";
 import { insertSyntheticCases, walkedComplaint, walkedInspection } from "../test/support/synthetic.ts";
-import { fmt, pool } from "./lib.ts";
+import { cpuSeconds, cpuSplit, fmt, pool } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
 /** Connections of every run: a busy office's worth of browsers. */
@@ -120,14 +120,17 @@ export async function benchHttp(ctx: BenchContext): Promise<void> {
       for (const [mode, rate] of [[`${RATE}/s`, RATE], ["max", undefined]] as const) {
         const name = `${t.label}, ${mode}`;
         const runs: Run[] = [];
+        const cpu0 = cpuSeconds();
         for (let r = 0; r < roundCount; r++) runs.push(await load(baseUrl, t, { seconds: sizes.httpSeconds, rate }, idle));
         raw[name] = runs.map((x) => x.result);
         const answered = runs.reduce((s, x) => s + x.result["2xx"], 0);
+        // Requests still open at a run's end were worked on too (load waits for them): counted among the answered here.
+        const cpu = cpuSplit(cpu0, cpuSeconds(), answered + runs.reduce((s, x) => s + x.open, 0));
         const open = runs.reduce((s, x) => s + x.open, 0);
         const pacing = rate ? `, paced at ${rate / CONNECTIONS}/s each` : "";
         const answering = runs.filter((x) => x.result["2xx"] > 0).map((x) => x.result.latency);
         const silent = runs.length - answering.length;
-        const note = `${t.what}; ${CONNECTIONS} connections${pacing}; ${runs.length} × ${sizes.httpSeconds} s; ${answered} answered, 0 errors${open ? `, ${open} still open at the end (not counted)` : ""}${silent ? `; no answer in ${silent} of ${runs.length} rounds` : ""}`;
+        const note = `${t.what}; ${CONNECTIONS} connections${pacing}; ${runs.length} × ${sizes.httpSeconds} s; ${answered} answered, 0 errors${open ? `, ${open} still open at the end (not counted)` : ""}${silent ? `; no answer in ${silent} of ${runs.length} rounds` : ""}; CPU per request: ${cpu}`;
         const latency = (p: "p50" | "p99") => (answering.length ? answering.map((l) => l[p]) : [Number.NaN]);
         results.add("5 http", `${name}: p50`, "ms", latency("p50"), note);
         const p99 = results.add("5 http", `${name}: p99`, "ms", latency("p99"));

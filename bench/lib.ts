@@ -2,6 +2,7 @@
  * What every benchmark shares: rounds with a warm-up (median, min–max), the result table and its
  * JSON, and the app's own processes (web, worker) run as children so their peak RSS is theirs.
  */
+import { readFileSync, readdirSync } from "node:fs";
 import { eachConcurrently } from "../src/concurrently.ts";
 
 export interface Sizes {
@@ -124,3 +125,44 @@ export async function lanes(n: number, count: number, task: (i: number) => Promi
 }
 
 export { AppProcess, freePort, peakRssMb } from "../test/support/processes.ts";
+
+/** The processes a bench's CPU is spent in, told apart by their command lines. */
+const CPU_CLASSES: [string, RegExp][] = [
+  ["web", /src\/main\.ts\0web/],
+  ["worker", /src\/main\.ts\0worker/],
+  ["FerretDB", /ferretdb/],
+  ["PostgreSQL", /^(\S*\/)?postgres(\0|:)/],
+  ["Redis", /redis-server/],
+  ["bench", /bench\/run\.ts/],
+];
+
+/**
+ * CPU seconds used so far by each process of the classes above, with what its exited children used
+ * (PostgreSQL's backends are reaped by the postmaster), by pid (Linux /proc; clock ticks at 100 Hz).
+ */
+export function cpuSeconds(): Map<number, { cls: string; s: number }> {
+  const seen = new Map<number, { cls: string; s: number }>();
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cls = CPU_CLASSES.find(([, re]) => re.test(readFileSync(`/proc/${pid}/cmdline`, "latin1")))?.[0];
+      if (!cls) continue;
+      const f = readFileSync(`/proc/${pid}/stat`, "latin1").split(") ")[1]!.split(" ");
+      seen.set(Number(pid), { cls, s: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100 });
+    } catch {
+      // gone in between
+    }
+  }
+  return seen;
+}
+
+/** CPU spent per class between two cpuSeconds() readings, per unit of work, in ms ("PostgreSQL 12.1 ms, web 8.0 ms, …"); a process that exits in between counts through its parent. */
+export function cpuSplit(before: Map<number, { cls: string; s: number }>, after: Map<number, { cls: string; s: number }>, units: number): string {
+  const sums: Record<string, number> = {};
+  for (const [pid, { cls, s }] of after) sums[cls] = (sums[cls] ?? 0) + s - (before.get(pid)?.s ?? 0);
+  return Object.entries(sums)
+    .map(([k, sec]) => [k, (sec * 1000) / units] as const)
+    .filter(([, ms]) => ms > 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, ms]) => `${k} ${fmt(ms)} ms`)
+    .join(", ");
+}

@@ -19,7 +19,7 @@ import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { QUEUES, queueConnection, workerConnection } from "../src/queues.ts";
 import { deliveryOptions } from "../src/worker.ts";
 import type { BenchContext } from "./run.ts";
-import { millis, perSecond, pool, rounds } from "./lib.ts";
+import { cpuSeconds, cpuSplit, millis, perSecond, pool, rounds } from "./lib.ts";
 
 const DAY = 86_400_000;
 const BATCH = 2000;
@@ -37,11 +37,13 @@ export async function benchNotices(ctx: BenchContext): Promise<void> {
   await clear();
   await prepare(n);
 
+  const cpu0 = cpuSeconds();
   const pipeline = await millis(() => runPipeline(ctx, n));
+  const cpu = cpuSplit(cpu0, cpuSeconds(), n);
   const sent = await NoticeDelivery.countDocuments({ channel: "inbox", status: "sent" });
   if (sent !== n) throw new Error(`expected ${n} inbox deliveries sent, the ledger shows ${sent}`);
   const pipeRate = n / (pipeline / 1000);
-  results.add("4 notices", `sweep → inbox, ${n.toLocaleString("en-US")} notices`, "notices/s", [pipeRate], `worker process, ${ctx.results.facts.noticeSweepPasses} passes; one run`);
+  results.add("4 notices", `sweep → inbox, ${n.toLocaleString("en-US")} notices`, "notices/s", [pipeRate], `worker process, ${ctx.results.facts.noticeSweepPasses} passes; one run; CPU per notice: ${cpu}`);
 
   const noop = await rounds(Math.min(3, sizes.rounds), () => noopJobs(redisUrl, `${prefix}-noop`, n, concurrency, opts), false);
   const noopRow = results.add("4 notices", `no-op BullMQ jobs, ${n.toLocaleString("en-US")}`, "jobs/s", noop, `same Redis, concurrency ${concurrency}, same job options`);
