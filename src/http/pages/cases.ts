@@ -109,6 +109,7 @@ export function casePages(deps: PageDeps): express.Router {
       {
         title: "整改台账",
         filter,
+        filtered: errors.length > 0 || Object.values(filter).some((v) => v !== undefined),
         sort,
         filterErrors: errors,
         rows: list.items.map((c) => caseRow(c, names)),

@@ -40,6 +40,7 @@ export function noticePages(deps: PageDeps): express.Router {
       {
         title: "通知",
         q,
+        filtered: filterErrors.length > 0 || unit !== undefined || Object.values(f).some((v) => v !== undefined),
         filterErrors,
         levels: LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l], selected: l === q.level })),
         states: STATES.map(([v, l]) => ({ v, l, selected: v === q.state })),
