@@ -63,7 +63,8 @@ export class NoticeSweeper {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
       // Publicity periods that ended go through the case service first (rare: one event each), so the
       // ladder below sees the case as it now stands.
-      const cases = await eachCase(await this.service.currentCases(ids), result, (doc) => this.endPublicity(doc, now, calendar, result));
+      const found = await this.service.currentCases(ids);
+      const cases = await eachCase(found, result, (doc) => this.endPublicity(doc, now, calendar, result));
       const plans = cases.map((doc) => ({ doc, ...planOf(doc, now, rules, calendar) }));
       for (const p of plans) if (p.problem) result.problems.push({ caseId: p.doc._id.toString(), message: p.problem });
       // Everything that fell due, issued at once; a key issued already (an earlier pass, a concurrent sweep) is skipped by a primary-key read.
@@ -72,7 +73,13 @@ export class NoticeSweeper {
       result.issued = made.filter((n) => !n.supersededBy);
       result.superseded = made.filter((n) => n.supersededBy);
       await writeSchedules(plans, now);
+      // A schedule whose case is gone (a restore of an older ledger) would be due forever, first in line.
+      const present = new Set(found.map((c) => c._id.toString()));
+      const gone = due.map((d) => String(d._id)).filter((id) => !present.has(id));
+      if (gone.length) await CaseSchedule.updateMany({ _id: mongoose.trusted({ $in: gone }) }, { $set: { nextAt: null, problem: "案件不存在", computedAt: now } });
       if (result.issued.length) await this.onIssued(result.issued);
+      // Only a pass that moved cases on asks for the next at once: a page of cases that keep failing waits for the schedule.
+      result.more &&= plans.length > 0;
     }
     await numberUnnumbered();
     if (changed.length < limit) await advanceWatermark(now);

@@ -287,6 +287,21 @@ describe("the escalation ladder", () => {
     expect(new Set(issued)).to.deep.equal(new Set(cases.map((c) => c._id.toString())));
   });
 
+  it("sets aside a due schedule whose case is gone, and a page of them does not make the worker sweep again at once", async () => {
+    // Schedules of cases that are not in the ledger (as after restoring an older ledger), due long ago.
+    const orphans = ["6a0000000000000000000001", "6a0000000000000000000002"];
+    const long = new Date("2026-03-01T00:00:00Z");
+    await CaseSchedule.insertMany(orphans.map((_id) => ({ _id, nextAt: long, version: 1, computedAt: long })));
+    const first = await sweeper.sweep(2);
+    expect(first.more, "a full page of orphans moved nothing on").to.equal(false);
+    for (const o of await CaseSchedule.find({ _id: mongoose.trusted({ $in: orphans }) }).lean()) expect([o.nextAt, o.problem]).to.deep.equal([null, "案件不存在"]);
+    // They no longer stand first in line: a real case's rung is reached.
+    const c = await assignedInspection("2026-04-30", 1);
+    await sweeper.sweep(2);
+    w.clock.set(afterWorkdays("2026-03-02", 2));
+    expect((await sweeper.sweep(2)).issued.map((n) => n.caseId)).to.include(c._id.toString());
+  });
+
   it("concurrent sweeps issue each notice once", async () => {
     for (let i = 1; i <= 5; i++) await assignedInspection("2026-04-30", i);
     w.clock.set(startOfDay("2026-05-02"));
