@@ -58,7 +58,7 @@ export class NoticeSweeper {
     const since = new Date((state?.lastStart ?? new Date(0)).getTime() - CHANGE_MARGIN_MS);
     const [due, changed] = await Promise.all([dueSchedules(now, limit).lean(), changedCases(since, limit).lean()]);
     const ids = [...new Set([...due, ...changed].map((d) => String(d._id)))];
-    const result: SweepResult = { cases: ids.length, issued: [], superseded: [], publicityEnded: [], problems: [], more: due.length === limit || changed.length === limit };
+    const result: SweepResult = { cases: ids.length, issued: [], superseded: [], publicityEnded: [], problems: [], more: false };
     if (ids.length) {
       const [rules, calendar] = await Promise.all([loadRules(), loadCalendar()]);
       // Publicity periods that ended go through the case service first (rare: one event each), so the
@@ -78,8 +78,8 @@ export class NoticeSweeper {
       const gone = due.map((d) => String(d._id)).filter((id) => !present.has(id));
       if (gone.length) await CaseSchedule.updateMany({ _id: mongoose.trusted({ $in: gone }) }, { $set: { nextAt: null, problem: "案件不存在", computedAt: now } });
       if (result.issued.length) await this.onIssued(result.issued);
-      // Only a pass that moved cases on asks for the next at once: a page of cases that keep failing waits for the schedule.
-      result.more &&= plans.length > 0;
+      // A full page that moved cases on asks for the next pass at once; one of cases that keep failing waits for the schedule.
+      result.more = plans.length > 0 && (due.length === limit || changed.length === limit);
     }
     await numberUnnumbered();
     if (changed.length < limit) await advanceWatermark(now);

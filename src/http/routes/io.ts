@@ -42,7 +42,8 @@ function statusOf(report: ImportReport): number {
 }
 
 /** "整改台账-20260302.xlsx" as a download. */
-function download(res: Response, name: string) {
+/** The headers of a workbook sent as a download (no caching: it holds the ledger as it is now). */
+export function download(res: Response, name: string) {
   res.setHeader("Content-Type", XLSX_TYPE);
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Cache-Control", "no-store");

@@ -4,6 +4,7 @@ import type { Clock } from "../../clock.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { periodOf, qs, qsDate, type Api } from "../api.ts";
 import { ref } from "../contract.ts";
+import { download } from "./io.ts";
 import { shanghaiDate } from "../../../workflows/index.ts";
 import { unitNames } from "../../directory.ts";
 import { XLSX_TYPE, writeBulletinXlsx } from "../../io/export.ts";
@@ -75,10 +76,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     async handle({ res, actor, query }) {
       const now = deps.clock.now();
       const m = query.month ?? lastMonth(now);
-      res.setHeader("Content-Type", XLSX_TYPE);
-      res.setHeader("X-Content-Type-Options", "nosniff");
-      res.setHeader("Cache-Control", "no-store");
-      res.attachment(`整改工作通报-${m}.xlsx`);
+      download(res, `整改工作通报-${m}.xlsx`);
       await writeBulletinXlsx(res, actor, m, now);
       return undefined;
     },
