@@ -273,16 +273,14 @@ const COMPLAINT_COUNTS = {
 /** 按期整改率 over inspection items closed in the period. */
 const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
 
-/** The leaf states a unit holds (duties.ts), per kind. */
-export const UNIT_HELD: Record<CaseKind, string[]> = {
-  inspection: leafStates("inspection").filter((s) => holderOf("inspection", s) === "unit"),
-  complaint: leafStates("complaint").filter((s) => holderOf("complaint", s) === "unit"),
+/** Whether a unit holds the case now (its state's holder in duties.ts, per kind), as an aggregation expression. */
+export const UNIT_HOLDS = {
+  $or: (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", leafStates(k).filter((s) => holderOf(k, s) === "unit")] }] })),
 };
 
 /** Whether a unit holds a case past its deadline (the office's time is not the unit's), as an aggregation expression. */
 function overdueExpr(today: string) {
-  const held = (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", UNIT_HELD[k]] }] }));
-  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, { $or: held }] };
+  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, UNIT_HOLDS] };
 }
 
 /** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */

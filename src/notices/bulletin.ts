@@ -6,7 +6,8 @@
  * (`bulletinCases`), and the notices and points are the scorecard's, so every number traces to cases.
  */
 import mongoose from "mongoose";
-import { LEVEL_LABELS, LEVELS, dutyOf, leafStates, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
+import { UNIT_HOLDS } from "../cases/queries.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { unitNames } from "../directory.ts";
 import { loadRules } from "./rules.ts";
@@ -48,7 +49,6 @@ export function lastMonth(now: Date): string {
 // Aggregation expressions over a case document.
 const isSet = (path: unknown) => ({ $ne: [{ $ifNull: [path, null] }, null] });
 const not = (e: unknown) => ({ $not: [e] });
-const UNIT_HELD = (["inspection", "complaint"] as const).flatMap((k) => leafStates(k).filter((s) => dutyOf(k, s)?.holder === "unit"));
 const assignedOn = { $ifNull: ["$context.assignedOn", "$context.acceptedOn"] };
 const closedOn = "$context.closedOn";
 const submittedOn = "$context.submittedOn";
@@ -62,7 +62,7 @@ function conditions(r: { from: string; to: string; cutoff: string }): Record<Cas
     $or: [
       { $and: [isSet(submittedOn), { $lte: [submittedOn, r.cutoff] }] },
       { $and: [isSet(closedOn), { $lte: [closedOn, r.cutoff] }] },
-      { $and: [not(isSet(submittedOn)), not({ $in: ["$state", UNIT_HELD] })] },
+      { $and: [not(isSet(submittedOn)), not(UNIT_HOLDS)] },
     ],
   };
   return {
