@@ -16,6 +16,8 @@ import { loadTexts, chineseDate, compose } from "./texts.ts";
 export { chineseDate };
 
 const hbs = Handlebars.create();
+// The screen-only 打印/返回 bar of a document opened in the browser (never in a mailed copy).
+hbs.registerPartial("toolbar", readFileSync(new URL("../../views/notices/toolbar.hbs", import.meta.url), "utf8"));
 const templates = new Map<string, HandlebarsTemplateDelegate>();
 function template(name: string) {
   let t = templates.get(name);
@@ -31,6 +33,8 @@ export interface RenderOptions {
   receipt?: boolean;
   /** Who signed for it in the app (the 回执 shows it received). */
   acknowledgedBy?: string | null;
+  /** Opened in the browser: the page 返回 leads to (adds the 打印/返回 bar, hidden in print). */
+  back?: string;
 }
 
 /** Width in full-width characters: CJK and full-width punctuation 1, Latin letters and digits ½. */
@@ -91,6 +95,7 @@ export function renderNotice(n: NoticeRecord, doc: NoticeDocument, opts: RenderO
     acknowledged: n.ackAt ? { at: new Date(n.ackAt).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }), by: opts.acknowledgedBy ?? null } : null,
     fit: n.level === "supervision" ? fitOf(doc) : "",
     markSize: markSize(doc.sender.issuerMark),
+    back: opts.back ?? null,
   };
   return template(n.level === "supervision" ? "supervision" : "notice")(data);
 }

@@ -270,7 +270,8 @@ describe("the office and the liaison in a browser", function () {
     await w.service.applyEvent(aid, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: future(30) } }, w.office);
     await w.service.applyEvent(aid, { type: "SIGN" }, w.lead);
     await w.service.applyEvent(aid, { type: "REPORT_PROGRESS", payload: { percent: 40, text: "进展过半" } }, w.lead);
-    const notice = await issueByHand(a, { level: "supervision", requirement: "请加快整改" }, w.office, w.clock);
+    // Issued on the case as it stands now (held by the unit), so the notice is in the unit's inbox.
+    const notice = await issueByHand((await Case.findById(aid).lean()) as never, { level: "supervision", requirement: "请加快整改" }, w.office, w.clock);
     const cpl = await w.service.createCase(newComplaint(), w.office);
     const pages: Record<string, [string, string][]> = {
       staff: [
@@ -327,8 +328,18 @@ describe("the office and the liaison in a browser", function () {
         }
       }
       const unit = await as("lead", viewport);
-      await unit.goto(`${base}/notices/${notice._id}/print`);
+      expect((await unit.goto(`${base}/notices/${notice._id}/print`))!.status()).to.equal(200);
+      await noSidewaysScroll(unit, `supervision-notice@${label}`);
+      // On screen: 打印 (script on) and 返回 to the case; the seal's place shown.
+      expect(await unit.locator("button[data-print]").isVisible()).to.equal(true);
+      expect(await unit.locator(".toolbar a").getAttribute("href")).to.match(/^\/cases\/[0-9a-f]{24}$/);
+      expect(await unit.locator(".notice .seal").isVisible()).to.equal(true);
       await unit.screenshot({ path: `${SHOTS}/supervision-notice-${label}.png`, fullPage: true });
+      // Printed: neither the bar nor the seal outline.
+      await unit.emulateMedia({ media: "print" });
+      expect(await unit.locator(".toolbar").isVisible()).to.equal(false);
+      expect(await unit.locator(".notice .seal").isVisible()).to.equal(false);
+      await unit.emulateMedia({ media: "screen" });
     }
     expect(findings).to.deep.equal([]);
     expect(problems.filter((p) => !p.includes("404"))).to.deep.equal([]);

@@ -93,7 +93,8 @@ export function noticePages(deps: PageDeps): express.Router {
   });
 
   router.get("/notices/:id/print", async (req, res) => {
-    const html = await renderNoticeDocument(await getNotice(String(req.params.id), actorOf(res)!), { receipt: req.query.receipt !== "0" });
+    const notice = await getNotice(String(req.params.id), actorOf(res)!);
+    const html = await renderNoticeDocument(notice, { receipt: req.query.receipt !== "0", back: `/cases/${notice.caseId}` });
     res.type("html").send(html);
   });
 
