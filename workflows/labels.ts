@@ -1,4 +1,8 @@
-/** Chinese names of states and events, for messages, pages and exports. */
+/** Chinese names of kinds, states and events, for messages, pages and exports (levels: LEVEL_LABELS in deadlines.ts). */
+
+/** The kinds' names, as the import reads them back from an export. */
+export const KIND_LABELS: Record<"inspection" | "complaint", string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
+
 export const STATE_LABELS: Record<string, string> = {
   registered: "已登记",
   assigned: "已交办",

@@ -7,6 +7,7 @@ import express, { type Request, type Response } from "express";
 import multer from "multer";
 import {
   EVENT_LABELS,
+  KIND_LABELS,
   dutyOf,
   LEVEL_LABELS,
   LEVELS,
@@ -39,7 +40,6 @@ import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts"
 import type { PageDeps } from "./index.ts";
 import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
-export const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const PAGE_SIZE = 20;
 
 const SORT_CHOICES = [

@@ -1,7 +1,7 @@
 /** Case routes: list, register, read (with history, notices, allowed events), events, attachments, notices by hand. */
 import multer from "multer";
 import { z } from "zod";
-import { CASE_KINDS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
+import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { ALLOWED_TYPES, listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
 import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
@@ -37,7 +37,6 @@ const eventBody = z.strictObject({
   expectedVersion: z.number({ error: "expectedVersion 应为正整数" }).int().min(1).optional(),
 });
 
-const KIND_NAMES = { inspection: "督察反馈问题", complaint: "环境信访" } as const;
 /**
  * The event body as the service judges it: the case's kind decides which types it knows and each
  * type's payload (optional where an empty one is valid). PUBLICITY_END is the system's alone.
@@ -50,7 +49,7 @@ const documentedEvent = z.union(
         const payload = payloadSchemaOf(kind, type)!;
         return z
           .strictObject({ type: z.literal(type), payload: payload.safeParse({}).success ? payload.optional() : payload, expectedVersion: eventBody.shape.expectedVersion })
-          .meta({ title: `${KIND_NAMES[kind]}：${eventLabel(type)}（${type}）` });
+          .meta({ title: `${KIND_LABELS[kind]}：${eventLabel(type)}（${type}）` });
       }),
   ),
 );
