@@ -5,7 +5,7 @@
  * Pure. Their database counterparts (filters and aggregation expressions) are src/cases/figures.ts,
  * which must say the same.
  */
-import { inState, LEVEL_RANK, DEADLINE_STATES, type Level } from "./deadlines.ts";
+import { inState, LEVEL_RANK, DEADLINE_STATES, type Level, type NoticeRule } from "./deadlines.ts";
 import { holderOf } from "./duties.ts";
 import type { Actor } from "./common.ts";
 
@@ -115,6 +115,19 @@ export const rungOrder = (a: Rung, b: Rung) => LEVEL_RANK[b.level] - LEVEL_RANK[
 /** The highest of some rungs (rungOrder). */
 export function topRung<T>(items: T[], rung: (t: T) => Rung): T | undefined {
   return items.reduce<T | undefined>((best, t) => (best === undefined || rungOrder(rung(t), rung(best)) < 0 ? t : best), undefined);
+}
+
+// ---- the scorecard (docs/domain.md#scorecard) ---------------------------------------------------
+
+/**
+ * What a level costs a unit when a notice of it is issued by hand: the points of the kind's rule of that
+ * level that applies on the unit's time (the enabled one first), so a 督办通知 by hand counts like one the
+ * ladder issues; 0 for a level no such rule has. Whether it counts at all (the unit held the case, the rung
+ * was not superseded) is decided as for any notice.
+ */
+export function levelPoints(rules: NoticeRule[], kind: Kind, level: Level): number {
+  const own = rules.filter((r) => r.kind === kind && r.level === level && (r.holders ?? []).includes("unit"));
+  return (own.find((r) => r.enabled) ?? own[0])?.points ?? 0;
 }
 
 /** A level that marks the case as in trouble (红色预警 and above, and the office's and complaints' overdue rungs): lists highlight it. */

@@ -9,7 +9,8 @@ import type { Clock } from "../../clock.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor, isMonth, lastMonth, unitLevels, type CaseFigure } from "../../notices/bulletin.ts";
-import { SCORING_RULES, quarterLabel, scorecard } from "../../notices/scorecard.ts";
+import { cachedRules } from "../../notices/rules.ts";
+import { levelPointsText, quarterLabel, scorecard, scoringRules } from "../../notices/scorecard.ts";
 import { periodOf } from "../api.ts";
 import { csrfToken } from "../auth.ts";
 
@@ -45,7 +46,7 @@ export function reportPages(deps: { clock: Clock }): express.Router {
     // A unit's own figures only, whatever it asks for.
     const chosen = unitScope(actor, one(q.unit));
     const level = (LEVELS as readonly string[]).includes(one(q.level) ?? "") ? (one(q.level) as Level) : undefined;
-    const [scores, names, levels] = await Promise.all([scorecard(from, to, isUnit ? chosen : undefined), unitNames(), unitLevels()]);
+    const [scores, names, levels, rules] = await Promise.all([scorecard(from, to, isUnit ? chosen : undefined), unitNames(), unitLevels(), cachedRules()]);
     const link = (params: Record<string, string | undefined>) =>
       `/scorecard?${new URLSearchParams(Object.entries({ from, to, ...params }).filter((e): e is [string, string] => e[1] !== undefined))}#lines`;
     const rows = scores.map((s, i) => ({
@@ -71,9 +72,10 @@ export function reportPages(deps: { clock: Clock }): express.Router {
       title: "考评",
       from,
       to,
-      levels: levels.map((l) => LEVEL_LABELS[l]),
+      // Each column with what its level costs: the same rules the notices were scored by.
+      levels: levels.map((l) => ({ label: LEVEL_LABELS[l], points: levelPointsText(rules, l) })),
       rows,
-      rules: SCORING_RULES,
+      rules: scoringRules(rules, levels),
       chosen: picked ? { name: names.get(picked.unitId) ?? picked.unitId, points: picked.points, level: level ? LEVEL_LABELS[level] : null } : null,
       lines,
       total: Math.round(scores.reduce((a, s) => a + s.points, 0) * 10) / 10,
