@@ -242,7 +242,7 @@ function rateRow(unit: string, s: Stats, points: number | null) {
 }
 
 /**
- * The rates of DOMAIN.md per unit and overall for cases that came in (complaints: received;
+ * The rates of docs/domain.md#rates per unit and overall for cases that came in (complaints: received;
  * inspections: closed) from..to, their definitions, and the scorecard with the notices behind it.
  * A unit sees its own row and its own scorecard only.
  */
