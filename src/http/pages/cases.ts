@@ -16,6 +16,8 @@ import {
   isCaseKind,
   isOfficeRole,
   shanghaiDate,
+  stateFilterChoices,
+  stateKeys,
   stateLabel,
   type CaseKind,
   type Level,
@@ -50,20 +52,11 @@ const SORT_CHOICES = [
   ["-createdAt", "最近登记"],
 ] as const;
 
-const STATE_CHOICES: [string, string][] = [
-  ["registered", "已登记"],
-  ["assigned", "已交办"],
-  ["rectifying", "整改中"],
-  ["verifying", "销号审核"],
-  ["publicizing", "公示中"],
-  ["received", "信访已登记"],
-  ["accepted", "已受理"],
-  ["investigating", "查处中"],
-  ["reviewing", "审核中"],
-  ["replying", "待答复"],
-  ["replied", "已答复"],
-  ["closed", "已办结/已销号"],
-];
+/** The state filter: each kind's top-level states, named as the labels name them. */
+const STATE_CHOICES = stateFilterChoices({
+  inspection: stateKeys("inspection").filter((k) => !k.includes(".")),
+  complaint: stateKeys("complaint").filter((k) => !k.includes(".")),
+});
 
 /** Levels the office issues by hand, mildest first (督办 is the usual one, so it is preselected). */
 const MANUAL_LEVELS = LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
