@@ -9,6 +9,7 @@ import { caseFilter, caseStats, unitFigures } from "../../src/cases/queries.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { bulletin, bulletinCases, unitLevels } from "../../src/notices/bulletin.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { makeUsers, signIn, testApp } from "../support/http.ts";
 
 describe("published figures", function () {
   this.timeout(60_000);
@@ -49,6 +50,18 @@ describe("published figures", function () {
     expect(b.summary).to.contain("其中按期办结1件、长期坚持1件（按期办结率100%，长期坚持事项不计）");
     expect((await bulletinCases("2026-04", w.clock.now(), w.units.lead, "longTerm")).map((c) => c.ledgerNumber)).to.deep.equal(["ZY2-05"]);
     w.clock.set("2026-04-20T10:00:00+08:00");
+  });
+
+  it("the leader's 首页 shows the city's 按期整改率 at 100 % and the 长期坚持 item apart", async () => {
+    await makeUsers(w);
+    const t = testApp(w);
+    try {
+      const leader = await signIn(t.app, "leader");
+      const home = (await leader.agent.get("/").expect(200)).text;
+      expect(home).to.match(/100(\.0)?%<\/div><div>2026 年督察问题按期整改率<br><small>长期坚持 1 件另计<\/small>/);
+    } finally {
+      await t.close();
+    }
   });
 
   it("each rule in the database picks the cases its pure definition picks", async () => {
