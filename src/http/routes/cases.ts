@@ -247,7 +247,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     method: "get",
     path: "/stats",
     tag: "stats",
-    summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率",
+    summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率、满意率、按期整改率（长期坚持事项单列，不计入按期率）；口径见 docs/domain.md#figures",
     query: statsQuery,
     returns: "figures",
     response: { schema: { type: "object", required: ["total", "byState", "overdue", "behindSchedule"] } },
