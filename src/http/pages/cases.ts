@@ -15,6 +15,7 @@ import {
   eventLabel,
   isCaseKind,
   isOfficeRole,
+  requestedDatePassed,
   shanghaiDate,
   stateFilterChoices,
   stateKeys,
@@ -290,7 +291,7 @@ export function casePages(deps: PageDeps): express.Router {
     const forms = allowed.map((type) => {
       const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
       if (type === "APPROVE_EXTENSION" && pending)
-        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${pending.deadline < today ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
+        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${requestedDatePassed(pending, today) ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
       for (const field of f.fields) {
         // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
         if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);
