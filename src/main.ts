@@ -10,7 +10,7 @@ import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
-import { backfillSeverity } from "./notices/issuer.ts";
+import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
 import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -38,6 +38,7 @@ await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["notices.severity", backfillSeverity],
+  ["notices.handPoints", rescoreHandNotices],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);

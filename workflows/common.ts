@@ -131,11 +131,14 @@ export function reportedProgress(e: Sent): { progressPercent?: number; lastProgr
   return { ...(e.percent === undefined ? {} : { progressPercent: e.percent }), lastProgressOn: shanghaiDate(e.at) };
 }
 
-/** APPROVE_EXTENSION's rule: the date the unit asked for must not have passed (approving it would set a deadline already missed). */
+/** The date a unit asked for has passed: approving it would set a deadline already missed. */
+export const requestedDatePassed = (p: Pick<PendingExtension, "deadline">, today: string) => p.deadline < today;
+
+/** APPROVE_EXTENSION's rule: the date the unit asked for must not have passed (requestedDatePassed). */
 export function requestedDateNotPast<C extends { pendingExtension: PendingExtension | null }, E extends Envelope & { type: string }>(): Rule<C, E> {
   return {
     field: "deadline",
     message: "单位申请延期至的日期已过，不能同意；请选择不同意延期，由单位重新申请",
-    test: (c, e) => e.type !== "APPROVE_EXTENSION" || !c.pendingExtension || c.pendingExtension.deadline >= shanghaiDate(e.at),
+    test: (c, e) => e.type !== "APPROVE_EXTENSION" || !c.pendingExtension || !requestedDatePassed(c.pendingExtension, shanghaiDate(e.at)),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * 环境信访投诉 (environmental complaint): received → accepted → investigating → reviewing →
  * replying → replied → closed, with decline, transfer, one limited extension and 复查 review
- * (DOMAIN.md §2). Statutory limits come in as data (`limits`, from the rules) and are kept in
+ * (docs/domain.md#complaint). Statutory limits come in as data (`limits`, from the rules) and are kept in
  * context, so a case keeps the limits it was registered under.
  */
 import { and, assign, setup } from "xstate";

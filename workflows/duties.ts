@@ -82,7 +82,7 @@ const ACCEPT = STATUTORY_LIMITS.acceptDays.clause;
 const CONCLUDE = STATUTORY_LIMITS.concludeDays.clause;
 
 /**
- * The ladder of DOMAIN.md, as seeded (then edited by the office admin). Each rule names the holders it
+ * The ladder of docs/domain.md#ladder, as seeded (then edited by the office admin). Each rule names the holders it
  * applies to: the unit's rungs fire while a unit holds the case; the office's while the office holds it.
  * A complaint's 60-day limit spans both: the unit is told about its 办理时限, the office about the
  * statutory limit while it reviews and replies.

@@ -87,9 +87,10 @@ export function step(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Snap
   const [next] = transition(workflows[kind].machine, snapshot, event as never);
   return next === snapshot ? null : next;
 }
-export { ANCHOR_LABELS, EVENT_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateLabel } from "./labels.ts";
+export { ANCHOR_LABELS, EVENT_LABELS, KIND_LABELS, ROLE_LABELS, STATE_LABELS, eventLabel, stateFilterChoices, stateLabel } from "./labels.ts";
 export * from "./deadlines.ts";
 export * from "./duties.ts";
+export * from "./figures.ts";
 
 /** Every state key of a kind: its leaves and the states that contain them ("rectifying", "rectifying.working"). */
 export function stateKeys(kind: CaseKind): string[] {

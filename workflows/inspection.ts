@@ -1,6 +1,6 @@
 /**
  * 督察反馈问题 (inspection-feedback problem): registered → assigned → rectifying → verifying →
- * publicizing → closed, with returns, extensions, objections and reopening (DOMAIN.md §1).
+ * publicizing → closed, with returns, extensions, objections and reopening (docs/domain.md#inspection).
  * The machine is the only authority on which event is allowed; it holds no timers: deadlines
  * are context the rest of the system acts on.
  */

@@ -1,4 +1,8 @@
-/** Chinese names of states and events, for messages, pages and exports. */
+/** Chinese names of kinds, states and events, for messages, pages and exports (levels: LEVEL_LABELS in deadlines.ts). */
+
+/** The kinds' names, as the import reads them back from an export. */
+export const KIND_LABELS: Record<"inspection" | "complaint", string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
+
 export const STATE_LABELS: Record<string, string> = {
   registered: "已登记",
   assigned: "已交办",
@@ -53,6 +57,27 @@ export const eventLabel = (type: string): string => (Object.hasOwn(EVENT_LABELS,
 export function stateLabel(kind: "inspection" | "complaint", key: string): string {
   if (kind === "inspection" && key === "closed") return "已销号";
   return STATE_LABELS[key] ?? key;
+}
+
+/**
+ * A state as a filter over both kinds names it (`keys`: per kind, its top-level states in lifecycle order):
+ * a state both kinds have under different names is named both ways ("已办结/已销号"); a complaint's state
+ * named like an inspection state is marked 信访 ("信访已登记"). Inspection states first.
+ */
+export function stateFilterChoices(keys: Record<"inspection" | "complaint", string[]>): [string, string][] {
+  const inspection = new Set(keys.inspection.map((k) => stateLabel("inspection", k)));
+  const out = new Map<string, string>();
+  for (const k of keys.inspection) out.set(k, stateLabel("inspection", k));
+  for (const k of keys.complaint) {
+    const label = stateLabel("complaint", k);
+    if (out.has(k)) out.set(k, out.get(k) === label ? label : `${label}/${out.get(k)}`);
+    else out.set(k, inspection.has(label) ? `信访${label}` : label);
+  }
+  // Closed, shared by both, reads last, as the lifecycles end.
+  const closed = out.get("closed");
+  out.delete("closed");
+  if (closed) out.set("closed", closed);
+  return [...out];
 }
 
 export const ROLE_LABELS: Record<string, string> = {

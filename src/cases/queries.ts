@@ -4,11 +4,12 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, holderOf, inState, leafStates, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { deadlineBinds, leafStates, overdueNow, rate, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
+import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
 
 export interface CaseFilter {
   kind?: CaseKind;
@@ -29,15 +30,10 @@ export type Sort = (typeof SORTS)[number];
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const t = mongoose.trusted;
 
-/** Leaf states named by a state key: "rectifying" → its sub-states; unknown → none. */
+/** Leaf states named by a state key, of one kind or of both (the ledger's state filter names a state, not a kind). */
 function statesFor(state: string, kind?: CaseKind): string[] {
   const kinds: CaseKind[] = kind ? [kind] : ["inspection", "complaint"];
-  return [...new Set(kinds.flatMap((k) => leafStates(k).filter((s) => s === state || s.startsWith(`${state}.`))))];
-}
-
-function deadlineBinding(kind?: CaseKind) {
-  const kinds: CaseKind[] = kind ? [kind] : ["inspection", "complaint"];
-  return { $or: kinds.map((k) => ({ kind: k, state: t({ $in: DEADLINE_STATES[k].flatMap((s) => statesFor(s, k)) }) })) };
+  return [...new Set(kinds.flatMap((k) => statesOfKind(state, k)))];
 }
 
 /**
@@ -53,8 +49,8 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   if (f.round) and.push({ round: f.round });
   if (f.deadlineFrom || f.deadlineTo)
     and.push({ deadline: t({ ...(f.deadlineFrom ? { $gte: f.deadlineFrom } : {}), ...(f.deadlineTo ? { $lte: f.deadlineTo } : {}) }) });
-  if (f.overdue) and.push({ deadline: t({ $lt: shanghaiDate(now) }) }, deadlineBinding(f.kind));
-  if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBinding(f.kind));
+  if (f.overdue) and.push(...overdueNowFilter(shanghaiDate(now), f.kind));
+  if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBindsFilter(f.kind));
   if (f.q) {
     const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
     const byUnit = qUnits.length ? [{ leadUnitId: t({ $in: qUnits }) }, { coUnitIds: t({ $in: qUnits }) }] : [];
@@ -113,8 +109,9 @@ export type ListedCase = CaseDoc & { light: Light };
 
 /** Traffic light: red overdue, yellow warned or behind schedule, green on track, none when the deadline no longer binds. */
 export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light {
-  if (!inState(c.state, DEADLINE_STATES[c.kind as CaseKind])) return null;
-  if (c.deadline && c.deadline < shanghaiDate(now)) return "red";
+  const dated = { kind: c.kind as CaseKind, state: c.state, deadline: c.deadline };
+  if (!deadlineBinds(dated)) return null;
+  if (overdueNow(dated, shanghaiDate(now))) return "red";
   if (warned.has(`${c._id.toString()}:${c.deadlineRevision}`) || (c.behindFrom && c.behindFrom <= now)) return "yellow";
   return "green";
 }
@@ -202,9 +199,10 @@ export function lifecycleOrder(kind: CaseKind): string[] {
   return leafStates(kind);
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? null : Math.round((a / b) * 10_000) / 10_000);
-
-/** Counts by state, overdue and behind schedule now; the rates of DOMAIN.md for what came in from..to. Computed in the database. */
+/**
+ * Counts by state, overdue now (docs/domain.md#overdue) and behind schedule; the rates of docs/domain.md#rates
+ * for what came in from..to. Computed in the database.
+ */
 export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: string; from: string; to: string }, now: Date) {
   const base = caseFilter(actor, { kind: f.kind, unit: f.unit }, now);
   const within = (field: string, kind: CaseKind) => combine([caseFilter(actor, { kind, unit: f.unit }, now), { [field]: t({ $gte: f.from, $lte: f.to }) }]);
@@ -218,7 +216,7 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
   const byState: Record<string, number> = {};
   for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
   const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0, answered: 0, satisfied: 0 };
-  const i = inspections ?? { closed: 0, closedOnTime: 0 };
+  const i = inspections ?? { closed: 0, closedOnTime: 0, longTerm: 0 };
   return {
     total: byStateRows.reduce((sum, r) => sum + r.n, 0),
     byState,
@@ -234,29 +232,25 @@ export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: strin
       answered: c.answered,
       satisfied: c.satisfied,
       rates: {
-        acceptance: ratio(c.accepted, c.received),
-        investigation: ratio(c.investigated, c.accepted),
-        closure: ratio(c.closed, c.accepted),
-        reply: ratio(c.replied, c.received),
-        onTime: ratio(c.closedOnTime, c.closed),
-        satisfaction: ratio(c.satisfied, c.answered),
+        acceptance: rate(c.accepted, c.received),
+        investigation: rate(c.investigated, c.accepted),
+        closure: rate(c.closed, c.accepted),
+        reply: rate(c.replied, c.received),
+        onTime: rate(c.closedOnTime, c.closed),
+        satisfaction: rate(c.satisfied, c.answered),
       },
     },
-    inspections: { closed: i.closed, closedOnTime: i.closedOnTime, onTimeRate: ratio(i.closedOnTime, i.closed) },
+    // 长期坚持 items are closed but neither on time nor late: counted apart, outside the rate's denominator.
+    inspections: { closed: i.closed, closedOnTime: i.closedOnTime, longTerm: i.longTerm, onTimeRate: rate(i.closedOnTime, i.closed - i.longTerm) },
   };
 }
 
 type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number; answered: number; satisfied: number };
-type InspectionCounts = { closed: number; closedOnTime: number };
-
-// Aggregation expressions: a field that is set, a count of the documents where all conditions hold.
-const isSet = (path: string) => ({ $ne: [{ $ifNull: [path, null] }, null] });
-const countIf = (...conditions: unknown[]) => ({ $sum: { $cond: [{ $and: conditions }, 1, 0] } });
-const closedOnTime = (deadline: string) => [isSet("$context.closedOn"), isSet(deadline), { $lte: ["$context.closedOn", deadline] }];
+type InspectionCounts = { closed: number; closedOnTime: number; longTerm: number };
 
 /**
- * The rates' counts over complaints received in the period (DOMAIN.md: 受理率, 查处率, 结案率, 回复率, 按期办结率;
- * 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
+ * The rates' counts over complaints received in the period (docs/domain.md#rates: 受理率, 查处率, 结案率, 回复率,
+ * 按期办结率; 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
  */
 const COMPLAINT_COUNTS = {
   _id: null,
@@ -265,39 +259,43 @@ const COMPLAINT_COUNTS = {
   investigated: countIf(isSet("$context.acceptedOn"), isSet("$context.leadUnitId")),
   closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
   replied: countIf(isSet("$context.repliedOn")),
-  closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, ...closedOnTime("$context.concludeBy")),
+  closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, closedOnTimeExpr),
   answered: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意", "不满意"]] }),
   satisfied: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意"]] }),
 };
 
-/** 按期整改率 over inspection items closed in the period. */
-const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(...closedOnTime("$context.deadline")) };
+/** 按期整改率's counts over inspection items closed in the period; 长期坚持 items apart. */
+const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(closedOnTimeExpr), longTerm: countIf(longTermExpr) };
 
-/** Whether a unit holds the case now (its state's holder in duties.ts, per kind), as an aggregation expression. */
-export const UNIT_HOLDS = {
-  $or: (["inspection", "complaint"] as const).map((k) => ({ $and: [{ $eq: ["$kind", k] }, { $in: ["$state", leafStates(k).filter((s) => holderOf(k, s) === "unit")] }] })),
-};
-
-/** Whether a unit holds a case past its deadline (the office's time is not the unit's), as an aggregation expression. */
-function overdueExpr(today: string) {
-  return { $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, UNIT_HOLDS] };
+export interface UnitFigures {
+  unitId: string;
+  cases: number;
+  /** Overdue now in the unit's hands (docs/domain.md#overdue-in-unit-hands): the office's time is not the unit's. */
+  overdue: number;
+  closed: number;
+  onTime: number;
+  /** Closed 长期坚持 items: outside the on-time rate. */
+  longTerm: number;
+  /** onTime ÷ (closed − longTerm), null when nothing is rated. */
+  onTimeRate: number | null;
 }
 
 /** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */
-export async function unitFigures(now: Date): Promise<{ unitId: string; cases: number; overdue: number; closed: number; onTime: number }[]> {
-  const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number }>([
+export async function unitFigures(now: Date): Promise<UnitFigures[]> {
+  const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number; longTerm: number }>([
     { $match: { leadUnitId: t({ $ne: null }) } },
     {
       $group: {
         _id: "$leadUnitId",
         cases: { $sum: 1 },
-        overdue: { $sum: { $cond: [overdueExpr(shanghaiDate(now)), 1, 0] } },
+        overdue: countIf(overdueInUnitHandsExpr(shanghaiDate(now))),
         closed: countIf({ $eq: ["$state", "closed"] }, isSet("$context.closedOn")),
-        onTime: countIf({ $eq: ["$state", "closed"] }, ...closedOnTime("$deadline")),
+        onTime: countIf({ $eq: ["$state", "closed"] }, closedOnTimeExpr),
+        longTerm: countIf({ $eq: ["$state", "closed"] }, isSet("$context.closedOn"), longTermExpr),
       },
     },
   ]);
-  return rows.map(({ _id, ...r }) => ({ unitId: _id, ...r }));
+  return rows.map(({ _id, ...r }) => ({ unitId: _id, ...r, onTimeRate: rate(r.onTime, r.closed - r.longTerm) }));
 }
 
 /** Cases registered and closed per month over the twelve months up to now (YYYY-MM, Asia/Shanghai), of what the actor may see. */

@@ -8,8 +8,8 @@
 import type { Writable } from "node:stream";
 import ExcelJS from "exceljs";
 import mongoose from "mongoose";
-import { DEADLINE_STATES, LEVEL_LABELS, LEVELS, inState, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
-import { caseFilter, caseStats, type CaseFilter, type Sort } from "../cases/queries.ts";
+import { KIND_LABELS, LEVEL_LABELS, ownUnit, overdueNow, rungOrder, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
+import { caseFilter, caseStats, sortSpec, type CaseFilter, type Sort } from "../cases/queries.ts";
 import { Case, CaseHistory, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
 import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor } from "../notices/bulletin.ts";
 import { scorecard } from "../notices/scorecard.ts";
@@ -20,8 +20,6 @@ const DATE_FORMAT = "yyyy-mm-dd";
 const PERCENT_FORMAT = "0.0%";
 
 export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-export const KIND_LABELS: Record<CaseKind, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 
 /** A calendar date as an Excel date (exceljs writes a Date as the day it is in UTC). */
 const excelDate = (d: string | null | undefined) => (d ? new Date(`${d}T00:00:00Z`) : null);
@@ -103,12 +101,12 @@ async function latestNotice(ids: string[], actor: Actor) {
     return d?.status !== "cancelled";
   });
   // The latest; of notices issued in the same pass, the highest rung.
-  const rank = (n: { issuedAt: Date; level: string }) => [n.issuedAt.getTime(), LEVELS.indexOf(n.level as Level)] as const;
-  const later = (a: readonly number[], b: readonly number[]) => a[0]! > b[0]! || (a[0] === b[0] && a[1]! > b[1]!);
+  const first = (a: (typeof visible)[number], b: (typeof visible)[number]) =>
+    b.issuedAt.getTime() - a.issuedAt.getTime() || rungOrder({ level: a.level as Level, at: a.issuedAt }, { level: b.level as Level, at: b.issuedAt });
   const best = new Map<string, (typeof visible)[number]>();
   for (const n of visible) {
     const prior = best.get(n.caseId);
-    if (!prior || later(rank(n), rank(prior))) best.set(n.caseId, n);
+    if (!prior || first(n, prior) < 0) best.set(n.caseId, n);
   }
   return new Map([...best].map(([caseId, n]) => [caseId, { level: LEVEL_LABELS[n.level as Level] ?? n.level, on: shanghaiDate(n.issuedAt) }]));
 }
@@ -122,10 +120,9 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
   wb.creator = "Rectiflow 整改流";
   wb.created = now;
   const ws = sheet(wb, "整改台账", LEDGER_COLUMNS);
-  const key = sort.replace(/^-/, "");
-  const dir = sort.startsWith("-") ? -1 : 1;
+  // The 台账's own order (sortSpec): nearest deadline first puts cases without one last, as the page does.
   const cursor = Case.find(caseFilter(actor, filter, now), { stateValue: 0, historyHead: 0 })
-    .sort({ [key]: dir, _id: dir })
+    .sort(sortSpec(sort))
     .lean<CaseDoc[]>()
     .cursor({ batchSize: BATCH });
 
@@ -140,7 +137,7 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
       const kind = c.kind as CaseKind;
       const ctx = (c.context ?? {}) as { closedOn?: string | null };
       const deadline = c.deadline ?? c.plannedDeadline ?? null;
-      const overdue = c.deadline && c.deadline < today && inState(c.state, DEADLINE_STATES[kind]) ? daysBetween(c.deadline, today) : null;
+      const overdue = overdueNow({ kind, state: c.state, deadline: c.deadline }, today) ? daysBetween(c.deadline!, today) : null;
       const p = progress.get(id);
       const n = notices.get(id);
       ws.addRow({
@@ -184,10 +181,10 @@ export const RATE_DEFINITIONS: [string, string, string][] = [
   ["查处率", "已交办查处 ÷ 已受理", "已受理的信访件中，已交办责任单位查处的比例"],
   ["结案率", "已办结 ÷ 已受理", "已受理的信访件中，已办结（不含转送）的比例"],
   ["回复率", "已答复 ÷ 收到", "统计期间内收到的信访件中，已书面答复信访人的比例（含不予受理的答复）"],
-  ["按期办结率", "按期办结 ÷ 已办结", "已办结的信访件中，办结日期不晚于办结期限（受理之日起 60 日，经批准延期的按延长后）的比例"],
+  ["按期办结率", "按期办结 ÷ 已办结", "已办结的信访件中，办结日期不晚于法定办结期限（受理之日起 60 日，经批准延期的按延长后）的比例"],
   ["满意率", "（满意 + 基本满意）÷ 回访表态", "统计期间内收到的信访件中，办结前回访时信访人表示满意或基本满意的，占回访时作出表态（满意、基本满意、不满意）的比例；“未表态”不计入分母"],
-  ["按期整改率", "按期销号 ÷ 已销号", "统计期间内销号的督察反馈问题中，销号日期不晚于整改时限的比例"],
-  ["考评扣分", "各级通知分值之和", "统计期间内、责任单位办理案件期间发给该单位的预警、督办通知的扣分（黄牌 −0.5、红牌 −1、督办通知 −2 等，以规则设置为准）；整改办办理期间的提醒、同批到期被更高级别取代的通知不计"],
+  ["按期整改率", "按期销号 ÷（已销号 − 长期坚持）", "统计期间内销号的督察反馈问题中，销号日期不晚于整改时限（经批准延期的按延长后）的比例；长期坚持事项没有整改时限，既不算按期也不算超期，单列为“长期坚持”，不计入分母"],
+  ["考评扣分", "各级通知分值之和", "统计期间内、责任单位办理案件期间发给该单位的预警、督办通知的扣分（黄牌 −0.5、红牌 −1、督办通知 −2 等，以规则设置为准；整改办手动发出的通知与同级别的自动通知同样计分）；整改办办理期间的提醒和通知、同批到期被更高级别取代的通知不计"],
 ];
 
 const RATE_COLUMNS = [
@@ -210,6 +207,8 @@ const RATE_COLUMNS = [
   { header: "按期销号", key: "inspectionsOnTime", width: 9 },
   { header: "按期整改率", key: "inspectionOnTimeRate", width: 11, numFmt: PERCENT_FORMAT },
   { header: "考评扣分", key: "points", width: 9 },
+  // Apart from the rate: a 长期坚持 item has no deadline, so it is neither on time nor late.
+  { header: "销号的长期坚持事项（不计入按期整改率）", key: "inspectionsLongTerm", width: 16 },
 ];
 
 export const OVERALL = "全部（合计）";
@@ -236,13 +235,14 @@ function rateRow(unit: string, s: Stats, points: number | null) {
     satisfaction: c.rates.satisfaction,
     inspectionsClosed: s.inspections.closed,
     inspectionsOnTime: s.inspections.closedOnTime,
+    inspectionsLongTerm: s.inspections.longTerm,
     inspectionOnTimeRate: s.inspections.onTimeRate,
     points,
   };
 }
 
 /**
- * The rates of DOMAIN.md per unit and overall for cases that came in (complaints: received;
+ * The rates of docs/domain.md#rates per unit and overall for cases that came in (complaints: received;
  * inspections: closed) from..to, their definitions, and the scorecard with the notices behind it.
  * A unit sees its own row and its own scorecard only.
  */
@@ -251,9 +251,9 @@ export async function writeRatesXlsx(out: Writable, actor: Actor, range: { from:
   const names = await unitNames();
   const isUnit = actor.role === "unit_user";
   const unitIds = isUnit
-    ? [actor.unitId ?? "-"]
+    ? [ownUnit(actor)]
     : (await Unit.find({ active: true }, { _id: 1 }).sort({ name: 1 }).lean()).map((u) => u._id.toString());
-  const scores = await scorecard(from, to, isUnit ? (actor.unitId ?? "-") : undefined);
+  const scores = await scorecard(from, to, isUnit ? ownUnit(actor) : undefined);
   const points = new Map(scores.map((s) => [s.unitId, s.points]));
 
   const wb = workbook(out);
@@ -325,7 +325,7 @@ export async function writeBulletinXlsx(out: Writable, actor: Actor, month: stri
   wb.creator = "Rectiflow 整改流";
   wb.created = now;
   const levels = b.levels.map((l) => LEVEL_LABELS[l]);
-  const width = 6 + levels.length + 2;
+  const width = 7 + levels.length + 2;
   const ws = wb.addWorksheet("通报", { pageSetup: { paperSize: 9, orientation: "landscape", fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
   ws.columns = [{ width: 6 }, { width: 22 }, ...Array.from({ length: width - 2 }, () => ({ width: 9 }))];
   const line = (text: string, opts: { bold?: boolean; size?: number; center?: boolean; height?: number } = {}) => {
@@ -339,13 +339,13 @@ export async function writeBulletinXlsx(out: Writable, actor: Actor, month: stri
   line(`${b.monthText}整改工作情况通报`, { bold: true, size: 16, center: true, height: 28 });
   line(`统计期间：${b.from} 至 ${b.to}　统计截止：${b.cutoff}`, { center: true });
   line(`　　${b.summary}`, { height: Math.max(45, Math.ceil(b.summary.length / 70) * 16) });
-  const head = ws.addRow(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "超期未办结", ...levels, "扣分", "专函督办"]);
+  const head = ws.addRow(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "其中长期坚持", "超期未办结", ...levels, "扣分", "专函督办"]);
   head.font = { bold: true };
   head.alignment = { horizontal: "center", vertical: "middle", wrapText: true };
   head.commit();
   for (const r of b.rows)
-    ws.addRow([r.rank, r.unitName, r.held, r.closed, r.closedOnTime, r.overdue, ...b.levels.map((l) => r.notices[l] ?? 0), r.points, r.specialLetter ? "应专函" : ""]).commit();
-  const total = ws.addRow([`全市合计（${b.units} 个单位）`, "", b.totals.held, b.totals.closed, b.totals.closedOnTime, b.totals.overdue, ...b.levels.map((l) => b.totals.notices[l] ?? 0), b.totals.points, ""]);
+    ws.addRow([r.rank, r.unitName, r.held, r.closed, r.closedOnTime, r.longTerm, r.overdue, ...b.levels.map((l) => r.notices[l] ?? 0), r.points, r.specialLetter ? "应专函" : ""]).commit();
+  const total = ws.addRow([`全市合计（${b.units} 个单位）`, "", b.totals.held, b.totals.closed, b.totals.closedOnTime, b.totals.longTerm, b.totals.overdue, ...b.levels.map((l) => b.totals.notices[l] ?? 0), b.totals.points, ""]);
   ws.mergeCells(total.number, 1, total.number, 2);
   total.font = { bold: true };
   total.commit();

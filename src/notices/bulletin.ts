@@ -1,28 +1,29 @@
 /**
- * The monthly 通报: per responsible unit, the cases it held in the month, those closed (and closed on
- * time), those overdue in its hands at the cut-off, the notices it was given on its own time by level,
+ * The monthly 通报 (docs/domain.md#bulletin): per responsible unit, the cases it held in the month, those
+ * closed (on time, and 长期坚持 items apart), those overdue in its hands at the cut-off, the notices it was given on its own time by level,
  * its points and its rank, with a summary paragraph written from the figures. The case figures are
  * counted in the database by one aggregation; each figure's cases are listed by the same conditions
  * (`bulletinCases`), and the notices and points are the scorecard's, so every number traces to cases.
  */
 import mongoose from "mongoose";
-import { LEVEL_LABELS, LEVELS, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
-import { UNIT_HOLDS } from "../cases/queries.ts";
+import { LEVEL_LABELS, LEVELS, ownUnit, percentText, shanghaiDate, stateLabel, unitScope, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
+import { assignedOnExpr, closedOnTimeExpr, isSet, longTermExpr, not, overdueAtCutoffExpr } from "../cases/figures.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { unitNames } from "../directory.ts";
 import { loadRules } from "./rules.ts";
 import { YELLOW_CARDS, scorecard, type UnitScore } from "./scorecard.ts";
 
-export const CASE_FIGURES = ["held", "closed", "closedOnTime", "overdue"] as const;
+export const CASE_FIGURES = ["held", "closed", "closedOnTime", "longTerm", "overdue"] as const;
 export type CaseFigure = (typeof CASE_FIGURES)[number];
 
-export const FIGURE_LABELS: Record<CaseFigure, string> = { held: "承办案件", closed: "本月办结", closedOnTime: "其中按期办结", overdue: "超期未办结" };
+export const FIGURE_LABELS: Record<CaseFigure, string> = { held: "承办案件", closed: "本月办结", closedOnTime: "其中按期办结", longTerm: "其中长期坚持", overdue: "超期未办结" };
 
 /** What each figure counts, as the bulletin's notes print it. */
 export const FIGURE_DEFINITIONS: [string, string][] = [
   ["承办案件", "本月内由该单位牵头（承办）的督察问题和信访件：交办日期不晚于月末，且未在本月之前办结（销号）"],
   ["本月办结", "办结（销号）日期在本月内的案件；转送的信访件不计"],
   ["其中按期办结", "本月办结的案件中，督察问题销号日期不晚于整改时限、信访件办结日期不晚于法定办结期限（经批准延期的按延长后）"],
+  ["其中长期坚持", "本月销号的长期坚持督察问题（无整改时限）：既不算按期也不算超期，单列，不计入按期办结率的分母"],
   ["超期未办结", "截至统计截止日（月末，当月为今日）已过办理时限，且仍由该单位办理（尚未申请销号或报送查处结果）的案件"],
   ["各级通知", "本月内、在该单位办理案件期间发给该单位的预警和督办通知（同批到期被取代的、整改办办理期间的提醒不计），与考评一致"],
   ["扣分与排名", "扣分为上述通知的分值之和；排名按扣分由少到多，扣分相同的按超期件数由少到多，二者都相同的名次并列"],
@@ -46,30 +47,17 @@ export function lastMonth(now: Date): string {
   return new Date(Date.UTC(y, m - 2, 1)).toISOString().slice(0, 7);
 }
 
-// Aggregation expressions over a case document.
-const isSet = (path: unknown) => ({ $ne: [{ $ifNull: [path, null] }, null] });
-const not = (e: unknown) => ({ $not: [e] });
-const assignedOn = { $ifNull: ["$context.assignedOn", "$context.acceptedOn"] };
-const closedOn = "$context.closedOn";
-const submittedOn = "$context.submittedOn";
-
-/** The conditions of the four case figures for a month, as aggregation expressions (used to count and to list). */
+/** The conditions of the case figures for a month, as aggregation expressions (used to count and to list). */
 function conditions(r: { from: string; to: string; cutoff: string }): Record<CaseFigure, unknown> {
+  const closedOn = "$context.closedOn";
   const closed = { $and: [isSet(closedOn), { $gte: [closedOn, r.from] }, { $lte: [closedOn, r.to] }, not(isSet("$context.transferredTo"))] };
-  const limit = { $cond: [{ $eq: ["$kind", "complaint"] }, "$context.concludeBy", "$context.deadline"] };
-  // Handed back by the cut-off: submitted or closed by then (a case that predates submittedOn and is out of the unit's hands counts as handed back).
-  const handedBack = {
-    $or: [
-      { $and: [isSet(submittedOn), { $lte: [submittedOn, r.cutoff] }] },
-      { $and: [isSet(closedOn), { $lte: [closedOn, r.cutoff] }] },
-      { $and: [not(isSet(submittedOn)), not(UNIT_HOLDS)] },
-    ],
-  };
   return {
-    held: { $and: [isSet(assignedOn), { $lte: [assignedOn, r.to] }, { $or: [not(isSet(closedOn)), { $gte: [closedOn, r.from] }] }] },
+    held: { $and: [isSet(assignedOnExpr), { $lte: [assignedOnExpr, r.to] }, { $or: [not(isSet(closedOn)), { $gte: [closedOn, r.from] }] }] },
     closed,
-    closedOnTime: { $and: [closed, isSet(limit), { $lte: [closedOn, limit] }] },
-    overdue: { $and: [isSet("$deadline"), { $lt: ["$deadline", r.cutoff] }, isSet(assignedOn), { $lte: [assignedOn, r.cutoff] }, not(handedBack)] },
+    closedOnTime: { $and: [closed, closedOnTimeExpr] },
+    longTerm: { $and: [closed, longTermExpr] },
+    // At the cut-off, from the dates the case kept: a month's figure does not move when the case moves on later.
+    overdue: overdueAtCutoffExpr(r.cutoff),
   };
 }
 
@@ -79,6 +67,8 @@ export interface BulletinRow {
   held: number;
   closed: number;
   closedOnTime: number;
+  /** Closed 长期坚持 items: neither on time nor late, outside the on-time rate. */
+  longTerm: number;
   overdue: number;
   /** Notices by level, the unit's own time only (the scorecard's). */
   notices: Partial<Record<Level, number>>;
@@ -108,11 +98,12 @@ async function caseFigures(r: { from: string; to: string; cutoff: string }) {
   const count = (e: unknown) => ({ $sum: { $cond: [e, 1, 0] } });
   return Case.aggregate<{ _id: string } & Record<CaseFigure, number>>([
     { $match: { leadUnitId: mongoose.trusted({ $ne: null }) } },
-    { $group: { _id: "$leadUnitId", held: count(c.held), closed: count(c.closed), closedOnTime: count(c.closedOnTime), overdue: count(c.overdue) } },
+    { $group: { _id: "$leadUnitId", held: count(c.held), closed: count(c.closed), closedOnTime: count(c.closedOnTime), longTerm: count(c.longTerm), overdue: count(c.overdue) } },
   ]);
 }
 
-const percent = (a: number, b: number) => (b ? `${Math.round((a / b) * 1000) / 10}%` : "—");
+/** 按期办结率 as printed: on time over the closed cases that have a limit (长期坚持 items left out). */
+const onTimeText = (r: { closed: number; closedOnTime: number; longTerm: number }) => percentText(r.closedOnTime, r.closed - r.longTerm);
 const points = (p: number) => (p === 0 ? "0" : `${p}`);
 
 /** The 通报 of a month over every unit (`levels`: the levels a unit can be given on its own time, in ladder order). */
@@ -134,6 +125,7 @@ export async function bulletin(month: string, now: Date, levels: Level[]): Promi
       held: f?.held ?? 0,
       closed: f?.closed ?? 0,
       closedOnTime: f?.closedOnTime ?? 0,
+      longTerm: f?.longTerm ?? 0,
       overdue: f?.overdue ?? 0,
       notices,
       noticeTotal: s?.lines.length ?? 0,
@@ -148,11 +140,12 @@ export async function bulletin(month: string, now: Date, levels: Level[]): Promi
     const prev = rows[i - 1];
     r.rank = prev && prev.points === r.points && prev.overdue === r.overdue ? prev.rank : i + 1;
   });
-  const sum = (k: "held" | "closed" | "closedOnTime" | "overdue" | "noticeTotal") => rows.reduce((n, r) => n + r[k], 0);
+  const sum = (k: CaseFigure | "noticeTotal") => rows.reduce((n, r) => n + r[k], 0);
   const totals = {
     held: sum("held"),
     closed: sum("closed"),
     closedOnTime: sum("closedOnTime"),
+    longTerm: sum("longTerm"),
     overdue: sum("overdue"),
     noticeTotal: sum("noticeTotal"),
     notices: Object.fromEntries(levels.map((l) => [l, rows.reduce((n, r) => n + (r.notices[l] ?? 0), 0)])) as Partial<Record<Level, number>>,
@@ -175,7 +168,7 @@ const levelsText = (counts: Partial<Record<Level, number>>) =>
 function summaryOf(b: Bulletin): string {
   const t = b.totals;
   const parts = [
-    `${monthText(b.month)}，全市${b.units}个责任单位共承办督察整改和信访案件${t.held}件，本月办结${t.closed}件，其中按期办结${t.closedOnTime}件（按期办结率${percent(t.closedOnTime, t.closed)}）；截至${dateText(b.cutoff)}，超期未办结${t.overdue}件。`,
+    `${monthText(b.month)}，全市${b.units}个责任单位共承办督察整改和信访案件${t.held}件，本月办结${t.closed}件，其中按期办结${t.closedOnTime}件${t.longTerm ? `、长期坚持${t.longTerm}件` : ""}（按期办结率${onTimeText(t)}${t.longTerm ? "，长期坚持事项不计" : ""}）；截至${dateText(b.cutoff)}，超期未办结${t.overdue}件。`,
     t.noticeTotal
       ? `本月在责任单位办理期间发出预警督办通知${t.noticeTotal}份（${levelsText(t.notices)}），合计扣${points(-t.points)}分。`
       : "本月未向责任单位发出预警督办通知。",
@@ -193,7 +186,7 @@ function summaryOf(b: Bulletin): string {
 export function unitSummary(b: Bulletin, row: BulletinRow | undefined, unitName: string): string {
   const t = b.totals;
   const own = row
-    ? `${monthText(b.month)}，你单位承办案件${row.held}件，本月办结${row.closed}件，其中按期办结${row.closedOnTime}件；截至${dateText(b.cutoff)}，超期未办结${row.overdue}件。本月在你单位办理期间收到预警督办通知${row.noticeTotal}份${row.noticeTotal ? `（${levelsText(row.notices)}）` : ""}，扣${points(-row.points)}分，在全市${b.units}个责任单位中排名第${row.rank}。${row.specialLetter ? "本季度已收到两次以上黄牌，将予专函督办。" : ""}`
+    ? `${monthText(b.month)}，你单位承办案件${row.held}件，本月办结${row.closed}件，其中按期办结${row.closedOnTime}件${row.longTerm ? `、长期坚持${row.longTerm}件` : ""}；截至${dateText(b.cutoff)}，超期未办结${row.overdue}件。本月在你单位办理期间收到预警督办通知${row.noticeTotal}份${row.noticeTotal ? `（${levelsText(row.notices)}）` : ""}，扣${points(-row.points)}分，在全市${b.units}个责任单位中排名第${row.rank}。${row.specialLetter ? "本季度已收到两次以上黄牌，将予专函督办。" : ""}`
     : `${monthText(b.month)}，${unitName}本月没有承办案件，也未收到预警督办通知。`;
   return `${own}全市共承办案件${t.held}件，本月办结${t.closed}件，超期未办结${t.overdue}件。`;
 }
@@ -235,14 +228,14 @@ export async function unitLevels(): Promise<Level[]> {
 /**
  * The 通报 as an actor may see it. Office and leaders: every unit, ranked, and the city's paragraph that
  * names units. A unit: its own row, its rank among all and the city's totals — a rank and totals
- * identify no other unit, while their rows and the named paragraph would (DOMAIN: a unit never sees
- * another unit's numbers).
+ * identify no other unit, while their rows and the named paragraph would (docs/domain.md#roles: a unit
+ * never sees another unit's numbers).
  */
 export async function bulletinFor(actor: Actor, month: string, now: Date): Promise<Bulletin & { monthText: string }> {
   const b = await bulletin(month, now, await unitLevels());
   const text = monthText(month);
   if (actor.role !== "unit_user") return { ...b, monthText: text };
-  const own = b.rows.find((r) => r.unitId === actor.unitId);
+  const own = b.rows.find((r) => r.unitId === unitScope(actor));
   const names = await unitNames();
-  return { ...b, monthText: text, rows: own ? [own] : [], summary: unitSummary(b, own, names.get(actor.unitId ?? "") ?? "你单位") };
+  return { ...b, monthText: text, rows: own ? [own] : [], summary: unitSummary(b, own, names.get(ownUnit(actor)) ?? "你单位") };
 }

@@ -4,7 +4,7 @@
  * office itself owes); the office and leaders see every notice with its delivery state.
  */
 import mongoose from "mongoose";
-import { isOfficeRole, type Actor } from "../../workflows/index.ts";
+import { isOfficeRole, ownUnit, type Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery } from "../db/models.ts";
 import { AppError, forbidden, invalid, notFound } from "../errors.ts";
@@ -65,7 +65,7 @@ export function noticeState(n: NoticeRecord): "issued" | "cancelled" | "supersed
 /** The filter of the notices an actor may list: a unit its own inbox, the office and leaders all of them. */
 export function noticeFilter(actor: Actor, f: NoticeFilter = {}): Record<string, unknown> {
   const q: Record<string, unknown> = {};
-  if (actor.role === "unit_user") q.inbox = actor.unitId ?? "-";
+  if (actor.role === "unit_user") q.inbox = ownUnit(actor);
   else if (f.officeInbox) q.inbox = OFFICE_INBOX;
   else if (f.unitId) q.unitId = f.unitId;
   // A case shows its superseded rungs too; lists of what was sent leave them out.

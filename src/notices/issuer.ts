@@ -5,11 +5,12 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { z } from "zod";
-import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, noticeKey, shanghaiDate, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
+import { loadRules } from "./rules.ts";
 import { loadSettings, type OfficeSettings } from "./settings.ts";
 import { loadTexts, compose, type Composed } from "./texts.ts";
 
@@ -49,6 +50,8 @@ export interface Issue {
   supersededBy?: string | null;
   /** A yellow warning raised by progress behind schedule (its text says so). */
   behindSchedule?: boolean;
+  /** A notice by hand (no rule): what its level costs the unit (levelPoints), if the unit holds the case. */
+  handPoints?: number;
 }
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -182,8 +185,8 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
       deadline: doc.deadline ?? null,
       requirement: requirement ?? "",
       document,
-      // What the notice costs the unit: nothing for the office's time, a superseded rung or a notice by hand.
-      points: holder === "unit" && !superseded ? (rule?.points ?? 0) : 0,
+      // What the notice costs the unit: nothing for the office's time or a superseded rung; by hand, what its level costs.
+      points: holder === "unit" && !superseded ? (rule ? rule.points : (i.handPoints ?? 0)) : 0,
       dueAt,
     issuedAt: now,
     issuedBy: actor,
@@ -244,8 +247,23 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
   const now = clock.now();
   const id = `${doc._id.toString()}-manual-${randomUUID()}`;
   const holder = holderOf(doc.kind as CaseKind, doc.state);
-  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, holder, requirement: parsed.data.requirement }], now);
+  const handPoints = levelPoints(await loadRules(), doc.kind as CaseKind, parsed.data.level);
+  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, holder, requirement: parsed.data.requirement, handPoints }], now);
   return notice!;
+}
+
+/**
+ * Scores the notices issued by hand while the unit held the case before such notices counted (run once at
+ * start): each costs what its level costs by the rules (levelPoints), as one issued now would.
+ */
+export async function rescoreHandNotices(): Promise<number> {
+  const [rules, old] = await Promise.all([loadRules(), Notice.find({ manual: true, holder: "unit", supersededBy: null, points: 0 }, { kind: 1, level: 1 }).lean()]);
+  const ops = old
+    .map((n) => ({ id: n._id, points: levelPoints(rules, n.kind as CaseKind, n.level as Level) }))
+    .filter((n) => n.points !== 0)
+    .map((n) => ({ updateOne: { filter: { _id: n.id }, update: { $set: { points: n.points } } } }));
+  if (ops.length) await Notice.bulkWrite(ops, { ordered: false, timestamps: false });
+  return ops.length;
 }
 
 /** Writes the severity onto notices issued before it was recorded (run at start; issuing records it since). */

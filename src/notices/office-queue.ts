@@ -3,9 +3,9 @@
  * 办结超期), grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示). Computed live from the
  * same rules and policy as the sweep's reminders, so the list and the office's inbox agree.
  */
-import mongoose from "mongoose";
-import { LEVEL_LABELS, LEVEL_RANK, anchorDate, dutyOf, ladderFor, leafStates, shanghaiDate, type CaseClock, type CaseKind, type Timed } from "../../workflows/index.ts";
+import { LEVEL_LABELS, anchorDate, dutyOf, ladderFor, missed, shanghaiDate, topRung, type CaseClock, type CaseKind } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
+import { officeHoldsFilter } from "../cases/figures.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { cachedRules } from "./rules.ts";
 
@@ -26,11 +26,9 @@ export interface OfficeStep {
   items: OfficeItem[];
 }
 
-const OFFICE_STATES = (["inspection", "complaint"] as const).flatMap((k) => leafStates(k).filter((s) => dutyOf(k, s)?.holder === "office"));
-
-/** The office-held cases (not yet run): read through the state index. */
+/** The office-held cases (not yet run): each state matched with its kind, read through the (kind, state) index. */
 export const officeHeldQuery = () =>
-  Case.find({ state: mongoose.trusted({ $in: OFFICE_STATES }) }, { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
+  Case.find(officeHoldsFilter(), { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
 
 export async function officeQueue(now: Date): Promise<OfficeStep[]> {
   const [rules, calendar, docs] = await Promise.all([cachedRules(), loadCalendar(), officeHeldQuery().lean<CaseDoc[]>()]);
@@ -40,7 +38,7 @@ export async function officeQueue(now: Date): Promise<OfficeStep[]> {
     const clock: CaseClock = { kind: doc.kind, state: doc.state, context: doc.context as CaseClock["context"] };
     const due = ladderFor(clock, office, calendar).timed.filter((t) => t.at <= now);
     if (!due.length) continue;
-    const top = due.reduce((a: Timed, b: Timed) => (LEVEL_RANK[b.rule.level] > LEVEL_RANK[a.rule.level] || (LEVEL_RANK[b.rule.level] === LEVEL_RANK[a.rule.level] && b.at > a.at) ? b : a));
+    const top = topRung(due, (t) => ({ level: t.rule.level, at: t.at }))!;
     const anchor = top.rule.triggers.find((t) => "anchor" in t);
     const limit = anchor && "anchor" in anchor ? anchorDate(clock, anchor.anchor) : null;
     const step = dutyOf(doc.kind, doc.state)!.step;
@@ -53,7 +51,8 @@ export async function officeQueue(now: Date): Promise<OfficeStep[]> {
       kind: doc.kind,
       level: top.rule.level,
       levelLabel: LEVEL_LABELS[top.rule.level],
-      overdue: limit !== null && limit < shanghaiDate(now),
+      // Past the limit of the office's own step (its time, never a unit's).
+      overdue: missed(limit, shanghaiDate(now)),
       limit,
       dueAt: top.at,
     });

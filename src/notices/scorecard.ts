@@ -1,12 +1,12 @@
 /**
- * The unit scorecard (考评): points from the notices a unit was given while it held the case, in a
+ * The unit scorecard (考评, docs/domain.md#scorecard): points from the notices a unit was given while it held the case, in a
  * period, each figure with the notices and cases behind it. A rung on the office's time, a rung
  * superseded by a higher one of the same pass, and a reminder that costs nothing do not count
  * against a unit (the first two are never even addressed to it). Two yellow cards (黄色预警, or a
  * complaint's 办理期限预警) in one quarter, on the unit's own time, call for a 专函督办.
  */
 import mongoose from "mongoose";
-import { LEVEL_LABELS, shanghaiDate, startOfDay, type Level } from "../../workflows/index.ts";
+import { CASE_KINDS, LEVEL_LABELS, levelPoints, shanghaiDate, startOfDay, type Level, type NoticeRule } from "../../workflows/index.ts";
 import { Notice } from "../db/models.ts";
 
 export interface ScoreLine {
@@ -45,12 +45,28 @@ export interface UnitScore {
 /** The levels that are a yellow card: two in a quarter make a 专函督办. */
 export const YELLOW_CARDS: readonly Level[] = ["yellow", "conclude_warning"];
 
-export const SCORING_RULES = [
-  "只计责任单位办理案件期间（签收、整改、查处及延期待批）发给该单位的预警、督办通知；整改办办理期间（受理、交办、审核、答复、回访、销号审核、公示）的提醒只发给整改办，不计入单位考评。",
-  "同一案件同批到期的多级通知只发出最高一级，较低级别记为“已被取代”，不发送、不计分。",
-  "分值以预警督办规则为准（默认黄色预警 −0.5、红色预警 −1、督办通知 −2，提醒类 0 分）；通知按发出日期计入期间。",
-  "同一季度内收到两次黄牌（黄色预警或信访办理期限预警）的单位，应予专函督办。",
-];
+/** "−2" for −2, "0" for 0. */
+export const pointsText = (p: number) => (p < 0 ? `−${-p}` : String(p));
+
+/**
+ * The points each level costs a unit by the rules (the rules on the unit's time), as "−2" or, where the
+ * kinds differ, "−1/−2": what the scorecard's columns and rules state, and what issuing a notice scores.
+ */
+export function levelPointsText(rules: NoticeRule[], level: Level): string {
+  const points = [...new Set(CASE_KINDS.filter((k) => rules.some((r) => r.kind === k && r.level === level && r.holders.includes("unit"))).map((k) => levelPoints(rules, k, level)))];
+  return points.length ? points.map(pointsText).join("/") : "0";
+}
+
+/** The rules the scorecard applies, in words, with the points of `levels` as the rules set them now (docs/domain.md#scorecard). */
+export function scoringRules(rules: NoticeRule[], levels: Level[]): string[] {
+  return [
+    "只计责任单位办理案件期间（签收、整改、查处及延期待批）发给该单位的预警、督办通知；整改办办理期间（受理、交办、审核、答复、回访、销号审核、公示）的提醒只发给整改办，不计入单位考评。",
+    "同一案件同批到期的多级通知只发出最高一级，较低级别记为“已被取代”，不发送、不计分。",
+    `分值以预警督办规则为准，现为：${levels.map((l) => `${LEVEL_LABELS[l]} ${levelPointsText(rules, l)} 分`).join("、")}；通知按发出日期计入期间。`,
+    "整改办手动发出的通知（如提前发出的督办通知），在责任单位办理期间发出的，与系统按规则发出的同级别通知同样计分；在整改办办理期间发出的不计分。",
+    "同一季度内收到两次黄牌（黄色预警或信访办理期限预警）的单位，应予专函督办。",
+  ];
+}
 
 const quarterOf = (d: Date) => {
   const day = shanghaiDate(d);

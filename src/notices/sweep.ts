@@ -7,7 +7,7 @@
  * due, once. It writes only schedules and notices: the case document is the case service's.
  */
 import mongoose from "mongoose";
-import { LEVEL_RANK, ladderFor, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { ladderFor, rungOrder, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
@@ -135,7 +135,7 @@ async function issuedAlready(issues: Issue[]): Promise<Existing> {
 function onePerCase(due: Issue[], existing: Existing): Issue[] {
   const byCase = new Map<string, Issue[]>();
   for (const i of due) byCase.set(i.doc._id.toString(), [...(byCase.get(i.doc._id.toString()) ?? []), i]);
-  const higher = (a: Issue, b: Issue) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || b.dueAt.getTime() - a.dueAt.getTime() || a.id.localeCompare(b.id);
+  const higher = (a: Issue, b: Issue) => rungOrder({ level: a.level, at: a.dueAt }, { level: b.level, at: b.dueAt }) || a.id.localeCompare(b.id);
   return [...byCase.values()].flatMap((rungs) => {
     const fresh = rungs.filter((i) => !existing.has(i.id));
     if (!fresh.length) return [];

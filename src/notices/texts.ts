@@ -6,7 +6,7 @@
  * same however the texts change later.
  */
 import { z } from "zod";
-import { LEVEL_LABELS, LEVELS, anchorDate, dutyOf, shanghaiDate, type Actor, type CaseClock, type CaseKind, type Level, type NoticeRule } from "../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, anchorDate, dutyOf, missed, shanghaiDate, type Actor, type CaseClock, type CaseKind, type Level, type NoticeRule } from "../../workflows/index.ts";
 import type { WorkCalendar } from "../calendar/workdays.ts";
 import { NoticeTextModel, isDuplicateKey, type CaseDoc } from "../db/models.ts";
 import { forbidden, fromZod, invalid, notFound, type FieldError } from "../errors.ts";
@@ -260,8 +260,8 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     剩余工作日: limit && limit > today ? counted(() => cal.workdaysBetween(today, limit)) : "0",
     剩余天数: limit && limit > today ? String(daysBetween(today, limit)) : "0",
     // Days after the limit up to and including the day of issue, as 超期天数 counts them.
-    超期工作日: limit && limit < today ? counted(() => cal.workdaysBetween(limit, today)) : "0",
-    超期天数: limit && limit < today ? String(daysBetween(limit, today)) : "0",
+    超期工作日: missed(limit, today) ? counted(() => cal.workdaysBetween(limit, today)) : "0",
+    超期天数: missed(limit, today) ? String(daysBetween(limit, today)) : "0",
     交办日期: ctx.assignedOn ? chineseDate(ctx.assignedOn) : "",
     收到日期: (ctx.receivedOn ?? s.doc.receivedOn) ? chineseDate((ctx.receivedOn ?? s.doc.receivedOn)!) : "",
     进度: String(s.doc.progressPercent ?? 0),

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { Response } from "superagent";
 import type { Actor } from "../../workflows/index.ts";
+import { SORTS } from "../../src/cases/queries.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { checked, evidence, makeWorld, newComplaint, visited, type World } from "../support/fixtures.ts";
@@ -139,6 +140,19 @@ describe("import and export over HTTP", () => {
     await download(staff, "/api/exports/ledger.xlsx?sort=bogus").expect(422);
   });
 
+  it("the exported ledger is in the 台账's order for every sort (cases without a deadline last, as the list shows them)", async () => {
+    await ledgerWithWork();
+    for (const s of [staff, lead])
+      for (const sort of SORTS) {
+        const listed = (await s.agent.get(`/api/cases?sort=${sort}&pageSize=100`).expect(200)).body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber);
+        const exported = (await readXlsx((await download(s, `/api/exports/ledger.xlsx?sort=${sort}`).expect(200)).body)).get("整改台账")!.slice(1).map((r) => r[0]);
+        expect(exported, sort).to.deep.equal(listed);
+      }
+    const nearest = (await readXlsx((await download(staff, "/api/exports/ledger.xlsx?sort=deadline").expect(200)).body)).get("整改台账")!.slice(1);
+    // The cases with a deadline first, nearest first (the complaint's is its acceptance limit, 03-17); those without one after them.
+    expect(nearest.slice(0, 4).map((r) => String(r[0]).replace(/^XF-.*/, "XF"))).to.deep.equal(["SJ1-01", "XF", "ZY2-02", "ZY2-06"]);
+  });
+
   it("an exported ledger, imported again, is an update check: no changes", async () => {
     await ledgerWithWork();
     const exported = (await download(staff, "/api/exports/ledger.xlsx").expect(200)).body as Buffer;
@@ -154,7 +168,8 @@ describe("import and export over HTTP", () => {
 
   it("exports the rates per unit and overall, equal to a hand computation, with definitions and the scorecard", async () => {
     // Five complaints received 2026-03-02: C1 closed on time, C2 investigating (co unit), C3 declined and
-    // answered, C4 only received, C5 accepted. Two inspection items closed: one on time, one late.
+    // answered, C4 only received, C5 accepted. Three inspection items closed: one on time, one late, and
+    // ZY2-05, a 长期坚持 item without a deadline, which is neither (outside the 按期整改率, counted apart).
     const c = async () => (await w.service.createCase(newComplaint(), w.office))._id.toString();
     const [c1, c2, c3, , c5] = [await c(), await c(), await c(), await c(), await c()];
     for (const id of [c1!, c2!, c5!]) await act(id, "ACCEPT", {}, w.office);
@@ -170,12 +185,13 @@ describe("import and export over HTTP", () => {
     await act(c3!, "CLOSE", visited(w, "未表态"), w.office);
 
     await upload(staff, sampleText(), "list.csv").expect(201);
-    const [i1, i2] = [await caseOf("ZY2-01"), await caseOf("ZY2-02")];
+    const [i1, i2, i3] = [await caseOf("ZY2-01"), await caseOf("ZY2-02"), await caseOf("ZY2-05")];
     await act(i1, "ASSIGN", { leadUnitId: w.units.lead, deadline: "2026-06-30" }, w.office);
     await act(i2, "ASSIGN", { leadUnitId: w.units.lead, deadline: "2026-03-10" }, w.office);
+    await act(i3, "ASSIGN", { leadUnitId: w.units.lead }, w.office);
     w.clock.set("2026-03-20T10:00:00+08:00");
     await new NoticeSweeper(w.service, w.clock).sweep();
-    for (const id of [i1, i2]) {
+    for (const id of [i1, i2, i3]) {
       await act(id, "SIGN", {}, w.lead);
       await act(id, "SUBMIT", { summary: "已完成整改", attachmentIds: [await evidence(id, w.lead)] }, w.lead);
       await act(id, "PASS", await checked(w, id, { publicityDays: 0 }), w.office);
@@ -185,13 +201,15 @@ describe("import and export over HTTP", () => {
     const book = await readXlsx(res.body);
     expect([...book.keys()]).to.deep.equal(["统计", "指标说明", "考评", "考评明细"]);
     const [header, ...rows] = book.get("统计")!;
-    expect(header!.slice(0, 19)).to.deep.equal(["单位", "收到信访件", "已受理", "已交办查处", "已办结", "已答复", "按期办结", "受理率", "查处率", "结案率", "回复率", "按期办结率", "回访表态", "满意及基本满意", "满意率", "督察问题已销号", "按期销号", "按期整改率", "考评扣分"]);
+    expect(header!.slice(0, 20)).to.deep.equal(["单位", "收到信访件", "已受理", "已交办查处", "已办结", "已答复", "按期办结", "受理率", "查处率", "结案率", "回复率", "按期办结率", "回访表态", "满意及基本满意", "满意率", "督察问题已销号", "按期销号", "按期整改率", "考评扣分", "销号的长期坚持事项（不计入按期整改率）"]);
     const byUnit = new Map(rows.map((r) => [r[0] as string, r.slice(1, 18)]));
+    // ZY2-05 is listed apart and leaves the rate at 1 of 2 (counted as late it would make it 1 of 3).
+    expect(["全部（合计）", "市生态环境局", "市水务局"].map((u) => rows.find((r) => r[0] === u)![19])).to.deep.equal([1, 1, 0]);
     // Overall: received 5, accepted 3 (C1 C2 C5), investigated 2 (C1 C2), closed 1 (C1; C3 was never accepted), replied 2
     // (C1 C3), on time 1; at the 回访 one answered (C1, 满意; C3 said nothing), so the 满意率 is 1 of 1.
-    expect(byUnit.get("全部（合计）")).to.deep.equal([5, 3, 2, 1, 2, 1, 0.6, 0.6667, 0.3333, 0.4, 1, 1, 1, 1, 2, 1, 0.5]);
-    // 市生态环境局 leads C1 and both items (ZY2-02 closed after its deadline).
-    expect(byUnit.get("市生态环境局")).to.deep.equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 0.5]);
+    expect(byUnit.get("全部（合计）")).to.deep.equal([5, 3, 2, 1, 2, 1, 0.6, 0.6667, 0.3333, 0.4, 1, 1, 1, 1, 3, 1, 0.5]);
+    // 市生态环境局 leads C1 and the three items (ZY2-02 closed after its deadline, ZY2-05 without one).
+    expect(byUnit.get("市生态环境局")).to.deep.equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 0.5]);
     // 市水务局 leads C2: accepted and investigating, not closed, not replied; no closed complaint → no on-time rate.
     expect(byUnit.get("市水务局")).to.deep.equal([1, 1, 1, 0, 0, 0, 1, 1, 0, 0, undefined, 0, 0, undefined, 0, 0, undefined]);
     const defs = book.get("指标说明")!;

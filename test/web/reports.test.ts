@@ -115,9 +115,9 @@ describe("考评 and 通报 pages", function () {
     expect(sheet[0]![0]).to.equal("2026年4月整改工作情况通报");
     expect(String(sheet[2]![0])).to.contain("全市2个责任单位");
     const head = sheet.findIndex((r) => r[0] === "排名");
-    expect(sheet[head]!.slice(0, 6)).to.deep.equal(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "超期未办结"]);
+    expect(sheet[head]!.slice(0, 7)).to.deep.equal(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "其中长期坚持", "超期未办结"]);
     const json = (await as.staff.agent.get("/api/bulletin?month=2026-04").expect(200)).body;
-    for (const r of json.rows) expect(sheet.find((x) => x[1] === r.unitName)!.slice(2, 6)).to.deep.equal([r.held, r.closed, r.closedOnTime, r.overdue]);
+    for (const r of json.rows) expect(sheet.find((x) => x[1] === r.unitName)!.slice(2, 7)).to.deep.equal([r.held, r.closed, r.closedOnTime, r.longTerm, r.overdue]);
     const detail = book.get("案件明细")!;
     expect(detail.filter((r) => r[1] === "承办案件").length).to.equal(json.totals.held);
     expect(book.get("通知明细")!.length - 1).to.equal(json.totals.noticeTotal);

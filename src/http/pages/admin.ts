@@ -7,7 +7,7 @@
  */
 import type { Job, Queue } from "bullmq";
 import express, { type Request, type Response } from "express";
-import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, LEVEL_LABELS, LEVELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
+import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, KIND_LABELS, LEVEL_LABELS, LEVELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { addEnteredYear, addOverride, countOverrides, deleteEnteredYear, deleteOverride, listEnteredYears, listOverrides } from "../../calendar/overrides.ts";
 import { COVERED_YEARS, loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
@@ -40,7 +40,6 @@ export interface AdminPageDeps {
 }
 
 const ROLE_CHOICES = ["office_admin", "office_staff", "unit_user", "leader"] as const;
-const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const RECIPIENT_LABELS: Record<string, string> = { unit: "责任单位", unit_head: "责任单位主要负责人", office: "整改办", leader: "分管领导" };
 const DAY_UNIT_LABELS: Record<string, string> = { workday: "工作日", calendar: "自然日" };
 const QUEUE_LABELS: Record<string, string> = { "notice-sweep": "通知巡检", "notice-delivery": "通知投递" };

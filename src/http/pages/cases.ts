@@ -7,6 +7,7 @@ import express, { type Request, type Response } from "express";
 import multer from "multer";
 import {
   EVENT_LABELS,
+  KIND_LABELS,
   dutyOf,
   LEVEL_LABELS,
   LEVELS,
@@ -14,7 +15,10 @@ import {
   eventLabel,
   isCaseKind,
   isOfficeRole,
+  requestedDatePassed,
   shanghaiDate,
+  stateFilterChoices,
+  stateKeys,
   stateLabel,
   type CaseKind,
   type Level,
@@ -39,7 +43,6 @@ import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts"
 import type { PageDeps } from "./index.ts";
 import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
-export const KIND_LABELS: Record<string, string> = { inspection: "督察反馈问题", complaint: "环境信访投诉" };
 const PAGE_SIZE = 20;
 
 const SORT_CHOICES = [
@@ -50,20 +53,11 @@ const SORT_CHOICES = [
   ["-createdAt", "最近登记"],
 ] as const;
 
-const STATE_CHOICES: [string, string][] = [
-  ["registered", "已登记"],
-  ["assigned", "已交办"],
-  ["rectifying", "整改中"],
-  ["verifying", "销号审核"],
-  ["publicizing", "公示中"],
-  ["received", "信访已登记"],
-  ["accepted", "已受理"],
-  ["investigating", "查处中"],
-  ["reviewing", "审核中"],
-  ["replying", "待答复"],
-  ["replied", "已答复"],
-  ["closed", "已办结/已销号"],
-];
+/** The state filter: each kind's top-level states, named as the labels name them. */
+const STATE_CHOICES = stateFilterChoices({
+  inspection: stateKeys("inspection").filter((k) => !k.includes(".")),
+  complaint: stateKeys("complaint").filter((k) => !k.includes(".")),
+});
 
 /** Levels the office issues by hand, mildest first (督办 is the usual one, so it is preselected). */
 const MANUAL_LEVELS = LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
@@ -297,7 +291,7 @@ export function casePages(deps: PageDeps): express.Router {
     const forms = allowed.map((type) => {
       const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
       if (type === "APPROVE_EXTENSION" && pending)
-        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${pending.deadline < today ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
+        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${requestedDatePassed(pending, today) ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
       for (const field of f.fields) {
         // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
         if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);

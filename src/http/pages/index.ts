@@ -5,7 +5,7 @@
  * the session's CSRF token and follow post/redirect/get.
  */
 import express from "express";
-import { LEVEL_LABELS, eventLabel, isOfficeRole, shanghaiDate, stateLabel, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
 import type { CaseService } from "../../cases/service.ts";
@@ -15,7 +15,7 @@ import { listNotices } from "../../notices/inbox.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
-import { KIND_LABELS, caseRow, casePages } from "./cases.ts";
+import { caseRow, casePages } from "./cases.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
 import { actorOf, render, requireActor } from "./render.ts";
@@ -66,7 +66,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       caseStats(actor, period, now),
       listCases(actor, { overdue: true }, { page: 1, pageSize: 10, sort: "deadline" }, now),
       listCases(actor, { behindSchedule: true }, { page: 1, pageSize: 10, sort: "deadline" }, now),
-      unit ? scorecard(period.from, period.to, actor.unitId ?? "-") : scorecard(period.from, period.to),
+      scorecard(period.from, period.to, unitScope(actor)),
       monthlyTrend(actor, now),
       unit ? Promise.resolve([]) : unitFigures(now),
       unit ? openCasesOf(actor) : Promise.resolve([]),
@@ -80,7 +80,7 @@ export function pageRouter(deps: PageDeps): express.Router {
       .map((x) => ({ ...caseRow({ ...x.c, light: trafficLight(x.c, now, new Set()) }, names), actions: x.events.map(eventLabel).join("、") }));
     const points = new Map(scores.map((s) => [s.unitId, s.points]));
     const units = figures
-      .map((r) => ({ id: r.unitId, name: names.get(r.unitId) ?? r.unitId, ...r, rate: r.closed ? `${Math.round((r.onTime / r.closed) * 100)}%` : "—", points: points.get(r.unitId) ?? 0 }))
+      .map((r) => ({ id: r.unitId, name: names.get(r.unitId) ?? r.unitId, ...r, rate: percentText(r.onTime, r.closed - r.longTerm), points: points.get(r.unitId) ?? 0 }))
       .sort((a, b) => b.overdue - a.overdue || a.points - b.points);
     const chart = {
       // "2026-10" → "10月"; January carries its year, so the twelve months read unambiguously.

@@ -4,7 +4,7 @@
  * notice or several at once. The printable document is the API's renderer.
  */
 import express from "express";
-import { LEVEL_LABELS, LEVELS, type Level } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, isSevere, type Level } from "../../../workflows/index.ts";
 import { unitNames } from "../../directory.ts";
 import { acknowledge, acknowledgeMany, getNotice, noticeState, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
@@ -50,7 +50,7 @@ export function noticePages(deps: PageDeps): express.Router {
           ...n,
           id: n._id,
           levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level,
-          severe: (n.severity ?? 0) >= 4,
+          severe: isSevere(n.level),
           unit: n.unitId ? names.get(n.unitId) : "整改办",
           cancelled: noticeState(n) === "cancelled",
         })),

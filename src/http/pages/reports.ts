@@ -4,12 +4,13 @@
  * They read through the same functions as the API (src/notices/scorecard.ts, src/notices/bulletin.ts).
  */
 import express, { type NextFunction, type Request, type Response } from "express";
-import { LEVEL_LABELS, LEVELS, ROLE_LABELS, dutyOf, shanghaiDate, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { LEVEL_LABELS, LEVELS, NO_UNIT, ROLE_LABELS, dutyOf, shanghaiDate, unitScope, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor, isMonth, lastMonth, unitLevels, type CaseFigure } from "../../notices/bulletin.ts";
-import { SCORING_RULES, quarterLabel, scorecard } from "../../notices/scorecard.ts";
+import { cachedRules } from "../../notices/rules.ts";
+import { levelPointsText, quarterLabel, scorecard, scoringRules } from "../../notices/scorecard.ts";
 import { periodOf } from "../api.ts";
 import { csrfToken } from "../auth.ts";
 
@@ -43,9 +44,9 @@ export function reportPages(deps: { clock: Clock }): express.Router {
     const { from, to } = periodOf(q, shanghaiDate(deps.clock.now()));
     const isUnit = actor.role === "unit_user";
     // A unit's own figures only, whatever it asks for.
-    const chosen = isUnit ? (actor.unitId ?? "-") : one(q.unit);
+    const chosen = unitScope(actor, one(q.unit));
     const level = (LEVELS as readonly string[]).includes(one(q.level) ?? "") ? (one(q.level) as Level) : undefined;
-    const [scores, names, levels] = await Promise.all([scorecard(from, to, isUnit ? chosen : undefined), unitNames(), unitLevels()]);
+    const [scores, names, levels, rules] = await Promise.all([scorecard(from, to, isUnit ? chosen : undefined), unitNames(), unitLevels(), cachedRules()]);
     const link = (params: Record<string, string | undefined>) =>
       `/scorecard?${new URLSearchParams(Object.entries({ from, to, ...params }).filter((e): e is [string, string] => e[1] !== undefined))}#lines`;
     const rows = scores.map((s, i) => ({
@@ -71,9 +72,10 @@ export function reportPages(deps: { clock: Clock }): express.Router {
       title: "考评",
       from,
       to,
-      levels: levels.map((l) => LEVEL_LABELS[l]),
+      // Each column with what its level costs: the same rules the notices were scored by.
+      levels: levels.map((l) => ({ label: LEVEL_LABELS[l], points: levelPointsText(rules, l) })),
       rows,
-      rules: SCORING_RULES,
+      rules: scoringRules(rules, levels),
       chosen: picked ? { name: names.get(picked.unitId) ?? picked.unitId, points: picked.points, level: level ? LEVEL_LABELS[level] : null } : null,
       lines,
       total: Math.round(scores.reduce((a, s) => a + s.points, 0) * 10) / 10,
@@ -103,7 +105,7 @@ export function reportPages(deps: { clock: Clock }): express.Router {
       levelLabels: view.levels.map((l) => LEVEL_LABELS[l]),
       rows: view.rows.map((r) => ({
         ...r,
-        links: { held: trace(r.unitId, "held"), closed: trace(r.unitId, "closed"), closedOnTime: trace(r.unitId, "closedOnTime"), overdue: trace(r.unitId, "overdue"), points: scoreLink(r.unitId) },
+        links: { held: trace(r.unitId, "held"), closed: trace(r.unitId, "closed"), closedOnTime: trace(r.unitId, "closedOnTime"), longTerm: trace(r.unitId, "longTerm"), overdue: trace(r.unitId, "overdue"), points: scoreLink(r.unitId) },
         levelCells: view.levels.map((l) => ({ n: r.notices[l] ?? 0, link: scoreLink(r.unitId, l) })),
       })),
       totalLevels: view.levels.map((l) => view.totals.notices[l] ?? 0),
@@ -119,9 +121,9 @@ export function reportPages(deps: { clock: Clock }): express.Router {
     const month = monthOf(q);
     const figure = one(q.figure);
     if (!figure || !(CASE_FIGURES as readonly string[]).includes(figure))
-      throw new AppError(422, "invalid_fields", "指标应为 held、closed、closedOnTime 或 overdue", { fields: [{ field: "figure", message: "指标不正确" }] });
+      throw new AppError(422, "invalid_fields", `指标应为 ${CASE_FIGURES.join("、")} 之一`, { fields: [{ field: "figure", message: "指标不正确" }] });
     // A unit traces its own figures only: another unit's id shows nothing of it.
-    const unit = actor.role === "unit_user" ? (actor.unitId ?? "-") : (one(q.unit) ?? "-");
+    const unit = unitScope(actor, one(q.unit)) ?? NO_UNIT;
     const [cases, names] = await Promise.all([bulletinCases(month, deps.clock.now(), unit, figure as CaseFigure), unitNames()]);
     page(req, res, "bulletin-trace", {
       title: "通报明细",

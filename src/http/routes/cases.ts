@@ -1,7 +1,7 @@
 /** Case routes: list, register, read (with history, notices, allowed events), events, attachments, notices by hand. */
 import multer from "multer";
 import { z } from "zod";
-import { CASE_KINDS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
+import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { ALLOWED_TYPES, listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
 import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
@@ -37,7 +37,6 @@ const eventBody = z.strictObject({
   expectedVersion: z.number({ error: "expectedVersion 应为正整数" }).int().min(1).optional(),
 });
 
-const KIND_NAMES = { inspection: "督察反馈问题", complaint: "环境信访" } as const;
 /**
  * The event body as the service judges it: the case's kind decides which types it knows and each
  * type's payload (optional where an empty one is valid). PUBLICITY_END is the system's alone.
@@ -50,7 +49,7 @@ const documentedEvent = z.union(
         const payload = payloadSchemaOf(kind, type)!;
         return z
           .strictObject({ type: z.literal(type), payload: payload.safeParse({}).success ? payload.optional() : payload, expectedVersion: eventBody.shape.expectedVersion })
-          .meta({ title: `${KIND_NAMES[kind]}：${eventLabel(type)}（${type}）` });
+          .meta({ title: `${KIND_LABELS[kind]}：${eventLabel(type)}（${type}）` });
       }),
   ),
 );
@@ -248,7 +247,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     method: "get",
     path: "/stats",
     tag: "stats",
-    summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率",
+    summary: "统计：各状态数量、超期、滞后，及受理率、查处率、结案率、回复率、按期办结率、满意率、按期整改率（长期坚持事项单列，不计入按期率）；口径见 docs/domain.md#figures",
     query: statsQuery,
     returns: "figures",
     response: { schema: { type: "object", required: ["total", "byState", "overdue", "behindSchedule"] } },

@@ -5,7 +5,7 @@ import { scorecard } from "../../notices/scorecard.ts";
 import { periodOf, qs, qsDate, type Api } from "../api.ts";
 import { ref } from "../contract.ts";
 import { download } from "./io.ts";
-import { shanghaiDate } from "../../../workflows/index.ts";
+import { NO_UNIT, shanghaiDate, unitScope } from "../../../workflows/index.ts";
 import { unitNames } from "../../directory.ts";
 import { XLSX_TYPE, writeBulletinXlsx } from "../../io/export.ts";
 import { CASE_FIGURES, bulletinCases, bulletinFor, lastMonth, MONTH } from "../../notices/bulletin.ts";
@@ -16,7 +16,7 @@ const bulletinQuery = z.strictObject({ month: month.optional() });
 const traceQuery = z.strictObject({
   month: month.optional(),
   unit: qs("unit").optional(),
-  figure: z.enum(CASE_FIGURES, { error: "参数 figure 应为 held、closed、closedOnTime 或 overdue" }),
+  figure: z.enum(CASE_FIGURES, { error: `参数 figure 应为 ${CASE_FIGURES.join("、")} 之一` }),
 });
 
 export function reportRoutes(api: Api, deps: { clock: Clock }) {
@@ -30,7 +30,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     response: { schema: ref("Scorecard") },
     async handle({ actor, query }) {
       const { from, to } = periodOf(query, shanghaiDate(deps.clock.now()));
-      const unit = actor.role === "unit_user" ? (actor.unitId ?? "-") : query.unit;
+      const unit = unitScope(actor, query.unit);
       const [scores, names] = await Promise.all([scorecard(from, to, unit), unitNames()]);
       return { from, to, units: scores.map((s) => ({ ...s, unitName: names.get(s.unitId) ?? s.unitId })) };
     },
@@ -60,7 +60,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     response: { schema: ref("TracedCases") },
     async handle({ actor, query }) {
       const now = deps.clock.now();
-      const unit = actor.role === "unit_user" ? (actor.unitId ?? "-") : (query.unit ?? "-");
+      const unit = unitScope(actor, query.unit) ?? NO_UNIT;
       return { items: await bulletinCases(query.month ?? lastMonth(now), now, unit, query.figure) };
     },
   });
