@@ -35,6 +35,7 @@ import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
 import { pingDb } from "../db/connection.ts";
+import { importLimitsOf } from "../io/rows.ts";
 import { findUser } from "../directory.ts";
 import { reportRoutes } from "./routes/reports.ts";
 
@@ -51,7 +52,7 @@ export interface AppDeps {
 export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
-  ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
+  ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(deps.config) });
   noticeRoutes(api, { clock: deps.clock });
   adminRoutes(api, { clock: deps.clock });
   reportRoutes(api, { clock: deps.clock });
@@ -236,7 +237,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(reportPages({ clock: deps.clock }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(config) }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);

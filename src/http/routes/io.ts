@@ -9,6 +9,7 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
 import { importLedger, type ImportReport } from "../../io/import.ts";
+import type { ImportLimits } from "../../io/rows.ts";
 import { OFFICE, periodOf, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
 import { ref } from "../contract.ts";
 import { caseListQuery } from "./cases.ts";
@@ -50,7 +51,7 @@ export function download(res: Response, name: string) {
   res.attachment(name);
 }
 
-export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
+export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number; importLimits: ImportLimits }) {
   const { service, clock } = deps;
   const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
 
@@ -69,14 +70,15 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     errors: {
       200: { description: "没有要写入的：全部未变（unchanged），或只预检（preview）", schema: ref("ImportReport") },
       409: { description: "有的行与台账中同一序号的案件不一致（conflicts），一行也未写入", schema: ref("ImportReport") },
-      422: reportOr("有错误的行（errors，一行也未写入），或没有文件、文件无法识别、表单字段不正确"),
+      413: "文件过大：上传超过 MAX_UPLOAD_MB，.xlsx 解压后超过 IMPORT_MAX_UNZIPPED_MB，或超过 IMPORT_MAX_ROWS 行；或表单字段过多、过长",
+      422: reportOr("有错误的行（errors，一行也未写入），或没有文件、文件无法识别、单元格超过 IMPORT_MAX_CELL_CHARS 个字符、表单字段不正确"),
       500: { description: "写入中途失败：报告列出已写入的行，再次导入同一文件即可补全", schema: ref("ImportReport") },
     },
     async handle({ req, res, actor, query }) {
       const { file, fields } = await readForm<{ dryRun?: "true" | "false" }>(req, res, upload, importForm);
       if (!file) throw new AppError(422, "invalid_fields", "请选择要导入的文件", { fields: [{ field: "file", message: "请选择要导入的文件" }] });
       const dryRun = query.dryRun || fields.dryRun === "true";
-      const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun });
+      const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun, limits: deps.importLimits });
       res.status(statusOf(report)).json(report);
       return undefined;
     },
