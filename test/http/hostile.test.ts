@@ -6,9 +6,9 @@
  */
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
-import { makeWorld } from "../support/fixtures.ts";
+import { makeWorld, newInspection } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
-import { multipart, send, zipBombXlsx, type Answer } from "../support/hostile.ts";
+import { manyFields, multipart, send, zipBombXlsx, type Answer } from "../support/hostile.ts";
 import { PASSWORD, makeUsers } from "../support/http.ts";
 import { AppProcess, freePort } from "../support/processes.ts";
 
@@ -18,6 +18,7 @@ describe("hostile input: a clear 4xx, and the process stays up", function () {
   this.timeout(180_000);
   let web: AppProcess | null = null;
   let base = "";
+  let caseId = "";
   let env: Record<string, string> = {};
 
   const start = async () => {
@@ -27,6 +28,9 @@ describe("hostile input: a clear 4xx, and the process stays up", function () {
   before(async () => {
     const w = await makeWorld();
     await makeUsers(w);
+    const c = await w.service.createCase(newInspection(), w.office);
+    await w.service.applyEvent(c._id.toString(), { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }, w.office);
+    caseId = c._id.toString();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     env = { MONGODB_URI: testDbUri(), PORT: String(port), SESSION_SECRET: "s".repeat(40), DEMO_SEED: "0", LOG_LEVEL: "warn", LOGIN_ATTEMPTS: "50" };
@@ -86,12 +90,47 @@ describe("hostile input: a clear 4xx, and the process stays up", function () {
     expect(apiError(api).message).to.match(HAN);
     await stillUp();
 
-    const page = await watching(send(`${base}/cases/import`, { headers, body }));
+    const page = await watching(send(`${base}/cases/import?_csrf=${encodeURIComponent(staff.csrf)}`, { headers: { cookie: staff.cookie, "content-type": headers["content-type"] }, body }));
     expect(page.status).to.equal(413);
     expect(page.headers["content-type"]).to.match(/text\/html/);
     expect(page.body).to.contain("解压后");
     await stillUp();
     // The inflated text was never held whole: 300 MB of it would not fit the 192 MB heap, and the process's peak stays far below it.
     expect(web!.peakRssMb()).to.be.below(450);
+  });
+
+  it("finding 2: 250 text fields of 1 MB to a case action are refused before the body is read, without a token or with one", async () => {
+    const lead = await signIn("lead");
+    const boundary = "----rectiflow-hostile-fields";
+    const url = `${base}/cases/${caseId}/actions/REPORT_PROGRESS`;
+    const headers = { cookie: lead.cookie, "content-type": `multipart/form-data; boundary=${boundary}` };
+    const noToken = await watching(send(url, { headers, body: manyFields(boundary, 250, 1024 * 1024) }));
+    expect(noToken.status).to.equal(403);
+    expect(noToken.body).to.contain("页面已过期或请求来源不明");
+    await stillUp();
+
+    // With the token (in the action's query, where it can be checked before the body), the form's limits refuse it.
+    const withToken = await watching(send(`${url}?_csrf=${encodeURIComponent(lead.csrf)}`, { headers, body: manyFields(boundary, 250, 1024 * 1024, (i) => (i ? `text${i}` : "text")) }));
+    expect(withToken.status).to.equal(413);
+    expect(withToken.body).to.match(/表单/);
+    await stillUp();
+  });
+
+  it("finding 3: a form field with a huge array index is refused at once (400), for a leader and anyone", async () => {
+    const leader = await signIn("leader");
+    const boundary = "----rectiflow-hostile-index";
+    const body = multipart(boundary, [
+      ["_csrf", leader.csrf],
+      ["existingAttachmentIds[1000000000]", "x"],
+    ]);
+    const res = await watching(
+      send(`${base}/cases/${caseId}/actions/REPORT_PROGRESS?_csrf=${encodeURIComponent(leader.csrf)}`, {
+        headers: { cookie: leader.cookie, "content-type": `multipart/form-data; boundary=${boundary}` },
+        body,
+      }),
+    );
+    expect(res.status).to.equal(400);
+    expect(res.body).to.contain("表单字段名不正确");
+    await stillUp();
   });
 });

@@ -7,13 +7,13 @@
  */
 import { Readable } from "node:stream";
 import express, { type Request, type Response } from "express";
-import multer from "multer";
 import { isOfficeRole } from "../../../workflows/index.ts";
 import { AppError } from "../../errors.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../../io/import.ts";
 import { openRows } from "../../io/rows.ts";
 import { dropStash, openStash, stashUpload } from "../../io/stash.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
+import { formUpload } from "../upload.ts";
 import type { PageDeps } from "./index.ts";
 import { actorOf, meOf, render } from "./render.ts";
 
@@ -32,7 +32,7 @@ const STATUS_LABELS: Record<string, string> = {
 
 export function importPages(deps: PageDeps): express.Router {
   const router = express.Router();
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+  const upload = formUpload(deps.maxUploadBytes, 1);
 
   router.use("/cases/import", (_req, res, next) => {
     const actor = actorOf(res);

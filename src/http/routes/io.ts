@@ -1,7 +1,6 @@
 /** Import of a feedback list (office), and the ledger and rates as Excel (everyone, each seeing what they may). */
 import { Readable } from "node:stream";
 import type { Response } from "express";
-import multer from "multer";
 import { z } from "zod";
 import { shanghaiDate } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
@@ -12,6 +11,7 @@ import { importLedger, type ImportReport } from "../../io/import.ts";
 import type { ImportLimits } from "../../io/rows.ts";
 import { OFFICE, periodOf, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
 import { ref } from "../contract.ts";
+import { formUpload } from "../upload.ts";
 import { caseListQuery } from "./cases.ts";
 
 const importQuery = z.strictObject({ dryRun: qsBool("dryRun").default(false) });
@@ -19,7 +19,7 @@ const importForm: Form = {
   fields: z.strictObject({
     // An HTML form posts dryRun in the body; either place will do.
     dryRun: z.enum(["true", "false"], { error: "dryRun 应为 true 或 false" }).optional().meta({ description: "true：只预检不写入（也可作为查询参数）" }),
-    _csrf: z.string().max(200).optional().meta({ description: "CSRF 令牌（HTML 表单用；也可放在 X-CSRF-Token 请求头）" }),
+    _csrf: z.string().max(200).optional().meta({ description: "为兼容旧表单而接受，本身不作数：CSRF 令牌须在 X-CSRF-Token 请求头或查询参数 _csrf 中（表单内容在核对令牌之后才读取）" }),
   }),
   file: { name: "file", description: "问题清单：.xlsx，或 CSV（UTF-8 或 GB18030）", types: ["text/csv", XLSX_TYPE] },
 };
@@ -53,7 +53,7 @@ export function download(res: Response, name: string) {
 
 export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number; importLimits: ImportLimits }) {
   const { service, clock } = deps;
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+  const upload = formUpload(deps.maxUploadBytes, 1);
 
   api.add({
     method: "post",
