@@ -16,7 +16,7 @@ import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { AppError } from "../src/errors.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../src/io/import.ts";
-import { ByteCounter } from "../src/io/rows.ts";
+import { ByteCounter, importLimitsOf } from "../src/io/rows.ts";
 import { cliArgs } from "./cli.ts";
 
 const USAGE = "usage: npm run import -- FILE [--dry-run] [--immediate-workdays N] [--json]   (FILE: .xlsx or .csv)";
@@ -110,6 +110,7 @@ try {
     dryRun: values["dry-run"] === true,
     immediateWorkdays: workdays,
     onProgress: (p) => progress.update(p, counter.bytes),
+    limits: importLimitsOf(config),
   });
   progress.done();
   summary(report, Date.now() - started);

@@ -21,6 +21,12 @@ const schema = z.object({
   /** Trust X-Forwarded-For from this many proxies in front (for per-address login limits). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
   MAX_UPLOAD_MB: z.coerce.number().min(1).max(500).default(20),
+  /** An imported .xlsx: the inflated size of the parts read (a zip bomb is refused as it inflates); a CSV: its size. */
+  IMPORT_MAX_UNZIPPED_MB: z.coerce.number().min(1).max(1024).default(32),
+  /** Rows of one imported list (the header and blank rows included). */
+  IMPORT_MAX_ROWS: z.coerce.number().int().min(10).max(1_000_000).default(50_000),
+  /** Characters in one cell of an imported list (Excel's own limit is 32,767). */
+  IMPORT_MAX_CELL_CHARS: z.coerce.number().int().min(100).max(1_000_000).default(32_767),
   LOGIN_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** Seed the demo units, users and ledger into an empty database (npm start sets it). */
   DEMO_SEED: z

@@ -112,13 +112,14 @@ export const qsInt = (what: string, min: number, max: number) => {
 };
 
 /**
- * Reads a route's upload: the form (multer, its limits), then the CSRF token (a form may carry it as
- * _csrf), then its text fields by the form's schema. The file may be missing: the route says why it needs one.
+ * Reads a route's upload: the CSRF token first (header, or `?_csrf=`: the body is not read for a
+ * request without it), then the form (upload.ts, its limits), then its text fields by the form's
+ * schema. The file may be missing: the route says why it needs one.
  */
 export async function readForm<F>(req: Request, res: Response, upload: multer.Multer, form: Form): Promise<{ file?: Express.Multer.File; fields: F }> {
   if (!req.is("multipart/form-data")) throw new AppError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件");
-  await new Promise<void>((resolve, reject) => upload.single(form.file.name)(req, res, (err: unknown) => (err ? reject(err) : resolve())));
   assertCsrf(req);
+  await new Promise<void>((resolve, reject) => upload.single(form.file.name)(req, res, (err: unknown) => (err ? reject(err) : resolve())));
   return { file: (req as Request & { file?: Express.Multer.File }).file, fields: parse(form.fields, req.body, "") as F };
 }
 
@@ -168,7 +169,9 @@ export class Api {
       const value = req.get(name);
       if (value !== undefined && !h.pattern.test(value)) throw new AppError(400, ...h.refusal);
     }
-    const query = parse(route.query, req.query, "query");
+    // A form's CSRF token may come in the query (readForm); it is no parameter of the route.
+    const { _csrf, ...rest } = req.query as Record<string, unknown>;
+    const query = parse(route.query, route.form ? rest : req.query, "query");
     let body: unknown;
     if (route.body) {
       if (!req.is("application/json")) throw new AppError(415, "unsupported_media_type", "请求内容应为 JSON（Content-Type: application/json）");
@@ -201,7 +204,7 @@ export class Api {
             type: "apiKey",
             in: "header",
             name: "X-CSRF-Token",
-            description: "会话的 CSRF 令牌（登录或 GET /api/me 返回的 csrfToken）；POST、PUT、PATCH 都须带上。上传文件的表单也可改用表单字段 _csrf",
+            description: "会话的 CSRF 令牌（登录或 GET /api/me 返回的 csrfToken）；POST、PUT、PATCH 都须带上。上传文件的表单也可改放在查询参数 _csrf 中（表单内容在核对令牌之后才读取）",
           },
         },
       },
@@ -228,6 +231,9 @@ function operation(r: Route<never, never>, today: string): Record<string, unknow
     ...Object.entries(r.params ?? {}).map(([name, p]) => ({ name, in: "path", required: true, description: p.description, schema: { type: "string", pattern: p.pattern.source } })),
     ...Object.entries(r.headers ?? {}).map(([name, h]) => ({ name, in: "header", required: false, description: h.description, schema: { type: "string", pattern: h.pattern.source } })),
     ...queryParameters(r.query),
+    ...(r.form
+      ? [{ name: "_csrf", in: "query", required: false, description: "CSRF 令牌（HTML 表单放在 action 的查询串里；也可用 X-CSRF-Token 请求头）：表单内容在核对令牌之后才读取", schema: { type: "string", maxLength: 200, pattern: NO_NUL } }]
+      : []),
   ];
   const op: Record<string, unknown> = {
     summary: r.summary,

@@ -35,6 +35,7 @@ import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
 import { pingDb } from "../db/connection.ts";
+import { importLimitsOf } from "../io/rows.ts";
 import { findUser } from "../directory.ts";
 import { reportRoutes } from "./routes/reports.ts";
 
@@ -51,7 +52,7 @@ export interface AppDeps {
 export function buildApi(deps: AppDeps): Api {
   const api = new Api();
   caseRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
-  ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024 });
+  ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(deps.config) });
   noticeRoutes(api, { clock: deps.clock });
   adminRoutes(api, { clock: deps.clock });
   reportRoutes(api, { clock: deps.clock });
@@ -180,8 +181,8 @@ export function createApp(deps: AppDeps) {
         res.setHeader("X-Request-Id", id);
         return id;
       },
-      // No cookies, tokens or bodies in the logs (bodies may carry passwords and complainant identity).
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url }), res: (res) => ({ statusCode: res.statusCode }) },
+      // No cookies, tokens or bodies in the logs (bodies may carry passwords and complainant identity); an upload form's token comes in its URL.
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: String(req.url).replace(/([?&]_csrf=)[^&]*/, "$1…") }), res: (res) => ({ statusCode: res.statusCode }) },
       autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/metrics" },
     }),
   );
@@ -236,7 +237,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(reportPages({ clock: deps.clock }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(config) }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);
@@ -340,6 +341,10 @@ function toAppError(err: unknown): AppError {
   if (e?.type === "entity.too.large" || e?.code === "LIMIT_FILE_SIZE") return new AppError(413, "payload_too_large", "提交的内容过大");
   if (e?.type === "entity.parse.failed") return new AppError(400, "malformed_json", "请求内容不是有效的 JSON");
   if (e?.code === "LIMIT_FILE_COUNT") return new AppError(400, "bad_upload", "一次上传的文件过多");
+  if (e?.code === "LIMIT_FIELD_VALUE" || e?.code === "LIMIT_FIELD_COUNT" || e?.code === "LIMIT_PART_COUNT")
+    return new AppError(413, "form_too_large", "提交的表单过大：字段过多或内容过长");
+  if (e?.code === "LIMIT_FIELD_KEY" || e?.code === "LIMIT_FIELD_NESTING" || e?.code === "LIMIT_FIELD_ARRAY_INDEX" || e?.code === "INVALID_FIELD_NAME")
+    return new AppError(400, "bad_field_name", "表单字段名不正确");
   if (e?.code?.startsWith?.("LIMIT_")) return new AppError(400, "bad_upload", "上传格式不正确：文件字段或表单项不符合要求");
   // multer marks every error that aborted a form it was reading; busboy names a form it cannot read at all.
   if (Array.isArray(e?.storageErrors) || /^Multipart: /.test(e?.message ?? ""))

@@ -76,24 +76,29 @@ export function sameSecret(sent: string, expected: string): boolean {
   return expected.length > 0 && timingSafeEqual(digest(sent), digest(expected));
 }
 
-/** Throws unless the request carries the session's token (header X-CSRF-Token or form field _csrf). */
+/**
+ * The token a request carries: X-CSRF-Token, else a form's _csrf field; a multipart form's comes in
+ * its action's query (`?_csrf=`), because the check comes before its body is read.
+ */
+function sentToken(req: Request): string {
+  const header = req.get("x-csrf-token");
+  if (header !== undefined) return header;
+  if (req.is("multipart/form-data")) return typeof req.query._csrf === "string" ? req.query._csrf : "";
+  return typeof req.body?._csrf === "string" ? req.body._csrf : "";
+}
+
+/** Throws unless the request carries the session's token (see sentToken). */
 export function assertCsrf(req: Request): void {
-  const sent = req.get("x-csrf-token") ?? (typeof req.body?._csrf === "string" ? req.body._csrf : "");
+  const sent = sentToken(req);
   const expected = req.session?.csrf ?? "";
   if (!sameSecret(sent, expected)) throw new AppError(403, "csrf_invalid", "页面已过期或请求来源不明，请刷新页面后重试");
 }
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-/**
- * The routes that take a multipart form and call assertCsrf once they have parsed it (the token is
- * inside the body). A multipart request anywhere else must carry the token in X-CSRF-Token.
- */
-const MULTIPART_FORMS = [/^\/cases\/[^/]+\/actions\/[^/]+$/, /^\/cases\/import$/, /^\/api\/imports$/, /^\/api\/cases\/[^/]+\/attachments$/];
 
-/** Unsafe requests of a signed-in session must carry the session's token. */
+/** Unsafe requests of a signed-in session must carry the session's token; before any route reads a multipart body. */
 export function csrfCheck(req: Request, _res: Response, next: NextFunction) {
   if (SAFE.has(req.method) || !req.session?.userId) return next();
-  if (req.is("multipart/form-data") && !req.get("x-csrf-token") && MULTIPART_FORMS.some((p) => p.test(req.path))) return next();
   assertCsrf(req);
   next();
 }

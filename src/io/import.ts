@@ -28,7 +28,7 @@ import { Case, CaseHistory, type CaseDoc } from "../db/models.ts";
 import { AppError } from "../errors.ts";
 import { FIELD_NAMES, REQUIRED, columnLetter, isHeader, mapHeader, type ColumnMap, type Field } from "./columns.ts";
 import { parseDeadline, type DeadlinePhrase } from "./deadline-phrases.ts";
-import { badFile, openRows, type Cell, type Encoding, type Format, type SheetRow } from "./rows.ts";
+import { badFile, openRows, type Cell, type ImportLimits, type Encoding, type Format, type SheetRow } from "./rows.ts";
 import { UnitMatcher, splitUnits, type KnownUnit } from "./units.ts";
 
 export interface ImportOptions {
@@ -45,6 +45,8 @@ export interface ImportOptions {
   /** Batches of cases written at once (so that preparing one overlaps the database writing another). */
   concurrency?: number;
   onProgress?: (p: ImportProgress) => void;
+  /** What the file may hold (rows.ts); default: the configuration's defaults. */
+  limits?: ImportLimits;
 }
 
 export interface ImportProgress {
@@ -238,7 +240,7 @@ export async function importLedger(input: Readable, opts: ImportOptions): Promis
   const started = Date.now();
   const dryRun = !!opts.dryRun;
   const today = shanghaiDate(opts.clock.now());
-  const opened = await openRows(input);
+  const opened = await openRows(input, opts.limits);
   const units = await UnitMatcher.load();
 
   const errors: RowError[] = [];

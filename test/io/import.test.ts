@@ -5,6 +5,7 @@ import { Case, CaseHistory, type CaseDoc } from "../../src/db/models.ts";
 import type { ImportReport } from "../../src/io/import.ts";
 import { makeWorld, refusal, type World } from "../support/fixtures.ts";
 import { ledgerState } from "../support/ledger.ts";
+import { zipBombXlsx, xlsxWithText } from "../support/hostile.ts";
 import { csv, demoUnits, gb18030, runImport, sampleRows, sampleText, xlsx, type Cells } from "./support.ts";
 
 /** The deadlines of the sample list as the importer must read them (立行立改: 10 working days after 2026-03-02). */
@@ -239,6 +240,35 @@ describe("import of a feedback list", () => {
     const xls = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(512)]);
     expect((await refusal(runImport(w, xls, "x.xls"))).message).to.contain("另存为 .xlsx");
     expect((await refusal(runImport(w, "", "x.csv"))).code).to.equal("import_bad_file");
+    expect(await Case.countDocuments()).to.equal(0);
+  });
+
+  it("bounds a file: inflated size (counted, whatever the zip declares), rows and the length of a cell, with 413/422 in Chinese", async () => {
+    const limits = { unzippedBytes: 4 * 2 ** 20, rows: 20, cellChars: 100 };
+    // An .xlsx whose one cell inflates to 8 MB, its declared sizes rewritten to claim 10 bytes.
+    const bomb = await zipBombXlsx(8);
+    for (let at = bomb.indexOf("PK\x01\x02"); at >= 0; at = bomb.indexOf("PK\x01\x02", at + 4)) bomb.writeUInt32LE(10, at + 24);
+    for (let at = bomb.indexOf("PK\x03\x04"); at >= 0; at = bomb.indexOf("PK\x03\x04", at + 4)) bomb.writeUInt32LE(10, at + 22);
+    const big = await refusal(runImport(w, bomb, "x.xlsx", { limits }));
+    expect([big.status, big.code, big.message]).to.deep.equal([413, "import_too_large", "文件解压后超过 4 MB，无法导入：请删去无关的工作表或分批导入"]);
+    // One cell longer than a cell may be is refused before any text is built from it.
+    const longRun = await refusal(runImport(w, await xlsxWithText(() => [Buffer.alloc(2000, "x")]), "x.xlsx", { limits }));
+    expect([longRun.status, longRun.code]).to.deep.equal([422, "import_cell_too_long"]);
+    const [head, row] = sampleRows();
+    const long = [...row!];
+    long[2] = "很".repeat(101);
+    for (const [data, name] of [[await xlsx([head!, long]), "x.xlsx"], [csv([head!, long]), "x.csv"]] as const) {
+      const e = await refusal(runImport(w, data, name, { limits }));
+      expect([e.status, e.code, e.message], name).to.deep.equal([422, "import_cell_too_long", "第 2 行第 3 列的内容超过 100 个字符，无法导入"]);
+    }
+    const many = [head!, ...Array.from({ length: 20 }, (_, i) => [`X-${i}`, ...row!.slice(1)])];
+    for (const [data, name] of [[await xlsx(many), "x.xlsx"], [csv(many), "x.csv"]] as const) {
+      const e = await refusal(runImport(w, data, name, { limits }));
+      expect([e.status, e.code, e.message], name).to.deep.equal([413, "import_too_large", "清单超过 20 行，无法导入：请分批导入"]);
+    }
+    // Within the limits the same rows import as before.
+    expect((await runImport(w, csv(many.slice(0, 20)), "x.csv", { limits, dryRun: true })).status).to.equal("preview");
+    expect((await runImport(w, await xlsx(many.slice(0, 20)), "x.xlsx", { limits, dryRun: true })).status).to.equal("preview");
     expect(await Case.countDocuments()).to.equal(0);
   });
 

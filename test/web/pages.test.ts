@@ -128,7 +128,7 @@ describe("pages: what the office and the units see", function () {
       expect(textOf(html)).to.contain(`现场.png ${fileSize(PNG.length)}`);
       expect([fileSize(512), fileSize(1536), fileSize(2_500_000)]).to.deep.equal(["512 字节", "1.5 KB", "2.4 MB"]);
       const res = await lead.agent
-        .post(`/cases/${id}/actions/SUBMIT`)
+        .post(`/cases/${id}/actions/SUBMIT?_csrf=${lead.csrf}`)
         .field("_csrf", lead.csrf)
         .field("summary", "全部完成")
         .field("existingAttachmentIds", photo);
@@ -240,7 +240,7 @@ describe("pages: what the office and the units see", function () {
         const form = new FormData();
         form.append("_csrf", csrfToken);
         form.append("file", new Blob([csv([...stressRows(3000)])], { type: "text/csv" }), "问题清单.csv");
-        const res = await fetch(`${base}/cases/import`, { method: "POST", headers: { cookie }, body: form });
+        const res = await fetch(`${base}/cases/import?_csrf=${csrfToken}`, { method: "POST", headers: { cookie }, body: form });
         expect(res.status).to.equal(200);
         const chunks: string[] = [];
         const decoder = new TextDecoder();
@@ -258,7 +258,7 @@ describe("pages: what the office and the units see", function () {
 
     it("refuses the page and the upload to units and leaders, writing nothing", async () => {
       expect(textOf(await page(lead, "/cases/import", 403))).to.contain("只有整改办可以导入问题清单");
-      const res = await lead.agent.post("/cases/import").field("_csrf", lead.csrf).attach("file", Buffer.from("序号\n"), "x.csv");
+      const res = await lead.agent.post(`/cases/import?_csrf=${lead.csrf}`).field("_csrf", lead.csrf).attach("file", Buffer.from("序号\n"), "x.csv");
       expect(res.status).to.equal(403);
       const leader = await signIn(t.app, "leader");
       expect(textOf(await page(leader, "/cases/new/complaint", 403))).to.contain("只有整改办可以登记案件");

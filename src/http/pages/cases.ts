@@ -4,7 +4,6 @@
  * notices by hand. Pages present what the services answer; they hold no workflow rule.
  */
 import express, { type Request, type Response } from "express";
-import multer from "multer";
 import {
   EVENT_LABELS,
   KIND_LABELS,
@@ -37,6 +36,7 @@ import { listNotices, noticeState } from "../../notices/inbox.ts";
 import { loadSettings } from "../../notices/settings.ts";
 import { scheduleProblemOf } from "../../notices/sweep.ts";
 import { assertCsrf } from "../auth.ts";
+import { formUpload } from "../upload.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
 import { caseListQuery } from "../routes/cases.ts";
 import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts";
@@ -83,7 +83,7 @@ export function caseRow(c: ListedCase, names: Map<string, string>) {
 export function casePages(deps: PageDeps): express.Router {
   const { service, clock } = deps;
   const router = express.Router();
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 10 } });
+  const upload = formUpload(deps.maxUploadBytes, 10);
 
   // ------------------------------------------------------------------ the 台账
 

@@ -7,12 +7,13 @@
  */
 import { Readable } from "node:stream";
 import express, { type Request, type Response } from "express";
-import multer from "multer";
 import { isOfficeRole } from "../../../workflows/index.ts";
 import { AppError } from "../../errors.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../../io/import.ts";
+import { openRows } from "../../io/rows.ts";
 import { dropStash, openStash, stashUpload } from "../../io/stash.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
+import { formUpload } from "../upload.ts";
 import type { PageDeps } from "./index.ts";
 import { actorOf, meOf, render } from "./render.ts";
 
@@ -31,7 +32,7 @@ const STATUS_LABELS: Record<string, string> = {
 
 export function importPages(deps: PageDeps): express.Router {
   const router = express.Router();
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+  const upload = formUpload(deps.maxUploadBytes, 1);
 
   router.use("/cases/import", (_req, res, next) => {
     const actor = actorOf(res);
@@ -49,6 +50,8 @@ export function importPages(deps: PageDeps): express.Router {
     assertCsrf(req);
     const file = (req as Request & { file?: Express.Multer.File }).file;
     if (!file?.size) return form(req, res, "请选择要导入的问题清单文件（.xlsx 或 .csv）", 422);
+    // A file past the limits is refused here, with the error page's status, before the streamed page starts (200).
+    await openRows(Readable.from([file.buffer]), deps.importLimits);
     const stash = await stashUpload(file, actorOf(res)!, deps.clock.now());
     await run(req, res, "导入问题清单：预检", stash, file.originalname, file.buffer, true);
   });
@@ -86,7 +89,7 @@ export function importPages(deps: PageDeps): express.Router {
     let report: ImportReport | null = null;
     let error: string | null = null;
     try {
-      report = await importLedger(Readable.from([buffer]), { fileName, service: deps.service, actor: actorOf(res)!, clock: deps.clock, dryRun, onProgress });
+      report = await importLedger(Readable.from([buffer]), { fileName, service: deps.service, actor: actorOf(res)!, clock: deps.clock, dryRun, onProgress, limits: deps.importLimits });
       if (!dryRun && (report.status === "imported" || report.status === "unchanged")) await dropStash(stash);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500) req.log?.error({ err: e }, "import failed");

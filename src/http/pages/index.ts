@@ -11,6 +11,7 @@ import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, traffi
 import type { CaseService } from "../../cases/service.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
+import type { ImportLimits } from "../../io/rows.ts";
 import { listNotices } from "../../notices/inbox.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
@@ -25,6 +26,7 @@ export interface PageDeps {
   clock: Clock;
   login: Login;
   maxUploadBytes: number;
+  importLimits: ImportLimits;
 }
 
 export function pageRouter(deps: PageDeps): express.Router {

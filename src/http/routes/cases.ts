@@ -1,5 +1,4 @@
 /** Case routes: list, register, read (with history, notices, allowed events), events, attachments, notices by hand. */
-import multer from "multer";
 import { z } from "zod";
 import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
@@ -12,6 +11,7 @@ import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
 import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
 import { OFFICE, periodOf, qs, qsBool, qsDate, qsInt, readForm, type Api, type Form } from "../api.ts";
+import { formUpload } from "../upload.ts";
 import { objectIdParam, ref } from "../contract.ts";
 import { presentCase, presentEntry, presentNotice } from "../present.ts";
 
@@ -71,13 +71,13 @@ const statsQuery = z.strictObject({
 /** What evidence may be, by content (file-type): see attachments.ts. */
 const EVIDENCE_TYPES = Object.values(ALLOWED_TYPES);
 const evidenceForm: Form = {
-  fields: z.strictObject({ _csrf: z.string().max(200).optional().meta({ description: "CSRF 令牌（HTML 表单用；也可放在 X-CSRF-Token 请求头）" }) }),
+  fields: z.strictObject({ _csrf: z.string().max(200).optional().meta({ description: "为兼容旧表单而接受，本身不作数：CSRF 令牌须在 X-CSRF-Token 请求头或查询参数 _csrf 中（表单内容在核对令牌之后才读取）" }) }),
   file: { name: "file", description: "佐证材料：jpg、png、pdf、docx 或 xlsx（按内容识别，不看扩展名）", types: EVIDENCE_TYPES },
 };
 
 export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
   const { service, clock } = deps;
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+  const upload = formUpload(deps.maxUploadBytes, 1);
 
   api.add({
     method: "get",

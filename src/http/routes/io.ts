@@ -1,7 +1,6 @@
 /** Import of a feedback list (office), and the ledger and rates as Excel (everyone, each seeing what they may). */
 import { Readable } from "node:stream";
 import type { Response } from "express";
-import multer from "multer";
 import { z } from "zod";
 import { shanghaiDate } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
@@ -9,8 +8,10 @@ import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { XLSX_TYPE, writeLedgerXlsx, writeRatesXlsx } from "../../io/export.ts";
 import { importLedger, type ImportReport } from "../../io/import.ts";
+import type { ImportLimits } from "../../io/rows.ts";
 import { OFFICE, periodOf, qsBool, qsDate, readForm, type Api, type Form } from "../api.ts";
 import { ref } from "../contract.ts";
+import { formUpload } from "../upload.ts";
 import { caseListQuery } from "./cases.ts";
 
 const importQuery = z.strictObject({ dryRun: qsBool("dryRun").default(false) });
@@ -18,7 +19,7 @@ const importForm: Form = {
   fields: z.strictObject({
     // An HTML form posts dryRun in the body; either place will do.
     dryRun: z.enum(["true", "false"], { error: "dryRun 应为 true 或 false" }).optional().meta({ description: "true：只预检不写入（也可作为查询参数）" }),
-    _csrf: z.string().max(200).optional().meta({ description: "CSRF 令牌（HTML 表单用；也可放在 X-CSRF-Token 请求头）" }),
+    _csrf: z.string().max(200).optional().meta({ description: "为兼容旧表单而接受，本身不作数：CSRF 令牌须在 X-CSRF-Token 请求头或查询参数 _csrf 中（表单内容在核对令牌之后才读取）" }),
   }),
   file: { name: "file", description: "问题清单：.xlsx，或 CSV（UTF-8 或 GB18030）", types: ["text/csv", XLSX_TYPE] },
 };
@@ -50,9 +51,9 @@ export function download(res: Response, name: string) {
   res.attachment(name);
 }
 
-export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number }) {
+export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; maxUploadBytes: number; importLimits: ImportLimits }) {
   const { service, clock } = deps;
-  const upload = multer({ storage: multer.memoryStorage(), defParamCharset: "utf8", limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 5 } });
+  const upload = formUpload(deps.maxUploadBytes, 1);
 
   api.add({
     method: "post",
@@ -69,14 +70,15 @@ export function ioRoutes(api: Api, deps: { service: CaseService; clock: Clock; m
     errors: {
       200: { description: "没有要写入的：全部未变（unchanged），或只预检（preview）", schema: ref("ImportReport") },
       409: { description: "有的行与台账中同一序号的案件不一致（conflicts），一行也未写入", schema: ref("ImportReport") },
-      422: reportOr("有错误的行（errors，一行也未写入），或没有文件、文件无法识别、表单字段不正确"),
+      413: "文件过大：上传超过 MAX_UPLOAD_MB，.xlsx 解压后超过 IMPORT_MAX_UNZIPPED_MB，或超过 IMPORT_MAX_ROWS 行；或表单字段过多、过长",
+      422: reportOr("有错误的行（errors，一行也未写入），或没有文件、文件无法识别、单元格超过 IMPORT_MAX_CELL_CHARS 个字符、表单字段不正确"),
       500: { description: "写入中途失败：报告列出已写入的行，再次导入同一文件即可补全", schema: ref("ImportReport") },
     },
     async handle({ req, res, actor, query }) {
       const { file, fields } = await readForm<{ dryRun?: "true" | "false" }>(req, res, upload, importForm);
       if (!file) throw new AppError(422, "invalid_fields", "请选择要导入的文件", { fields: [{ field: "file", message: "请选择要导入的文件" }] });
       const dryRun = query.dryRun || fields.dryRun === "true";
-      const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun });
+      const report = await importLedger(Readable.from([file.buffer]), { fileName: file.originalname, service, actor, clock, dryRun, limits: deps.importLimits });
       res.status(statusOf(report)).json(report);
       return undefined;
     },
