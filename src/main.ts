@@ -1,7 +1,8 @@
 /**
  * Process entry: `tsx src/main.ts [web|worker|all]`. Validates configuration, connects, builds
  * indexes, serves and/or works, and on SIGTERM/SIGINT drains: the web stops accepting and answers the
- * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS.
+ * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS. Started by the
+ * supervisor (src/supervisor.ts, `npm start`), it says when it is ready, and drains when the supervisor is gone.
  */
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -110,3 +111,11 @@ async function shutdown(signal: string) {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+if (process.send) {
+  // Under the supervisor: it starts the next process once this one serves or works, and a process
+  // left behind by a supervisor that died would hold the port its replacement needs.
+  process.on("disconnect", () => void shutdown("supervisor gone"));
+  if (!process.connected) void shutdown("supervisor gone");
+  else if (server && !server.listening) server.once("listening", () => process.send?.("ready"));
+  else process.send("ready");
+}

@@ -14,6 +14,7 @@ interface Service {
   depends_on?: Record<string, { condition?: string }>;
   volumes?: string[];
   healthcheck?: { test?: unknown };
+  restart?: string;
 }
 
 describe("docker-compose.yml", () => {
@@ -65,6 +66,8 @@ describe("docker-compose.yml", () => {
       expect(s.environment!.SESSION_SECRET).to.match(/^\$\{SESSION_SECRET:\?/);
       expect(s.environment!.TRUST_PROXY).to.equal("1");
       expect(Object.keys(s.depends_on!).sort()).to.deep.equal(["mongo1", "mongo2", "mongo3", "redis"]);
+      // A process that dies (a crash, the heap limit) is started again by Docker; the others go on.
+      expect(s.restart).to.equal("unless-stopped");
     }
   });
 
