@@ -18,7 +18,8 @@ import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 import { drainable, type Drainable } from "./http/drain.ts";
 import { processRegistry, serveMetrics } from "./metrics.ts";
-import { queueConnection } from "./queues.ts";
+import { QUEUES, makeQueue, queueConnection } from "./queues.ts";
+import type { Queue } from "bullmq";
 
 const mode = process.argv[2] ?? "all";
 if (!["web", "worker", "all"].includes(mode)) {
@@ -68,6 +69,7 @@ if (mode !== "web") {
 let server: Server | null = null;
 let web: Drainable | null = null;
 let redis: Redis | null = null;
+let ownQueues: Queue[] = [];
 if (mode !== "worker") {
   // Login limits live in Redis. While it is down a command fails at once (no offline queue) and the
   // limiter counts in this process instead, so sign-ins neither hang nor fail.
@@ -84,7 +86,14 @@ if (mode !== "worker") {
   // Limits are counted in Redis from the first request: wait for the connection (briefly; an
   // unreachable Redis leaves the limiter counting in the process) before listening.
   if (redis && redis.status !== "ready") await Promise.race([new Promise((ready) => redis!.once("ready", ready)), sleep(5000)]);
-  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
+  // The 管理 queue page reads the queues: a web process without workers (the supervised or compose web)
+  // reads them through the limiter's connection; the workers process them elsewhere.
+  if (!worker && redis) {
+    ownQueues = [makeQueue(QUEUES.delivery, redis, config.QUEUE_PREFIX), makeQueue(QUEUES.sweep, redis, config.QUEUE_PREFIX)];
+    for (const q of ownQueues) q.on("error", () => {}); // Redis outages are logged once, above
+  }
+  const queues = worker ? [worker.deliveryQueue, worker.sweepQueue] : ownQueues;
+  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues, metrics });
   server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
@@ -105,6 +114,7 @@ async function shutdown(signal: string) {
   if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
   if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
   metricsServer?.close();
+  await Promise.all(ownQueues.map((q) => q.close().catch(() => {})));
   await redis?.quit().catch(() => redis?.disconnect());
   await disconnectDb();
   process.exit(0);

@@ -10,7 +10,10 @@ import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { Redis } from "ioredis";
+import { createUser } from "../../src/directory.ts";
+import { User } from "../../src/db/models.ts";
 import { testDbUri } from "../support/hooks.ts";
+import { PASSWORD } from "../support/http.ts";
 import { freePort } from "../support/processes.ts";
 
 interface Line {
@@ -44,6 +47,8 @@ describe("npm start: the supervised processes", () => {
 
   it("a SIGKILLed web process is started again and serves, a worker likewise, while the supervisor and Redis stay up; SIGTERM drains both, then stops Redis", async function () {
     this.timeout(400_000);
+    await User.deleteMany({ username: "sv-admin" });
+    await createUser({ username: "sv-admin", displayName: "管理员", password: PASSWORD, role: "office_admin", unitId: null });
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
@@ -88,6 +93,11 @@ describe("npm start: the supervised processes", () => {
     await redis.connect();
     const redisPid = () => redis.info("server").then((i) => /process_id:(\d+)/.exec(i)![1]);
     const redisBefore = await redisPid();
+    // The web process holds no worker, and still shows the queues on the 管理 page.
+    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sv-admin", password: PASSWORD }) });
+    expect(login.status).to.equal(200);
+    const queues = await fetch(`${base}/admin/queues`, { headers: { cookie: login.headers.getSetCookie()[0]!.split(";")[0]! } });
+    expect(await queues.text()).to.contain("通知投递").and.contain("通知巡检").and.not.contain("本进程未连接队列");
     const [web1] = ready("web");
     const [worker1] = ready("worker");
 
