@@ -4,6 +4,9 @@
 # (--browser also makes sure chromium is installed, for the browser tests; --nginx that nginx is, for the soak).
 # SIGINT or SIGTERM is passed on to the command as SIGTERM; the services stop once it has ended.
 set -euo pipefail
+# Job control: the services and the command run in process groups of their own, so Ctrl-C at a terminal
+# reaches this shell alone, which passes it on; the services are not stopped under a command still draining.
+set -m
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 trap services_down EXIT

@@ -1,8 +1,8 @@
 /**
  * `npm start` as it runs: scripts/with-services.sh (here starting a Redis of its own) around the
  * supervisor (src/supervisor.ts), which runs the web process and a worker as its children. A child that
- * dies is started again while the supervisor and the services stay up; SIGTERM drains the children,
- * then stops the services.
+ * dies is started again while the supervisor and the services stay up; Ctrl-C (SIGINT to the process
+ * group) drains the children, then stops the services.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -45,7 +45,7 @@ describe("npm start: the supervised processes", () => {
     run = null;
   });
 
-  it("a SIGKILLed web process is started again and serves, a worker likewise, while the supervisor and Redis stay up; SIGTERM drains both, then stops Redis", async function () {
+  it("a SIGKILLed web process is started again and serves, a worker likewise, while the supervisor and Redis stay up; Ctrl-C drains both, then stops Redis", async function () {
     this.timeout(400_000);
     await User.deleteMany({ username: "sv-admin" });
     await createUser({ username: "sv-admin", displayName: "管理员", password: PASSWORD, role: "office_admin", unitId: null });
@@ -62,7 +62,8 @@ describe("npm start: the supervised processes", () => {
     };
     // A Redis of the wrapper's own (a throw-away directory), so that its stop at the end can be seen.
     for (const k of ["REDIS_URL", "RECTIFLOW_REDIS_PORT", "RECTIFLOW_REDIS_DIR", "RECTIFLOW_DATA_DIR"]) delete env[k];
-    const child = spawn("bash", ["scripts/with-services.sh", "node", "--import", "tsx", "src/supervisor.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    // In a process group of its own, as at a terminal, so that Ctrl-C can be sent to the group below.
+    const child = spawn("bash", ["scripts/with-services.sh", "node", "--import", "tsx", "src/supervisor.ts"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     run = child;
     const lines: Line[] = [];
     let text = "";
@@ -116,9 +117,12 @@ describe("npm start: the supervised processes", () => {
     expect(child.exitCode).to.equal(null);
     redis.disconnect();
 
-    child.kill("SIGTERM");
+    // Ctrl-C: SIGINT to the terminal's process group.
+    process.kill(-child.pid!, "SIGINT");
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code, text.slice(-4000)).to.equal(0);
+    // Only the wrapper got the SIGINT (the supervisor and the services run in groups of their own); it passed SIGTERM on.
+    expect(lines.find((l) => l.msg === "stopping: every process drains")).to.include({ signal: "SIGTERM" });
     // Each child drained and exited 0 before the wrapper stopped Redis.
     expect(text).to.match(/web: drained/);
     expect(lines.filter((l) => /stopped$/.test(l.msg ?? "")).map((l) => [l.child, (l as { code?: number }).code])).to.have.deep.members([
