@@ -15,7 +15,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { log as rootLog } from "./log.ts";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-/** As package.json, the Dockerfile and docker-compose.yml run the app (docs/operations.md, memory). */
+/** The heap capped as package.json's web/worker and docker-compose.yml run the app (docs/operations.md, memory). */
 const EXEC_ARGV = ["--max-old-space-size=192", "--import", "tsx"];
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
