@@ -1,7 +1,8 @@
-# One image for the web and worker processes (docker-compose.yml picks the mode). tsx is a runtime
-# dependency: production runs the TypeScript sources through it.
+# One image for the web and worker processes (docker-compose.yml picks the mode; without one, the
+# supervisor runs both and restarts either when it dies). tsx is a runtime dependency: production runs
+# the TypeScript sources through it.
 FROM node:20-bookworm-slim
-# The heap is capped (--max-old-space-size, here and in docker-compose.yml): uncapped, V8 lets garbage
+# The heap is capped (--max-old-space-size, by the supervisor and in docker-compose.yml): uncapped, V8 lets garbage
 # pile up to hundreds of MB under load before collecting it (docs/benchmarks.md, memory).
 ENV NODE_ENV=production TZ=Asia/Shanghai
 WORKDIR /app
@@ -16,4 +17,4 @@ COPY data ./data
 COPY scripts/create-admin.ts scripts/backup.ts scripts/restore.ts scripts/verify-ledger.ts ./scripts/
 USER node
 EXPOSE 3000
-CMD ["node", "--max-old-space-size=192", "--import", "tsx", "src/main.ts", "all"]
+CMD ["node", "--import", "tsx", "src/supervisor.ts"]

@@ -1,6 +1,7 @@
 /**
  * `npm run soak [-- --quick] [--cases N] [--walked N] [--seconds N] [--units N] [--office N] [--sweep-every S] [--out FILE]`
- * The product run as production runs it, under faults: nginx in front of 2 web processes, 3 workers, a
+ * The product run as production runs it, under faults: a TLS terminator (https, a certificate made at
+ * start) and nginx in front of 2 web processes (COOKIE_SECURE=1, TRUST_PROXY=2), 3 workers, a
  * ledger of --cases cases, a mixed load of office and unit users for --seconds while the sweep issues
  * notices; meanwhile one worker and one web process are SIGKILLed and started again and Redis is
  * restarted. Then the ledger is checked (scripts/soak/checks.ts) and the figures printed. Exit 1 when a
@@ -98,7 +99,9 @@ const env = {
   LOG_LEVEL: "warn",
   // The same on every web process: a session made by one is honoured by the other.
   SESSION_SECRET: "soak-session-secret-shared-by-every-web-process",
-  TRUST_PROXY: "1",
+  // Behind the TLS terminator and nginx, as docker-compose.yml: two proxies, the session cookie Secure.
+  TRUST_PROXY: "2",
+  COOKIE_SECURE: "1",
   METRICS_TOKEN,
   SMTP_URL: smtp.url,
   // The sweep's cron with seconds (BullMQ takes a 6-field pattern), so a short run sees many passes.
@@ -114,7 +117,7 @@ live.cluster = cluster;
 await cluster.start();
 const nginx = await Nginx.start(runDir, cluster.webPorts, 20);
 live.nginx = nginx;
-console.log(`nginx on ${nginx.url} → web processes on ${cluster.webPorts.join(", ")}; workers' metrics on ${cluster.metricsPorts.join(", ")}`);
+console.log(`TLS terminator on ${nginx.url} → nginx on 127.0.0.1:${nginx.port} → web processes on ${cluster.webPorts.join(", ")}; workers' metrics on ${cluster.metricsPorts.join(", ")}`);
 const redis = new RedisControl(redisUrl, process.env.RECTIFLOW_REDIS_DIR);
 
 // The users, signed in through nginx.
@@ -124,9 +127,9 @@ const users: UserPlan[] = [];
 for (const code of ACTIVE_UNITS.slice(0, sizes.units)) {
   const unitId = ledger.units.get(code)!;
   const mine = ledger.walked.filter((c) => c.assigned && (c.lead === unitId || c.co.includes(unitId)));
-  users.push({ client: new Client(nginx.url, code, password, rec), role: "unit", cases: mine, leads });
+  users.push({ client: new Client(nginx.url, code, password, rec, nginx.ca), role: "unit", cases: mine, leads });
 }
-for (let i = 0; i < sizes.office; i++) users.push({ client: new Client(nginx.url, "staff", password, rec), role: "office", cases: ledger.walked, leads });
+for (let i = 0; i < sizes.office; i++) users.push({ client: new Client(nginx.url, "staff", password, rec, nginx.ca), role: "office", cases: ledger.walked, leads });
 for (const u of users) await u.client.login();
 
 const t0 = Date.now();
@@ -167,14 +170,14 @@ const idempotencyProbe = async () => {
 };
 
 /**
- * Wrong passwords for one account from one address, to both web processes in turn (as nginx passes
- * them on, with X-Forwarded-For): the limit is counted in Redis for both, so the right password is
- * then refused by each.
+ * Wrong passwords for one account from one address, to both web processes in turn (with the headers the
+ * terminator and nginx add: the client's address, the terminator's, https): the limit is counted in
+ * Redis for both, so the right password is then refused by each.
  */
 const loginProbe = async () => {
   const attempts = loadConfig(env as NodeJS.ProcessEnv).LOGIN_ATTEMPTS;
-  const probe = new Client(nginx.url, "gaj", password, new Recorder());
-  const login = (pw: string, web: number) => probe.send("login", "POST", "/api/auth/login", { json: { username: "gaj", password: pw }, headers: { "x-forwarded-for": "203.0.113.7" }, base: cluster.webUrl(web) });
+  const probe = new Client(nginx.url, "gaj", password, new Recorder(), nginx.ca);
+  const login = (pw: string, web: number) => probe.send("login", "POST", "/api/auth/login", { json: { username: "gaj", password: pw }, headers: { "x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "https" }, base: cluster.webUrl(web) });
   const statuses: number[] = [];
   for (let i = 0; i < attempts; i++) statuses.push((await login("wrong-password", i % 2)).status);
   const right = [(await login(password, 0)).status, (await login(password, 1)).status];
@@ -262,10 +265,11 @@ checks.push(
 checks.push(...(await ledgerVerifies()));
 const bothWebs = [...rec.upstreamsBySession.values()].filter((s) => new Set([...s].map((u) => u.split(":").pop())).size >= 2).length;
 const idemOk = probes.idempotency.filter((p) => p === "ok").length;
+const secure = users.filter((u) => u.client.secureCookie).length;
 checks.push({
-  what: "sessions, login limits and idempotency are shared by the web processes",
-  ok: bothWebs === rec.upstreamsBySession.size && /: 429 and 429$/.test(probes.login) && !probes.idempotency.some((p) => p.startsWith("MISMATCH")) && idemOk > 0,
-  detail: `${bothWebs} of ${rec.upstreamsBySession.size} users' sessions answered by both web processes without signing in again; login: ${probes.login || "not run"}; same key to both at once: ${idemOk} applied once of ${probes.idempotency.length} probes${probes.idempotency.filter((p) => p !== "ok").length ? ` (${probes.idempotency.filter((p) => p !== "ok").join("; ")})` : ""}`,
+  what: "sessions (Secure cookies over https), login limits and idempotency are shared by the web processes",
+  ok: secure === users.length && bothWebs === rec.upstreamsBySession.size && /: 429 and 429$/.test(probes.login) && !probes.idempotency.some((p) => p.startsWith("MISMATCH")) && idemOk > 0,
+  detail: `${secure} of ${users.length} users signed in through the TLS terminator with a Secure cookie; ${bothWebs} of ${rec.upstreamsBySession.size} users' sessions answered by both web processes without signing in again; login: ${probes.login || "not run"}; same key to both at once: ${idemOk} applied once of ${probes.idempotency.length} probes${probes.idempotency.filter((p) => p !== "ok").length ? ` (${probes.idempotency.filter((p) => p !== "ok").join("; ")})` : ""}`,
 });
 
 const sampleOf = (xs: string[]) => (xs.length ? ` (${[...new Set(xs)].slice(0, 3).join("; ")})` : "");

@@ -1,6 +1,8 @@
 /** Configuration from the environment, validated once at start; nothing else reads process.env. */
 import { z } from "zod";
 
+const PROXIES = "must be the number of proxies in front of the app (0 to 5; 2 for a TLS terminator and nginx), not true or false";
+
 const schema = z.object({
   MONGODB_URI: z.string({ error: "MONGODB_URI is required (scripts/with-services.sh sets it)" }).regex(/^mongodb(\+srv)?:\/\//, {
     error: "MONGODB_URI must start with mongodb:// or mongodb+srv://",
@@ -10,7 +12,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Signs session cookies; set the same value on every web process. Unset: a random one per process (sessions end at restart). */
   SESSION_SECRET: z.string().min(32, { error: "SESSION_SECRET must have at least 32 characters" }).optional(),
-  /** Mark cookies Secure (behind HTTPS). */
+  /** Mark cookies Secure (behind HTTPS): sign-in then needs https, directly or as a trusted proxy's X-Forwarded-Proto says. */
   COOKIE_SECURE: z.enum(["0", "1", "true", "false"]).default("0").transform((v) => v === "1" || v === "true"),
   /** Bearer token for GET /metrics (Prometheus: `authorization: {credentials: …}`); unset: /metrics is off. */
   METRICS_TOKEN: z.string().min(16, { error: "METRICS_TOKEN must have at least 16 characters" }).optional(),
@@ -18,8 +20,16 @@ const schema = z.object({
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** On SIGTERM, how long in-flight requests and running jobs may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
-  /** Trust X-Forwarded-For from this many proxies in front (for per-address login limits). */
-  TRUST_PROXY: z.coerce.number().int().min(0).max(5).default(0),
+  /**
+   * How many proxies stand in front (2: a TLS terminator and nginx). The client's address is taken that many
+   * entries back in X-Forwarded-For (login limits count it), the scheme from X-Forwarded-Proto (COOKIE_SECURE).
+   */
+  TRUST_PROXY: z.coerce
+    .number({ error: PROXIES })
+    .int({ error: PROXIES })
+    .min(0, { error: PROXIES })
+    .max(5, { error: PROXIES })
+    .default(0),
   MAX_UPLOAD_MB: z.coerce.number().min(1).max(500).default(20),
   /** An imported .xlsx: the inflated size of the parts read (a zip bomb is refused as it inflates); a CSV: its size. */
   IMPORT_MAX_UNZIPPED_MB: z.coerce.number().min(1).max(1024).default(32),

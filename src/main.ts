@@ -1,7 +1,8 @@
 /**
  * Process entry: `tsx src/main.ts [web|worker|all]`. Validates configuration, connects, builds
  * indexes, serves and/or works, and on SIGTERM/SIGINT drains: the web stops accepting and answers the
- * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS.
+ * requests in flight, the workers finish their jobs, each within SHUTDOWN_TIMEOUT_MS. Started by the
+ * supervisor (src/supervisor.ts, `npm start`), it says when it is ready, and drains when the supervisor is gone.
  */
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,7 +18,8 @@ import { log } from "./log.ts";
 import { startWorker, type RunningWorker } from "./worker.ts";
 import { drainable, type Drainable } from "./http/drain.ts";
 import { processRegistry, serveMetrics } from "./metrics.ts";
-import { queueConnection } from "./queues.ts";
+import { QUEUES, makeQueue, queueConnection } from "./queues.ts";
+import type { Queue } from "bullmq";
 
 const mode = process.argv[2] ?? "all";
 if (!["web", "worker", "all"].includes(mode)) {
@@ -68,6 +70,7 @@ if (mode !== "web") {
 let server: Server | null = null;
 let web: Drainable | null = null;
 let redis: Redis | null = null;
+let ownQueues: Queue[] = [];
 if (mode !== "worker") {
   // Login limits live in Redis. While it is down a command fails at once (no offline queue) and the
   // limiter counts in this process instead, so sign-ins neither hang nor fail.
@@ -84,7 +87,14 @@ if (mode !== "worker") {
   // Limits are counted in Redis from the first request: wait for the connection (briefly; an
   // unreachable Redis leaves the limiter counting in the process) before listening.
   if (redis && redis.status !== "ready") await Promise.race([new Promise((ready) => redis!.once("ready", ready)), sleep(5000)]);
-  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
+  // The 管理 queue page reads the queues: a web process without workers (the supervised or compose web)
+  // reads them through the limiter's connection; the workers process them elsewhere.
+  if (!worker && redis) {
+    ownQueues = [makeQueue(QUEUES.delivery, redis, config.QUEUE_PREFIX), makeQueue(QUEUES.sweep, redis, config.QUEUE_PREFIX)];
+    for (const q of ownQueues) q.on("error", () => {}); // Redis outages are logged once, above
+  }
+  const queues = worker ? [worker.deliveryQueue, worker.sweepQueue] : ownQueues;
+  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues, metrics });
   server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
@@ -105,9 +115,18 @@ async function shutdown(signal: string) {
   if (drained) log.info({ ...drained }, drained.forced ? "web: connections cut at the end of the grace period" : "web: drained");
   if (finished === false) log.warn("workers: jobs left running (another worker takes them up)");
   metricsServer?.close();
+  await Promise.all(ownQueues.map((q) => q.close().catch(() => {})));
   await redis?.quit().catch(() => redis?.disconnect());
   await disconnectDb();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+if (process.send) {
+  // Under the supervisor: it starts the next process once this one serves or works, and a process
+  // left behind by a supervisor that died would hold the port its replacement needs.
+  process.on("disconnect", () => void shutdown("supervisor gone"));
+  if (!process.connected) void shutdown("supervisor gone");
+  else if (server && !server.listening) server.once("listening", () => process.send?.("ready"));
+  else process.send("ready");
+}

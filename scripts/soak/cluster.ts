@@ -1,6 +1,7 @@
 /**
- * The soak's deployment on loopback: nginx (a generated configuration; Debian's 1.22 lacks the
- * compose template's `resolve`) in front of two web processes, three worker processes, receivers for
+ * The soak's deployment on loopback: a TLS terminator (nginx, with a throw-away certificate made at start)
+ * in front of nginx (a generated configuration; Debian's 1.22 lacks the compose template's `resolve`) in
+ * front of two web processes, three worker processes, receivers for
  * email and webhooks, and control of the Redis that scripts/services.sh started (restart on the same
  * port and directory, AOF on).
  */
@@ -33,19 +34,31 @@ export class Nginx {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
+    readonly tlsPort: number,
     readonly accessLog: string,
+    /** The terminator's certificate (PEM): the one clients trust for it. */
+    readonly ca: string,
   ) {}
 
   /**
    * nginx on 127.0.0.1:port in front of `upstreams`, as production runs it: keep-alive to the web
    * processes, a request that never reached one (refused, reset) tried on the other, a POST that reached
-   * one never resent (the client retries it with its Idempotency-Key). The access log records which
-   * upstreams each request tried.
+   * one never resent (the client retries it with its Idempotency-Key), the terminator's X-Forwarded-Proto
+   * passed on as deploy/nginx.conf.template does. The access log records which upstreams each request
+   * tried. In front of it, on tlsPort, the same nginx acts as the TLS terminator of the bureau's network:
+   * https with a self-signed certificate for 127.0.0.1, adding X-Forwarded-For and X-Forwarded-Proto.
    */
   static async start(dir: string, upstreams: number[], maxUploadMb: number): Promise<Nginx> {
     mkdirSync(join(dir, "tmp"), { recursive: true, mode: 0o777 });
     const port = await freePort();
+    const tlsPort = await freePort();
     const accessLog = join(dir, "access.log");
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]).catch(
+      (e: { stderr?: string }) => {
+        throw new Error(`openssl req could not make the test certificate:\n${e.stderr ?? e}`);
+      },
+    );
     const conf = `
 worker_processes 1;
 pid ${join(dir, "nginx.pid")};
@@ -59,10 +72,36 @@ http {
   fastcgi_temp_path ${join(dir, "tmp/fastcgi")};
   uwsgi_temp_path ${join(dir, "tmp/uwsgi")};
   scgi_temp_path ${join(dir, "tmp/scgi")};
+  map $http_x_forwarded_proto $forwarded_proto {
+    default $http_x_forwarded_proto;
+    ""      $scheme;
+  }
   upstream rectiflow_web {
 ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=3s;`).join("\n")}
     keepalive 32;
   }
+  upstream rectiflow_nginx {
+    server 127.0.0.1:${port};
+    keepalive 32;
+  }
+  # The TLS terminator.
+  server {
+    listen 127.0.0.1:${tlsPort} ssl;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    access_log off;
+    client_max_body_size ${maxUploadMb}m;
+    location / {
+      proxy_pass http://rectiflow_nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_read_timeout 120s;
+    }
+  }
+  # nginx as deploy/nginx.conf.template sets it up.
   server {
     listen 127.0.0.1:${port};
     client_max_body_size ${maxUploadMb}m;
@@ -72,6 +111,7 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=3s;`)
       proxy_set_header Connection "";
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $forwarded_proto;
       proxy_next_upstream error timeout http_502 http_503;
       proxy_next_upstream_tries 2;
       proxy_connect_timeout 2s;
@@ -97,11 +137,12 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=3s;`)
       if (child.exitCode !== null || Date.now() > until) throw new Error(`nginx did not start: ${stderr}`);
       await sleep(100);
     }
-    return new Nginx(child, port, accessLog);
+    return new Nginx(child, port, tlsPort, accessLog, readFileSync(cert, "utf8"));
   }
 
+  /** Where clients go: the TLS terminator. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `https://127.0.0.1:${this.tlsPort}`;
   }
 
   /** At the soak's exit, whatever happened (SIGTERM: the master stops its workers too). */

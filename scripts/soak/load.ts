@@ -4,9 +4,12 @@
  * acknowledge notices) with a short pause between actions. Every HTTP attempt is recorded; an event or
  * upload whose answer never came (the web process died, nginx answered 502) is sent again with the same
  * Idempotency-Key, and the retry counted. Every event answered 2xx is kept (case, key, entry seq) for
- * the ledger check.
+ * the ledger check. Clients speak https to the TLS terminator in front of nginx, trusting its throw-away
+ * certificate (and no other), and plain http to a web process directly.
  */
 import { randomUUID } from "node:crypto";
+import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { addCalendarDays, shanghaiDate } from "../../workflows/index.ts";
 import { PNG } from "../../test/support/fixtures.ts";
@@ -65,15 +68,23 @@ let clients = 0;
 export class Client {
   private cookie = "";
   private csrf = "";
+  /** Whether the session cookie came marked Secure (COOKIE_SECURE behind the terminator). */
+  secureCookie = false;
   /** One user's session: the user name and which of its clients. */
   readonly session: string;
+  /** Kept-alive connections, as a browser keeps them. */
+  private readonly plain = new HttpAgent({ keepAlive: true });
+  private readonly tls: HttpsAgent;
+  /** `ca`: the certificate an https `base` must present (the soak's own, made at start). */
   constructor(
     readonly base: string,
     readonly username: string,
     private readonly password: string,
     private readonly rec: Recorder,
+    ca?: string,
   ) {
     this.session = `${username}#${++clients}`;
+    this.tls = new HttpsAgent({ keepAlive: true, ca });
   }
 
   async login(): Promise<void> {
@@ -94,25 +105,37 @@ export class Client {
     const headers: Record<string, string> = { ...o.headers };
     if (this.cookie) headers.cookie = this.cookie;
     if (method !== "GET" && this.csrf) headers["x-csrf-token"] = this.csrf;
-    if (o.json !== undefined) headers["content-type"] = "application/json";
+    let payload: Buffer | undefined;
+    if (o.form) {
+      // The multipart body and its boundary, as fetch would send them.
+      const r = new Response(o.form);
+      payload = Buffer.from(await r.arrayBuffer());
+      headers["content-type"] = r.headers.get("content-type")!;
+    } else if (o.json !== undefined) {
+      payload = Buffer.from(JSON.stringify(o.json));
+      headers["content-type"] = "application/json";
+    }
     const t0 = performance.now();
     const at = Date.now();
     let a: Answer;
     try {
-      const res = await fetch(`${o.base ?? this.base}${path}`, { method, headers, body: o.form ?? (o.json === undefined ? undefined : JSON.stringify(o.json)), signal: AbortSignal.timeout(120_000) });
-      const sid = res.headers.getSetCookie().find((c) => c.startsWith("rf.sid="));
-      if (sid) this.cookie = sid.split(";")[0]!;
-      const text = await res.text();
-      let body: unknown = text;
+      const res = await this.exchange(new URL(`${o.base ?? this.base}${path}`), method, headers, payload);
+      const sid = res.headers["set-cookie"]?.find((c) => c.startsWith("rf.sid="));
+      if (sid) {
+        this.cookie = sid.split(";")[0]!;
+        this.secureCookie = /;\s*Secure(;|$)/i.test(sid);
+      }
+      let body: unknown = res.text;
       try {
-        body = JSON.parse(text);
+        body = JSON.parse(res.text);
       } catch {}
+      const ok = res.status >= 200 && res.status < 300;
       const error = (body as { error?: { code?: string; details?: { fields?: { field: string }[] } } })?.error;
       const fields = error?.details?.fields?.map((f) => f.field).join(", ");
-      a = { status: res.status, body, cause: res.ok ? "" : `${res.status} ${error?.code ?? "(no JSON error)"}${fields ? ` (${fields})` : ""}`, upstream: res.headers.get("x-upstream") ?? "" };
+      a = { status: res.status, body, cause: ok ? "" : `${res.status} ${error?.code ?? "(no JSON error)"}${fields ? ` (${fields})` : ""}`, upstream: String(res.headers["x-upstream"] ?? "") };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      a = { status: 0, body: null, cause: `no answer: ${err.cause?.code ?? err.name}`, upstream: "" };
+      const err = e as NodeJS.ErrnoException;
+      a = { status: 0, body: null, cause: `no answer: ${err.code ?? err.name}`, upstream: "" };
     }
     this.rec.attempts.push({ kind, at, ms: performance.now() - t0, status: a.status, cause: a.cause, upstream: a.upstream });
     if (a.upstream && o.base === undefined) {
@@ -120,6 +143,22 @@ export class Client {
       for (const u of a.upstream.split(/,\s*/)) seen.add(u);
     }
     return a;
+  }
+
+  private exchange(url: URL, method: string, headers: Record<string, string>, payload?: Buffer): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+    const https = url.protocol === "https:";
+    if (payload) headers["content-length"] = String(payload.length);
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent: https ? this.tls : this.plain, timeout: 120_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(Object.assign(new Error("no answer in 120 s"), { code: "TIMEOUT" })));
+      req.on("error", reject);
+      req.end(payload);
+    });
   }
 
   /** A POST sent again (same body, same Idempotency-Key) while its answer is lost, up to 5 times. */

@@ -79,7 +79,7 @@ export function authApi(login: Login, document: () => Record<string, unknown>): 
     body: loginSchema,
     returns: "{user, csrfToken}",
     response: { schema: ref("SignedIn") },
-    errors: { 401: "用户名或密码错误", 429: "登录失败次数过多：按 Retry-After 等待后再试" },
+    errors: { 401: "用户名或密码错误", 403: "COOKIE_SECURE=1 而请求未经 HTTPS 到达（https_required）", 429: "登录失败次数过多：按 Retry-After 等待后再试" },
     async handle({ req, body }) {
       const user = await login.login(req, body);
       return { user: presentUser(user), csrfToken: csrfToken(req) };
@@ -219,6 +219,7 @@ export function createApp(deps: AppDeps) {
   app.use(express.json({ limit: "1mb", strict: true }));
   app.use(express.urlencoded({ extended: false, limit: "1mb" }));
   app.use(refuseOperatorKeys);
+  if (config.COOKIE_SECURE) app.use(signInOverHttps);
   if (!config.SESSION_SECRET) log.warn("SESSION_SECRET is not set: sessions end when this process restarts");
   app.use(sessions({ secret: config.SESSION_SECRET ?? randomBytes(32).toString("hex"), secureCookie: config.COOKIE_SECURE }));
   app.use(loadActor);
@@ -319,6 +320,18 @@ function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
     return null;
   };
   next(problem(req.body, 0) ?? undefined);
+}
+
+const SIGN_IN = new Set(["/login", "/api/auth/login"]);
+/**
+ * With COOKIE_SECURE the session cookie goes out over https only (express-session leaves it off
+ * otherwise), so a sign-in that arrived over http would answer 200 and sign nobody in: it is refused,
+ * saying why. Behind proxies, https is what a trusted proxy's X-Forwarded-Proto says (TRUST_PROXY).
+ */
+function signInOverHttps(req: Request, _res: Response, next: NextFunction) {
+  if (req.secure || !SIGN_IN.has(req.path)) return next();
+  req.log?.warn({ forwardedProto: req.get("x-forwarded-proto") ?? null }, "sign-in over http refused (COOKIE_SECURE=1): check that the proxies pass X-Forwarded-Proto on, and TRUST_PROXY");
+  next(new AppError(403, "https_required", "请通过 HTTPS 地址访问本系统并登录：登录凭证只经加密连接发送"));
 }
 
 /** Every error becomes `{error: {code, message, details}}` for the API, or the Chinese error page, here and nowhere else. */

@@ -14,6 +14,7 @@ interface Service {
   depends_on?: Record<string, { condition?: string }>;
   volumes?: string[];
   healthcheck?: { test?: unknown };
+  restart?: string;
 }
 
 describe("docker-compose.yml", () => {
@@ -63,12 +64,16 @@ describe("docker-compose.yml", () => {
       expect(s.environment!.REDIS_URL).to.equal("redis://redis:6379");
       // Several web processes share sessions only with one signing secret; Compose refuses to start without it.
       expect(s.environment!.SESSION_SECRET).to.match(/^\$\{SESSION_SECRET:\?/);
-      expect(s.environment!.TRUST_PROXY).to.equal("1");
+      // Behind the TLS terminator and nginx: two proxies, and the session cookie only over https.
+      expect(s.environment!.TRUST_PROXY).to.equal("2");
+      expect(s.environment!.COOKIE_SECURE).to.equal("1");
       expect(Object.keys(s.depends_on!).sort()).to.deep.equal(["mongo1", "mongo2", "mongo3", "redis"]);
+      // A process that dies (a crash, the heap limit) is started again by Docker; the others go on.
+      expect(s.restart).to.equal("unless-stopped");
     }
   });
 
-  it("puts nginx in front of both web processes, passing X-Forwarded-For, with the upload limit of the app", async () => {
+  it("puts nginx in front of both web processes, passing X-Forwarded-For and the terminator's X-Forwarded-Proto, with the upload limit of the app", async () => {
     const nginx = services.nginx!;
     expect(nginx.image).to.match(/^nginx:1\.\d+/);
     expect(Object.keys(nginx.depends_on!).sort()).to.deep.equal(["web1", "web2"]);
@@ -78,6 +83,9 @@ describe("docker-compose.yml", () => {
     expect(conf).to.match(/upstream rectiflow_web \{[^}]*server web1:3000[^}]*server web2:3000[^}]*\}/);
     expect(conf).to.contain("proxy_pass http://rectiflow_web;");
     expect(conf).to.contain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+    // The terminator's X-Forwarded-Proto passed on (nginx's own $scheme is http behind it).
+    expect(conf).to.match(/map \$http_x_forwarded_proto \$forwarded_proto \{\s*default \$http_x_forwarded_proto;\s*""\s+\$scheme;\s*\}/);
+    expect(conf).to.contain("proxy_set_header X-Forwarded-Proto $forwarded_proto;");
     // The template is filled from the same variable the web processes read.
     expect(conf).to.match(/client_max_body_size \$\{MAX_UPLOAD_MB\}m;/);
     expect(nginx.environment!.MAX_UPLOAD_MB).to.equal(services.web1!.environment!.MAX_UPLOAD_MB);
