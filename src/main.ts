@@ -11,6 +11,8 @@ import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/conn
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { backfillSeverity } from "./notices/issuer.ts";
+import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
+import { sequence } from "./ledger/log.ts";
 import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -33,11 +35,22 @@ try {
   process.exit(2);
 }
 
+// The demo signs checkpoints with a throw-away key of its own (docs/ledger.md).
+if (config.DEMO_SEED && config.LEDGER_KEY_FILE && !config.LEDGER_KEY) ensureDemoKey(config.LEDGER_KEY_FILE);
+try {
+  ledgerKeys(config);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["notices.severity", backfillSeverity],
+  // Every history entry written before the ledger tree existed gets its position.
+  ["history.leaf", () => sequence(systemClock)],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
@@ -83,7 +96,7 @@ if (mode !== "worker") {
   // Limits are counted in Redis from the first request: wait for the connection (briefly; an
   // unreachable Redis leaves the limiter counting in the process) before listening.
   if (redis && redis.status !== "ready") await Promise.race([new Promise((ready) => redis!.once("ready", ready)), sleep(5000)]);
-  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue] : [], metrics });
+  const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues: worker ? [worker.deliveryQueue, worker.sweepQueue, ...(worker.checkpointQueue ? [worker.checkpointQueue] : [])] : [], metrics });
   server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);
   });
