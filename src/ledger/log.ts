@@ -232,3 +232,12 @@ async function keepForServing(n: number, c: Checkpoint, note: string, clock: Clo
   );
   return n;
 }
+
+/** Stored checkpoints from number `from`, oldest first (for serving). */
+export async function listCheckpoints(from: number, limit: number) {
+  const docs = await LedgerCheckpoint.find({ _id: mongoose.trusted({ $gte: from }) })
+    .sort({ _id: 1 })
+    .limit(limit)
+    .lean();
+  return docs.map((d) => ({ n: d._id as number, size: d.size, root: d.root, signedAt: d.signedAt, note: d.note, timestamp: d.timestamp ?? null }));
+}
