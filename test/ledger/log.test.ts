@@ -8,6 +8,9 @@ import { parseSignerKey, generateSignerKey } from "../../src/ledger/note.ts";
 import { verifyLedger } from "../../src/ops/verify.ts";
 import type { ChainEntry } from "../../src/cases/history.ts";
 import { newInspection } from "../support/fixtures.ts";
+import mongoose from "mongoose";
+import { backup } from "../../src/ops/backup.ts";
+import { restore } from "../../src/ops/restore.ts";
 import { buildLedger, cli, failure, type Ledger } from "../ops/support.ts";
 import { ledgerSetup, rewriteCase } from "./support.ts";
 
@@ -113,6 +116,32 @@ describe("the ledger tree and its checkpoints", () => {
       delete process.env.LEDGER_KEY;
       delete process.env.LEDGER_DIR;
     }
+  });
+
+  it("after a backup and a restore, positions and checkpoints hold; a consistent rewrite then is named as before", async function () {
+    this.timeout(120_000);
+    await sign();
+    const before = await CaseHistory.find({}, { leaf: 1, leafHash: 1 }).sort({ _id: 1 }).lean();
+    const file = join(setup.dir, "backup.tar.gz");
+    await backup(file);
+    await mongoose.connection.dropDatabase();
+    await restore(file);
+    expect(await CaseHistory.find({}, { leaf: 1, leafHash: 1 }).sort({ _id: 1 }).lean()).to.deep.equal(before);
+    expect(await LedgerCheckpoint.countDocuments()).to.equal(1);
+    expect((await verified()).ok).to.equal(true);
+    // The restored ledger goes on: the next checkpoint extends the one signed before the backup.
+    const { w, cases } = ledger;
+    await w.service.applyEvent(cases[2]!._id.toString(), { type: "REPORT_PROGRESS", payload: { percent: 95, text: "恢复后" } }, w.lead);
+    expect(await sign()).to.include({ status: "signed", n: 2 });
+
+    const target = cases[0]!;
+    await rewriteCase(target._id.toString(), 2, (e) => {
+      e.actor = { ...e.actor, name: "别人" };
+    });
+    const r = await verified();
+    expect(r.ok).to.equal(false);
+    expect(r.broken.map((b) => [b.ledgerNumber, b.seq])).to.deep.equal([["ZY2-01", 2]]);
+    expect(r.broken[0]!.reason).to.contain("与第 2 号存证检查点不符");
   });
 
   it("verify-ledger rejects a checkpoint whose signature does not hold, or that a key it does not know signed", async () => {

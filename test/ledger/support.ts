@@ -26,9 +26,9 @@ export async function rewriteCase(caseId: string, seq: number, change: (e: Chain
     e.prevHash = prev;
     e.hash = entryHash(e);
     prev = e.hash;
-    const set: Record<string, unknown> = { payload: e.payload, prevHash: e.prevHash, hash: e.hash };
+    const { _id, ...set } = e as ChainEntry & Record<string, unknown>;
     if (leafHashes && typeof e.leaf === "number" && e.leaf >= 0) set.leafHash = entryLeafHash(e).toString("hex");
-    await CaseHistory.collection.updateOne({ _id: e._id as never }, { $set: set });
+    await CaseHistory.collection.updateOne({ _id: _id as never }, { $set: set });
   }
   await Case.collection.updateOne({ _id: (await Case.findById(caseId, { _id: 1 }).lean())!._id }, { $set: { historyHead: prev } });
 }
