@@ -61,6 +61,20 @@ const schema = z.object({
   HEARTBEAT_FILE: z.string().optional(),
   /** How often the worker re-asserts the sweep schedule in Redis (restores it after Redis lost it). */
   SCHEDULER_WATCHDOG_MS: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * Anchored checkpoints (docs/ledger.md). The signer key, as `npm run ledger-key` prints it
+   * (PRIVATE+KEY+name+id+key), or a file holding it. Unset: no checkpoints are signed or shown.
+   */
+  LEDGER_KEY: z.string().optional(),
+  LEDGER_KEY_FILE: z.string().optional(),
+  /** Verifier keys (name+id+key) of earlier signer keys, separated by commas or newlines: checkpoints signed before a rotation. */
+  LEDGER_VERIFY_KEYS: z.string().optional(),
+  /** The directory outside the database that checkpoints and leaf hashes are appended to (the worker that signs needs it). */
+  LEDGER_DIR: z.string().optional(),
+  /** When the worker signs a checkpoint (if the ledger grew), Asia/Shanghai. */
+  LEDGER_CHECKPOINT_CRON: z.string().default("*/10 * * * *"),
+  /** An RFC 3161 time-stamping authority: each checkpoint gets a token from it. */
+  LEDGER_TSA_URL: z.string().regex(/^https?:\/\//, { error: "LEDGER_TSA_URL must start with http:// or https://" }).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

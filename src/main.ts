@@ -12,6 +12,8 @@ import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/conn
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
+import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
+import { sequence } from "./ledger/log.ts";
 import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -35,12 +37,23 @@ try {
   process.exit(2);
 }
 
+// The demo signs checkpoints with a throw-away key of its own (docs/ledger.md).
+if (config.DEMO_SEED && config.LEDGER_KEY_FILE && !config.LEDGER_KEY) ensureDemoKey(config.LEDGER_KEY_FILE);
+try {
+  ledgerKeys(config);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
+  // Every history entry written before the ledger tree existed gets its position.
+  ["history.leaf", () => sequence(systemClock)],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
@@ -93,7 +106,7 @@ if (mode !== "worker") {
     ownQueues = [makeQueue(QUEUES.delivery, redis, config.QUEUE_PREFIX), makeQueue(QUEUES.sweep, redis, config.QUEUE_PREFIX)];
     for (const q of ownQueues) q.on("error", () => {}); // Redis outages are logged once, above
   }
-  const queues = worker ? [worker.deliveryQueue, worker.sweepQueue] : ownQueues;
+  const queues = worker ? [worker.deliveryQueue, worker.sweepQueue, ...(worker.checkpointQueue ? [worker.checkpointQueue] : [])] : ownQueues;
   const app = createApp({ config, clock: systemClock, service: new CaseService(systemClock), redis, queues, metrics });
   server = app.listen(config.PORT, () => {
     log.info(`Rectiflow web on http://localhost:${config.PORT}/`);

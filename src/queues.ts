@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 
-export const QUEUES = { sweep: "notice-sweep", delivery: "notice-delivery" } as const;
+export const QUEUES = { sweep: "notice-sweep", delivery: "notice-delivery", checkpoint: "ledger-checkpoint" } as const;
 
 /** A connection for workers (blocking commands: no per-request retry limit). */
 export function workerConnection(url: string): Redis {

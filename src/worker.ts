@@ -20,6 +20,8 @@ import { setDefaultOffice } from "./notices/settings.ts";
 import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
 import { WorkerMetrics, ledgerGauges } from "./metrics.ts";
+import { ledgerKeys } from "./ledger/keys.ts";
+import { signCheckpoint } from "./ledger/log.ts";
 
 const REQUEUE_EVERY_MS = 5 * 60_000;
 
@@ -27,6 +29,8 @@ export interface RunningWorker {
   sweeper: NoticeSweeper;
   deliveryQueue: Queue;
   sweepQueue: Queue;
+  /** Signs ledger checkpoints (docs/ledger.md): on LEDGER_CHECKPOINT_CRON, at start and after imports; null when they are off. */
+  checkpointQueue: Queue | null;
   /** Re-queues deliveries still pending in the ledger (after Redis lost them). */
   requeuePending(): Promise<number>;
   /**
@@ -135,8 +139,26 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     },
     { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );
+  // Checkpoints: only a worker holding the signer key and the directory signs.
+  const keys = ledgerKeys(config);
+  const signing = keys?.signer && config.LEDGER_DIR ? { signer: keys.signer, verifiers: keys.verifiers, dir: config.LEDGER_DIR, clock, tsaUrl: config.LEDGER_TSA_URL } : null;
+  if (!signing) log.info(keys?.signer ? "ledger checkpoints off in this worker: LEDGER_DIR is not set" : "ledger checkpoints off: no LEDGER_KEY or LEDGER_KEY_FILE (docs/ledger.md)");
+  const checkpointQueue = signing ? makeQueue(QUEUES.checkpoint, conn(queueConnection(redisUrl)), prefix) : null;
+  checkpointQueue?.on("error", outage);
+  const checkpointWorker = signing
+    ? new Worker(
+        QUEUES.checkpoint,
+        async () => {
+          const r = await signCheckpoint(signing);
+          if (r.status === "refused") log.error({ reason: r.reason }, "ledger checkpoint refused");
+          else if (r.status === "signed") log.info({ n: r.n, size: r.size }, "ledger checkpoint signed");
+          return r;
+        },
+        { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
+      )
+    : null;
   const connectionError = (err: Error & { code?: string }) => /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(err.code ?? "") || /Connection is closed|Stream isn't writeable/.test(err.message);
-  for (const w of [deliveryWorker, sweepWorker]) {
+  for (const w of [deliveryWorker, sweepWorker, ...(checkpointWorker ? [checkpointWorker] : [])]) {
     w.on("failed", (job, err) => {
       log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "job failed");
       counters?.jobFailed(w.name);
@@ -148,14 +170,21 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
 
   // The scheduler lives in Redis; upserting it again every minute restores it if Redis lost it.
   const upsertScheduler = () =>
-    sweepQueue
-      .upsertJobScheduler("sweep", { pattern: config.SWEEP_CRON, tz: "Asia/Shanghai" }, { name: "sweep" })
-      .catch((err) => log.warn({ err: err.message }, "could not upsert the sweep scheduler"));
+    Promise.all([
+      sweepQueue
+        .upsertJobScheduler("sweep", { pattern: config.SWEEP_CRON, tz: "Asia/Shanghai" }, { name: "sweep" })
+        .catch((err) => log.warn({ err: err.message }, "could not upsert the sweep scheduler")),
+      checkpointQueue
+        ?.upsertJobScheduler("checkpoint", { pattern: config.LEDGER_CHECKPOINT_CRON, tz: "Asia/Shanghai" }, { name: "checkpoint", opts: { removeOnComplete: 100, removeOnFail: 100 } })
+        .catch((err) => log.warn({ err: err.message }, "could not upsert the checkpoint scheduler")),
+    ]);
   let watchdog: NodeJS.Timeout | null = null;
   if (schedule) {
     await upsertScheduler();
     watchdog = setInterval(upsertScheduler, config.SCHEDULER_WATCHDOG_MS);
     await requeueNowAndThen();
+    // A checkpoint at start: a new deployment (or the demo) shows one without waiting for the schedule.
+    await checkpointQueue?.add("checkpoint", {}, { removeOnComplete: 100, removeOnFail: 100 }).catch(() => undefined);
   }
   const heartbeatFile = config.HEARTBEAT_FILE;
   const beat = () => heartbeatFile && writeFile(heartbeatFile, new Date().toISOString()).catch(() => {});
@@ -166,14 +195,15 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     sweeper,
     deliveryQueue,
     sweepQueue,
+    checkpointQueue,
     requeuePending,
     async close(graceMs = Number.POSITIVE_INFINITY) {
       if (watchdog) clearInterval(watchdog);
       if (heartbeat) clearInterval(heartbeat);
-      const finished = Promise.all([deliveryWorker.close(), sweepWorker.close()]).then(() => true);
+      const finished = Promise.all([deliveryWorker.close(), sweepWorker.close(), checkpointWorker?.close()]).then(() => true);
       const inTime = await (Number.isFinite(graceMs) ? Promise.race([finished, sleep(graceMs).then(() => false)]) : finished);
       if (!inTime) log.warn({ graceMs }, "jobs still running at the end of the grace period: left to another worker once their locks expire");
-      await Promise.all([deliveryQueue.close(), sweepQueue.close()]);
+      await Promise.all([deliveryQueue.close(), sweepQueue.close(), checkpointQueue?.close()]);
       deliverer.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       return inTime;

@@ -22,6 +22,9 @@ export interface ChainEntry {
   snapshot: { value: unknown; context: unknown };
   prevHash: string;
   hash: string;
+  /** Position in the ledger's Merkle tree (src/ledger/log.ts); not covered by the chain. */
+  leaf?: number | null;
+  leafHash?: string | null;
 }
 
 /** JSON with sorted keys, undefined dropped, dates as ISO: the same bytes before and after a MongoDB round trip. */
@@ -46,7 +49,7 @@ export function genesisHash(caseId: string): string {
 
 type Unsealed = Omit<ChainEntry, "_id" | "prevHash" | "hash">;
 
-function entryHash(entry: Unsealed & { prevHash: string }): string {
+export function entryHash(entry: Unsealed & { prevHash: string }): string {
   const { caseId, seq, type, actor, at, from, to, payload, deadlineRevision, idempotencyKey, requestHash, snapshot, prevHash } = entry;
   return sha256(
     canonicalJson({

@@ -72,10 +72,20 @@ const historyEntrySchema = new Schema(
     hash: { type: String, required: true },
     /** The machine snapshot after this entry: the state the case is in from here on. */
     snapshot: { type: Schema.Types.Mixed, required: true },
+    /**
+     * The entry's position in the ledger's Merkle tree (src/ledger/log.ts), given once by the sequencer
+     * after the entry is committed: null until then, -1 for a registration's entry whose case never came.
+     */
+    leaf: { type: Number, default: null },
+    /** The RFC 6962 leaf hash of the entry, as sequenced (hex). */
+    leafHash: { type: String, default: null },
   },
   { minimize: false, versionKey: false, collection: "case_history" },
 );
 historyEntrySchema.index({ caseId: 1, seq: 1 });
+// One entry per position; the sequencer also finds what it has not numbered yet by leaf (null first).
+historyEntrySchema.index({ leaf: 1 }, { unique: true, partialFilterExpression: { leaf: { $gte: 0 } } });
+historyEntrySchema.index({ leaf: 1, at: 1, _id: 1 });
 historyEntrySchema.index({ caseId: 1, idempotencyKey: 1 }, { sparse: true });
 
 const caseSchema = new Schema(
@@ -306,6 +316,26 @@ noticeSchema.index({ supersededBy: 1, severity: 1, issuedAt: 1, _id: 1 });
 noticeSchema.index({ inbox: 1, severity: 1, issuedAt: 1, _id: 1 });
 
 /**
+ * Signed checkpoints of the ledger's Merkle tree, kept for serving (GET /api/ledger/checkpoints): the
+ * copy that counts is the one appended outside the database (LEDGER_DIR). _id: the checkpoint's number.
+ */
+const ledgerCheckpointSchema = new Schema(
+  {
+    _id: { type: Number, required: true },
+    size: { type: Number, required: true },
+    /** base64, as in the note. */
+    root: { type: String, required: true },
+    /** The signed note, as written. */
+    note: { type: String, required: true },
+    signedAt: { type: Date, required: true },
+    /** An RFC 3161 timestamp token over the note (DER, base64), when a TSA is configured. */
+    timestamp: { type: String, default: null },
+  },
+  { versionKey: false, collection: "ledger_checkpoints" },
+);
+ledgerCheckpointSchema.index({ size: 1 });
+
+/**
  * Sign-in sessions, written by connect-mongo (src/http/auth.ts). The model exists for their indexes:
  * the server deletes a session once it expires (TTL), and a user's sessions are found to end them.
  */
@@ -317,6 +347,7 @@ sessionSchema.index({ expires: 1 }, { expireAfterSeconds: 0 });
 sessionSchema.index({ "session.userId": 1 });
 
 export const Session = mongoose.model("Session", sessionSchema);
+export const LedgerCheckpoint = mongoose.model("LedgerCheckpoint", ledgerCheckpointSchema);
 export const Unit = mongoose.model("Unit", unitSchema);
 export const User = mongoose.model("User", userSchema);
 export const Case = mongoose.model("Case", caseSchema);

@@ -7,6 +7,9 @@
 import mongoose from "mongoose";
 import { type ChainEntry, verifyChain } from "../cases/history.ts";
 import { Case, CaseHistory } from "../db/models.ts";
+import { auditCheckpoints, type CheckpointReport, type Positions } from "../ledger/audit.ts";
+import { entryLeafHash } from "../ledger/log.ts";
+import type { Verifier } from "../ledger/note.ts";
 import { checkNumbering, type NumberingReport } from "./numbering.ts";
 import { type OnProgress, PROGRESS_EVERY } from "./progress.ts";
 
@@ -27,13 +30,19 @@ export interface LedgerReport {
   /** First entries without a case: registrations that failed between the entry and the case document. */
   leftovers: string[];
   numbering: NumberingReport;
+  /** Anchored checkpoints (docs/ledger.md); null when no verifier key is configured. */
+  checkpoints: CheckpointReport | null;
   ok: boolean;
 }
 
 type CaseHead = { _id: mongoose.Types.ObjectId; ledgerNumber: string; version: number; historyHead: string };
 const HEAD = { ledgerNumber: 1, version: 1, historyHead: 1 };
 
-export async function verifyLedger(opts: { onProgress?: OnProgress; settleMs?: number } = {}): Promise<LedgerReport> {
+/**
+ * ledger: the checkpoint keys and the directory they were appended to (or, without `dir`, the
+ * database's copies). Without it the checkpoints are not checked.
+ */
+export async function verifyLedger(opts: { onProgress?: OnProgress; settleMs?: number; ledger?: { dir?: string; verifiers: Verifier[] } } = {}): Promise<LedgerReport> {
   const broken: BrokenCase[] = [];
   const leftovers: string[] = [];
   let cases = 0;
@@ -44,11 +53,19 @@ export async function verifyLedger(opts: { onProgress?: OnProgress; settleMs?: n
   const caseCursor = Case.find({}, HEAD).sort({ _id: 1 }).lean<CaseHead>().cursor({ batchSize: 1000 });
   const historyCursor = CaseHistory.find({}).sort({ caseId: 1, seq: 1 }).lean<ChainEntry>().cursor({ batchSize: 1000 });
   let pending = (await historyCursor.next()) as ChainEntry | null;
+  const positions: Positions = { recomputed: [], stored: [], owners: [] };
+  const place = (e: ChainEntry) => {
+    if (!opts.ledger || typeof e.leaf !== "number" || e.leaf < 0 || !Number.isSafeInteger(e.leaf)) return;
+    positions.recomputed[e.leaf] = entryLeafHash(e);
+    positions.stored[e.leaf] = e.leafHash ? Buffer.from(e.leafHash, "hex") : undefined;
+    positions.owners[e.leaf] = { caseId: e.caseId, seq: e.seq };
+  };
   /** The entries of one case id, taken from the history cursor. */
   const takeEntries = async (caseId: string) => {
     const taken: ChainEntry[] = [];
     while (pending && pending.caseId === caseId) {
       taken.push(pending);
+      place(pending);
       pending = await historyCursor.next();
     }
     entries += taken.length;
@@ -78,10 +95,25 @@ export async function verifyLedger(opts: { onProgress?: OnProgress; settleMs?: n
   await orphans(null);
   await opts.onProgress?.({ step: "cases", done: cases, finished: true });
 
+  let checkpoints: CheckpointReport | null = null;
+  if (opts.ledger) {
+    await opts.onProgress?.({ step: "checkpoints", done: 0 });
+    checkpoints = await auditCheckpoints(opts.ledger, positions);
+    // A case whose entries no longer match what was signed is named like one whose chain broke.
+    const named = new Set(broken.map((b) => b.caseId));
+    for (const c of checkpoints.changed) {
+      if (named.has(c.caseId)) continue;
+      named.add(c.caseId);
+      const doc = mongoose.isObjectIdOrHexString(c.caseId) ? await Case.findById(c.caseId, { ledgerNumber: 1 }).lean() : null;
+      broken.push({ caseId: c.caseId, ledgerNumber: doc?.ledgerNumber ?? "?", seq: c.seq, reason: c.reason });
+    }
+    await opts.onProgress?.({ step: "checkpoints", done: checkpoints.checkpoints, finished: true });
+  }
+
   await opts.onProgress?.({ step: "notice numbers", done: 0 });
   const numbering = await checkNumbering(opts.settleMs);
   await opts.onProgress?.({ step: "notice numbers", done: numbering.notices, finished: true });
-  return { cases, entries, broken, lagging, leftovers, numbering, ok: !broken.length && !numbering.problems.length };
+  return { cases, entries, broken, lagging, leftovers, numbering, checkpoints, ok: !broken.length && !numbering.problems.length && !checkpoints?.problems.length };
 }
 
 function judge(c: CaseHead, history: ChainEntry[]): BrokenCase | null {

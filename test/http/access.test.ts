@@ -556,6 +556,31 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "GET /ledger/checkpoint",
+    what: "no checkpoint key configured: the same clear 404 for everyone",
+    url: () => "/api/ledger/checkpoint",
+    expect: all(404),
+    check: errorCode("no_checkpoint"),
+  },
+  {
+    route: "GET /ledger/checkpoints",
+    what: "no checkpoints yet: an empty page for everyone",
+    url: () => "/api/ledger/checkpoints?from=1",
+    expect: all(200),
+    check(res) {
+      expect(res.body).to.deep.equal({ items: [], next: null });
+    },
+  },
+  {
+    route: "GET /cases/:id/history/:seq/proof",
+    what: "an entry of A: who may see A learns there is no checkpoint; another unit, that there is no such case",
+    url: (f) => `/api/cases/${f.A.id}/history/1/proof`,
+    expect: all(404),
+    check(res, who) {
+      errorCode(who === "other" ? "not_found" : "no_checkpoint")(res);
+    },
+  },
+  {
     route: "GET /exports/rates.xlsx",
     what: "the rates and scorecard as Excel, for every role",
     url: () => "/api/exports/rates.xlsx?from=2026-01-01&to=2026-12-31",

@@ -26,6 +26,7 @@ import { loadCalendar } from "../../calendar/workdays.ts";
 import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
 import type { ChainEntry } from "../../cases/history.ts";
+import { coverage } from "../../ledger/proofs.ts";
 import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
 import type { CaseDoc } from "../../db/models.ts";
@@ -207,8 +208,9 @@ export function casePages(deps: PageDeps): express.Router {
     const c = await service.getCase(String(req.params.id), actor);
     const id = c._id.toString();
     const now = clock.now();
-    const [history, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
-      service.history(id),
+    const history = await service.history(id);
+    const [anchors, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
+      deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers) : null,
       listNotices(actor, { caseId: id }),
       listAttachments(id),
       unitNames(),
@@ -246,6 +248,7 @@ export function casePages(deps: PageDeps): express.Router {
         progressPercent: typeof p.percent === "number" && kind === "inspection" ? p.percent : null,
         deadline: typeof p.deadline === "string" ? p.deadline : null,
         files: (Array.isArray(p.attachmentIds) ? (p.attachmentIds as string[]) : []).map((a) => files.get(a)).filter(Boolean),
+        anchor: anchors?.get(h.seq) ?? null,
       };
     });
     // Each deadline revision: which event set it, and how many working days it gave.

@@ -17,6 +17,7 @@ import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
 import { caseRow, casePages } from "./cases.ts";
+import type { Verifier } from "../../ledger/note.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
 import { actorOf, render, requireActor } from "./render.ts";
@@ -27,6 +28,8 @@ export interface PageDeps {
   login: Login;
   maxUploadBytes: number;
   importLimits: ImportLimits;
+  /** Checkpoint verifier keys: with them the case page marks entries 已存证 (docs/ledger.md). */
+  ledgerVerifiers?: Verifier[];
 }
 
 export function pageRouter(deps: PageDeps): express.Router {
