@@ -11,7 +11,8 @@ import mongoose from "mongoose";
 import { KIND_LABELS, LEVEL_LABELS, ownUnit, overdueNow, rungOrder, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
 import { caseFilter, caseStats, sortSpec, type CaseFilter, type Sort } from "../cases/queries.ts";
 import { Case, CaseHistory, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
-import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, bulletinCases, bulletinFor } from "../notices/bulletin.ts";
+import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, type TracedCase } from "../notices/bulletin.ts";
+import { readTrace, type BulletinView, type TracedNotice } from "../notices/bulletins.ts";
 import { scorecard } from "../notices/scorecard.ts";
 
 const t = mongoose.trusted;
@@ -312,18 +313,18 @@ export async function writeRatesXlsx(out: Writable, actor: Actor, range: { from:
 
 // ------------------------------------------------------------------------------------ bulletin
 
-type BulletinView = Awaited<ReturnType<typeof bulletinFor>>;
-
 /**
  * The monthly 通报 as a workbook in the printed layout (title, period, summary, the table with the city's
  * totals, what each figure counts), then the cases behind each case figure and the notices behind each
- * notice figure, so every number traces to cases. A unit's workbook holds its own row and cases only.
+ * notice figure, so every number traces to cases. A unit's workbook holds its own row and cases only
+ * (`b` is already cut for the actor). An issued bulletin's workbook is written from what was stored.
  */
-export async function writeBulletinXlsx(out: Writable, actor: Actor, month: string, now: Date): Promise<void> {
-  const b: BulletinView = await bulletinFor(actor, month, now);
+export async function writeBulletinXlsx(out: Writable, b: BulletinView, now: Date): Promise<void> {
+  const which = { month: b.month, issue: b.issue?.id, draft: !b.issue };
   const wb = workbook(out);
   wb.creator = "Rectiflow 整改流";
-  wb.created = now;
+  wb.created = b.issue ? new Date(`${b.issue.issuedOn}T00:00:00+08:00`) : now;
+  wb.modified = wb.created;
   const levels = b.levels.map((l) => LEVEL_LABELS[l]);
   const width = 7 + levels.length + 2;
   const ws = wb.addWorksheet("通报", { pageSetup: { paperSize: 9, orientation: "landscape", fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
@@ -337,6 +338,7 @@ export async function writeBulletinXlsx(out: Writable, actor: Actor, month: stri
     row.commit();
   };
   line(`${b.monthText}整改工作情况通报`, { bold: true, size: 16, center: true, height: 28 });
+  line(b.issue ? `${b.issue.issuer}　${b.issue.label}${b.issue.corrects ? `（更正${b.issue.corrects.label}）` : ""}　${b.issue.issuedOn}` : "草稿（未发布）：实时数字，发布前仍会变化", { center: true });
   line(`统计期间：${b.from} 至 ${b.to}　统计截止：${b.cutoff}`, { center: true });
   line(`　　${b.summary}`, { height: Math.max(45, Math.ceil(b.summary.length / 70) * 16) });
   const head = ws.addRow(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "其中长期坚持", "超期未办结", ...levels, "扣分", "专函督办"]);
@@ -369,7 +371,7 @@ export async function writeBulletinXlsx(out: Writable, actor: Actor, month: stri
   ]);
   for (const r of b.rows)
     for (const figure of CASE_FIGURES)
-      for (const c of await bulletinCases(month, now, r.unitId, figure))
+      for (const c of (await readTrace(which, r.unitId, figure, now)).items as TracedCase[])
         cases.addRow({ unit: r.unitName, figure: FIGURE_LABELS[figure], ledgerNumber: c.ledgerNumber, title: c.title, state: c.state, deadline: excelDate(c.deadline), closedOn: excelDate(c.closedOn) }).commit();
   cases.commit();
 
@@ -382,14 +384,11 @@ export async function writeBulletinXlsx(out: Writable, actor: Actor, month: stri
     { header: "问题/事项", key: "title", width: 40 },
     { header: "发出日期", key: "issuedOn", width: 12, numFmt: DATE_FORMAT },
   ]);
-  const shown = new Set(b.rows.map((r) => r.unitId));
-  const names = new Map(b.rows.map((r) => [r.unitId, r.unitName]));
-  for (const s of await scorecard(b.from, b.to))
-    if (shown.has(s.unitId))
-      for (const l of s.lines)
-        notices
-          .addRow({ unit: names.get(s.unitId), level: LEVEL_LABELS[l.level as Level] ?? l.level, number: l.number ?? "", points: l.points, ledgerNumber: l.ledgerNumber, title: l.caseTitle, issuedOn: excelDate(shanghaiDate(l.issuedAt)) })
-          .commit();
+  for (const r of b.rows)
+    for (const l of (await readTrace(which, r.unitId, "notices", now)).items as TracedNotice[])
+      notices
+        .addRow({ unit: r.unitName, level: LEVEL_LABELS[l.level as Level] ?? l.level, number: l.number ?? "", points: l.points, ledgerNumber: l.ledgerNumber, title: l.caseTitle, issuedOn: excelDate(l.issuedOn) })
+        .commit();
   notices.commit();
   await wb.commit();
 }

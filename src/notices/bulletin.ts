@@ -156,7 +156,7 @@ export async function bulletin(month: string, now: Date, levels: Level[]): Promi
   return b;
 }
 
-const monthText = (month: string) => `${month.slice(0, 4)}年${Number(month.slice(5, 7))}月`;
+export const monthText = (month: string) => `${month.slice(0, 4)}年${Number(month.slice(5, 7))}月`;
 const dateText = (d: string) => `${Number(d.slice(5, 7))}月${Number(d.slice(8, 10))}日`;
 const levelsText = (counts: Partial<Record<Level, number>>) =>
   Object.entries(counts)
@@ -232,8 +232,12 @@ export async function unitLevels(): Promise<Level[]> {
  * never sees another unit's numbers).
  */
 export async function bulletinFor(actor: Actor, month: string, now: Date): Promise<Bulletin & { monthText: string }> {
-  const b = await bulletin(month, now, await unitLevels());
-  const text = monthText(month);
+  return visibleTo(actor, await bulletin(month, now, await unitLevels()));
+}
+
+/** A computed or stored 通报 cut to what `actor` may see (bulletinFor's rule; issued bulletins are cut at read time). */
+export async function visibleTo(actor: Actor, b: Bulletin): Promise<Bulletin & { monthText: string }> {
+  const text = monthText(b.month);
   if (actor.role !== "unit_user") return { ...b, monthText: text };
   const own = b.rows.find((r) => r.unitId === unitScope(actor));
   const names = await unitNames();

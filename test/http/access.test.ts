@@ -314,6 +314,22 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "GET /bulletins",
+    what: "the year's issued bulletins (number, month, office, date), for every role",
+    url: () => "/api/bulletins?year=2026",
+    expect: all(200),
+  },
+  {
+    route: "POST /bulletins",
+    what: "发布 a month's 通报 is the office's; the month's second issue is refused",
+    url: () => "/api/bulletins",
+    body: () => ({ month: "2026-02" }),
+    expect: { leader: 403, lead: 403, co: 403, other: 403, staff: 201, admin: 409 },
+    check(res, who) {
+      errorCode(who === "admin" ? "already_issued" : "forbidden")(res);
+    },
+  },
+  {
     route: "GET /settings",
     what: "the office's settings",
     url: () => "/api/settings",

@@ -82,7 +82,7 @@ describe("考评 and 通报 pages", function () {
     expect(page.text).to.contain("2026年4月整改工作情况通报").and.contain("size: A4 landscape").and.contain("市生态环境局").and.contain("市水务局");
     expect(page.text).to.contain("全市2个责任单位共承办督察整改和信访案件3件");
     const html = decoded(page.text);
-    const held = new RegExp(`href="(/bulletin/trace\\?month=2026-04&unit=${w.units.lead}&figure=held)">2<`).exec(html);
+    const held = new RegExp(`href="(/bulletin/trace\\?month=2026-04&draft=true&unit=${w.units.lead}&figure=held)">2<`).exec(html);
     expect(held, "a link on the cases held").to.not.equal(null);
     expect(html).to.contain(`/scorecard?from=2026-04-01&to=2026-04-30&unit=${w.units.lead}&level=yellow#lines`);
     const traced = await as.leader.agent.get(held![1]!);
@@ -113,7 +113,8 @@ describe("考评 and 通报 pages", function () {
     expect([...book.keys()]).to.deep.equal(["通报", "案件明细", "通知明细"]);
     const sheet = book.get("通报")!;
     expect(sheet[0]![0]).to.equal("2026年4月整改工作情况通报");
-    expect(String(sheet[2]![0])).to.contain("全市2个责任单位");
+    expect(sheet[1]![0]).to.equal("草稿（未发布）：实时数字，发布前仍会变化");
+    expect(String(sheet[3]![0])).to.contain("全市2个责任单位");
     const head = sheet.findIndex((r) => r[0] === "排名");
     expect(sheet[head]!.slice(0, 7)).to.deep.equal(["排名", "责任单位", "承办案件", "本月办结", "其中按期", "其中长期坚持", "超期未办结"]);
     const json = (await as.staff.agent.get("/api/bulletin?month=2026-04").expect(200)).body;
