@@ -8,7 +8,7 @@ import mongoose from "mongoose";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { log } from "../../src/log.ts";
-import { dingtalkSign, feishuSign, fitBytes } from "../../src/notices/channels.ts";
+import { dingtalkSign, feishuSign, fitBytes, redact } from "../../src/notices/channels.ts";
 import { enqueueDeliveries, jobIdOf } from "../../src/notices/delivery.ts";
 import { issueByHand, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { acs3Signature, segments } from "../../src/notices/sms.ts";
@@ -71,6 +71,11 @@ describe("robot and SMS channels", () => {
         expect(out).to.contain("……");
       }
       expect(fitBytes("a", "b", "c", 3)).to.equal("abc");
+    });
+
+    it("redacts the caller's IP (v4 and v6) and any secret from a provider's message", () => {
+      const m = redact("invalid webhook url, from ip: 203.0.113.7, more info; via 2001:db8::1 key=abcd1234", ["abcd1234"]);
+      expect(m).to.equal("invalid webhook url, from ip: *.*.*.*, more info; via *:* key=***");
     });
 
     it("counts SMS segments with the signature: 70 characters in one, 67 per part beyond", () => {
@@ -141,10 +146,16 @@ describe("robot and SMS channels", () => {
     }
     const supervise = (c: CaseDoc, requirement = "请于五个工作日内报送整改进展") => issueByHand(c, { level: "supervision", requirement }, w.office, w.clock);
     const delivery = (n: NoticeRecord, channel: string) => NoticeDelivery.findById(`${n._id}:${channel}`).lean();
-    const settled = (n: NoticeRecord, channel: string) => until(`${channel} of ${n._id} to settle`, async () => {
-      const d = await delivery(n, channel);
-      return d && d.status !== "pending" && d;
-    });
+    /** ms: a child worker process may take 10–30 s to start on a busy machine. */
+    const settled = (n: NoticeRecord, channel: string, ms = 15_000) =>
+      until(
+        `${channel} of ${n._id} to settle`,
+        async () => {
+          const d = await delivery(n, channel);
+          return d && d.status !== "pending" && d;
+        },
+        ms,
+      );
     const queue = (worker: RunningWorker, notices: NoticeRecord[], config: Config) => enqueueDeliveries(worker.deliveryQueue, notices.flatMap((n) => n.deliveries ?? []), deliveryOptions(config));
     /** A producer only (no worker of its own): the jobs go to the child process. */
     async function queueOnly(config: Config, notices: NoticeRecord[]) {
@@ -378,7 +389,7 @@ describe("robot and SMS channels", () => {
     });
 
     it("SMS: a worker SIGKILLed while the provider is sending; the job taken up again sends no second message", async function () {
-      this.timeout(60_000);
+      this.timeout(120_000);
       const sms = await serving(fakeSms(SMS));
       await setLead({ sms: { mobiles: MOBILES.slice(0, 1) } });
       const c = await assignedCase();
@@ -410,7 +421,7 @@ describe("robot and SMS channels", () => {
       );
       later(() => child!.kill());
       await queueOnly(config, [n]);
-      await until("the child to be killed mid-send", () => !child!.alive, 30_000);
+      await until("the child to be killed mid-send", () => !child!.alive, 60_000);
       sms.hold = null;
       // Another worker takes the stalled job up once its lock expired.
       await run(config);
@@ -424,7 +435,7 @@ describe("robot and SMS channels", () => {
     });
 
     it("keys and secrets are write-only: set through the API, never in its answers, a page or the worker's log", async function () {
-      this.timeout(60_000);
+      this.timeout(120_000);
       await makeUsers(w);
       const { app, close } = testApp(w);
       later(close);
@@ -441,6 +452,14 @@ describe("robot and SMS channels", () => {
       const mentions = await patch({ notify: { wecom: { mobiles: ["13700000003"] } } });
       expect(mentions.body.notify.wecom).to.deep.equal({ keySet: true, mobiles: ["13700000003"] });
       expect((await Unit.findById(w.units.lead).lean())!.notify!.wecom!.key).to.equal(WECOM_KEY);
+      // Another notify field alone leaves the robots and the webhook as they were; null removes one robot.
+      await patch({ notify: { webhookUrl: "https://hook.example.gov.cn/rectiflow", webhookSecret: "0123456789abcdef0123" } });
+      const emails = await patch({ notify: { emails: ["lead@unit.example"] } });
+      expect(emails.body.notify).to.deep.include({ emails: ["lead@unit.example"], webhookUrl: "https://hook.example.gov.cn/rectiflow", webhookSecretSet: true });
+      expect(emails.body.notify.dingtalk).to.deep.equal({ tokenSet: true, secretSet: true, mobiles: [] });
+      const removed = await patch({ notify: { sms: null } });
+      expect(removed.body.notify.sms).to.equal(null);
+      await patch({ notify: { sms: { mobiles: MOBILES } } });
 
       // The providers refuse (wrong keys everywhere): failures are logged and shown.
       const wecom = await serving(fakeWecom(["other-key-00000"]));
@@ -473,7 +492,7 @@ describe("robot and SMS channels", () => {
       const c = await assignedCase();
       const n = await supervise(c);
       await queueOnly(config, [n]);
-      for (const ch of ["wecom", "dingtalk", "feishu", "sms"]) expect(await settled(n, ch), ch).to.include({ status: "failed" });
+      for (const ch of ["wecom", "dingtalk", "feishu", "sms"]) expect(await settled(n, ch, 60_000), ch).to.include({ status: "failed" });
       await sleep(300);
       const answers = [
         JSON.stringify(set.body),
