@@ -57,6 +57,22 @@ const schema = z.object({
   DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   SWEEP_CRON: z.string().default("* * * * *"),
+  /** Where a link in a robot's message or an SMS leads: this app's address as users reach it. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: "PUBLIC_URL must be an http(s) URL" }).default("http://localhost:3000"),
+  /** Providers' base URLs (a private 政务微信 server has its own host; tests point them at local fakes). */
+  WECOM_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://qyapi.weixin.qq.com"),
+  DINGTALK_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://oapi.dingtalk.com"),
+  FEISHU_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://open.feishu.cn"),
+  /** Aliyun dysms (SendSms, ACS3-HMAC-SHA256). Unset key: SMS deliveries fail with a message saying so. */
+  SMS_ENDPOINT: z.url({ protocol: /^https?$/ }).default("https://dysmsapi.aliyuncs.com"),
+  SMS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  SMS_ACCESS_KEY_SECRET: z.string().min(1).optional(),
+  /** The approved signature (签名, 2–8 characters, without 【】) and template code (SMS_…). */
+  SMS_SIGN_NAME: z.string().min(2).max(12).optional(),
+  SMS_TEMPLATE_CODE: z.string().regex(/^SMS_\d+$/, { error: "SMS_TEMPLATE_CODE looks like SMS_123456789" }).optional(),
+  /** The approved template's text with ${unit} ${level} ${ledger} ${title} ${deadline}: for the segment count. */
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the provider's template placeholders, not ours
+  SMS_TEMPLATE_TEXT: z.string().min(1).default("${unit}：${level}，${ledger}“${title}”，办理期限${deadline}。请登录整改系统查看处理。"),
   /** The worker touches this file every 30 s; a container health check reads its age. */
   HEARTBEAT_FILE: z.string().optional(),
   /** How often the worker re-asserts the sweep schedule in Redis (restores it after Redis lost it). */

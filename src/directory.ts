@@ -5,6 +5,7 @@ import { z } from "zod";
 import { VISIBLE, type Actor } from "../workflows/index.ts";
 import { Session, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
+import { ROBOT_TARGETS, mergeTargets, type StoredTargets } from "./notices/targets.ts";
 
 export const newUnitSchema = z.object({
   name: z.string({ error: "请填写单位名称" }).max(100, { error: "单位名称不能超过 100 个字" }).regex(VISIBLE, { error: "请填写单位名称" }).trim(),
@@ -20,8 +21,9 @@ export const newUnitSchema = z.object({
       emails: z.array(z.email({ error: "电子邮箱格式不正确" })).max(20).default([]),
       webhookUrl: z.url({ protocol: /^https?$/, error: "推送地址应为 http(s) 网址" }).nullable().default(null),
       webhookSecret: z.string().min(16, { error: "推送签名密钥至少 16 位" }).max(200, { error: "推送签名密钥不能超过 200 位" }).nullable().default(null),
+      ...ROBOT_TARGETS,
     })
-    .default({ emails: [], webhookUrl: null, webhookSecret: null }),
+    .default({ emails: [], webhookUrl: null, webhookSecret: null, wecom: null, dingtalk: null, feishu: null, sms: null }),
 });
 
 const nameTaken = (name: string) => duplicate("name", `单位“${name}”已存在`);
@@ -37,6 +39,10 @@ async function assertUnitNameFree(name: string, except?: mongoose.Types.ObjectId
 export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<UnitDoc> {
   const parsed = newUnitSchema.safeParse(input);
   if (!parsed.success) throw fromZod(parsed.error);
+  const { wecom, dingtalk, feishu, sms } = parsed.data.notify;
+  const robots = mergeTargets(null, { wecom, dingtalk, feishu, sms });
+  if (robots.missing) throw invalid([robots.missing]);
+  Object.assign(parsed.data.notify, robots.set);
   await assertUnitNameFree(parsed.data.name);
   try {
     return (await Unit.create(parsed.data)).toObject();
@@ -44,6 +50,14 @@ export async function createUnit(input: z.input<typeof newUnitSchema>): Promise<
     if (isDuplicateKey(e)) throw nameTaken(parsed.data.name);
     throw e;
   }
+}
+
+/** A unit's stored robots and SMS, secrets included: for merging a change, never for showing. */
+export async function unitTargets(id: string): Promise<StoredTargets | null> {
+  if (!mongoose.isObjectIdOrHexString(id)) throw notFound("单位");
+  const u = await Unit.findById(id, { notify: 1 }).lean();
+  if (!u) throw notFound("单位");
+  return (u.notify ?? null) as StoredTargets | null;
 }
 
 /** Sets the given fields (already validated; dotted paths allowed) of a unit. */

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, type Queue } from "bullmq";
 import type { Registry } from "prom-client";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { CaseService } from "./cases/service.ts";
@@ -48,6 +48,17 @@ export function deliveryOptions(config: Config): DeliveryOptions {
     smtpUrl: config.SMTP_URL,
     smtpFrom: config.SMTP_FROM,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    publicUrl: config.PUBLIC_URL,
+    providers: { wecom: config.WECOM_BASE_URL, dingtalk: config.DINGTALK_BASE_URL, feishu: config.FEISHU_BASE_URL },
+    sms: {
+      endpoint: config.SMS_ENDPOINT,
+      accessKeyId: config.SMS_ACCESS_KEY_ID,
+      accessKeySecret: config.SMS_ACCESS_KEY_SECRET,
+      signName: config.SMS_SIGN_NAME,
+      templateCode: config.SMS_TEMPLATE_CODE,
+      templateText: config.SMS_TEMPLATE_TEXT,
+    },
+    limitPrefix: config.QUEUE_PREFIX,
   };
 }
 
@@ -93,8 +104,8 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   if (metrics) ledgerGauges(metrics, { clock, queues: [sweepQueue, deliveryQueue] });
   // Shown as the job's processedBy: which process took a job.
   const name = `${hostname()}:${process.pid}`;
-  const deliverer = new NoticeDeliverer(opts);
-  const deliveryWorker = new Worker(QUEUES.delivery, (job) => deliverer.process(job), {
+  const deliverer = new NoticeDeliverer(opts, conn(new Redis(redisUrl, { maxRetriesPerRequest: 1 })));
+  const deliveryWorker = new Worker(QUEUES.delivery, (job, token) => deliverer.process(job, token), {
     connection: conn(workerConnection(redisUrl)),
     prefix,
     name,

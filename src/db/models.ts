@@ -27,6 +27,11 @@ const unitSchema = new Schema(
           emails: { type: [String], default: [] },
           webhookUrl: { type: String, default: null },
           webhookSecret: { type: String, default: null },
+          // Group robots and SMS (src/notices/targets.ts); keys and secrets are write-only.
+          wecom: { type: new Schema({ key: String, mobiles: [String] }, { _id: false }), default: null },
+          dingtalk: { type: new Schema({ token: String, secret: String, mobiles: [String] }, { _id: false }), default: null },
+          feishu: { type: new Schema({ hook: String, secret: String }, { _id: false }), default: null },
+          sms: { type: new Schema({ mobiles: [String] }, { _id: false }), default: null },
         },
         { _id: false },
       ),
@@ -274,7 +279,7 @@ const noticeDeliverySchema = new Schema(
   {
     _id: { type: String, required: true },
     noticeId: { type: String, required: true },
-    channel: { type: String, enum: ["inbox", "email", "webhook"], required: true },
+    channel: { type: String, enum: ["inbox", "email", "webhook", "wecom", "dingtalk", "feishu", "sms"], required: true },
     unitId: { type: String, default: null },
     status: { type: String, enum: ["pending", "sent", "failed", "skipped", "cancelled"], required: true },
     attempts: { type: Number, default: 0 },
@@ -282,6 +287,10 @@ const noticeDeliverySchema = new Schema(
     target: { type: String, default: null },
     sentAt: { type: Date, default: null },
     cancelReason: { type: String, default: null },
+    /** Held back by the robot's rate limit until then (the job waits, delayed; it does not fail). */
+    waitUntil: { type: Date, default: null },
+    /** An SMS handed to the provider and not yet answered: a retry finding it must not send again (src/notices/sms.ts). */
+    dispatchedAt: { type: Date, default: null },
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );

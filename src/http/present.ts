@@ -4,6 +4,7 @@ import type { ChainEntry } from "../cases/history.ts";
 import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
 import { noticeState } from "../notices/inbox.ts";
 import type { NoticeRecord } from "../notices/issuer.ts";
+import { presentTargets, type StoredTargets } from "../notices/targets.ts";
 
 /**
  * 张三 → 张*, 13812345678 → 138****5678: the complained-about party must not learn who complained.
@@ -89,7 +90,7 @@ export function presentNotice(n: NoticeRecord) {
     issuedAt: n.issuedAt,
     state: noticeState(n),
     deliveries: Object.fromEntries(
-      (n.deliveries ?? []).map((d) => [d.channel, { status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null }]),
+      (n.deliveries ?? []).map((d) => [d.channel, { status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null, waitUntil: d.waitUntil ?? null }]),
     ),
     readAt: n.readAt,
     ackAt: n.ackAt,
@@ -107,12 +108,12 @@ export function presentUnit(u: UnitDoc) {
   };
 }
 
-/** Office admins also see contacts and notification settings (never the webhook secret). */
+/** Office admins also see contacts and notification settings (never a secret or robot key: only that it is set). */
 export function presentUnitForAdmin(u: UnitDoc) {
   return {
     ...presentUnit(u),
     contacts: u.contacts,
-    notify: { emails: u.notify?.emails ?? [], webhookUrl: u.notify?.webhookUrl ?? null, webhookSecretSet: !!u.notify?.webhookSecret },
+    notify: { emails: u.notify?.emails ?? [], webhookUrl: u.notify?.webhookUrl ?? null, webhookSecretSet: !!u.notify?.webhookSecret, ...presentTargets(u.notify as StoredTargets) },
   };
 }
 

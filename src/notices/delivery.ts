@@ -6,13 +6,18 @@
  * cancelled on that channel instead of sent.
  */
 import { createHmac } from "node:crypto";
-import type { Job, Queue } from "bullmq";
+import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import nodemailer, { type Transporter } from "nodemailer";
 import { inState } from "../../workflows/index.ts";
 import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
+import { ProviderError, ROBOTS, noticeLink, robotRequest, textOf, type ProviderUrls, type RobotName } from "./channels.ts";
 import type { Channel, NoticeRecord } from "./issuer.ts";
-import { noticeSubject, renderNoticeDocument } from "./render.ts";
+import { documentOf, noticeSubject, renderNoticeDocument } from "./render.ts";
+import { RobotLimiter } from "./robot-limits.ts";
 import { cachedRules } from "./rules.ts";
+import { SmsAmbiguous, checkSmsAnswer, smsRequest, type SmsSettings } from "./sms.ts";
+import type { StoredTargets } from "./targets.ts";
 
 export interface DeliveryOptions {
   attempts: number;
@@ -20,7 +25,15 @@ export interface DeliveryOptions {
   smtpUrl?: string;
   smtpFrom: string;
   webhookTimeoutMs: number;
+  publicUrl: string;
+  providers: ProviderUrls;
+  sms: SmsSettings;
+  /** Where the robots' shared rate limits live (the queue's prefix). */
+  limitPrefix: string;
 }
+
+/** Whether a fetch failed before the request left (nothing can have reached the provider). */
+const neverSent = (e: unknown) => /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(((e as { cause?: { code?: string } }).cause?.code ?? "") as string);
 
 export const jobIdOf = (noticeId: string, channel: Channel) => `${noticeId}--${channel}`;
 
@@ -66,13 +79,23 @@ async function staleReason(n: NoticeRecord, c: CaseDoc | null): Promise<string |
 
 export class NoticeDeliverer {
   private mailer: Transporter | null;
+  private limiter: RobotLimiter | null;
 
-  constructor(private readonly opts: DeliveryOptions) {
+  /** redis: for the robots' shared rate limits (without it, robot channels fail as not set up). */
+  constructor(
+    private readonly opts: DeliveryOptions,
+    redis?: Redis,
+  ) {
     this.mailer = opts.smtpUrl ? nodemailer.createTransport(opts.smtpUrl) : null;
+    this.limiter = redis ? new RobotLimiter(redis, opts.limitPrefix) : null;
   }
 
-  /** The BullMQ processor: writes only its own delivery document. Throws to have BullMQ retry. */
-  async process(job: Job<{ noticeId: string; channel: Channel }>): Promise<string> {
+  /**
+   * The BullMQ processor: writes only its own delivery document. Throws to have BullMQ retry; a
+   * provider's permanent refusal fails at once (UnrecoverableError); a robot over its rate limit
+   * moves the job to delayed (DelayedError: no attempt spent).
+   */
+  async process(job: Job<{ noticeId: string; channel: Channel }>, token?: string): Promise<string> {
     const { noticeId, channel } = job.data;
     const _id = `${noticeId}:${channel}`;
     const delivery = await NoticeDelivery.findById(_id).lean();
@@ -88,20 +111,89 @@ export class NoticeDeliverer {
     }
     const attempts = (delivery.attempts ?? 0) + 1;
     try {
-      const target = await this.send(notice, channel);
-      await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts } });
+      const target = await this.send(notice, channel, job, token, delivery.dispatchedAt ?? null);
+      await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts, waitUntil: null } });
       return `sent to ${target}`;
     } catch (e) {
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (e instanceof DelayedError) throw e;
+      const permanent = (e instanceof ProviderError && e.outcome === "permanent") || e instanceof SmsAmbiguous;
+      const last = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const message = (e as Error).message.slice(0, 1000);
-      await NoticeDelivery.updateOne({ _id }, { $set: { lastError: message, attempts, ...(last ? { status: "failed" } : {}) } });
-      throw e;
+      await NoticeDelivery.updateOne({ _id }, { $set: { lastError: message, attempts, waitUntil: null, ...(last ? { status: "failed" } : {}) } });
+      throw permanent ? new UnrecoverableError(message) : e;
     }
   }
-  private async send(n: NoticeRecord, channel: Channel): Promise<string> {
+
+  /** Sends to a group robot once the robot's shared rate limit lets it; the provider's answer decides. */
+  private async sendRobot(n: NoticeRecord, channel: RobotName, targets: StoredTargets | null, job: Job, token?: string): Promise<string> {
+    const req = robotRequest(channel, this.opts.providers, targets, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)));
+    if (!this.limiter) throw new ProviderError("工作进程未连接 Redis，无法按机器人限额发送", "retry");
+    const wait = await this.limiter.take(req.robot, req.windows, String(job.id));
+    if (wait > 0) {
+      const until = Date.now() + wait;
+      await NoticeDelivery.updateOne({ _id: `${n._id}:${channel}` }, { $set: { waitUntil: new Date(until) } });
+      await job.moveToDelayed(until, token);
+      throw new DelayedError();
+    }
+    const { url, body } = req.build(new Date());
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(this.opts.webhookTimeoutMs),
+    }).catch((e: Error) => {
+      // The URL carries the key: only the cause's code is kept.
+      throw new ProviderError(`无法连接${req.target}服务（${(e as { cause?: { code?: string } }).cause?.code ?? e.name}）`, "retry");
+    });
+    const text = await res.text();
+    try {
+      req.check(res.status, text);
+    } catch (e) {
+      if (e instanceof ProviderError && e.blockMs) await this.limiter.block(req.robot, e.blockMs);
+      throw e;
+    }
+    return req.target;
+  }
+
+  /**
+   * Sends an SMS at most once (see sms.ts): the hand-over is recorded before the request; a job that
+   * finds it recorded by an earlier attempt does not send. A definite refusal clears the record, so
+   * its retry may send.
+   */
+  private async sendSms(n: NoticeRecord, unitName: string, targets: StoredTargets | null, dispatchedAt: Date | null): Promise<string> {
+    const _id = `${n._id}:sms`;
+    if (dispatchedAt) throw new SmsAmbiguous(`发送结果不明：${dispatchedAt.toISOString()} 已交短信服务发送，未收到应答（进程中断或连接断开）；为免重复短信不再自动重发，请在短信服务控制台按外部流水号 ${_id} 核实`);
+    const send = smsRequest(this.opts.sms, n, unitName, targets?.sms?.mobiles ?? [], _id, new Date());
+    const claimed = await NoticeDelivery.updateOne({ _id, status: "pending", dispatchedAt: null }, { $set: { dispatchedAt: new Date() } });
+    if (claimed.modifiedCount !== 1) throw new SmsAmbiguous("发送结果不明：另一次发送已在进行，为免重复短信不再自动重发");
+    const secrets = [this.opts.sms.accessKeySecret ?? ""];
+    let res: Response;
+    try {
+      res = await fetch(send.request.url, { method: "POST", headers: send.request.headers, body: send.request.body, signal: AbortSignal.timeout(this.opts.webhookTimeoutMs) });
+    } catch (e) {
+      if (neverSent(e)) {
+        await NoticeDelivery.updateOne({ _id }, { $set: { dispatchedAt: null } });
+        throw new ProviderError(`无法连接短信服务（${(e as { cause?: { code?: string } }).cause?.code}）`, "retry");
+      }
+      throw new SmsAmbiguous(`发送结果不明：请求已发出但未收到应答（${(e as Error).name}）；为免重复短信不再自动重发，请在短信服务控制台按外部流水号 ${_id} 核实`);
+    }
+    const text = await res.text().catch(() => "");
+    try {
+      checkSmsAnswer(res.status, text, secrets);
+    } catch (e) {
+      if (e instanceof ProviderError) await NoticeDelivery.updateOne({ _id }, { $set: { dispatchedAt: null } });
+      throw e;
+    }
+    return send.target;
+  }
+
+  private async send(n: NoticeRecord, channel: Channel, job: Job, token: string | undefined, dispatchedAt: Date | null): Promise<string> {
     if (channel === "inbox") return `inbox:${n.unitId}`;
     const unit = await Unit.findById(n.unitId).lean();
     if (!unit) throw new Error("责任单位不存在");
+    if ((ROBOTS as readonly string[]).includes(channel)) return this.sendRobot(n, channel as RobotName, (unit.notify ?? null) as StoredTargets | null, job, token);
+    if (channel === "sms") return this.sendSms(n, unit.name, (unit.notify ?? null) as StoredTargets | null, dispatchedAt);
     const html = await renderNoticeDocument(n, { receipt: true });
     if (channel === "email") {
       if (!this.mailer) throw new Error("未配置 SMTP_URL，无法发送邮件");

@@ -12,6 +12,7 @@ import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
 import { loadRules } from "./rules.ts";
 import { loadSettings, type OfficeSettings } from "./settings.ts";
+import { ROBOT_CHANNELS, configured, type StoredTargets } from "./targets.ts";
 import { loadTexts, compose, type Composed } from "./texts.ts";
 
 export interface DeliveryView {
@@ -22,6 +23,8 @@ export interface DeliveryView {
   lastError?: string | null;
   sentAt?: Date | null;
   cancelReason?: string | null;
+  /** Held back by a robot's rate limit until then. */
+  waitUntil?: Date | null;
 }
 export type NoticeRecord = Omit<NoticeDoc, "document"> & { _id: string; deliveries?: DeliveryView[]; document?: NoticeDocument | null };
 /** A notice's document as issued (notice.document). */
@@ -30,7 +33,7 @@ export interface NoticeDocument extends Composed {
 }
 const senderOf = ({ issuerMark, signer, contactName, contactPhone, cc }: OfficeSettings): NoticeDocument["sender"] => ({ issuerMark, signer, contactName, contactPhone, cc });
 
-export const CHANNELS = ["inbox", "email", "webhook"] as const;
+export const CHANNELS = ["inbox", "email", "webhook", "wecom", "dingtalk", "feishu", "sms"] as const;
 export type Channel = (typeof CHANNELS)[number];
 /** The inbox of the office's staff: reminders of what the office itself owes (notice.inbox). */
 export const OFFICE_INBOX = "office";
@@ -75,13 +78,20 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-type UnitChannels = Map<string, { name: string; emails: number; webhook: boolean }>;
+type UnitChannels = Map<string, { name: string; has: Set<Channel> }>;
 
 async function channelsOf(unitIds: string[]): Promise<UnitChannels> {
   const ids = [...new Set(unitIds)];
   if (!ids.length) return new Map();
   const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { name: 1, notify: 1 }).lean();
-  return new Map(units.map((u) => [u._id.toString(), { name: u.name, emails: u.notify?.emails?.length ?? 0, webhook: !!u.notify?.webhookUrl }]));
+  return new Map(
+    units.map((u) => {
+      const has = new Set<Channel>(ROBOT_CHANNELS.filter((c) => configured(u.notify as StoredTargets, c)));
+      if (u.notify?.emails?.length) has.add("email");
+      if (u.notify?.webhookUrl) has.add("webhook");
+      return [u._id.toString(), { name: u.name, has }];
+    }),
+  );
 }
 
 /** Whose inbox a notice goes to: the unit's while it holds the case (or the office sends by hand), the office's while the office holds it. */
@@ -95,22 +105,26 @@ function addresseeOf(i: { doc: CaseDoc; holder: Holder | null; rule: NoticeRule 
   return null;
 }
 
+/** Channels every notice records, sent or skipped; a robot or SMS is recorded only where the unit has it. */
+const RECORDED: readonly Channel[] = ["inbox", "email", "webhook"];
+
 /**
  * One delivery document per channel. Writing the notice into an inbox is its delivery, so the inbox
- * is sent at issue; a unit's email and webhook are pending where the unit has them, for the delivery
- * worker. Every channel is skipped when the notice is addressed to no inbox (约谈/通报 goes to leaders,
- * who see every notice); a superseded rung has no deliveries at all.
+ * is sent at issue; a unit's email and webhook are pending where the unit has them (else skipped),
+ * its robots and SMS pending where it has them (else absent: four skipped documents per notice would
+ * say nothing), for the delivery worker. Every channel is skipped when the notice is addressed to no
+ * inbox (约谈/通报 goes to leaders, who see every notice); a superseded rung has no deliveries at all.
  */
 function deliveriesFor(noticeId: string, unitId: string | null, addressee: "unit" | "office" | null, units: UnitChannels, now: Date) {
   const unit = addressee === "unit" && unitId ? units.get(unitId) : undefined;
   const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null };
-  return CHANNELS.map((channel) => {
+  return CHANNELS.filter((channel) => RECORDED.includes(channel) || unit?.has.has(channel)).map((channel) => {
     const _id = `${noticeId}:${channel}`;
     const sent = (target: string) => ({ ...base, _id, channel, status: "sent" as const, attempts: 1, target, sentAt: now });
     if (addressee === OFFICE_INBOX) return channel === "inbox" ? sent(`inbox:${OFFICE_INBOX}`) : { ...base, _id, channel, status: "skipped" as const };
     if (!unit) return { ...base, _id, channel, status: "skipped" as const };
     if (channel === "inbox") return sent(`inbox:${unitId}`);
-    return { ...base, _id, channel, status: (channel === "email" ? unit.emails : unit.webhook) ? ("pending" as const) : ("skipped" as const) };
+    return { ...base, _id, channel, status: unit.has.has(channel) ? ("pending" as const) : ("skipped" as const) };
   });
 }
 

@@ -15,7 +15,7 @@ import { loadConfig, type Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { log } from "../../src/log.ts";
 import { enqueueDeliveries, jobIdOf, type PendingDelivery } from "../../src/notices/delivery.ts";
-import { CHANNELS, issueByHand, type Channel, type NoticeRecord } from "../../src/notices/issuer.ts";
+import { issueByHand, type Channel, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, startWorker, type RunningWorker } from "../../src/worker.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
@@ -24,6 +24,8 @@ import { testDbUri } from "../support/hooks.ts";
 import { Rendezvous, freshPrefix, sleep, smtpError, startHttp, startSmtp, tally, until } from "../support/receivers.ts";
 
 const REDIS_URL = process.env.REDIS_URL!;
+/** The channels these tests set up (robots and SMS: test/notices/channels.test.ts). */
+const CHANNELS = ["inbox", "email", "webhook"] as const;
 const SECRET = "0123456789abcdef0123";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** A cron that does not fire while a test runs: no sweep adds notices behind the test's back. */

@@ -6,6 +6,8 @@ import { CaseSchedule, Notice, NoticeDelivery, Sequence, Unit, type CaseDoc } fr
 import { acknowledge, listNotices, noticeState } from "../../src/notices/inbox.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
+import { loadConfig } from "../../src/config.ts";
+import { deliveryOptions } from "../../src/worker.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
@@ -186,7 +188,7 @@ describe("the escalation ladder", () => {
     // The red warning of revision 1 reached the inbox when it was issued; its email had not gone out yet:
     // it is cancelled, not sent.
     expect((await NoticeDelivery.findById(`${redNotice._id}:inbox`).lean())!.status).to.equal("sent");
-    const deliverer = new NoticeDeliverer({ attempts: 1, backoffMs: 10, smtpFrom: "x@y", webhookTimeoutMs: 1000 });
+    const deliverer = new NoticeDeliverer({ ...deliveryOptions(loadConfig(process.env)), attempts: 1, backoffMs: 10, smtpFrom: "x@y", webhookTimeoutMs: 1000 });
     const job = { data: { noticeId: redNotice._id, channel: "email" }, attemptsMade: 0, opts: { attempts: 1 } };
     expect(await deliverer.process(job as never)).to.match(/^cancelled/);
     const email = (await NoticeDelivery.findById(`${redNotice._id}:email`).lean())!;

@@ -44,7 +44,7 @@ const RECIPIENT_LABELS: Record<string, string> = { unit: "责任单位", unit_he
 const DAY_UNIT_LABELS: Record<string, string> = { workday: "工作日", calendar: "自然日" };
 const QUEUE_LABELS: Record<string, string> = { "notice-sweep": "通知巡检", "notice-delivery": "通知投递" };
 /** Job and scheduler names as people say them (delivery jobs are named by their channel). */
-const JOB_LABELS: Record<string, string> = { sweep: "巡检", inbox: "站内投递", email: "邮件投递", webhook: "推送投递" };
+const JOB_LABELS: Record<string, string> = { sweep: "巡检", inbox: "站内投递", email: "邮件投递", webhook: "推送投递", wecom: "企业微信投递", dingtalk: "钉钉投递", feishu: "飞书投递", sms: "短信投递" };
 const TIME_ZONES: Record<string, string> = { "Asia/Shanghai": "北京时间" };
 const JOB_STATES = [
   ["waiting", "等待"],

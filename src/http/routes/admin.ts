@@ -1,20 +1,33 @@
 /** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
 import { z } from "zod";
-import { createUnit, createUser, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
+import { createUnit, createUser, unitTargets, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
 import { loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { loadSettings, settingsSchema, updateSettings } from "../../notices/settings.ts";
+import { ROBOT_PATCH, mergeTargets } from "../../notices/targets.ts";
+import { invalid } from "../../errors.ts";
 import { loadTexts, preview, textSchema, updateText } from "../../notices/texts.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { levelParam, objectIdParam, ref, ruleIdParam } from "../contract.ts";
 import { presentUnit, presentUnitForAdmin, presentUser } from "../present.ts";
 
-// Notification settings change field by field: sending only emails must not clear the webhook.
+// Notification settings change field by field: sending only emails must not clear the webhook (no
+// defaults here: zod applies a default inside partial()), nor a robot's secret left out.
+const notifyShape = newUnitSchema.shape.notify.unwrap().shape;
 const unitPatch = newUnitSchema
   .omit({ notify: true })
   .partial()
-  .extend({ notify: newUnitSchema.shape.notify.unwrap().partial().strict().optional() })
+  .extend({
+    notify: z
+      .strictObject({
+        emails: notifyShape.emails.removeDefault().optional(),
+        webhookUrl: notifyShape.webhookUrl.removeDefault().optional(),
+        webhookSecret: notifyShape.webhookSecret.removeDefault().optional(),
+        ...ROBOT_PATCH,
+      })
+      .optional(),
+  })
   .strict();
 const userPatch = z.strictObject({
   displayName: newUserSchema.shape.displayName.optional(),
@@ -66,7 +79,13 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     async handle({ params, body }) {
       const { notify, ...rest } = body;
       const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-      for (const [k, v] of Object.entries(notify ?? {})) if (v !== undefined) set[`notify.${k}`] = v;
+      const { wecom, dingtalk, feishu, sms, ...plain } = notify ?? {};
+      for (const [k, v] of Object.entries(plain)) if (v !== undefined) set[`notify.${k}`] = v;
+      if ([wecom, dingtalk, feishu, sms].some((v) => v !== undefined)) {
+        const robots = mergeTargets(await unitTargets(params.id!), { wecom, dingtalk, feishu, sms });
+        if (robots.missing) throw invalid([robots.missing]);
+        for (const [k, v] of Object.entries(robots.set)) set[`notify.${k}`] = v;
+      }
       return presentUnitForAdmin(await updateUnit(params.id!, set));
     },
   });
