@@ -28,6 +28,7 @@ export const EVENT_LABELS: Record<string, string> = {
   REQUEST_EXTENSION: "申请延期",
   APPROVE_EXTENSION: "同意延期",
   REJECT_EXTENSION: "不同意延期",
+  WITHDRAW_EXTENSION: "撤回延期申请",
   SUBMIT: "申请销号",
   REJECT: "退回",
   PASS: "审核通过",

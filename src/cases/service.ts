@@ -11,12 +11,14 @@ import {
   allowedEvents,
   behindMargin,
   behindScheduleAt,
+  blockedEvents,
   eventTypesOf,
   handledEvents,
   isOfficeRole,
   restore,
   ruleViolations,
   shanghaiDate,
+  situationViolations,
   startCase,
   stateKey,
   stateLabel,
@@ -32,7 +34,7 @@ import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
 import { assertUnitsExist } from "../directory.ts";
 import { cachedRules } from "../notices/rules.ts";
-import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, versionConflict } from "../errors.ts";
+import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
@@ -286,6 +288,11 @@ export class CaseService {
     return allowedEvents(restore(doc.kind, doc.stateValue as StateValue, doc.context), actor, this.clock.now().toISOString());
   }
 
+  /** Event types this actor could send but the case's situation blocks now, with the reasons (shown beside the actions). */
+  blockedEvents(doc: CaseDoc, actor: Actor): { type: string; reasons: string[] }[] {
+    return blockedEvents(doc.kind, restore(doc.kind, doc.stateValue as StateValue, doc.context), actor, this.clock.now().toISOString());
+  }
+
   async applyEvent(caseId: string, command: EventCommand, actor: Actor): Promise<Applied> {
     // The case as stored, not first rolled forward (one read fewer per event): if a crash left its next
     // entry unprojected, the append fails on that entry's key. A refusal is judged again on the
@@ -328,8 +335,13 @@ export class CaseService {
     const refused = () => {
       if (!handledEvents(snapshot).includes(command.type))
         return notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, at.toISOString()));
-      if (!snapshot.can({ type: command.type, actor, at: at.toISOString(), probe: true }))
-        return forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, at.toISOString()) });
+      const probe = { type: command.type, actor, at: at.toISOString() };
+      if (!snapshot.can({ ...probe, probe: "role" }))
+        return forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, probe.at) });
+      if (!snapshot.can({ ...probe, probe: true })) {
+        const reasons = situationViolations(kind, snapshot, { ...probe, probe: true }).map((v) => v.message);
+        if (reasons.length) return notNow(from, reasons, allowedEvents(snapshot, actor, probe.at));
+      }
       return null;
     };
     if (!handledEvents(snapshot).includes(command.type)) throw refused()!;
