@@ -1,10 +1,11 @@
 /**
  * The office's own queue (首页): cases the office holds whose office rung has fallen due (办结临期 or
- * 办结超期), grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示). Computed live from the
- * same rules and policy as the sweep's reminders, so the list and the office's inbox agree.
+ * 办结超期), and cases whose unit's request awaits the office's decision once its reminder fell due (延期待批提醒),
+ * grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示, 延期审批). Computed live from the same
+ * rules and policy as the sweep's reminders, so the list and the office's inbox agree.
  */
 import mongoose from "mongoose";
-import { LEVEL_LABELS, LEVEL_RANK, anchorDate, dutyOf, ladderFor, leafStates, shanghaiDate, type CaseClock, type CaseKind, type Timed } from "../../workflows/index.ts";
+import { LEVEL_LABELS, LEVEL_RANK, anchorDate, dutyOf, ladderFor, leafStates, partiesOf, shanghaiDate, type CaseClock, type CaseKind, type Timed } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { cachedRules } from "./rules.ts";
@@ -26,7 +27,7 @@ export interface OfficeStep {
   items: OfficeItem[];
 }
 
-const OFFICE_STATES = (["inspection", "complaint"] as const).flatMap((k) => leafStates(k).filter((s) => dutyOf(k, s)?.holder === "office"));
+const OFFICE_STATES = (["inspection", "complaint"] as const).flatMap((k) => leafStates(k).filter((s) => partiesOf(k, s).includes("office")));
 
 /** The office-held cases (not yet run): read through the state index. */
 export const officeHeldQuery = () =>
@@ -42,8 +43,10 @@ export async function officeQueue(now: Date): Promise<OfficeStep[]> {
     if (!due.length) continue;
     const top = due.reduce((a: Timed, b: Timed) => (LEVEL_RANK[b.rule.level] > LEVEL_RANK[a.rule.level] || (LEVEL_RANK[b.rule.level] === LEVEL_RANK[a.rule.level] && b.at > a.at) ? b : a));
     const anchor = top.rule.triggers.find((t) => "anchor" in t);
-    const limit = anchor && "anchor" in anchor ? anchorDate(clock, anchor.anchor) : null;
-    const step = dutyOf(doc.kind, doc.state)!.step;
+    // A decision the office owes is due by its reminder's day (the request's day is no limit of its own).
+    const limit = anchor && "anchor" in anchor ? (anchor.anchor === "extensionRequestedOn" ? shanghaiDate(new Date(top.at.getTime() - 1)) : anchorDate(clock, anchor.anchor)) : null;
+    const duty = dutyOf(doc.kind, doc.state)!;
+    const step = duty.decision?.by === "office" ? duty.decision.step : duty.step;
     const items = steps.get(step) ?? [];
     steps.set(step, items);
     items.push({
