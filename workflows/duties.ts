@@ -7,7 +7,7 @@
  * the office's decision (延期待批), the unit keeps working but its rungs are held: the time is the
  * office's. Pure data; deadlines.ts times it, the notices code issues it.
  */
-import type { Anchor, DayUnit, NoticeRule, Trigger } from "./deadlines.ts";
+import type { Anchor, DayUnit, Level, NoticeRule, Trigger } from "./deadlines.ts";
 
 type Kind = "inspection" | "complaint";
 
@@ -56,6 +56,18 @@ export const DUTIES: Record<Kind, Record<string, Duty>> = {
     closed: { holder: null, step: "已办结" },
   },
 };
+
+/**
+ * The office's decisions a unit is told of through its inbox, and the notice's level: 退回 sends the case back
+ * to the unit with a reason. A message, not a rung: it costs the unit nothing.
+ */
+export const TOLD_TO_UNIT: Record<Kind, Partial<Record<string, Level>>> = {
+  inspection: { REJECT: "returned" },
+  complaint: { REJECT: "returned" },
+};
+
+export const toldToUnit = (kind: Kind, eventType: string): Level | null =>
+  Object.hasOwn(TOLD_TO_UNIT[kind], eventType) ? (TOLD_TO_UNIT[kind][eventType] ?? null) : null;
 
 /** The duty of a state key ("rectifying.working" → rectifying's); null for a state the table lacks. */
 export function dutyOf(kind: Kind, state: string): Duty | null {

@@ -23,6 +23,7 @@ import {
   stateKey,
   stateLabel,
   step,
+  toldToUnit,
   payloadSchemaOf,
   type Actor,
   type CaseEvent,
@@ -33,7 +34,9 @@ import {
 import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
 import { assertUnitsExist } from "../directory.ts";
+import { issueForEvent } from "../notices/issuer.ts";
 import { cachedRules } from "../notices/rules.ts";
+import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { assertAttachments } from "./attachments.ts";
@@ -298,13 +301,30 @@ export class CaseService {
     // entry unprojected, the append fails on that entry's key. A refusal is judged again on the
     // rolled-forward case, so a stale projection never refuses an event the case now allows.
     const stored = await this.loadVisible(caseId, actor);
+    let applied: Applied;
     try {
-      return await this.decide(stored, command, actor);
+      applied = await this.decide(stored, command, actor);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500 || e.code === "version_conflict") throw e;
       const current = await this.rollForward(stored);
       if (current.version === stored.version) throw e;
-      return this.decide(current, command, actor);
+      applied = await this.decide(current, command, actor);
+    }
+    await this.tellUnit(applied);
+    return applied;
+  }
+
+  /**
+   * After the commit, the unit is told of an office decision that sends the case back to it (退回), with the
+   * reason. A replayed command tells it again, which the notice's key makes a no-op; a failure here is
+   * logged, not thrown: the event stands, and a retry of the command issues the notice.
+   */
+  private async tellUnit({ case: doc, entry }: Applied): Promise<void> {
+    if (!toldToUnit(doc.kind as CaseKind, entry.type)) return;
+    try {
+      await issueForEvent(doc, { ...entry, actor: entry.actor as Actor }, this.clock.now());
+    } catch (err) {
+      log.error({ err, caseId: entry.caseId, seq: entry.seq }, "the unit could not be told of the event");
     }
   }
 

@@ -284,6 +284,32 @@ describe("the escalation ladder", () => {
     });
   });
 
+  it("a 退回 is told to the unit that must act, in its inbox with the reason, once, and never scored", async () => {
+    let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
+    const reject = { type: "REJECT", payload: { reason: "缺少整改后现场照片" }, idempotencyKey: "reject-1" };
+    await w.service.applyEvent(c._id.toString(), reject, w.office);
+    // The same command again (a retry) tells the unit nothing more.
+    expect((await w.service.applyEvent(c._id.toString(), reject, w.office)).replayed).to.equal(true);
+    const notices = await Notice.find({ caseId: c._id.toString() }).lean();
+    expect(notices.map((n) => [n.level, n.inbox, n.holder, n.points, n.manual, n.event, n.state])).to.deep.equal([["returned", w.units.lead, null, 0, false, "REJECT", "rectifying.working"]]);
+    expect(notices[0]!.document!.title).to.equal("退回整改通知");
+    expect(notices[0]!.document!.paragraphs.join("")).to.contain("退回理由：缺少整改后现场照片").and.contain("继续整改");
+    expect((await listNotices(w.lead)).map((n) => n.level)).to.deep.equal(["returned"]);
+    for (const who of [w.co, w.other]) expect(await listNotices(who)).to.deep.equal([]);
+    expect(await scorecard("2026-01-01", "2026-12-31")).to.deep.equal([]);
+    // A complaint's 退回 (查处结果 sent back) likewise.
+    let k = await apply(await w.service.createCase(newComplaint(), w.office), "ACCEPT", w.office);
+    k = await apply(k, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-04-15" });
+    k = await apply(k, "SUBMIT_RESULT", w.lead, { summary: "经查属实", violationFound: true, attachmentIds: [] });
+    k = await apply(k, "REJECT", w.office, { reason: "未附执法记录" });
+    const told = (await listNotices(w.lead, { caseId: k._id.toString() }))[0]!;
+    expect(told.level).to.equal("returned");
+    expect(told.document!.paragraphs.join("")).to.contain("退回理由：未附执法记录").and.contain("继续查处");
+    // The office cannot send one by hand: it comes from a 退回 alone.
+    expect((await issueByHand(c, { level: "returned", requirement: "x" }, w.office, w.clock).catch((e) => e)).status).to.equal(422);
+  });
+
   it("signing, submitting or closing a case stops its pending warnings", async () => {
     const signed = await assignedInspection("2026-04-30", 1);
     await apply(signed, "SIGN", w.lead);
