@@ -6,6 +6,7 @@ import { CaseSchedule, Notice, NoticeDelivery, Sequence, Unit, type CaseDoc } fr
 import { acknowledge, listNotices, noticeState } from "../../src/notices/inbox.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
+import { officeQueue } from "../../src/notices/office-queue.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
@@ -218,6 +219,11 @@ describe("the escalation ladder", () => {
       expect(reminder.document!.paragraphs[0]).to.contain("延期至2026年6月30日");
       expect(await Notice.countDocuments({ caseId: c._id.toString(), holder: "unit" })).to.equal(0);
       expect(await listNotices(w.lead)).to.deep.equal([]);
+      // The office's 首页 lists the decision it owes, late since the reminder's day.
+      const queue = await officeQueue(w.clock.now());
+      expect(queue.map((s) => [s.step, s.items.map((i) => [i.caseId, i.levelLabel, i.limit, i.overdue])])).to.deep.equal([
+        ["延期审批", [[c._id.toString(), "延期待批提醒", "2026-04-22", true]]],
+      ]);
       return c;
     }
 
