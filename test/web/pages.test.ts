@@ -84,6 +84,8 @@ describe("pages: what the office and the units see", function () {
       const pending = textOf(await page(staff, `/cases/${id}`));
       expect(pending).to.contain("申请延期至 2026-08-31").and.contain("汛期施工受阻");
       await w.service.applyEvent(id, { type: "APPROVE_EXTENSION" }, w.office);
+      // The history says what was asked and what was granted.
+      expect(textOf(await page(staff, `/cases/${id}`))).to.contain("申请延期至 2026-08-31").and.contain("时限延至 2026-08-31");
       await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
       const verifying = await page(staff, `/cases/${id}`);
       expect(verifying).to.match(/id="PASS-publicityDays" name="publicityDays" value="5"/);
