@@ -32,6 +32,9 @@ export const versionConflict = (currentVersion: number) =>
   new AppError(409, "version_conflict", "案件已被他人更新，请刷新后重试", { currentVersion });
 export const notAllowedInState = (state: string, stateLabel: string, allowedEvents: string[]) =>
   new AppError(409, "event_not_allowed", `案件当前状态为“${stateLabel}”，不能执行此操作`, { state, allowedEvents });
+/** The case's situation blocks the event now (the machine's situation rules): the reasons are the message. */
+export const notNow = (state: string, reasons: string[], allowedEvents: string[]) =>
+  new AppError(409, "event_not_allowed", reasons.join("；"), { state, allowedEvents, reasons });
 export const duplicate = (field: string, message: string) =>
   new AppError(409, "duplicate", message, { fields: [{ field, message }] });
 

@@ -14,12 +14,16 @@ export interface Actor {
   name?: string;
 }
 
-/** Stamped by the case service on every event. `probe` asks "may this actor send this type at all?"
- * and skips the payload rules, so the UI can list actions before the user fills a form. */
+/**
+ * Stamped by the case service on every event. `probe` asks "may this actor send this type now?" without a
+ * payload, so the UI can list actions before the user fills a form: `true` skips the payload rules but keeps
+ * the situation rules (a pending extension blocks 申请销号 whatever is filled in); "role" skips every rule,
+ * so a refusal can tell "not yours to do" from "not now, because…".
+ */
 export interface Envelope {
   actor: Actor;
   at: string;
-  probe?: boolean;
+  probe?: boolean | "role";
 }
 
 export const isOfficeRole = (role: Role) => role === "office_admin" || role === "office_staff";
@@ -99,6 +103,11 @@ export interface Rule<C, E> {
   field: string;
   message: string;
   test: (context: C, event: E) => boolean;
+  /**
+   * About the case, not the payload (its test reads no event field): checked for a probe too, so the action
+   * is not offered while it fails, and the refusal gives its message as the reason.
+   */
+  situation?: boolean;
 }
 
 export interface Violation {
@@ -110,11 +119,36 @@ export function violationsOf<C, E>(rules: Rule<C, E>[] | undefined, context: C, 
   return (rules ?? []).filter((r) => !r.test(context, event)).map(({ field, message }) => ({ field, message }));
 }
 
+/** The machines' `rulesHold` guard: every rule for an event, the situation rules for a probe, none for a role probe. */
+export function rulesHold<C, E extends Envelope>(rules: Rule<C, E>[] | undefined, context: C, event: E): boolean {
+  if (event.probe === "role") return true;
+  return violationsOf(event.probe ? rules?.filter((r) => r.situation) : rules, context, event).length === 0;
+}
+
+/**
+ * 申请销号 (or 报送查处结果) declares the work done: while the unit's own extension request awaits the office it
+ * is refused, not allowed to drop the request silently; the unit withdraws it first (WITHDRAW_EXTENSION).
+ */
+export function noPendingExtension<C extends { pendingExtension: PendingExtension | null }, E>(done: string): Rule<C, E> {
+  return {
+    field: "state",
+    message: `延期申请尚待整改办审批，不能${done}；如已办结，请先撤回延期申请`,
+    test: (c) => !c.pendingExtension,
+    situation: true,
+  };
+}
+
 export interface PendingExtension {
   deadline: string;
   reason: string;
   requestedOn: string;
   requestedBy: string;
+}
+
+/** An approved extension: the deadline revision it started and the day the office approved it. */
+export interface GrantedExtension {
+  revision: number;
+  on: string;
 }
 
 type Sent = Envelope & { type: string; deadline?: string; reason?: string; percent?: number };

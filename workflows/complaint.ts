@@ -13,14 +13,16 @@ import {
   id,
   isOfficeRole,
   isoDate,
+  noPendingExtension,
   optionalText,
   reportedProgress,
   requestedDateNotPast,
   requestedExtension,
+  rulesHold,
   shanghaiDate,
   text,
-  violationsOf,
   type Envelope,
+  type GrantedExtension,
   type PendingExtension,
   type Rule,
 } from "./common.ts";
@@ -46,6 +48,7 @@ export const complaintPayloads = {
   REQUEST_EXTENSION: z.object({ deadline: isoDate("申请延期至"), reason: text("延期理由") }),
   APPROVE_EXTENSION: empty,
   REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
+  WITHDRAW_EXTENSION: empty,
   SUBMIT_RESULT: z.object({
     summary: text("调查核实情况"),
     violationFound: z.boolean({ error: "请选择是否发现环境违法行为" }),
@@ -103,6 +106,8 @@ export interface ComplaintContext {
   deadline: string | null;
   deadlineRevision: number;
   pendingExtension: PendingExtension | null;
+  /** The last approved extension: its deadline revision and the day the office approved it. */
+  extensionGranted?: GrantedExtension | null;
   extensionCount: number;
   progressPercent: number;
   lastProgressOn: string | null;
@@ -124,6 +129,7 @@ const today = (e: ComplaintEvent) => shanghaiDate(e.at);
 
 export const complaintRules: Partial<Record<ComplaintEventType, R[]>> = {
   APPROVE_EXTENSION: [requestedDateNotPast()],
+  SUBMIT_RESULT: [noPendingExtension("报送查处结果")],
   ASSIGN: [
     { field: "deadline", message: "办理时限不能早于今天", test: (_c, e) => e.type !== "ASSIGN" || e.deadline >= today(e) },
     {
@@ -174,8 +180,7 @@ export const complaintMachine = setup({
       event.actor.role === "unit_user" &&
       !!event.actor.unitId &&
       (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
-    rulesHold: ({ context, event }) =>
-      event.probe === true || violationsOf(complaintRules[event.type], context, event).length === 0,
+    rulesHold: ({ context, event }) => rulesHold(complaintRules[event.type], context, event),
     extensionLeft: ({ context }) => context.extensionCount < context.limits.maxExtensions,
     hasUnit: ({ context }) => context.leadUnitId !== null,
     inReviewWindow: ({ context, event }) => withinReviewWindow(context, event.at),
@@ -207,6 +212,7 @@ export const complaintMachine = setup({
       deadline: acceptBy,
       deadlineRevision: 1,
       pendingExtension: null,
+      extensionGranted: null,
       extensionCount: 0,
       progressPercent: 0,
       lastProgressOn: null,
@@ -270,10 +276,9 @@ export const complaintMachine = setup({
         },
         SUBMIT_RESULT: {
           target: "reviewing",
-          guard: "leadUnit",
+          guard: and(["leadUnit", "rulesHold"]),
           actions: assign(({ event }) => ({
             violationFound: event.type === "SUBMIT_RESULT" ? event.violationFound : null,
-            pendingExtension: null,
             submittedOn: shanghaiDate(event.at),
           })),
         },
@@ -293,7 +298,7 @@ export const complaintMachine = setup({
             APPROVE_EXTENSION: {
               target: "working",
               guard: and(["office", "rulesHold"]),
-              actions: assign(({ context }) => {
+              actions: assign(({ context, event }) => {
                 const deadline = context.pendingExtension?.deadline ?? context.deadline;
                 const concludeBy =
                   deadline && context.concludeBy && deadline > context.concludeBy ? deadline : context.concludeBy;
@@ -301,12 +306,15 @@ export const complaintMachine = setup({
                   deadline,
                   concludeBy,
                   deadlineRevision: context.deadlineRevision + 1,
+                  extensionGranted: { revision: context.deadlineRevision + 1, on: shanghaiDate(event.at) },
                   extensionCount: context.extensionCount + 1,
                   pendingExtension: null,
                 };
               }),
             },
             REJECT_EXTENSION: { target: "working", guard: "office", actions: assign({ pendingExtension: null }) },
+            // The unit takes its request back (to report its result, say): the deadline stands.
+            WITHDRAW_EXTENSION: { target: "working", guard: "leadUnit", actions: assign({ pendingExtension: null }) },
           },
         },
       },

@@ -5,7 +5,7 @@
  * into the ledger and edited there).
  */
 import { addCalendarDays } from "./common.ts";
-import { holderOf, type Holder } from "./duties.ts";
+import { deciderOf, holderOf, type Holder } from "./duties.ts";
 
 export interface WorkdayCalendar {
   /** The n-th working day after `date` (before it for n < 0). Throws for a year it does not cover. */
@@ -13,12 +13,16 @@ export interface WorkdayCalendar {
 }
 
 export type DayUnit = "workday" | "calendar";
-export type Anchor = "deadline" | "assignedOn" | "acceptBy" | "concludeBy";
+export const ANCHOR_NAMES = ["deadline", "assignedOn", "acceptBy", "concludeBy", "extensionRequestedOn"] as const;
+export type Anchor = (typeof ANCHOR_NAMES)[number];
 
-/** The dates a rule of each kind can count from (an inspection has no acceptance limit, a complaint no assignment date). */
+/**
+ * The dates a rule of each kind can count from (an inspection has no acceptance limit, a complaint no
+ * assignment date); extensionRequestedOn is the day a pending extension request was made.
+ */
 export const ANCHORS: Record<"inspection" | "complaint", readonly Anchor[]> = {
-  inspection: ["deadline", "assignedOn"],
-  complaint: ["deadline", "acceptBy", "concludeBy"],
+  inspection: ["deadline", "assignedOn", "extensionRequestedOn"],
+  complaint: ["deadline", "acceptBy", "concludeBy", "extensionRequestedOn"],
 };
 
 /** before: from the start of the day N days before the anchor; after: once N full days have passed after it. */
@@ -39,6 +43,8 @@ export const LEVELS = [
   "conclude_overdue",
   "office_due",
   "office_overdue",
+  "office_extension",
+  "returned",
 ] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -55,6 +61,9 @@ export const LEVEL_LABELS: Record<Level, string> = {
   conclude_overdue: "办理超期",
   office_due: "办结临期提醒",
   office_overdue: "办结超期提醒",
+  office_extension: "延期待批提醒",
+  // Not a rung: the office's 退回 told to the unit (never scored).
+  returned: "退回整改通知",
 };
 
 /**
@@ -65,6 +74,8 @@ export const LEVEL_RANK: Record<Level, number> = {
   sign_reminder: 1,
   due_reminder: 2,
   office_due: 2,
+  office_extension: 2,
+  returned: 1,
   accept_warning: 3,
   conclude_warning: 3,
   yellow: 3,
@@ -110,6 +121,8 @@ export interface CaseClock {
     longTerm?: boolean;
     publicitySince?: string | null;
     publicityDays?: number;
+    pendingExtension?: { requestedOn: string } | null;
+    extensionGranted?: { revision: number; on: string } | null;
   };
 }
 
@@ -141,6 +154,7 @@ export function behindScheduleAt(c: CaseClock, marginPoints: number): Date | nul
  */
 export function anchorDate(c: CaseClock, anchor: Anchor): string | null {
   const ctx = c.context;
+  if (anchor === "extensionRequestedOn") return ctx.pendingExtension?.requestedOn ?? null;
   if (anchor !== "concludeBy") return ctx[anchor] ?? null;
   if ((ctx.reviewCount ?? 0) > 0) return ctx.deadline ?? null;
   return ctx.concludeBy ?? ctx.acceptBy ?? null;
@@ -165,32 +179,62 @@ export interface Timed {
   /** The rung is due because progress fell behind schedule (its earliest trigger), not because of a date. */
   behindSchedule: boolean;
 }
+/**
+ * A unit's rung that is not issued because its time was the office's: "decision" while the unit's request
+ * awaits the office (issued once the office refuses it or the unit withdraws it, if still due then);
+ * "granted" for a rung of an approved extension's deadline that fell due by the day of approval (it fell
+ * due while the office decided, so it never fires).
+ */
+export interface Held extends Timed {
+  why: "decision" | "granted";
+}
 export interface RuleProblem {
   rule: NoticeRule;
   error: Error;
 }
 
+/** Why this rung is held (not issued, not scored) while the case stands as it does, or null when it may fire. */
+export function heldBecause(c: CaseClock, t: Pick<Timed, "at" | "holder">): Held["why"] | null {
+  const holder = holderOf(c.kind, c.state);
+  if (t.holder !== holder) return null;
+  const decider = deciderOf(c.kind, c.state);
+  if (decider && decider !== holder) return "decision";
+  const granted = c.context.extensionGranted;
+  if (holder === "unit" && granted && granted.revision === c.context.deadlineRevision && t.at < startOfDay(addCalendarDays(granted.on, 1))) return "granted";
+  return null;
+}
+
 /**
  * When each applicable rule falls due for this case at its current deadline revision: the rules of its
- * kind whose states include the case's and whose holders include whoever holds the case now.
+ * kind whose states include the case's and whose holders include whoever holds the case now, or whoever
+ * owes a decision on the holder's request (whose rungs then remind the decider). The holder's rungs on
+ * the office's time come back as `held`, not `timed`.
  */
-export function ladderFor(c: CaseClock, rules: NoticeRule[], cal: WorkdayCalendar): { timed: Timed[]; problems: RuleProblem[] } {
+export function ladderFor(c: CaseClock, rules: NoticeRule[], cal: WorkdayCalendar): { timed: Timed[]; held: Held[]; problems: RuleProblem[] } {
   const timed: Timed[] = [];
+  const held: Held[] = [];
   const problems: RuleProblem[] = [];
   const holder = holderOf(c.kind, c.state);
-  if (!holder) return { timed, problems };
+  if (!holder) return { timed, held, problems };
+  const decider = deciderOf(c.kind, c.state);
   for (const rule of rules) {
-    if (!rule.enabled || rule.kind !== c.kind || !inState(c.state, rule.states) || !(rule.holders ?? []).includes(holder)) continue;
+    if (!rule.enabled || rule.kind !== c.kind || !inState(c.state, rule.states)) continue;
+    const holders = rule.holders ?? [];
+    const party = decider && holders.includes(decider) ? decider : holders.includes(holder) ? holder : null;
+    if (!party) continue;
     try {
       const times = rule.triggers.map((t) => ({ t, at: triggerAt(t, c, cal) })).filter((x): x is { t: Trigger; at: Date } => x.at !== null);
       if (!times.length) continue;
       const first = times.reduce((a, b) => (b.at < a.at ? b : a));
-      timed.push({ rule, at: first.at, holder, behindSchedule: "behindSchedule" in first.t });
+      const rung: Timed = { rule, at: first.at, holder: party, behindSchedule: "behindSchedule" in first.t };
+      const why = heldBecause(c, rung);
+      if (why) held.push({ ...rung, why });
+      else timed.push(rung);
     } catch (error) {
       problems.push({ rule, error: error as Error });
     }
   }
-  return { timed: timed.sort((a, b) => a.at.getTime() - b.at.getTime()), problems };
+  return { timed: timed.sort((a, b) => a.at.getTime() - b.at.getTime()), held, problems };
 }
 
 /** The end of a publicity period: once `publicityDays` full working days have passed after it began. */

@@ -77,6 +77,23 @@ export function allowedEvents(snapshot: Snapshot, actor: Actor, at: string): str
   return handledEvents(snapshot).filter((type) => snapshot.can({ type, actor, at, probe: true }));
 }
 
+/**
+ * Why the case's situation blocks this event now, whatever its payload (its situation rules that fail), for
+ * an actor whose role allows it: e.g. 申请销号 while an extension request is pending.
+ */
+export function situationViolations(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Violation[] {
+  const rules = (workflows[kind].rules[event.type] ?? []).filter((r) => (r as { situation?: boolean }).situation);
+  return violationsOf(rules as never, snapshot.context as never, event as never);
+}
+
+/** Events this actor's role allows here but the case's situation blocks now, each with the reasons. */
+export function blockedEvents(kind: CaseKind, snapshot: Snapshot, actor: Actor, at: string): { type: string; reasons: string[] }[] {
+  return handledEvents(snapshot)
+    .filter((type) => snapshot.can({ type, actor, at, probe: "role" }) && !snapshot.can({ type, actor, at, probe: true }))
+    .map((type) => ({ type, reasons: situationViolations(kind, snapshot, { type, actor, at, probe: true }).map((v) => v.message) }))
+    .filter((b) => b.reasons.length > 0);
+}
+
 /** Which rules of the kind this event breaks in the current context (field + Chinese message). */
 export function ruleViolations(kind: CaseKind, snapshot: Snapshot, event: CaseEvent): Violation[] {
   return violationsOf(workflows[kind].rules[event.type] as never, snapshot.context as never, event as never);

@@ -12,15 +12,17 @@ import {
   id,
   isOfficeRole,
   isoDate,
+  noPendingExtension,
   optionalText,
   percent,
   reportedProgress,
   requestedDateNotPast,
   requestedExtension,
+  rulesHold,
   shanghaiDate,
   text,
-  violationsOf,
   type Envelope,
+  type GrantedExtension,
   type PendingExtension,
   type Rule,
 } from "./common.ts";
@@ -38,6 +40,7 @@ export const inspectionPayloads = {
   REQUEST_EXTENSION: z.object({ deadline: isoDate("申请延期至"), reason: text("延期理由") }),
   APPROVE_EXTENSION: empty,
   REJECT_EXTENSION: z.object({ reason: text("不同意延期的理由") }),
+  WITHDRAW_EXTENSION: empty,
   SUBMIT: z.object({ summary: text("整改完成情况"), attachmentIds }),
   REJECT: z.object({ reason: text("退回理由") }),
   // 审核通过 records the office's 现场核查 (验收): who checked, when, the opinion and the photos or documents.
@@ -78,6 +81,8 @@ export interface InspectionContext {
   progressPercent: number;
   lastProgressOn: string | null;
   pendingExtension: PendingExtension | null;
+  /** The last approved extension: its deadline revision and the day the office approved it. */
+  extensionGranted?: GrantedExtension | null;
   extensionCount: number;
   reopenCount: number;
   /** When the lead unit last handed the item back (申请销号). */
@@ -130,6 +135,7 @@ export const inspectionRules: Partial<Record<InspectionEventType, R[]>> = {
   ],
   APPROVE_EXTENSION: [requestedDateNotPast()],
   SUBMIT: [
+    noPendingExtension("申请销号"),
     {
       field: "attachmentIds",
       message: "申请销号须上传佐证材料",
@@ -171,8 +177,7 @@ export const inspectionMachine = setup({
       event.actor.role === "unit_user" &&
       !!event.actor.unitId &&
       (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
-    rulesHold: ({ context, event }) =>
-      event.probe === true || violationsOf(inspectionRules[event.type], context, event).length === 0,
+    rulesHold: ({ context, event }) => rulesHold(inspectionRules[event.type], context, event),
     skipsPublicity: ({ context, event }) =>
       event.type === "PASS" && (event.publicityDays ?? context.publicityDays) === 0,
   },
@@ -198,6 +203,7 @@ export const inspectionMachine = setup({
     progressPercent: 0,
     lastProgressOn: null,
     pendingExtension: null,
+    extensionGranted: null,
     extensionCount: 0,
     reopenCount: 0,
     submittedOn: null,
@@ -246,10 +252,11 @@ export const inspectionMachine = setup({
           guard: and(["involvedUnit", "rulesHold"]),
           actions: assign(({ event }) => reportedProgress(event)),
         },
+        // 申请销号 declares the rectification complete: the progress is 100 %.
         SUBMIT: {
           target: "verifying",
           guard: and(["leadUnit", "rulesHold"]),
-          actions: assign(({ event }) => ({ pendingExtension: null, submittedOn: shanghaiDate(event.at) })),
+          actions: assign(({ event }) => ({ progressPercent: 100, submittedOn: shanghaiDate(event.at) })),
         },
       },
       states: {
@@ -267,9 +274,10 @@ export const inspectionMachine = setup({
             APPROVE_EXTENSION: {
               target: "working",
               guard: and(["office", "rulesHold"]),
-              actions: assign(({ context }) => ({
+              actions: assign(({ context, event }) => ({
                 deadline: context.pendingExtension?.deadline ?? context.deadline,
                 deadlineRevision: context.deadlineRevision + 1,
+                extensionGranted: { revision: context.deadlineRevision + 1, on: shanghaiDate(event.at) },
                 extensionCount: context.extensionCount + 1,
                 pendingExtension: null,
               })),
@@ -279,6 +287,8 @@ export const inspectionMachine = setup({
               guard: and(["office", "rulesHold"]),
               actions: assign({ pendingExtension: null }),
             },
+            // The unit takes its request back (to 申请销号, say): the deadline stands.
+            WITHDRAW_EXTENSION: { target: "working", guard: "leadUnit", actions: assign({ pendingExtension: null }) },
           },
         },
       },

@@ -32,6 +32,7 @@ export const EVENT_LABELS: Record<string, string> = {
   REQUEST_EXTENSION: "申请延期",
   APPROVE_EXTENSION: "同意延期",
   REJECT_EXTENSION: "不同意延期",
+  WITHDRAW_EXTENSION: "撤回延期申请",
   SUBMIT: "申请销号",
   REJECT: "退回",
   PASS: "审核通过",
@@ -49,7 +50,7 @@ export const EVENT_LABELS: Record<string, string> = {
 };
 
 /** What a rule's trigger counts from ("期限前 5 个工作日", "交办后 2 个工作日"). */
-export const ANCHOR_LABELS: Record<string, string> = { deadline: "期限", assignedOn: "交办", acceptBy: "受理期限", concludeBy: "法定办结期限" };
+export const ANCHOR_LABELS: Record<string, string> = { deadline: "期限", assignedOn: "交办", acceptBy: "受理期限", concludeBy: "法定办结期限", extensionRequestedOn: "延期申请" };
 
 /** An event's Chinese name; an unknown name (from a URL, say) is returned as given. */
 export const eventLabel = (type: string): string => (Object.hasOwn(EVENT_LABELS, type) ? EVENT_LABELS[type]! : type);

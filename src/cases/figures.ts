@@ -4,7 +4,7 @@
  * bulletin that says "overdue" or "on time" builds on these, so the lists and the numbers agree.
  */
 import mongoose from "mongoose";
-import { DEADLINE_STATES, holderOf, leafStates, CASE_KINDS, type CaseKind, type Holder } from "../../workflows/index.ts";
+import { DEADLINE_STATES, holderOf, leafStates, partiesOf, CASE_KINDS, type CaseKind, type Holder } from "../../workflows/index.ts";
 
 const t = mongoose.trusted;
 
@@ -36,6 +36,9 @@ export const heldBy = (holder: Holder) => (k: CaseKind) => leafStates(k).filter(
 
 /** Cases the office holds now (a filter, through the (kind, state) index). */
 export const officeHoldsFilter = () => inStatesFilter(heldBy("office"));
+
+/** Cases the office holds or owes a decision on (a unit's extension request): its work, docs/domain.md#holders. */
+export const officeOwesFilter = () => inStatesFilter((k) => leafStates(k).filter((s) => partiesOf(k, s).includes("office")));
 
 /** Whether a unit holds the case now (its state's holder in duties.ts, per kind), as an aggregation expression. */
 export const UNIT_HOLDS = {

@@ -103,3 +103,27 @@ export function verifyChain(c: { _id: { toString(): string }; historyHead: strin
     return { ok: false, seq: c.version, reason: `案件记录的链头与第 ${c.version} 条记录不符` };
   return { ok: true, length: history.length };
 }
+
+/** A 退回 that sent the case back to its unit: when, by whom, why. */
+export interface SentBack {
+  at: Date;
+  by: string;
+  reason: string;
+}
+
+/**
+ * The 退回 (REJECT) that brought the case into the state it is in now, or null: the case is back with its
+ * unit (整改中 / 查处中) because the office sent it back, until it leaves that state again (申请销号 anew).
+ * A fact read from the history, not a state of its own.
+ */
+export function sentBack(history: Pick<ChainEntry, "type" | "at" | "from" | "to" | "payload" | "actor">[]): SentBack | null {
+  const top = (s: string | null) => s?.split(".")[0] ?? null;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i]!;
+    if (top(e.from) === top(e.to)) continue;
+    if (e.type !== "REJECT") return null;
+    const reason = (e.payload as { reason?: unknown } | null)?.reason;
+    return { at: e.at, by: e.actor.name ?? e.actor.id, reason: typeof reason === "string" ? reason : "" };
+  }
+  return null;
+}

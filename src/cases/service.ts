@@ -11,16 +11,19 @@ import {
   allowedEvents,
   behindMargin,
   behindScheduleAt,
+  blockedEvents,
   eventTypesOf,
   handledEvents,
   isOfficeRole,
   restore,
   ruleViolations,
   shanghaiDate,
+  situationViolations,
   startCase,
   stateKey,
   stateLabel,
   step,
+  toldToUnit,
   payloadSchemaOf,
   type Actor,
   type CaseEvent,
@@ -31,8 +34,10 @@ import {
 import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
 import { assertUnitsExist } from "../directory.ts";
+import { issueForEvent } from "../notices/issuer.ts";
 import { cachedRules } from "../notices/rules.ts";
-import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, versionConflict } from "../errors.ts";
+import { log } from "../log.ts";
+import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
@@ -286,18 +291,40 @@ export class CaseService {
     return allowedEvents(restore(doc.kind, doc.stateValue as StateValue, doc.context), actor, this.clock.now().toISOString());
   }
 
+  /** Event types this actor could send but the case's situation blocks now, with the reasons (shown beside the actions). */
+  blockedEvents(doc: CaseDoc, actor: Actor): { type: string; reasons: string[] }[] {
+    return blockedEvents(doc.kind, restore(doc.kind, doc.stateValue as StateValue, doc.context), actor, this.clock.now().toISOString());
+  }
+
   async applyEvent(caseId: string, command: EventCommand, actor: Actor): Promise<Applied> {
     // The case as stored, not first rolled forward (one read fewer per event): if a crash left its next
     // entry unprojected, the append fails on that entry's key. A refusal is judged again on the
     // rolled-forward case, so a stale projection never refuses an event the case now allows.
     const stored = await this.loadVisible(caseId, actor);
+    let applied: Applied;
     try {
-      return await this.decide(stored, command, actor);
+      applied = await this.decide(stored, command, actor);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500 || e.code === "version_conflict") throw e;
       const current = await this.rollForward(stored);
       if (current.version === stored.version) throw e;
-      return this.decide(current, command, actor);
+      applied = await this.decide(current, command, actor);
+    }
+    await this.tellUnit(applied);
+    return applied;
+  }
+
+  /**
+   * After the commit, the unit is told of an office decision that sends the case back to it (退回), with the
+   * reason. A replayed command tells it again, which the notice's key makes a no-op; a failure here is
+   * logged, not thrown: the event stands, and a retry of the command issues the notice.
+   */
+  private async tellUnit({ case: doc, entry }: Applied): Promise<void> {
+    if (!toldToUnit(doc.kind as CaseKind, entry.type)) return;
+    try {
+      await issueForEvent(doc, { ...entry, actor: entry.actor as Actor }, this.clock.now());
+    } catch (err) {
+      log.error({ err, caseId: entry.caseId, seq: entry.seq }, "the unit could not be told of the event");
     }
   }
 
@@ -328,8 +355,13 @@ export class CaseService {
     const refused = () => {
       if (!handledEvents(snapshot).includes(command.type))
         return notAllowedInState(from, stateLabel(kind, from), allowedEvents(snapshot, actor, at.toISOString()));
-      if (!snapshot.can({ type: command.type, actor, at: at.toISOString(), probe: true }))
-        return forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, at.toISOString()) });
+      const probe = { type: command.type, actor, at: at.toISOString() };
+      if (!snapshot.can({ ...probe, probe: "role" }))
+        return forbidden("您的角色或单位不能执行此操作", { allowedEvents: allowedEvents(snapshot, actor, probe.at) });
+      if (!snapshot.can({ ...probe, probe: true })) {
+        const reasons = situationViolations(kind, snapshot, { ...probe, probe: true }).map((v) => v.message);
+        if (reasons.length) return notNow(from, reasons, allowedEvents(snapshot, actor, probe.at));
+      }
       return null;
     };
     if (!handledEvents(snapshot).includes(command.type)) throw refused()!;

@@ -330,6 +330,8 @@ const noticeSchema = new Schema(
     /** A rung that fell due in the same pass as a higher one: recorded, never delivered, never scored. */
     supersededBy: { type: String, default: null },
     manual: { type: Boolean, default: false },
+    /** The event it tells of (REJECT: 退回), for a notice that is no rung of the ladder; null otherwise. */
+    event: { type: String, default: null },
     number: { type: String, default: null },
     deadline: { type: String, default: null },
     requirement: { type: String, default: "" },

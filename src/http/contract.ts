@@ -142,8 +142,10 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       notices: { type: "array", items: ref("Notice") },
       attachments: { type: "array", items: ref("Attachment") },
       allowedEvents: { type: "array", items: str },
+      // Events the actor's role allows but the case's situation blocks now, with the reasons (e.g. 申请销号 while an extension is pending).
+      blockedEvents: { type: "array", items: { type: "object", properties: { type: str, reasons: { type: "array", items: str } }, required: ["type", "reasons"] } },
     },
-    required: ["case", "history", "notices", "attachments", "allowedEvents"],
+    required: ["case", "history", "notices", "attachments", "allowedEvents", "blockedEvents"],
   },
   Applied: {
     type: "object",

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { z } from "zod";
-import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, toldToUnit, TOLD_TO_UNIT, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
@@ -55,6 +55,9 @@ export interface Issue {
   behindSchedule?: boolean;
   /** A notice by hand (no rule): what its level costs the unit (levelPoints), if the unit holds the case. */
   handPoints?: number;
+  /** The event a notice tells of (not a rung), and the office's reason given with it. */
+  event?: string;
+  reason?: string;
 }
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -174,7 +177,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     const addressee = superseded ? null : addresseeOf(i);
     const unitName = doc.leadUnitId ? (units.get(doc.leadUnitId)?.name ?? null) : null;
     // The text as it reads now, with the office's particulars now: the document stays as issued.
-    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule };
+    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason };
     const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
     const document: NoticeDocument = { ...composed, sender: senderOf(settings) };
     return {
@@ -194,7 +197,8 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
       addressee,
       recipients: rule?.recipients ?? ["unit", "office"],
       supersededBy: superseded,
-      manual: rule === null,
+      manual: rule === null && !i.event,
+      event: i.event ?? null,
       number: null,
       deadline: doc.deadline ?? null,
       requirement: requirement ?? "",
@@ -249,7 +253,8 @@ export async function numberUnnumbered(limit = 100): Promise<number> {
 }
 
 export const manualNoticeSchema = z.object({
-  level: z.enum(LEVELS, { error: "请选择通知类别" }),
+  // 退回整改通知 comes from a 退回 alone.
+  level: z.enum(LEVELS, { error: "请选择通知类别" }).refine((l) => !isEventLevel(l), { error: "请选择通知类别" }),
   requirement: z.string({ error: "请填写督办要求" }).max(5000, { error: "督办要求不能超过 5000 个字" }).regex(VISIBLE, { error: "请填写督办要求" }).trim(),
 });
 
@@ -278,6 +283,22 @@ export async function rescoreHandNotices(): Promise<number> {
     .map((n) => ({ updateOne: { filter: { _id: n.id }, update: { $set: { points: n.points } } } }));
   if (ops.length) await Notice.bulkWrite(ops, { ordered: false, timestamps: false });
   return ops.length;
+}
+
+/**
+ * Tells the lead unit of an office decision that the machines' table names (toldToUnit: 退回), with the
+ * office's reason, in its inbox and channels. Keyed by the history entry, so a retried command issues it once.
+ * No rung: its holder is none, and it never scores.
+ */
+const isEventLevel = (l: Level) => Object.values(TOLD_TO_UNIT).some((t) => Object.values(t).includes(l));
+
+export async function issueForEvent(doc: CaseDoc, entry: { seq: number; type: string; actor: Actor; at: Date; payload: unknown }, now: Date): Promise<NoticeRecord | null> {
+  const level = toldToUnit(doc.kind as CaseKind, entry.type);
+  if (!level || !doc.leadUnitId) return null;
+  const reason = (entry.payload as { reason?: unknown } | null)?.reason;
+  const id = `${doc._id.toString()}-event-${entry.seq}`;
+  const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, reason: typeof reason === "string" ? reason : "" }], now);
+  return notice ?? null;
 }
 
 /** Writes the severity onto notices issued before it was recorded (run at start; issuing records it since). */

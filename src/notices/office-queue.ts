@@ -1,11 +1,12 @@
 /**
  * The office's own queue (首页): cases the office holds whose office rung has fallen due (办结临期 or
- * 办结超期), grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示). Computed live from the
- * same rules and policy as the sweep's reminders, so the list and the office's inbox agree.
+ * 办结超期), and cases whose unit's request awaits the office's decision once its reminder fell due (延期待批提醒),
+ * grouped by the office's step (受理, 交办, 审核, 答复, 销号审核, 公示, 延期审批). Computed live from the same
+ * rules and policy as the sweep's reminders, so the list and the office's inbox agree.
  */
 import { LEVEL_LABELS, anchorDate, dutyOf, ladderFor, missed, shanghaiDate, topRung, type CaseClock, type CaseKind } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
-import { officeHoldsFilter } from "../cases/figures.ts";
+import { officeOwesFilter } from "../cases/figures.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { cachedRules } from "./rules.ts";
 
@@ -26,9 +27,9 @@ export interface OfficeStep {
   items: OfficeItem[];
 }
 
-/** The office-held cases (not yet run): each state matched with its kind, read through the (kind, state) index. */
+/** The cases the office holds or owes a decision on (not yet run): each state matched with its kind, read through the (kind, state) index. */
 export const officeHeldQuery = () =>
-  Case.find(officeHoldsFilter(), { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
+  Case.find(officeOwesFilter(), { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
 
 export async function officeQueue(now: Date): Promise<OfficeStep[]> {
   const [rules, calendar, docs] = await Promise.all([cachedRules(), loadCalendar(), officeHeldQuery().lean<CaseDoc[]>()]);
@@ -40,8 +41,10 @@ export async function officeQueue(now: Date): Promise<OfficeStep[]> {
     if (!due.length) continue;
     const top = topRung(due, (t) => ({ level: t.rule.level, at: t.at }))!;
     const anchor = top.rule.triggers.find((t) => "anchor" in t);
-    const limit = anchor && "anchor" in anchor ? anchorDate(clock, anchor.anchor) : null;
-    const step = dutyOf(doc.kind, doc.state)!.step;
+    // A decision the office owes is due by its reminder's day (the request's day is no limit of its own).
+    const limit = anchor && "anchor" in anchor ? (anchor.anchor === "extensionRequestedOn" ? shanghaiDate(new Date(top.at.getTime() - 1)) : anchorDate(clock, anchor.anchor)) : null;
+    const duty = dutyOf(doc.kind, doc.state)!;
+    const step = duty.decision?.by === "office" ? duty.decision.step : duty.step;
     const items = steps.get(step) ?? [];
     steps.set(step, items);
     items.push({

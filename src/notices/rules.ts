@@ -1,6 +1,6 @@
 /** The escalation ladder as data: seeded from the defaults, edited by the office admin. */
 import { z } from "zod";
-import { ANCHOR_LABELS, ANCHORS, DEFAULT_RULES, HOLDER_LABELS, HOLDERS, LEVELS, holderOf, stateKeys, stateLabel, type Actor, type NoticeRule } from "../../workflows/index.ts";
+import { ANCHOR_LABELS, ANCHOR_NAMES, ANCHORS, DEFAULT_RULES, HOLDER_LABELS, HOLDERS, LEVELS, holderOf, partiesOf, stateKeys, stateLabel, type Actor, type NoticeRule } from "../../workflows/index.ts";
 import { NoticeRuleModel, isDuplicateKey } from "../db/models.ts";
 import { forbidden, fromZod, invalid, notFound, type FieldError } from "../errors.ts";
 
@@ -49,7 +49,7 @@ export async function loadRules(): Promise<NoticeRule[]> {
 const days = z.number({ error: "天数应为数字" }).int({ error: "天数应为整数" }).min(0, { error: "天数应在 0–365 之间" }).max(365, { error: "天数应在 0–365 之间" });
 const triggerSchema = z.union([
   z.object({
-    anchor: z.enum(["deadline", "assignedOn", "acceptBy", "concludeBy"], { error: "起算点不正确" }),
+    anchor: z.enum(ANCHOR_NAMES, { error: "起算点不正确" }),
     direction: z.enum(["before", "after"], { error: "应为期限前或期限后" }),
     days,
     unit: z.enum(["workday", "calendar"], { error: "应为工作日或自然日" }),
@@ -86,7 +86,8 @@ export async function updateRule(id: string, patch: unknown, actor: Actor): Prom
   const unknown = (parsed.data.states ?? []).filter((s) => !known.includes(s));
   if (unknown.length) problems.push({ field: "states", message: `没有这些案件状态：${unknown.join("、")}` });
   const holders = parsed.data.holders ?? current.holders;
-  const unheld = (parsed.data.states ?? current.states).filter((s) => known.includes(s) && !holders.includes(holderOf(current.kind, s)!));
+  // A state's parties: its holder, and whoever owes a decision on the holder's request there (延期待批).
+  const unheld = (parsed.data.states ?? current.states).filter((s) => known.includes(s) && !partiesOf(current.kind, s).some((p) => holders.includes(p)));
   if (unheld.length && !unknown.length)
     problems.push({
       field: parsed.data.holders ? "holders" : "states",

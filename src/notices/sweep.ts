@@ -126,15 +126,20 @@ async function issuedAlready(issues: Issue[]): Promise<Existing> {
 }
 
 /**
- * Catch-up sends one notice. The new rungs of a case (at its deadline revision) fell due together with
- * any rung issued since the earliest of them fell due; of all these the highest is issued (or was, by a
- * concurrent sweep) and the new others are recorded as superseded by it. A rung issued before the new
- * ones fell due does not silence them (a sign reminder after a due reminder still asks to sign).
- * Concurrent sweeps that see part of each other's inserts still pick the same highest rung.
+ * Catch-up sends one notice to each party. The new rungs of a case (at its deadline revision) for one party
+ * (the unit, or the office) fell due together with any rung of that party issued since the earliest of them
+ * fell due; of all these the highest is issued (or was, by a concurrent sweep) and the new others are
+ * recorded as superseded by it. A rung issued before the new ones fell due does not silence them (a sign
+ * reminder after a due reminder still asks to sign), nor does one to the other party (the office's 延期待批提醒
+ * does not answer for the unit's rungs held meanwhile). Concurrent sweeps that see part of each other's
+ * inserts still pick the same highest rung.
  */
 function onePerCase(due: Issue[], existing: Existing): Issue[] {
   const byCase = new Map<string, Issue[]>();
-  for (const i of due) byCase.set(i.doc._id.toString(), [...(byCase.get(i.doc._id.toString()) ?? []), i]);
+  for (const i of due) {
+    const key = `${i.doc._id.toString()}:${i.holder}`;
+    byCase.set(key, [...(byCase.get(key) ?? []), i]);
+  }
   const higher = (a: Issue, b: Issue) => rungOrder({ level: a.level, at: a.dueAt }, { level: b.level, at: b.dueAt }) || a.id.localeCompare(b.id);
   return [...byCase.values()].flatMap((rungs) => {
     const fresh = rungs.filter((i) => !existing.has(i.id));

@@ -43,6 +43,9 @@ export const PLACEHOLDERS: [string, string][] = [
   ["答复工作日", "本级通知给收文方签收或报送的工作日数"],
   ["答复期限", "签收或报送的截止日期（发文之日起若干个工作日）"],
   ["督办要求", "整改办手工发出通知时填写的要求，自动通知为空"],
+  ["申请延期至", "待批的延期申请所申请的日期；没有待批申请则为空"],
+  ["申请日期", "待批的延期申请提出的日期；没有待批申请则为空"],
+  ["退回理由", "整改办退回（退回整改、退回查处）时填写的理由；其他通知为空"],
   ["依据", "规则的依据条款，如“依据《信访工作条例》第二十二条……”；没有则为空"],
   ["发文机关", "发文机关名称（系统设置）"],
   ["发文日期", "发文日期"],
@@ -159,6 +162,24 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
       "{依据}",
     ].join("\n"),
   },
+  office_extension: {
+    title: "延期待批提醒",
+    replyDays: 1,
+    body: [
+      "{责任单位}于{申请日期}申请将{编号类别}为{编号}的“{事项}”的{时限名称}由{期限}延期至{申请延期至}，尚待整改办审批。",
+      "审批期间，该单位的预警、督办暂缓发出，也不计入考评；请尽快作出同意或不同意延期的决定。",
+      "{依据}",
+    ].join("\n"),
+  },
+  returned: {
+    title: "退回整改通知",
+    replyDays: 5,
+    body: [
+      "你单位报送的{编号类别}为{编号}的“{事项}”，经整改办审核，退回你单位继续{环节}。",
+      "退回理由：{退回理由}",
+      "{时限名称}为{期限}。请按退回意见{环节}到位后，重新在系统中报送。",
+    ].join("\n"),
+  },
   office_overdue: {
     title: "办结超期提醒",
     replyDays: 1,
@@ -200,6 +221,8 @@ export interface NoticeSubject {
   requirement: string;
   /** The yellow warning came from progress behind schedule rather than the approaching deadline. */
   behindSchedule?: boolean;
+  /** The office's reason, for a notice that tells of its 退回. */
+  reason?: string;
 }
 
 export interface ComposeContext {
@@ -235,7 +258,7 @@ function limitOf(s: NoticeSubject): { limit: string | null; name: string } {
 export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "replyDays">, c: ComposeContext): Record<string, string> & { _limit: string; _replyBy: string } {
   const cal = c.calendar;
   const today = shanghaiDate(c.issuedAt);
-  const ctx = s.doc.context as CaseClock["context"] & { receivedOn?: string | null };
+  const ctx = s.doc.context as CaseClock["context"] & { receivedOn?: string | null; pendingExtension?: { deadline: string; requestedOn: string } | null };
   const { limit, name } = limitOf(s);
   const inspection = s.doc.kind === "inspection";
   const replyBy = (() => {
@@ -270,6 +293,9 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     答复工作日: String(text.replyDays),
     答复期限: chineseDate(replyBy),
     督办要求: s.requirement,
+    申请延期至: ctx.pendingExtension?.deadline ? chineseDate(ctx.pendingExtension.deadline) : "",
+    申请日期: ctx.pendingExtension?.requestedOn ? chineseDate(ctx.pendingExtension.requestedOn) : "",
+    退回理由: s.reason ?? "",
     依据: s.rule?.clause ? `依据：${s.rule.clause}。`.replace(/。。$/, "。") : "",
     发文机关: c.office,
     发文日期: chineseDate(today),
@@ -355,8 +381,11 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
   const addressee = office ? ("office" as const) : level === "escalation" ? null : ("unit" as const);
   const before = level === "due_reminder" || level.endsWith("_warning") || level.endsWith("_due") || level === "yellow";
   const limit = shiftDays(today, before ? 7 : level === "supervision" || level === "escalation" ? -21 : -3);
-  const inspectionState = office ? "verifying" : level === "sign_reminder" ? "assigned" : "rectifying";
-  const complaintState = level.startsWith("accept_") ? "received" : office ? "replying" : "investigating";
+  const extension = level === "office_extension";
+  const inspectionState = extension ? "rectifying.extensionPending" : office ? "verifying" : level === "sign_reminder" ? "assigned" : "rectifying";
+  const complaintState = extension ? "investigating.extensionPending" : level.startsWith("accept_") ? "received" : office ? "replying" : "investigating";
+  const pendingExtension = extension ? { deadline: shiftDays(limit, 30), requestedOn: shiftDays(today, -3) } : null;
+  const reason = level === "returned" ? "佐证材料不全，缺少整改前后对比照片" : undefined;
   const inspection: NoticeSubject = {
     doc: {
       kind: "inspection",
@@ -366,13 +395,14 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
       deadline: limit,
       receivedOn: null,
       progressPercent: 40,
-      context: { deadline: limit, deadlineRevision: 1, assignedOn: shiftDays(today, -60) },
+      context: { deadline: limit, deadlineRevision: 1, assignedOn: shiftDays(today, -60), pendingExtension },
     },
     level,
     rule: null,
     addressee,
     unitName,
     requirement: "",
+    reason,
   };
   const acceptBy = level.startsWith("accept_") ? limit : shiftDays(today, -50);
   const complaint: NoticeSubject = {
@@ -384,13 +414,14 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
       deadline: level.startsWith("accept_") ? acceptBy : limit,
       receivedOn: shiftDays(acceptBy, -15),
       progressPercent: 0,
-      context: { deadline: limit, deadlineRevision: 2, acceptBy, concludeBy: office && !level.startsWith("accept_") ? limit : shiftDays(today, 30), receivedOn: shiftDays(acceptBy, -15), reviewCount: 0 },
+      context: { deadline: limit, deadlineRevision: 2, acceptBy, concludeBy: office && !level.startsWith("accept_") ? limit : shiftDays(today, 30), receivedOn: shiftDays(acceptBy, -15), reviewCount: 0, pendingExtension },
     },
     level,
     rule: { triggers: [{ anchor: level.startsWith("accept_") ? "acceptBy" : office ? "concludeBy" : "deadline", direction: "after", days: 0, unit: "calendar" }], clause: level.startsWith("accept_") ? "《信访工作条例》第二十二条：收到信访事项之日起15日内告知信访人是否受理" : "《信访工作条例》第三十四条：信访事项应当自受理之日起60日内办结" },
     addressee,
     unitName,
     requirement: "",
+    reason,
   };
   return [inspection, complaint];
 }

@@ -302,6 +302,30 @@ describe("case service", () => {
     });
   });
 
+  describe("申请销号 and a pending extension request", () => {
+    it("申请销号 is refused while the unit's extension request awaits the office (409, the reason, nothing written); withdrawing is an entry of its own, then 申请销号 sets 100 %", async () => {
+      const c = await signedInspection();
+      const id = c._id.toString();
+      await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 30, text: "三成" } }, w.lead);
+      const pending = (await w.service.applyEvent(id, { type: "REQUEST_EXTENSION", payload: { deadline: "2026-08-31", reason: "设备未到" } }, w.lead)).case;
+      const photo = await evidence(id, w.lead);
+      const submit = { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [photo] } };
+      const e = await refusal(w.service.applyEvent(id, submit, w.lead));
+      expect(e).to.include({ status: 409, code: "event_not_allowed", message: "延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请" });
+      expect(e.details).to.deep.equal({ state: "rectifying.extensionPending", allowedEvents: ["REPORT_PROGRESS", "WITHDRAW_EXTENSION"], reasons: [e.message] });
+      expect((await w.service.getCase(id, w.office)).version).to.equal(pending.version);
+      expect(w.service.blockedEvents(pending, w.lead)).to.deep.equal([{ type: "SUBMIT", reasons: [e.message] }]);
+      // A co-unit may not withdraw the lead unit's request; it is told so, not given the reason above.
+      expect(await refusal(w.service.applyEvent(id, { type: "WITHDRAW_EXTENSION" }, w.co))).to.include({ status: 403 });
+      const withdrawn = await w.service.applyEvent(id, { type: "WITHDRAW_EXTENSION", payload: { note: "已完成整改，改为申请销号" } }, w.lead);
+      expect(withdrawn.entry).to.deep.include({ type: "WITHDRAW_EXTENSION", from: "rectifying.extensionPending", to: "rectifying.working", payload: { note: "已完成整改，改为申请销号" } });
+      expect(withdrawn.case).to.include({ deadline: "2026-06-30", deadlineRevision: 1 });
+      const submitted = (await w.service.applyEvent(id, submit, w.lead)).case;
+      expect(submitted).to.include({ state: "verifying", progressPercent: 100 });
+      expect((await historyOf(id)).map((h) => h.type)).to.deep.equal(["CREATE", "ASSIGN", "SIGN", "REPORT_PROGRESS", "REQUEST_EXTENSION", "WITHDRAW_EXTENSION", "SUBMIT"]);
+    });
+  });
+
   describe("ledger numbers", () => {
     it("complaints get XF-YYYY-NNNNNN, distinct under concurrent registration", async () => {
       const made = await Promise.all(Array.from({ length: 20 }, () => w.service.createCase(newComplaint(), w.office)));

@@ -52,6 +52,21 @@ describe("HTTP API", () => {
     expect(stale.body.error).to.deep.include({ code: "version_conflict", details: { currentVersion: 1 } });
   });
 
+  it("a unit's 申请销号 while its extension request is pending: the case says it is blocked and why, and a POST gets 409 with the reason", async () => {
+    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    await post(lead, `/api/cases/${id}/events`, { type: "REQUEST_EXTENSION", payload: { deadline: "2026-08-31", reason: "设备未到" } }).expect(200);
+    const reason = "延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请";
+    const detail = await lead.agent.get(`/api/cases/${id}`).expect(200);
+    expect(detail.body.allowedEvents).to.have.members(["REPORT_PROGRESS", "WITHDRAW_EXTENSION"]);
+    expect(detail.body.blockedEvents).to.deep.equal([{ type: "SUBMIT", reasons: [reason] }]);
+    const up = await lead.agent.post(`/api/cases/${id}/attachments`).set("X-CSRF-Token", lead.csrf).attach("file", PNG, "现场.png").expect(201);
+    const refused = await post(lead, `/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(409);
+    expect(refused.body.error).to.deep.include({ code: "event_not_allowed", message: reason });
+    expect(refused.body.error.details.reasons).to.deep.equal([reason]);
+  });
+
   it("50 parallel event POSTs with the same expectedVersion: one 200, 49 × 409", async function () {
     this.timeout(60_000);
     const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;

@@ -8,6 +8,7 @@ import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeDeliverer } from "../../src/notices/delivery.ts";
 import { loadConfig } from "../../src/config.ts";
 import { deliveryOptions } from "../../src/worker.ts";
+import { officeQueue } from "../../src/notices/office-queue.ts";
 import { loadRules, updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
@@ -199,6 +200,122 @@ describe("the escalation ladder", () => {
     expect(await sweepAt(beforeWorkdays("2026-06-30", 5))).to.deep.equal(["due_reminder"]);
     const rev2 = await Notice.find({ caseId: c._id.toString(), revision: 2 }).lean();
     expect(rev2.map((n) => n._id)).to.deep.equal([noticeKey(c._id.toString(), "inspection.due_reminder", 2)]);
+  });
+
+  describe("while an extension request awaits the office (time the office holds is never the unit's)", () => {
+    /** Signed, on schedule, deadline 04-30; the unit asks on Monday 04-20 to move it to 06-30. */
+    async function requested() {
+      let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+      c = await apply(c, "REPORT_PROGRESS", w.lead, { percent: 95, text: "收尾" });
+      expect(await sweepAt(new Date("2026-04-20T09:00:00+08:00"))).to.deep.equal([]);
+      w.clock.set("2026-04-20T10:00:00+08:00");
+      c = await apply(c, "REQUEST_EXTENSION", w.lead, { deadline: "2026-06-30", reason: "设备到货延迟" });
+      // The office is reminded to decide two working days after the request; the unit's due reminder, due the same day, is held.
+      const decide = afterWorkdays("2026-04-20", 2);
+      expect(await sweepAt(ms(decide, -1))).to.deep.equal([]);
+      expect(await sweepAt(decide)).to.deep.equal(["office_extension"]);
+      // The old deadline passes and the 督办 rung falls due: nothing reaches the unit.
+      expect(await sweepAt(afterWorkdays("2026-04-30", 6))).to.deep.equal([]);
+      const reminder = (await Notice.findById(noticeKey(c._id.toString(), "inspection.extension_decision", 1)).lean())!;
+      expect(reminder).to.include({ holder: "office", inbox: "office", points: 0, state: "rectifying.extensionPending", supersededBy: null });
+      expect(reminder.document!.paragraphs[0]).to.contain("延期至2026年6月30日");
+      expect(await Notice.countDocuments({ caseId: c._id.toString(), holder: "unit" })).to.equal(0);
+      expect(await listNotices(w.lead)).to.deep.equal([]);
+      // The office's 首页 lists the decision it owes, late since the reminder's day.
+      const queue = await officeQueue(w.clock.now());
+      expect(queue.map((s) => [s.step, s.items.map((i) => [i.caseId, i.levelLabel, i.limit, i.overdue])])).to.deep.equal([
+        ["延期审批", [[c._id.toString(), "延期待批提醒", "2026-04-22", true]]],
+      ]);
+      return c;
+    }
+
+    it("holds the unit's rungs and reminds the office; approval starts a new revision and the held rungs never fire", async () => {
+      let c = await requested();
+      w.clock.set(ms(afterWorkdays("2026-04-30", 6), 3600_000));
+      c = await apply(c, "APPROVE_EXTENSION", w.office);
+      expect(c.deadlineRevision).to.equal(2);
+      for (const at of [ms(w.clock.now(), 60_000), afterWorkdays("2026-04-30", 16), ms(beforeWorkdays("2026-06-30", 5), -1)]) expect(await sweepAt(at)).to.deep.equal([]);
+      expect(await Notice.countDocuments({ caseId: c._id.toString(), revision: 1, holder: "unit" })).to.equal(0);
+      expect(await sweepAt(beforeWorkdays("2026-06-30", 5))).to.deep.equal(["due_reminder"]);
+      const [score] = await scorecard("2026-01-01", "2026-12-31");
+      expect([score!.points, score!.lines.map((l) => l.noticeId)]).to.deep.equal([0, [noticeKey(c._id.toString(), "inspection.due_reminder", 2)]]);
+    });
+
+    it("on rejection issues the highest held rung then, once, dated then; the lower ones are superseded, the office's reminder stands", async () => {
+      let c = await requested();
+      const decided = ms(afterWorkdays("2026-04-30", 6), 3600_000);
+      w.clock.set(decided);
+      c = await apply(c, "REJECT_EXTENSION", w.office, { reason: "理由不充分" });
+      w.clock.set(ms(decided, 60_000));
+      const r = await sweeper.sweep();
+      expect(r.issued.map((n) => [n.level, n.holder, n.state, n.inbox, n.points])).to.deep.equal([["supervision", "unit", "rectifying.working", w.units.lead, -2]]);
+      expect(r.issued[0]!.issuedAt).to.deep.equal(ms(decided, 60_000));
+      expect(r.issued[0]!.number).to.equal("督办〔2026〕1号");
+      const top = noticeKey(c._id.toString(), "inspection.supervision", 1);
+      expect(r.superseded.map((n) => [n.level, n.supersededBy])).to.have.deep.members([
+        ["due_reminder", top],
+        ["yellow", top],
+        ["red", top],
+      ]);
+      expect((await Notice.findById(noticeKey(c._id.toString(), "inspection.extension_decision", 1)).lean())!.supersededBy).to.equal(null);
+      expect(await sweepAt(ms(decided, 120_000))).to.deep.equal([]);
+      expect((await listNotices(w.lead)).map((n) => n.level)).to.deep.equal(["supervision"]);
+      // The ladder goes on from there as usual.
+      expect(await sweepAt(afterWorkdays("2026-04-30", 15))).to.deep.equal(["escalation"]);
+    });
+
+    it("a withdrawn request lets the held rungs fire as a refusal does", async () => {
+      let c = await requested();
+      w.clock.set(ms(afterWorkdays("2026-04-30", 6), 3600_000));
+      c = await apply(c, "WITHDRAW_EXTENSION", w.lead);
+      expect(await sweepAt(ms(w.clock.now(), 60_000))).to.deep.equal(["supervision"]);
+      expect(await Notice.countDocuments({ caseId: c._id.toString(), holder: "unit", supersededBy: null })).to.equal(1);
+    });
+
+    it("an extension approved so late that its own warning is already due costs the unit nothing: the warning of the granted deadline is not issued", async () => {
+      let c = await apply(await w.service.createCase(newComplaint(), w.office), "ACCEPT", w.office); // conclude by 05-01
+      c = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-03-31" });
+      w.clock.set("2026-03-10T10:00:00+08:00");
+      c = await apply(c, "REQUEST_EXTENSION", w.lead, { deadline: "2026-04-20", reason: "需委托第三方监测" });
+      expect(await sweepAt(startOfDay("2026-03-13"))).to.deep.equal(["office_extension"]);
+      // The unit's deadline passes while the office still decides: held.
+      expect(await sweepAt(startOfDay("2026-04-02"))).to.deep.equal([]);
+      // Approved on 04-18, two days before the granted date: its 办理期限预警 (3 days before) fell due on the office's time.
+      w.clock.set("2026-04-18T10:00:00+08:00");
+      c = await apply(c, "APPROVE_EXTENSION", w.office);
+      expect(await sweepAt(ms(w.clock.now(), 60_000))).to.deep.equal([]);
+      expect(await Notice.countDocuments({ caseId: c._id.toString(), holder: "unit" })).to.equal(0);
+      // Missing the granted date is the unit's own.
+      expect(await sweepAt(startOfDay("2026-04-21"))).to.deep.equal(["conclude_overdue"]);
+      const [score] = await scorecard("2026-01-01", "2026-12-31");
+      expect(score!.counts).to.deep.equal({ conclude_overdue: 1 });
+    });
+  });
+
+  it("a 退回 is told to the unit that must act, in its inbox with the reason, once, and never scored", async () => {
+    let c = await apply(await assignedInspection("2026-04-30"), "SIGN", w.lead);
+    c = await apply(c, "SUBMIT", w.lead, { summary: "完成", attachmentIds: [await evidence(c._id.toString(), w.lead)] });
+    const reject = { type: "REJECT", payload: { reason: "缺少整改后现场照片" }, idempotencyKey: "reject-1" };
+    await w.service.applyEvent(c._id.toString(), reject, w.office);
+    // The same command again (a retry) tells the unit nothing more.
+    expect((await w.service.applyEvent(c._id.toString(), reject, w.office)).replayed).to.equal(true);
+    const notices = await Notice.find({ caseId: c._id.toString() }).lean();
+    expect(notices.map((n) => [n.level, n.inbox, n.holder, n.points, n.manual, n.event, n.state])).to.deep.equal([["returned", w.units.lead, null, 0, false, "REJECT", "rectifying.working"]]);
+    expect(notices[0]!.document!.title).to.equal("退回整改通知");
+    expect(notices[0]!.document!.paragraphs.join("")).to.contain("退回理由：缺少整改后现场照片").and.contain("继续整改");
+    expect((await listNotices(w.lead)).map((n) => n.level)).to.deep.equal(["returned"]);
+    for (const who of [w.co, w.other]) expect(await listNotices(who)).to.deep.equal([]);
+    expect(await scorecard("2026-01-01", "2026-12-31")).to.deep.equal([]);
+    // A complaint's 退回 (查处结果 sent back) likewise.
+    let k = await apply(await w.service.createCase(newComplaint(), w.office), "ACCEPT", w.office);
+    k = await apply(k, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline: "2026-04-15" });
+    k = await apply(k, "SUBMIT_RESULT", w.lead, { summary: "经查属实", violationFound: true, attachmentIds: [] });
+    k = await apply(k, "REJECT", w.office, { reason: "未附执法记录" });
+    const told = (await listNotices(w.lead, { caseId: k._id.toString() }))[0]!;
+    expect(told.level).to.equal("returned");
+    expect(told.document!.paragraphs.join("")).to.contain("退回理由：未附执法记录").and.contain("继续查处");
+    // The office cannot send one by hand: it comes from a 退回 alone.
+    expect((await issueByHand(c, { level: "returned", requirement: "x" }, w.office, w.clock).catch((e) => e)).status).to.equal(422);
   });
 
   it("signing, submitting or closing a case stops its pending warnings", async () => {

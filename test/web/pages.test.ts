@@ -84,12 +84,52 @@ describe("pages: what the office and the units see", function () {
       const pending = textOf(await page(staff, `/cases/${id}`));
       expect(pending).to.contain("申请延期至 2026-08-31").and.contain("汛期施工受阻");
       await w.service.applyEvent(id, { type: "APPROVE_EXTENSION" }, w.office);
+      // The history says what was asked and what was granted.
+      expect(textOf(await page(staff, `/cases/${id}`))).to.contain("申请延期至 2026-08-31").and.contain("时限延至 2026-08-31");
       await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
       const verifying = await page(staff, `/cases/${id}`);
       expect(verifying).to.match(/id="PASS-publicityDays" name="publicityDays" value="5"/);
       await w.service.applyEvent(id, { type: "PASS", payload: await checked(w, id) }, w.office);
       // 2026-03-02 (Mon) + 5 working days → 2026-03-09.
       expect(textOf(await page(staff, `/cases/${id}`))).to.contain("2026-03-02 起，至 2026-03-09（5 个工作日）");
+    });
+
+    it("labels a requested date 申请延期至 in the history, not as a granted 时限; while it is pending the unit is told why it cannot 申请销号 and may withdraw the request", async () => {
+      const id = await assigned(5);
+      await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+      await w.service.applyEvent(id, { type: "REQUEST_EXTENSION", payload: { deadline: "2027-05-31", reason: "汛期施工受阻" } }, w.lead);
+      const pending = await page(lead, `/cases/${id}`);
+      expect(pending).to.contain("<div>申请延期至 2027-05-31</div>").and.not.contain("<div>时限 2027-05-31</div>");
+      expect(pending).to.contain('id="blocked-SUBMIT"').and.contain("延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请");
+      expect(pending).to.contain('id="action-WITHDRAW_EXTENSION"').and.not.contain('id="action-SUBMIT"');
+      // A 申请销号 posted anyway (another tab) is refused and writes nothing.
+      const photo = await evidence(id, w.lead);
+      const refused = await lead.agent.post(`/cases/${id}/actions/SUBMIT`).type("form").send({ _csrf: lead.csrf, summary: "已完成", existingAttachmentIds: photo });
+      expect(refused.status).to.equal(409);
+      expect((await Case.findById(id).lean())!.state).to.equal("rectifying.extensionPending");
+      await lead.agent.post(`/cases/${id}/actions/WITHDRAW_EXTENSION`).type("form").send({ _csrf: lead.csrf, note: "改为申请销号" }).expect(303);
+      const withdrawn = await page(lead, `/cases/${id}`);
+      expect(textOf(withdrawn)).to.contain("撤回延期申请");
+      expect(withdrawn).to.contain('id="action-SUBMIT"').and.not.contain('id="blocked-SUBMIT"');
+    });
+
+    it("a case sent back (退回) shows 退回整改 with the reason and date at the top until the unit hands it back again", async () => {
+      const id = await assigned(6);
+      await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+      const submit = async () => w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
+      await submit();
+      expect(await page(lead, `/cases/${id}`)).to.not.contain('id="case-sent-back"');
+      await staff.agent.post(`/cases/${id}/actions/REJECT`).type("form").send({ _csrf: staff.csrf, reason: "缺少整改后现场照片" }).expect(303);
+      const back = await page(lead, `/cases/${id}`);
+      const banner = back.indexOf('id="case-sent-back"');
+      expect(banner).to.be.greaterThan(-1);
+      expect(banner).to.be.lessThan(back.indexOf("基本情况"));
+      expect(textOf(back.slice(banner, back.indexOf("</div></div>", banner)))).to.contain("退回整改").and.contain("2026/3/2").and.contain("缺少整改后现场照片");
+      // Reporting progress keeps it; handing the case back again ends it.
+      await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 100, text: "已补拍" } }, w.lead);
+      expect(await page(lead, `/cases/${id}`)).to.contain('id="case-sent-back"');
+      await submit();
+      expect(await page(lead, `/cases/${id}`)).to.not.contain('id="case-sent-back"');
     });
 
     it("refuses to approve an extension to a date that has passed, and says so on the form", async () => {

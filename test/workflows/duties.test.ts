@@ -7,6 +7,7 @@ import {
   holderOf,
   ladderFor,
   leafStates,
+  partiesOf,
   startCase,
   stateKey,
   stateKeys,
@@ -58,7 +59,7 @@ describe("who holds each state (workflows/duties.ts)", () => {
   it("each default rule applies only in states its holders hold, and only a unit's rungs cost points", () => {
     for (const r of DEFAULT_RULES) {
       const held = stateKeys(r.kind).filter((k) => r.states.some((s) => k === s || k.startsWith(`${s}.`)));
-      expect(held.every((k) => r.holders.includes(holderOf(r.kind, k)!)), r.id).to.equal(true);
+      expect(held.every((k) => partiesOf(r.kind, k).some((p) => r.holders.includes(p))), r.id).to.equal(true);
       if (!r.holders.includes("unit")) expect(r.points, r.id).to.equal(0);
       if (r.holders.includes("office") && !r.holders.includes("unit")) expect(r.recipients, r.id).to.not.include.members(["unit"]);
     }
@@ -81,6 +82,24 @@ describe("who holds each state (workflows/duties.ts)", () => {
     expect(levelsAt(c, "2026-04-27T00:00:00+08:00")).to.deep.equal([]);
     expect(levelsAt(c, "2026-04-28T00:00:00+08:00")).to.deep.equal(["office:office_due"]);
     expect(levelsAt(c, "2026-05-02T00:00:00+08:00")).to.deep.equal(["office:office_due", "office:office_overdue"]);
+  });
+
+  it("while the unit's extension request awaits the office, the unit's rungs are held and the office is reminded to decide", () => {
+    const investigating: [string, Actor, Record<string, unknown>?][] = [
+      ["ACCEPT", office],
+      ["ASSIGN", office, { leadUnitId: "A", coUnitIds: [], deadline: "2026-03-20" }],
+    ];
+    const pending = walk("complaint", [...investigating, ["REQUEST_EXTENSION", lead, { deadline: "2026-04-10", reason: "r" }]], { receivedOn: "2026-03-02" });
+    const c = clockOf("complaint", pending);
+    expect(partiesOf("complaint", c.state)).to.deep.equal(["unit", "office"]);
+    // Requested 03-02 (Monday): the office's reminder after two working days; past the old deadline nothing for the unit.
+    expect(levelsAt(c, "2026-03-04T23:59:59+08:00")).to.deep.equal([]);
+    expect(levelsAt(c, "2026-03-05T00:00:00+08:00")).to.deep.equal(["office:office_extension"]);
+    const ladder = ladderFor(c, DEFAULT_RULES, cal);
+    expect(ladder.held.map((h) => `${h.holder}:${h.rule.level}:${h.why}`)).to.have.members(["unit:conclude_warning:decision", "unit:conclude_overdue:decision"]);
+    // Refused: the same deadline, the unit's rungs back on its ladder.
+    const refused = step("complaint", pending, { type: "REJECT_EXTENSION", reason: "no", actor: office, at } as CaseEvent)!;
+    expect(levelsAt(clockOf("complaint", refused), "2026-03-22T00:00:00+08:00")).to.deep.equal(["unit:conclude_warning", "unit:conclude_overdue"]);
   });
 
   it("an inspection item in close-out review past its deadline reminds the office only", () => {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   CASE_KINDS,
   allowedEvents,
+  blockedEvents,
   ruleViolations,
   startCase,
   stateKey,
@@ -163,6 +164,33 @@ describe("case machines", () => {
       expect(reopened.context).to.include({ deadlineRevision: 2, deadline: "2026-09-30", reopenCount: 1 });
     });
 
+    it("申请销号 declares the rectification complete (100 %); while an extension is pending it is refused with the reason until the unit withdraws the request", () => {
+      const s = walk(k, [...signed, ["REPORT_PROGRESS", cast.lead, { percent: 30, text: "三成", attachmentIds: [] }]]);
+      expect(s.context.progressPercent).to.equal(30);
+      const submit = { type: "SUBMIT", actor: cast.lead, at, summary: "s", attachmentIds: ["e"] } as CaseEvent;
+      const submitted = step(k, s, submit)!;
+      expect(stateKey(submitted.value as StateValue)).to.equal("verifying");
+      expect(submitted.context.progressPercent).to.equal(100);
+
+      const pending = step(k, s, { type: "REQUEST_EXTENSION", actor: cast.lead, at, deadline: "2026-07-31", reason: "r" } as CaseEvent)!;
+      expect(step(k, pending, submit)).to.equal(null);
+      expect(ruleViolations(k, pending, submit)).to.deep.equal([{ field: "state", message: "延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请" }]);
+      expect(allowedEvents(pending, cast.lead, at)).to.have.members(["REPORT_PROGRESS", "WITHDRAW_EXTENSION"]);
+      expect(blockedEvents(k, pending, cast.lead, at)).to.deep.equal([{ type: "SUBMIT", reasons: ["延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请"] }]);
+      // Only the unit that asked takes its request back; the office decides instead.
+      for (const a of [cast.co, other, cast.office]) refuses(k, pending, "WITHDRAW_EXTENSION", a);
+      expect(blockedEvents(k, pending, cast.co, at)).to.deep.equal([]);
+      const withdrawn = step(k, pending, { type: "WITHDRAW_EXTENSION", actor: cast.lead, at } as CaseEvent)!;
+      expect(stateKey(withdrawn.value as StateValue)).to.equal("rectifying.working");
+      expect(withdrawn.context).to.include({ pendingExtension: null, deadline: "2026-06-30", deadlineRevision: 1, extensionCount: 0 });
+      expect(stateKey(step(k, withdrawn, submit)!.value as StateValue)).to.equal("verifying");
+    });
+
+    it("an approved extension records the revision it started and the day of approval", () => {
+      const s = walk(k, [...signed, ["REQUEST_EXTENSION", cast.lead, { deadline: "2026-07-31", reason: "r" }], ["APPROVE_EXTENSION", cast.office]]);
+      expect(s.context.extensionGranted).to.deep.equal({ revision: 2, on: "2026-03-02" });
+    });
+
     it("lists what an actor may do now, without a payload", () => {
       const s = walk(k, signed);
       expect(allowedEvents(s, cast.lead, at)).to.have.members(["REPORT_PROGRESS", "SUBMIT", "REQUEST_EXTENSION"]);
@@ -204,6 +232,17 @@ describe("case machines", () => {
       refuses(k, s, "REPORT_PROGRESS", other, { percent: 10, text: "t", attachmentIds: [] });
       refuses(k, s, "REQUEST_EXTENSION", cast.co, { deadline: "2026-04-25", reason: "r" });
       refuses(k, walk(k, [...investigating, ["REQUEST_EXTENSION", cast.lead, { deadline: "2026-04-25", reason: "r" }]]), "APPROVE_EXTENSION", cast.lead);
+    });
+
+    it("报送查处结果 while an extension is pending is refused with the reason until the unit withdraws the request", () => {
+      const pending = walk(k, [...investigating, ["REQUEST_EXTENSION", cast.lead, { deadline: "2026-04-25", reason: "r" }]]);
+      const result = { type: "SUBMIT_RESULT", actor: cast.lead, at, summary: "s", violationFound: false, attachmentIds: [] } as CaseEvent;
+      expect(step(k, pending, result)).to.equal(null);
+      expect(blockedEvents(k, pending, cast.lead, at)).to.deep.equal([{ type: "SUBMIT_RESULT", reasons: ["延期申请尚待整改办审批，不能报送查处结果；如已办结，请先撤回延期申请"] }]);
+      refuses(k, pending, "WITHDRAW_EXTENSION", cast.co);
+      const withdrawn = step(k, pending, { type: "WITHDRAW_EXTENSION", actor: cast.lead, at } as CaseEvent)!;
+      expect(withdrawn.context).to.include({ pendingExtension: null, deadline: "2026-04-15", extensionCount: 0 });
+      expect(stateKey(step(k, withdrawn, result)!.value as StateValue)).to.equal("reviewing");
     });
 
     it("closes after the 回访 records the complainant's satisfaction, dated between the reply and today", () => {

@@ -25,7 +25,7 @@ import {
 import { loadCalendar } from "../../calendar/workdays.ts";
 import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
-import type { ChainEntry } from "../../cases/history.ts";
+import { sentBack, type ChainEntry } from "../../cases/history.ts";
 import { coverage } from "../../ledger/proofs.ts";
 import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
@@ -61,7 +61,10 @@ const STATE_CHOICES = stateFilterChoices({
 });
 
 /** Levels the office issues by hand, mildest first (督办 is the usual one, so it is preselected). */
-const MANUAL_LEVELS = LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
+/** How the history names a date an event carries. */
+const DEADLINE_LABELS: Record<string, string> = { REQUEST_EXTENSION: "申请延期至", REOPEN: "新的整改时限" };
+
+const MANUAL_LEVELS = LEVELS.filter((l) => l !== "returned").map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
 
 /** Reported progress means something only while an inspection item is being rectified or checked. */
 export const showsProgress = (c: Pick<CaseDoc, "kind" | "state">) => c.kind === "inspection" && /^(rectifying|verifying)/.test(c.state);
@@ -233,6 +236,9 @@ export function casePages(deps: PageDeps): express.Router {
       if (typeof p.channel === "string" && h.type === "REPLY") facts.push(`答复方式：${p.channel}`);
       if (typeof p.satisfaction === "string") facts.push(`满意度：${p.satisfaction}`);
       if (typeof p.publicityDays === "number") facts.push(`公示天数：${p.publicityDays} 个工作日`);
+      // What an approval granted: the payload has no date, the snapshot it led to has.
+      const granted = (h.snapshot?.context as { deadline?: string | null } | undefined)?.deadline;
+      if (h.type === "APPROVE_EXTENSION" && granted) facts.push(`时限延至 ${granted}`);
       return {
         seq: h.seq,
         at: h.at,
@@ -247,6 +253,8 @@ export function casePages(deps: PageDeps): express.Router {
         // Named apart from the `percent` helper, which a same-named field would shadow in the template.
         progressPercent: typeof p.percent === "number" && kind === "inspection" ? p.percent : null,
         deadline: typeof p.deadline === "string" ? p.deadline : null,
+        // A date the unit asked for is not a deadline until the office approves it.
+        deadlineLabel: DEADLINE_LABELS[h.type] ?? "时限",
         files: (Array.isArray(p.attachmentIds) ? (p.attachmentIds as string[]) : []).map((a) => files.get(a)).filter(Boolean),
         anchor: anchors?.get(h.seq) ?? null,
       };
@@ -291,10 +299,12 @@ export function casePages(deps: PageDeps): express.Router {
     const pending = ctx.pendingExtension ?? null;
     const today = shanghaiDate(now);
     const allowed = service.allowedEvents(c, actor);
+    const blocked = service.blockedEvents(c, actor).map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
     const forms = allowed.map((type) => {
       const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
       if (type === "APPROVE_EXTENSION" && pending)
         f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${requestedDatePassed(pending, today) ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
+      if (type === "WITHDRAW_EXTENSION" && pending) f.note = `撤回 ${pending.requestedOn} 提出的延期申请（申请延期至 ${pending.deadline}）；撤回后时限仍为 ${c.deadline ?? "—"}`;
       for (const field of f.fields) {
         // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
         if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);
@@ -324,6 +334,7 @@ export function casePages(deps: PageDeps): express.Router {
           pending,
           complaintFacts,
           holderStep: dutyOf(kind, c.state),
+          sentBack: sentBack(history),
           verification: (ctx as { verification?: { checkedBy: string; checkedOn: string; opinion: string } | null }).verification ?? null,
           visit: kind === "complaint" && typeof ctx.visitedOn === "string" ? ctx : null,
           verificationTerm: terms.verification,
@@ -333,6 +344,7 @@ export function casePages(deps: PageDeps): express.Router {
         notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
         attachments: [...files.values()],
         forms,
+        blocked,
         units: [...names].map(([uid, name]) => ({ id: uid, name })),
         office,
         noticeForm: office

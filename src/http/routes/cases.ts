@@ -146,7 +146,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     tag: "cases",
     summary: "案件详情：字段、办理记录、通知、附件和当前用户可执行的操作",
     params: { id: objectIdParam("案件") },
-    returns: "{case, history, notices, attachments, allowedEvents}",
+    returns: "{case, history, notices, attachments, allowedEvents, blockedEvents}",
     response: { schema: ref("CaseDetail") },
     async handle({ actor, params }) {
       const c = await service.getCase(params.id!, actor);
@@ -162,6 +162,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
         notices: notices.map(presentNotice),
         attachments,
         allowedEvents: service.allowedEvents(c, actor),
+        blockedEvents: service.blockedEvents(c, actor),
       };
     },
   });
@@ -179,7 +180,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     response: { schema: ref("Applied") },
     errors: {
       403: "角色或单位不能执行此操作，或 CSRF 令牌缺失、不符",
-      409: "版本已变（details.currentVersion），或案件当前状态不允许此操作（details.allowedEvents）",
+      409: "版本已变（details.currentVersion），或案件当前状态不允许此操作（details.allowedEvents；暂不能办理的原因见 details.reasons，如延期申请待批期间不能申请销号）",
       422: "type 不是此类案件的操作、payload 不符，或违反与案件相关的规则（如期限已过、单位或附件不存在）；同一幂等键用于不同的操作",
     },
     async handle({ req, actor, params, body }) {
