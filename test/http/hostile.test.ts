@@ -133,4 +133,24 @@ describe("hostile input: a clear 4xx, and the process stays up", function () {
     expect(res.body).to.contain("表单字段名不正确");
     await stillUp();
   });
+
+  it("finding 4: after sign-in, `next` is followed only as a path of this site", async () => {
+    const login = async (next: string) => {
+      const form = await fetch(`${base}/login?next=${encodeURIComponent(next)}`);
+      const cookie = form.headers.getSetCookie()[0]!.split(";")[0]!;
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      const res = await fetch(`${base}/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf, username: "staff", password: PASSWORD, next }).toString(),
+      });
+      expect(res.status, next).to.equal(303);
+      return res.headers.get("location");
+    };
+    for (const evil of ["/\\evil.example/", "//evil.example/", "/\t/evil.example/", "/\n/evil.example", "https://evil.example/", "javascript:alert(1)", "\\\\evil.example", " /evil", "/cases//evil.example"])
+      expect(await login(evil), JSON.stringify(evil)).to.equal("/");
+    expect(await login("/cases?state=rectifying&page=2")).to.equal("/cases?state=rectifying&page=2");
+    await stillUp();
+  });
 });
