@@ -10,7 +10,7 @@ import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { CaseService } from "./cases/service.ts";
-import { createApp } from "./http/app.ts";
+import { answerClientErrors, createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
 import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
 import { sequence } from "./ledger/log.ts";
@@ -113,6 +113,7 @@ if (mode !== "worker") {
   });
   // Longer than a proxy keeps idle connections (nginx: 60 s), so the proxy, not this process, closes
   // them: otherwise it may send a request on a connection closing at that moment, and cannot resend a POST.
+  answerClientErrors(server);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   web = drainable(server);

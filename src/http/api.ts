@@ -270,13 +270,15 @@ function formBody(form: Form) {
 }
 
 const statusText: Record<number, string> = {
-  400: "请求格式不正确：JSON 无法解析、含 NUL 或以 $ 开头的键、嵌套过深，或上传的表单不完整",
+  400: "请求格式不正确：JSON 无法解析、不是有效的 UTF-8、含 NUL 或以 $ 开头的键、嵌套过深，或上传的表单不完整、字段名不正确",
   401: "未登录或会话已过期",
   403: "无权执行：角色或单位不允许，或 CSRF 令牌缺失、不符",
   404: "不存在或无权查看（其他单位的案件、附件、通知也如此回答）",
   409: "冲突：版本已变、当前状态不允许此操作，或编号、名称已被占用",
-  413: "提交的内容过大",
+  413: "提交的内容过大：请求体、上传文件、表单字段或 JSON 的项数超过上限",
+  414: "请求地址过长（超过 8 KB）",
   415: "Content-Type 不正确",
+  431: "请求头（含请求地址）过长（超过 16 KB）",
   422: "字段或参数不正确：details.fields 逐项列出 {field, message}",
   429: "登录失败次数过多，请按 Retry-After 等待后重试",
 };
@@ -292,7 +294,8 @@ function responses(r: Route<never, never>): Record<string, unknown> {
   if ((r.auth ?? "session") === "session") codes.add(401);
   if (r.roles || ((r.auth ?? "session") === "session" && UNSAFE(r.method))) codes.add(403);
   if (r.params) codes.add(404);
-  if (r.query) codes.add(422);
+  // A query long enough is refused before any route: 414 past 8 KB of URL, 431 past Node's 16 KB of headers.
+  if (r.query) for (const c of [414, 422, 431]) codes.add(c);
   if (r.body || r.form) for (const c of [400, 413, 415, 422]) codes.add(c);
   if (r.headers) codes.add(400);
   for (const c of Object.keys(r.errors ?? {})) codes.add(Number(c));

@@ -2,10 +2,13 @@
  * The express application. Order matters: request id and logs → security headers → metrics →
  * health → body parsers (size-limited) → session → signed-in user → CSRF → routes → errors.
  */
+import { isUtf8 } from "node:buffer";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import type { Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Queue } from "bullmq";
 import compression from "compression";
 import type { Registry } from "prom-client";
@@ -197,6 +200,7 @@ export function createApp(deps: AppDeps) {
       crossOriginEmbedderPolicy: false,
     }),
   );
+  app.use(refuseLongUrls);
   const metrics = createMetrics(deps.metrics);
   app.use(metrics.observe);
 
@@ -219,8 +223,12 @@ export function createApp(deps: AppDeps) {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.use(express.json({ limit: "1mb", strict: true }));
-  app.use(express.urlencoded({ extended: false, limit: "1mb" }));
+  // JSON must be UTF-8 as sent: a decoder would put U+FFFD in place of a broken byte and store that.
+  const utf8Only = (_req: Request, _res: Response, body: Buffer, encoding: string) => {
+    if (/^utf-?8$/i.test(encoding) && !isUtf8(body)) throw new AppError(400, "invalid_utf8", "请求内容不是有效的 UTF-8 文本");
+  };
+  app.use(express.json({ limit: "1mb", strict: true, verify: utf8Only }));
+  app.use(express.urlencoded({ extended: false, limit: "1mb", parameterLimit: 1000 }));
   app.use(refuseOperatorKeys);
   if (config.COOKIE_SECURE) app.use(signInOverHttps);
   if (!config.SESSION_SECRET) log.warn("SESSION_SECRET is not set: sessions end when this process restarts");
@@ -304,13 +312,53 @@ function viewEngine(app: express.Express) {
 }
 
 /**
+ * The longest URL taken (8 KB, what nginx passes by default): no query of ours needs more, and a page
+ * or the API says so rather than working on it. Node itself refuses headers past 16 KB (answerClientErrors).
+ */
+export const MAX_URL = 8 * 1024;
+function refuseLongUrls(req: Request, _res: Response, next: NextFunction) {
+  next(req.url.length > MAX_URL ? new AppError(414, "uri_too_long", "请求地址过长（查询条件过多或过长），请缩短后重试") : undefined);
+}
+
+/**
+ * What Node's HTTP parser refuses before express sees a request (headers, the URL among them, past
+ * its 16 KB limit; a request it cannot parse) is answered with a status and the API's error shape
+ * in Chinese, where Node would only close the connection. The rest of the request is read and
+ * dropped before the close, so the client gets the answer rather than a reset.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "headers_too_large", "请求地址或请求头过长（查询条件过多或过长），请缩短后重试"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_HEADERS_TIMEOUT"
+          ? [408, "Request Timeout", "request_timeout", "请求超时"]
+          : [400, "Bad Request", "bad_request", "请求格式不正确"];
+    const body = JSON.stringify({ error: { code, message, details: {} } });
+    socket.on("data", () => {});
+    socket.on("error", () => {});
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), 5_000).unref();
+  });
+}
+
+/** Values (strings, numbers, objects, array items) in one body: a batch of 200 ids is the largest we take. */
+const MAX_VALUES = 10_000;
+
+/**
  * Every JSON or form body, whatever route it is for (multipart forms are flat and their text goes through
  * the schemas' text()): a key starting with "$" is a query operator, never a field of
  * ours; no field of ours nests 20 deep (deeper input would only exhaust the stack of whoever walks it);
  * NUL is in no text a person types, key or value. The OpenAPI document says each of these (contract.ts).
  */
 function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
+  let values = 0;
   const problem = (v: unknown, depth: number): AppError | null => {
+    if (++values > MAX_VALUES) return new AppError(413, "too_many_fields", `请求内容的字段过多（最多 ${MAX_VALUES} 项）`);
     if (typeof v === "string") return v.includes("\u0000") ? new AppError(400, "control_character", "请求内容含有不允许的控制字符") : null;
     if (typeof v !== "object" || v === null) return null;
     if (depth >= MAX_NESTING) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
@@ -365,6 +413,7 @@ function toAppError(err: unknown): AppError {
   // multer marks every error that aborted a form it was reading; busboy names a form it cannot read at all.
   if (Array.isArray(e?.storageErrors) || /^Multipart: /.test(e?.message ?? ""))
     return new AppError(400, "bad_upload", "上传的表单不完整或格式不正确，请重新选择文件上传");
+  if (e?.type === "parameters.too.many") return new AppError(413, "form_too_large", "提交的表单过大：字段过多或内容过长");
   if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") return new AppError(415, "unsupported_media_type", "不支持的字符集或编码");
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) return new AppError(e.status, "bad_request", "请求格式不正确");
   return new AppError(500, "internal", "系统内部错误，请稍后重试");

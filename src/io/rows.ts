@@ -120,7 +120,7 @@ export async function openRows(input: Readable, limits: ImportLimits = DEFAULT_I
   if (head.length === 0) throw badFile("文件是空的");
   if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
     const parts = unpackXlsx(await readAll(stream, limits.unzippedBytes), limits);
-    return { format: "xlsx", encoding: null, rows: xlsxRows(Readable.from(parts), limits) };
+    return { format: "xlsx", encoding: null, rows: xlsxRows(Readable.from(slices(parts)), limits) };
   }
   if (head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0])))
     throw badFile("不支持 Excel 97-2003（.xls）格式，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再导入");
@@ -198,22 +198,35 @@ export function unpackXlsx(file: Buffer, limits: ImportLimits): Buffer[] {
     } else throw unreadable("不支持的压缩方式");
     total += data.length;
     if (total > limits.unzippedBytes) throw over();
-    if (TEXT_PARTS.test(name) && longestRun(data) > maxRun)
-      throw new AppError(422, "import_cell_too_long", `文件中有单元格内容超过 ${limits.cellChars} 个字符，无法导入`, { limitChars: limits.cellChars });
+    if (TEXT_PARTS.test(name)) {
+      const { longest, tags } = scan(data);
+      if (longest > maxRun) throw new AppError(422, "import_cell_too_long", `文件中有单元格内容超过 ${limits.cellChars} 个字符，无法导入`, { limitChars: limits.cellChars });
+      // exceljs keeps every shared string (and each run of rich text) as objects: their number is bounded
+      // with the rows (a 50,000-row list has about 400,000 tags there), not only by the bytes.
+      if (name === "xl/sharedStrings.xml" && tags > limits.rows * 40)
+        throw tooLarge(`文件中的文字项过多（超过 ${limits.rows * 40} 个标记），无法导入：请分批导入`, { limitTags: limits.rows * 40 });
+    }
     found.push({ name, rank, data });
   }
   return storedZip(found.sort((a, b) => a.rank - b.rank));
 }
 
-/** The longest stretch of bytes without "<": a text node, or a tag, in XML. */
-function longestRun(xml: Buffer): number {
+/** Buffers in pieces of at most 64 KB: the XML parser turns each piece it is given into one batch of events. */
+function* slices(parts: Buffer[], size = 64 * 1024): Generator<Buffer> {
+  for (const p of parts) for (let i = 0; i < p.length; i += size) yield p.subarray(i, i + size);
+}
+
+/** In XML: the longest stretch of bytes without "<" (a text node, or a tag), and the number of tags. */
+function scan(xml: Buffer): { longest: number; tags: number } {
   let longest = 0;
+  let tags = 0;
   let from = 0;
   for (;;) {
     const lt = xml.indexOf(0x3c, from);
     const end = lt < 0 ? xml.length : lt;
     longest = Math.max(longest, end - from);
-    if (lt < 0) return longest;
+    if (lt < 0) return { longest, tags };
+    tags++;
     from = lt + 1;
   }
 }

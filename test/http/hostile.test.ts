@@ -133,4 +133,67 @@ describe("hostile input: a clear 4xx, and the process stays up", function () {
     expect(res.body).to.contain("表单字段名不正确");
     await stillUp();
   });
+
+  it("finding 4: after sign-in, `next` is followed only as a path of this site", async () => {
+    const login = async (next: string) => {
+      const form = await fetch(`${base}/login?next=${encodeURIComponent(next)}`);
+      const cookie = form.headers.getSetCookie()[0]!.split(";")[0]!;
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      const res = await fetch(`${base}/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf, username: "staff", password: PASSWORD, next }).toString(),
+      });
+      expect(res.status, next).to.equal(303);
+      return res.headers.get("location");
+    };
+    for (const evil of ["/\\evil.example/", "//evil.example/", "/\t/evil.example/", "/\n/evil.example", "https://evil.example/", "javascript:alert(1)", "\\\\evil.example", " /evil", "/cases//evil.example"])
+      expect(await login(evil), JSON.stringify(evil)).to.equal("/");
+    expect(await login("/cases?state=rectifying&page=2")).to.equal("/cases?state=rectifying&page=2");
+    await stillUp();
+  });
+
+  it("finding 6: invalid UTF-8 in JSON is refused (400), not stored as U+FFFD", async () => {
+    const staff = await signIn("staff");
+    const json = Buffer.from(JSON.stringify({ ...newInspection(7), title: "TITLE" }));
+    const i = json.indexOf("TITLE");
+    const bad = Buffer.concat([json.subarray(0, i), Buffer.from([0x8e, 0xff, 0xc3]), json.subarray(i + 5)]);
+    const res = await send(`${base}/api/cases`, { headers: { cookie: staff.cookie, "x-csrf-token": staff.csrf, "content-type": "application/json" }, body: bad });
+    expect(res.status).to.equal(400);
+    expect(apiError(res).code).to.equal("invalid_utf8");
+    expect(apiError(res).message).to.match(HAN);
+    const list = (await (await fetch(`${base}/api/cases?q=${encodeURIComponent("ZY2-07")}`, { headers: { cookie: staff.cookie } })).json()) as { total: number };
+    expect(list.total).to.equal(0);
+    await stillUp();
+  });
+
+  it("finding 6: an over-long URL gets a clear answer (414/431 with a Chinese message), not a reset", async () => {
+    const staff = await signIn("staff");
+    for (const n of [10_000, 70_000]) {
+      const res = await send(`${base}/api/cases?q=${"a".repeat(n)}`, { method: "GET", headers: { cookie: staff.cookie } });
+      expect(res.status, `${n} characters`).to.be.oneOf([414, 431]);
+      expect(apiError(res).message).to.match(HAN);
+    }
+    const page = await send(`${base}/cases?q=${"a".repeat(10_000)}`, { method: "GET", headers: { cookie: staff.cookie } });
+    expect(page.status).to.equal(414);
+    expect(page.body).to.contain("请求地址过长");
+    await stillUp();
+  });
+
+  it("finding 6: inverted deadlineFrom/deadlineTo is refused (422 naming query.deadlineFrom) by the list, the 台账 page and the export", async () => {
+    const staff = await signIn("staff");
+    const q = "deadlineFrom=2026-12-31&deadlineTo=2026-01-01";
+    for (const path of ["/api/cases", "/api/exports/ledger.xlsx"]) {
+      const res = await fetch(`${base}${path}?${q}`, { headers: { cookie: staff.cookie } });
+      expect(res.status, path).to.equal(422);
+      const { error } = (await res.json()) as { error: { details: { fields: { field: string; message: string }[] } } };
+      expect(error.details.fields.map((f) => f.field)).to.deep.equal(["query.deadlineFrom"]);
+      expect(error.details.fields[0]!.message).to.match(HAN);
+    }
+    const page = await fetch(`${base}/cases?${q}`, { headers: { cookie: staff.cookie } });
+    expect(page.status).to.equal(422);
+    expect(await page.text()).to.contain("时限起始日期不能晚于截止日期");
+    await stillUp();
+  });
 });

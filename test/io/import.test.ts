@@ -251,6 +251,11 @@ describe("import of a feedback list", () => {
     for (let at = bomb.indexOf("PK\x03\x04"); at >= 0; at = bomb.indexOf("PK\x03\x04", at + 4)) bomb.writeUInt32LE(10, at + 22);
     const big = await refusal(runImport(w, bomb, "x.xlsx", { limits }));
     expect([big.status, big.code, big.message]).to.deep.equal([413, "import_too_large", "文件解压后超过 4 MB，无法导入：请删去无关的工作表或分批导入"]);
+    // Rich text of many tiny runs (each one an object once read) is refused by its number of tags.
+    const runs = await xlsxWithText(() => [Buffer.from(`x</t>${"<r><t>a</t></r>".repeat(50_000)}<t>`)]);
+    const tags = await refusal(runImport(w, runs, "x.xlsx", { limits: { ...limits, rows: 1000 } }));
+    expect([tags.status, tags.code]).to.deep.equal([413, "import_too_large"]);
+    expect(tags.message).to.contain("文字项过多");
     // One cell longer than a cell may be is refused before any text is built from it.
     const longRun = await refusal(runImport(w, await xlsxWithText(() => [Buffer.alloc(2000, "x")]), "x.xlsx", { limits }));
     expect([longRun.status, longRun.code]).to.deep.equal([422, "import_cell_too_long"]);

@@ -20,7 +20,7 @@ import { caseRow, casePages } from "./cases.ts";
 import type { Verifier } from "../../ledger/note.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
-import { actorOf, render, requireActor } from "./render.ts";
+import { actorOf, render, requireActor, safePath } from "./render.ts";
 
 export interface PageDeps {
   service: CaseService;
@@ -38,11 +38,11 @@ export function pageRouter(deps: PageDeps): express.Router {
 
   router.get("/login", (req, res) => {
     if (actorOf(res)) return res.redirect("/");
-    render(req, res, "login", { title: "登录", next: typeof req.query.next === "string" ? req.query.next : "/" });
+    render(req, res, "login", { title: "登录", next: safePath(req.query.next) });
   });
   router.post("/login", async (req, res) => {
     assertCsrf(req);
-    const next = typeof req.body.next === "string" && req.body.next.startsWith("/") && !req.body.next.startsWith("//") ? req.body.next : "/";
+    const next = safePath(req.body.next);
     try {
       await deps.login.login(req, { username: req.body.username, password: req.body.password });
       res.redirect(303, next);

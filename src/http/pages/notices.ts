@@ -11,7 +11,7 @@ import { renderNoticeDocument } from "../../notices/render.ts";
 import { assertCsrf } from "../auth.ts";
 import { noticeQuery } from "../routes/notices.ts";
 import type { PageDeps } from "./index.ts";
-import { actorOf, formOf, pageQuery, refusal, render, strs } from "./render.ts";
+import { actorOf, formOf, pageQuery, refusal, render, safePath, strs } from "./render.ts";
 
 const STATES = [
   ["unacknowledged", "未签收"],
@@ -88,7 +88,8 @@ export function noticePages(deps: PageDeps): express.Router {
   router.post("/notices/:id/ack", async (req, res) => {
     assertCsrf(req);
     await acknowledge(String(req.params.id), actorOf(res)!, deps.clock);
-    const back = typeof req.body?.back === "string" && req.body.back.startsWith("/notices") ? req.body.back : "/notices";
+    const asked = safePath(req.body?.back, "/notices");
+    const back = asked.startsWith("/notices") ? asked : "/notices";
     res.redirect(303, back);
   });
 

@@ -22,6 +22,15 @@ export function render(req: Request, res: Response, view: string, data: Record<s
   res.status(status).render(`pages/${view}`, { ...data, me: meOf(actorOf(res)), csrf: csrfToken(req), path: `${req.baseUrl}${req.path}` });
 }
 
+/**
+ * A redirect target taken from a request (`next`, `back`), followed only as a path of this site: one
+ * leading "/", no "//", no backslash (browsers read "/\\host" as "//host"), no control character
+ * (they drop tabs and newlines, so "/\t/host" is "//host" too), so no scheme and no other host.
+ */
+export function safePath(v: unknown, fallback = "/"): string {
+  return typeof v === "string" && v.length <= 2048 && /^(?!.*\/\/)\/[^\\\p{Cc}]*$/u.test(v) ? v : fallback;
+}
+
 export function requireActor(req: Request, res: Response, next: NextFunction) {
   if (actorOf(res)) return next();
   res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);

@@ -29,7 +29,9 @@ export const caseListQuery = z.strictObject({
   page: qsInt("page", 1, 100_000).default(1),
   pageSize: qsInt("pageSize", 1, 100).default(20),
   sort: z.enum(SORTS, { error: `参数 sort 应为：${SORTS.join("、")}` }).default("-updatedAt"),
-});
+})
+  // Bounds the wrong way round would select nothing: refused, as /api/stats refuses an inverted period.
+  .refine((q) => !(q.deadlineFrom && q.deadlineTo && q.deadlineFrom > q.deadlineTo), { path: ["deadlineFrom"], error: "时限起始日期不能晚于截止日期" });
 
 const eventBody = z.strictObject({
   type: z.string({ error: "请指定操作类型 type" }).min(1, { error: "请指定操作类型 type" }).max(40, { error: "操作类型 type 不能超过 40 个字符" }),
