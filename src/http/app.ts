@@ -61,7 +61,7 @@ export function buildApi(deps: AppDeps): Api {
   noticeRoutes(api, { clock: deps.clock });
   adminRoutes(api, { clock: deps.clock });
   reportRoutes(api, { clock: deps.clock });
-  ledgerRoutes(api, { service: deps.service, verifiers: ledgerKeys(deps.config)?.verifiers ?? [] });
+  ledgerRoutes(api, { service: deps.service, verifiers: ledgerKeys(deps.config)?.verifiers ?? [], dir: deps.config.LEDGER_DIR });
   return api;
 }
 
@@ -249,7 +249,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(reportPages({ clock: deps.clock }));
-  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(config), ledgerVerifiers: ledgerKeys(config)?.verifiers ?? [] }));
+  app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(config), ledgerVerifiers: ledgerKeys(config)?.verifiers ?? [], ledgerDir: config.LEDGER_DIR }));
   app.use((_req, _res, next) => next(new AppError(404, "not_found", "您访问的页面不存在，或您无权查看")));
 
   app.use(errorHandler);

@@ -7,7 +7,7 @@
 import type { ChainEntry } from "../cases/history.ts";
 import { LedgerCheckpoint } from "../db/models.ts";
 import { log } from "../log.ts";
-import { entryLeafHash, leafData, leafHashes, openCheckpoint } from "./log.ts";
+import { entryLeafHash, leafData, leafHashes, openCheckpoint, readSavedLeaves } from "./log.ts";
 import { MerkleTree, verifyInclusion } from "./merkle.ts";
 import type { Checkpoint, Verifier } from "./note.ts";
 
@@ -33,21 +33,34 @@ export async function latestCheckpoint(verifiers: Verifier[]): Promise<VerifiedC
 }
 
 /**
- * The tree the latest checkpoint was signed over, from the stored leaf hashes; kept while it
- * reproduces that checkpoint's root (read again otherwise, so a repaired ledger shows again).
+ * The tree the latest checkpoint was signed over: from the leaf hashes appended to the ledger
+ * directory when this process can read it, else from those stored on the entries. `authentic` when it
+ * reproduces the signed root (then it is kept until the next checkpoint). When it does not (leaf hashes
+ * rewritten in the database, and no directory), no proof can be built for any entry.
  */
 let cached: { note: string; tree: MerkleTree } | null = null;
-async function treeOf(cp: VerifiedCheckpoint): Promise<MerkleTree | null> {
-  if (cached?.note === cp.note) return cached.tree;
-  let tree: MerkleTree;
-  try {
-    tree = new MerkleTree(await leafHashes(0, cp.checkpoint.size));
-  } catch (e) {
-    log.warn({ err: (e as Error).message }, "ledger tree incomplete");
-    return null;
+async function treeOf(cp: VerifiedCheckpoint, dir?: string): Promise<{ tree: MerkleTree | null; authentic: boolean }> {
+  if (cached?.note === cp.note) return { tree: cached.tree, authentic: true };
+  const size = cp.checkpoint.size;
+  const saved = dir ? await readSavedLeaves(dir).catch(() => null) : null;
+  let stored: MerkleTree | null = null;
+  for (const load of [async () => (saved && saved.length >= size ? saved.slice(0, size) : null), () => leafHashes(0, size)]) {
+    let leaves: Buffer[] | null;
+    try {
+      leaves = await load();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "ledger tree incomplete");
+      continue;
+    }
+    if (!leaves) continue;
+    const tree = new MerkleTree(leaves);
+    if (tree.root().equals(cp.checkpoint.root)) {
+      cached = { note: cp.note, tree };
+      return { tree, authentic: true };
+    }
+    stored ??= tree;
   }
-  if (tree.root().equals(cp.checkpoint.root)) cached = { note: cp.note, tree };
-  return tree;
+  return { tree: stored, authentic: false };
 }
 
 export interface EntryProof {
@@ -59,27 +72,52 @@ export interface EntryProof {
   proof: Buffer[];
   /** Whether the proof leads from this entry, as stored now, to the checkpoint's signed root. */
   verified: boolean;
+  /**
+   * Whether the entry itself is known to differ from what was signed: its leaf differs from the
+   * signed tree's (or, when that tree cannot be rebuilt, from the leaf hash stored at numbering).
+   */
+  changed: boolean;
 }
 
 /** An entry's inclusion proof against a checkpoint; null when the checkpoint does not cover it (yet). */
-export async function entryProof(e: ChainEntry, cp: VerifiedCheckpoint): Promise<EntryProof | null> {
+export async function entryProof(e: ChainEntry, cp: VerifiedCheckpoint, dir?: string): Promise<EntryProof | null> {
   if (typeof e.leaf !== "number" || e.leaf < 0 || e.leaf >= cp.checkpoint.size) return null;
-  const tree = await treeOf(cp);
+  const { tree, authentic } = await treeOf(cp, dir);
   const leafHash = entryLeafHash(e);
   const proof = tree ? tree.inclusionProof(e.leaf, cp.checkpoint.size) : [];
   const verified = tree !== null && verifyInclusion(e.leaf, cp.checkpoint.size, leafHash, proof, cp.checkpoint.root);
-  return { leafIndex: e.leaf, treeSize: cp.checkpoint.size, leafData: leafData(e), leafHash, proof, verified };
+  const signedLeaf = authentic && tree ? tree.leaf(e.leaf) : e.leafHash ? Buffer.from(e.leafHash, "hex") : null;
+  const changed = !verified && (signedLeaf === null || !signedLeaf.equals(leafHash));
+  return { leafIndex: e.leaf, treeSize: cp.checkpoint.size, leafData: leafData(e), leafHash, proof, verified, changed };
 }
 
-export type Coverage = { status: "covered"; n: number; signedAt: Date } | { status: "pending" } | { status: "mismatch"; n: number };
+export type Coverage =
+  | { status: "covered"; n: number; signedAt: Date }
+  | { status: "pending" }
+  | { status: "mismatch"; n: number }
+  /** The ledger's tree does not reproduce the checkpoint, though this entry shows no change of its own. */
+  | { status: "unverifiable"; n: number };
 
-/** For each entry (by seq): covered by the latest checkpoint with a proof that holds, not yet covered, or not matching it. */
-export async function coverage(entries: ChainEntry[], verifiers: Verifier[]): Promise<Map<number, Coverage>> {
+/**
+ * For each entry (by seq): covered by the latest checkpoint with a proof that holds, not yet covered,
+ * changed since it was signed, or not checkable (the tree cannot be rebuilt: run verify-ledger).
+ * dir: the ledger directory, when this process can read it.
+ */
+export async function coverage(entries: ChainEntry[], verifiers: Verifier[], dir?: string): Promise<Map<number, Coverage>> {
   const out = new Map<number, Coverage>();
   const cp = await latestCheckpoint(verifiers);
   for (const e of entries) {
-    const p = cp ? await entryProof(e, cp) : null;
-    out.set(e.seq, !p || !cp ? { status: "pending" } : p.verified ? { status: "covered", n: cp.n, signedAt: cp.signedAt } : { status: "mismatch", n: cp.n });
+    const p = cp ? await entryProof(e, cp, dir) : null;
+    out.set(
+      e.seq,
+      !p || !cp
+        ? { status: "pending" }
+        : p.verified
+          ? { status: "covered", n: cp.n, signedAt: cp.signedAt }
+          : p.changed
+            ? { status: "mismatch", n: cp.n }
+            : { status: "unverifiable", n: cp.n },
+    );
   }
   return out;
 }

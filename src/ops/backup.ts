@@ -166,7 +166,9 @@ async function copyHistory(file: CollectionFile, versions: Map<string, { version
   for await (const entry of readDocs("case_history", HISTORY_ORDER)) {
     const of = versions.get(String(entry.caseId));
     if (!of) {
-      leftOut++;
+      // Already a position in the ledger tree (docs/ledger.md): kept, or the restored tree would have a hole.
+      if (typeof entry.leaf === "number" && entry.leaf >= 0) await file.write(entry);
+      else leftOut++;
       continue;
     }
     of.entries++;

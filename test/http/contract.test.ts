@@ -77,8 +77,11 @@ describe("API contract", () => {
       expect(doc.paths["/healthz"]!.get!.security).to.deep.equal([]);
       expect(doc.paths["/readyz"]!.get!.security).to.deep.equal([]);
       expect(doc.paths["/api/openapi.json"]!.get!.security).to.deep.equal([]);
+      // Checkpoints are published for anyone keeping copies (docs/ledger.md).
+      expect(doc.paths["/api/ledger/checkpoint"]!.get!.security).to.deep.equal([]);
+      expect(doc.paths["/api/ledger/checkpoints"]!.get!.security).to.deep.equal([]);
       for (const { path, method, op } of ops()) {
-        if (["/api/auth/login", "/api/auth/logout", "/api/openapi.json", "/healthz", "/readyz"].includes(path)) continue;
+        if (["/api/auth/login", "/api/auth/logout", "/api/openapi.json", "/healthz", "/readyz", "/api/ledger/checkpoint", "/api/ledger/checkpoints"].includes(path)) continue;
         expect(op.security, `${method} ${path}`).to.deep.equal(method === "get" ? [{ session: [] }] : [{ session: [], csrf: [] }]);
         expect(op.responses, `${method} ${path}`).to.have.property("401");
         // Never as parameters: a client (or a fuzzer) would send them as data.

@@ -90,4 +90,30 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
     const proof = await lead.agent.get(`/api/cases/${c._id}/history/${c.version}/proof`);
     expect(proof.body.verified).to.equal(false);
   });
+
+  it("after leaf hashes were rewritten in the database too: with the ledger directory the intact cases still show 已存证; without it nothing does", async () => {
+    await sign();
+    const [intact, target] = [ledger.cases[2]!, ledger.cases[1]!];
+    await rewriteCase(target._id.toString(), target.version, (e) => {
+      (e.payload as { percent: number }).percent = 100;
+    });
+    // A fresh web process (nothing cached yet) without the directory first.
+    const plain = await signIn(t.app, "staff");
+    for (const c of [intact, target]) {
+      const html = (await plain.agent.get(`/cases/${c._id}`)).text;
+      expect(html).to.not.contain("已存证 ");
+      expect(html.match(/存证无法核对|与存证不符/g)).to.have.length(c.version);
+    }
+    const withDir = testApp(ledger.w, { LEDGER_KEY: setup.key, LEDGER_DIR: setup.dir });
+    try {
+      const staff = await signIn(withDir.app, "staff");
+      const good = (await staff.agent.get(`/cases/${intact._id}`)).text;
+      expect(good.match(/已存证 /g)).to.have.length(intact.version);
+      const bad = (await staff.agent.get(`/cases/${target._id}`)).text;
+      expect(bad.match(/已存证 /g)).to.have.length(target.version - 1);
+      expect(bad.match(/与存证不符/g)).to.have.length(1);
+    } finally {
+      await withDir.close();
+    }
+  });
 });

@@ -213,7 +213,7 @@ export function casePages(deps: PageDeps): express.Router {
     const now = clock.now();
     const history = await service.history(id);
     const [anchors, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
-      deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers) : null,
+      deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers, deps.ledgerDir) : null,
       listNotices(actor, { caseId: id }),
       listAttachments(id),
       unitNames(),

@@ -30,6 +30,8 @@ export interface PageDeps {
   importLimits: ImportLimits;
   /** Checkpoint verifier keys: with them the case page marks entries 已存证 (docs/ledger.md). */
   ledgerVerifiers?: Verifier[];
+  /** The ledger directory, when this process can read it: proofs then come from the leaf hashes signed there. */
+  ledgerDir?: string;
 }
 
 export function pageRouter(deps: PageDeps): express.Router {

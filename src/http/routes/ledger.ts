@@ -11,7 +11,7 @@ import { objectIdParam, ref } from "../contract.ts";
 const PAGE = 100;
 const off = () => new AppError(404, "no_checkpoint", "尚无存证检查点：本系统未配置检查点签名密钥，或尚未签出第一个检查点");
 
-export function ledgerRoutes(api: Api, deps: { service: CaseService; verifiers: Verifier[] }) {
+export function ledgerRoutes(api: Api, deps: { service: CaseService; verifiers: Verifier[]; dir?: string }) {
   const { service, verifiers } = deps;
 
   api.add({
@@ -62,7 +62,7 @@ export function ledgerRoutes(api: Api, deps: { service: CaseService; verifiers: 
       if (!entry) throw notFound("办理记录");
       const cp = verifiers.length ? await latestCheckpoint(verifiers) : null;
       if (!cp) throw off();
-      const p = await entryProof(entry, cp);
+      const p = await entryProof(entry, cp, deps.dir);
       if (!p) throw new AppError(409, "not_yet_covered", "该记录尚未纳入存证检查点，请在下一个检查点签出后再查");
       return {
         caseId: entry.caseId,
