@@ -11,6 +11,7 @@ import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/conn
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { backfillSeverity } from "./notices/issuer.ts";
+import { rewordTexts } from "./notices/texts.ts";
 import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -37,7 +38,9 @@ await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
+  ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
   ["notices.severity", backfillSeverity],
+  ["notices.textsReworded", rewordTexts],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);
