@@ -125,7 +125,7 @@ export interface UnitCard {
   overdueWorkdays: number | null;
   /** 督办通知 and 约谈/通报 issued on the case (not superseded). */
   supervisions: number;
-  /** Working days left to the deadline, when it is near. */
+  /** Working days left to the deadline, when it is near (null for a case that is only warned). */
   daysLeft: number | null;
   /** The office's reason, when its last step sent the case back (退回整改). */
   sentBack: { reason: string; at: Date } | null;
@@ -161,14 +161,15 @@ export function byUrgency(
     const overdueDays = overdue ? Math.round((Date.parse(today) - Date.parse(c.deadline!)) / 86_400_000) : 0;
     const supervisions = supervisionsOf.get(id) ?? 0;
     const left = light && c.deadline && c.deadline >= today ? workdays(today, c.deadline) : null;
-    const soon = light === "yellow" || (left !== null && left <= DUE_SOON_WORKDAYS);
+    const near = left !== null && left <= DUE_SOON_WORKDAYS;
+    const soon = near || light === "yellow";
     return {
       c,
       urgency: overdue || supervisions > 0 ? "overdue" : soon ? "soon" : "rest",
       overdueDays,
       overdueWorkdays: overdue ? workdays(c.deadline!, today) : null,
       supervisions,
-      daysLeft: soon ? left : null,
+      daysLeft: near ? left : null,
       sentBack: c.stateEvent && SENT_BACK.includes(c.stateEvent) ? (reasons.get(id) ?? null) : null,
     };
   });

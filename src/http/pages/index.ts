@@ -112,9 +112,9 @@ export function pageRouter(deps: PageDeps): express.Router {
       marks: [
         ...(card.overdueDays > 0 ? [{ cls: "red", text: `已超期 ${daysPhrase(card.overdueDays, card.overdueWorkdays, " ")}` }] : []),
         ...(card.supervisions ? [{ cls: "red", text: card.supervisions > 1 ? `已督办 ${card.supervisions} 次` : "已督办" }] : []),
-        ...(card.urgency === "soon" ? [{ cls: "yellow", text: card.daysLeft === null ? "即将到期" : card.daysLeft === 0 ? "今日到期" : `即将到期（还有 ${card.daysLeft} 个工作日）` }] : []),
+        ...(card.urgency === "soon" ? [{ cls: "yellow", text: card.daysLeft === null ? "已预警" : card.daysLeft === 0 ? "今日到期" : `即将到期（还有 ${card.daysLeft} 个工作日）` }] : []),
       ],
-      sentBack: card.sentBack ? { reason: card.sentBack.reason, on: shanghaiDate(card.sentBack.at) } : null,
+      sentBack: card.sentBack ? { reason: card.sentBack.reason, on: shanghaiDate(card.sentBack.at), label: card.c.kind === "complaint" ? "退回重新查处" : "退回整改" } : null,
     }));
     const reasonsOf = await arrivalReasons(lists.flatMap((g) => g.items));
     const groups = lists.map((g) => ({
