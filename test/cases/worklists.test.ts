@@ -165,6 +165,9 @@ describe("work lists (待办)", function () {
       const staff = await signIn(app.app, "staff");
       const r = await staff.agent.get("/api/cases?awaiting=review&sort=stateSince").expect(200);
       expect(r.body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber)).to.deep.equal(expected.review);
+      const since = r.body.items.map((c: { stateSince: string }) => Date.parse(c.stateSince));
+      expect(since.every((t: number) => t > 0)).to.equal(true);
+      expect(since).to.deep.equal([...since].sort((a: number, b: number) => a - b));
       const bad = await staff.agent.get("/api/cases?awaiting=everything").expect(422);
       expect(JSON.stringify(bad.body)).to.contain("参数 awaiting 应为");
       const other = await signIn(app.app, "other");
