@@ -143,6 +143,15 @@ describe("work lists (待办)", function () {
     expected.extension = [expected.number.I7!, expected.number.I4!];
   });
 
+  it("cases stored before the wait was projected get it from their history, once", async () => {
+    const before = await Case.find({}, { stateSince: 1, stateEvent: 1 }).lean();
+    await Case.collection.updateMany({}, { $unset: { stateSince: "", stateEvent: "" } });
+    expect(await w.service.backfillStateSince()).to.equal(before.length);
+    const after = await Case.find({}, { stateSince: 1, stateEvent: 1 }).lean();
+    expect(after.map((c) => [c._id.toString(), c.stateSince?.getTime(), c.stateEvent])).to.deep.equal(before.map((c) => [c._id.toString(), c.stateSince?.getTime(), c.stateEvent]));
+    expect(await w.service.backfillStateSince()).to.equal(0);
+  });
+
   it("days waiting count working days after the day the case arrived", () => {
     const cal = new WorkCalendar();
     const now = new Date("2026-03-09T10:00:00+08:00");
