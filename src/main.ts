@@ -14,6 +14,7 @@ import { answerClientErrors, createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
 import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
 import { sequence } from "./ledger/log.ts";
+import { rewordTexts } from "./notices/texts.ts";
 import type { Redis } from "ioredis";
 import { seedDemoLedger, seedDirectory } from "./seed.ts";
 import { log } from "./log.ts";
@@ -50,10 +51,12 @@ await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
+  ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.
   ["history.leaf", () => sequence(systemClock)],
+  ["notices.textsReworded", rewordTexts],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);

@@ -3,7 +3,7 @@
  * a single action (CaseService.applyEvent, issueByHand), so no rule is repeated here. The cases are
  * independent: one refused does not stop the others, and the result names each case and why.
  */
-import { isOfficeRole, type Actor } from "../../workflows/index.ts";
+import { eventLabel, isOfficeRole, type Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import type { CaseDoc } from "../db/models.ts";
 import { AppError, forbidden, fromZod, invalid, type FieldError } from "../errors.ts";
@@ -65,8 +65,9 @@ async function eachCase(service: CaseService, ids: string[], actor: Actor, each:
 /** The same event (and payload) applied to each case: 批量签收, 批量交办. */
 export function applyToEach(service: CaseService, ids: string[], event: { type: string; payload?: unknown }, actor: Actor): Promise<BatchResult> {
   return eachCase(service, ids, actor, async (c) => {
-    const r = await service.applyEvent(c._id.toString(), { type: event.type, payload: event.payload }, actor);
-    return `已办理，当前版本 ${r.case.version}`;
+    await service.applyEvent(c._id.toString(), { type: event.type, payload: event.payload }, actor);
+    // Said as a person would: 已签收, 已交办 (the version is the API's business, not the reader's).
+    return `已${eventLabel(event.type)}`;
   });
 }
 

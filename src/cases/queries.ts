@@ -10,6 +10,7 @@ import { unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
 import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
+import { awaitingFilter, type Awaiting } from "./worklists.ts";
 
 export interface CaseFilter {
   kind?: CaseKind;
@@ -22,9 +23,11 @@ export interface CaseFilter {
   q?: string;
   deadlineFrom?: string;
   deadlineTo?: string;
+  /** A work list's group (worklists.ts). */
+  awaiting?: Awaiting;
 }
 
-export const SORTS = ["deadline", "-deadline", "updatedAt", "-updatedAt", "ledgerNumber", "-ledgerNumber", "createdAt", "-createdAt"] as const;
+export const SORTS = ["deadline", "-deadline", "updatedAt", "-updatedAt", "ledgerNumber", "-ledgerNumber", "createdAt", "-createdAt", "stateSince"] as const;
 export type Sort = (typeof SORTS)[number];
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -45,6 +48,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   if (f.kind) and.push({ kind: f.kind });
   if (f.state) and.push({ state: t({ $in: statesFor(f.state, f.kind) }) });
   if (f.unit) and.push({ $or: [{ leadUnitId: f.unit }, { coUnitIds: f.unit }] });
+  if (f.awaiting) and.push(awaitingFilter(f.awaiting));
   if (f.category) and.push({ category: f.category });
   if (f.round) and.push({ round: f.round });
   if (f.deadlineFrom || f.deadlineTo)

@@ -238,6 +238,8 @@ export class CaseService {
       _id,
       ...fields,
       ...project(data.kind, snapshot, await this.behindMarginOf(data.kind)),
+      stateSince: now,
+      stateEvent: entry.type,
       version: 1,
       historyHead: entry.hash,
       createdBy: actor.id,
@@ -260,6 +262,35 @@ export class CaseService {
       { ordered: false, timestamps: false },
     );
     return docs.length;
+  }
+
+  /**
+   * Writes when each case entered its current state, and by which event, onto cases stored before these
+   * were projected (run once at start; every event projects them since): the last entry that changed the
+   * state, or the first. Returns how many were updated.
+   */
+  async backfillStateSince(): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const docs = await Case.find({ stateSince: null }, { _id: 1, createdAt: 1 }).limit(500).lean();
+      if (!docs.length) return changed;
+      const ids = docs.map((d) => d._id.toString());
+      const entries = await CaseHistory.find({ caseId: mongoose.trusted({ $in: ids }) }, { caseId: 1, seq: 1, type: 1, at: 1, from: 1, to: 1 }).lean();
+      const last = new Map<string, { seq: number; type: string; at: Date }>();
+      for (const e of entries) {
+        const prior = last.get(e.caseId);
+        if ((e.seq === 1 || e.from !== e.to) && (!prior || e.seq > prior.seq)) last.set(e.caseId, e);
+      }
+      await Case.bulkWrite(
+        docs.map((d) => {
+          const e = last.get(d._id.toString());
+          // A case without history (never through the service) is stamped when it was stored.
+          return { updateOne: { filter: { _id: d._id }, update: { $set: e ? { stateSince: e.at, stateEvent: e.type } : { stateSince: d.createdAt ?? new Date(0), stateEvent: "CREATE" } } } };
+        }),
+        { ordered: false, timestamps: false },
+      );
+      changed += docs.length;
+    }
   }
 
   /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */
@@ -412,7 +443,14 @@ export class CaseService {
   private async projectEntry(doc: CaseDoc, entry: ChainEntry): Promise<CaseDoc> {
     // updatedAt moves: the notice sweep recomputes this case's schedule on its next pass.
     const kind = doc.kind as CaseKind;
-    const fields = { ...project(kind, entry.snapshot, await this.behindMarginOf(kind)), version: entry.seq, historyHead: entry.hash, updatedAt: entry.at };
+    const fields = {
+      ...project(kind, entry.snapshot, await this.behindMarginOf(kind)),
+      // An event that leaves the state as it was (a progress report) does not restart the wait.
+      ...(entry.from === entry.to ? {} : { stateSince: entry.at, stateEvent: entry.type }),
+      version: entry.seq,
+      historyHead: entry.hash,
+      updatedAt: entry.at,
+    };
     // The driver's own update: the fields are the projection's, typed already (mongoose would only cast them again).
     await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
     return { ...doc, ...fields } as CaseDoc;

@@ -123,6 +123,9 @@ const caseSchema = new Schema(
     progressPercent: { type: Number, default: 0 },
     /** When the case falls behind schedule (序时进度) at its reported progress. */
     behindFrom: { type: Date, default: null },
+    /** When the case entered its current state, and the event that brought it there (the work lists: how long it waits, 申请退回, 公示异议). */
+    stateSince: { type: Date, default: null },
+    stateEvent: { type: String, default: null },
     // the snapshot itself
     stateValue: { type: Schema.Types.Mixed, required: true },
     context: { type: Schema.Types.Mixed, required: true },
@@ -139,6 +142,9 @@ caseSchema.index({ coUnitIds: 1, state: 1 });
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
 caseSchema.index({ behindFrom: 1 });
+// The work lists (src/cases/worklists.ts): a group's states, longest waiting first.
+caseSchema.index({ state: 1, stateSince: 1, _id: 1 });
+caseSchema.index({ stateSince: 1, _id: 1 });
 // The list's sorts, each walked in order to a page; updatedAt also finds what changed since the sweep's last pass.
 caseSchema.index({ updatedAt: 1, _id: 1 });
 caseSchema.index({ deadline: 1, _id: 1 });
@@ -394,8 +400,16 @@ const sessionSchema = new Schema(
 sessionSchema.index({ expires: 1 }, { expireAfterSeconds: 0 });
 sessionSchema.index({ "session.userId": 1 });
 
+/** A 台账 filter a user saved by name (src/cases/saved-filters.ts): the list's query string, theirs alone. */
+const savedFilterSchema = new Schema(
+  { userId: { type: String, required: true }, name: { type: String, required: true }, query: { type: String, default: "" } },
+  { timestamps: true, versionKey: false, collection: "saved_filters" },
+);
+savedFilterSchema.index({ userId: 1, name: 1 }, { unique: true });
+
 export const Session = mongoose.model("Session", sessionSchema);
 export const LedgerCheckpoint = mongoose.model("LedgerCheckpoint", ledgerCheckpointSchema);
+export const SavedFilter = mongoose.model("SavedFilter", savedFilterSchema);
 export const Unit = mongoose.model("Unit", unitSchema);
 export const User = mongoose.model("User", userSchema);
 export const Case = mongoose.model("Case", caseSchema);

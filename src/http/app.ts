@@ -28,7 +28,7 @@ import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, loginSchema, sa
 import { MAX_NESTING, SCHEMAS, ref } from "./contract.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
-import { pageRouter } from "./pages/index.ts";
+import { navCounts, pageRouter } from "./pages/index.ts";
 import { meOf, render, requireActor } from "./pages/render.ts";
 import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
@@ -243,6 +243,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
 
+  app.use(navCounts(deps.clock));
   // The API reference, rendered from the OpenAPI document by swagger-ui (node_modules, no CDN).
   app.get("/api-docs", requireActor, (req, res) => {
     render(req, res, "api-docs", { title: "接口文档" });

@@ -105,6 +105,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       deadline: nullable("string"),
       deadlineRevision: int,
       progressPercent: nullable("number"),
+      stateSince: nullable("string", { description: "进入当前状态的时间（待办的等待起点）" }),
       context: { type: "object" },
       version: { type: "integer", minimum: 1 },
       createdAt: dateTime,

@@ -48,6 +48,8 @@ export function presentCase(c: CaseDoc, actor: Actor) {
     deadline: c.deadline,
     deadlineRevision: c.deadlineRevision,
     progressPercent: c.progressPercent,
+    // When the case entered its state: how long it has waited there (the work lists).
+    stateSince: c.stateSince ?? null,
     context: c.context,
     version: c.version,
     createdAt: (c as { createdAt?: Date }).createdAt,

@@ -35,6 +35,8 @@ export const PLACEHOLDERS: [string, string][] = [
   ["剩余天数", "发文之日之后到期限（含）的自然日数"],
   ["超期工作日", "期限之后到发文之日（含）的工作日数"],
   ["超期天数", "期限之后到发文之日（含）的自然日数"],
+  ["剩余时长", "剩余天数的说法：如“3天”，其间有非工作日时如“5天（3个工作日）”"],
+  ["超期时长", "超期天数的说法：如“1天”（周六到期、其后尚无工作日），“9天（7个工作日）”"],
   ["交办日期", "交办责任单位的日期"],
   ["收到日期", "信访件收到日期"],
   ["进度", "最近报送的整改进度（百分比数字）"],
@@ -89,7 +91,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     replyDays: 2,
     body: [
       "{签收提示}",
-      "{编号类别}为{编号}的“{事项}”{时限名称}为{期限}，已超期{超期天数}天（{超期工作日}个工作日），尚未完成{环节}。现予红色预警。",
+      "{编号类别}为{编号}的“{事项}”{时限名称}为{期限}，已超期{超期时长}，尚未完成{环节}。现予红色预警。",
       "请你单位立即采取措施，并于{答复期限}前书面报送超期原因、目前进展和预计完成时间。",
       "{督办要求}",
       "{依据}",
@@ -137,7 +139,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "办理期限预警",
     replyDays: 3,
     body: [
-      "信访编号为{编号}的“{事项}”交由你单位查处，{时限名称}为{期限}，距期限还有{剩余天数}天（{剩余工作日}个工作日）。",
+      "信访编号为{编号}的“{事项}”交由你单位查处，{时限名称}为{期限}，距期限还有{剩余时长}。",
       "请你单位抓紧调查核实，按期在系统中报送查处结果；情况复杂确需延期的，请在期限届满前申请延期并说明理由，以便告知信访人。",
       "{督办要求}",
       "{依据}",
@@ -147,7 +149,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "办理超期",
     replyDays: 2,
     body: [
-      "信访编号为{编号}的“{事项}”交由你单位查处，{时限名称}为{期限}，已超期{超期天数}天（{超期工作日}个工作日），尚未报送查处结果。",
+      "信访编号为{编号}的“{事项}”交由你单位查处，{时限名称}为{期限}，已超期{超期时长}，尚未报送查处结果。",
       "请你单位立即报送查处结果，并于{答复期限}前书面说明超期原因。",
       "{督办要求}",
       "{依据}",
@@ -157,7 +159,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "办结临期提醒",
     replyDays: 2,
     body: [
-      "{编号类别}为{编号}的“{事项}”正处于{环节}环节，{时限名称}为{期限}，距期限还有{剩余天数}天（{剩余工作日}个工作日）。",
+      "{编号类别}为{编号}的“{事项}”正处于{环节}环节，{时限名称}为{期限}，距期限还有{剩余时长}。",
       "请抓紧完成{环节}，确保按期办结。",
       "{依据}",
     ].join("\n"),
@@ -184,7 +186,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "办结超期提醒",
     replyDays: 1,
     body: [
-      "{编号类别}为{编号}的“{事项}”正处于{环节}环节，{时限名称}为{期限}，已超期{超期天数}天（{超期工作日}个工作日）。",
+      "{编号类别}为{编号}的“{事项}”正处于{环节}环节，{时限名称}为{期限}，已超期{超期时长}。",
       "请立即完成{环节}，并向分管领导说明超期原因。",
       "{依据}",
     ].join("\n"),
@@ -201,12 +203,30 @@ export function chineseDate(date: string): string {
 
 const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
+/**
+ * A span of days as a person says it: "1天" when no working day lies in it (a Saturday deadline passed
+ * yesterday) or every day was one, "9天（7个工作日）" otherwise (documents; pages put spaces between); working days unknown (a year the
+ * calendar lacks): the days alone.
+ */
+export function daysPhrase(days: number, workdays: number | null, space = ""): string {
+  if (workdays === null || workdays === 0 || workdays === days) return `${days}${space}天`;
+  return `${days}${space}天（${workdays}${space}个工作日）`;
+}
+
 /** A count the calendar may not know (a year it lacks): "—" rather than a guess. */
 function counted(f: () => number): string {
   try {
     return String(f());
   } catch {
     return "—";
+  }
+}
+
+function countedOrNull(f: () => number): number | null {
+  try {
+    return f();
+  } catch {
+    return null;
   }
 }
 
@@ -285,6 +305,8 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     // Days after the limit up to and including the day of issue, as 超期天数 counts them.
     超期工作日: missed(limit, today) ? counted(() => cal.workdaysBetween(limit, today)) : "0",
     超期天数: missed(limit, today) ? String(daysBetween(limit, today)) : "0",
+    剩余时长: limit && limit > today ? daysPhrase(daysBetween(today, limit), countedOrNull(() => cal.workdaysBetween(today, limit))) : "0天",
+    超期时长: missed(limit, today) ? daysPhrase(daysBetween(limit, today), countedOrNull(() => cal.workdaysBetween(limit, today))) : "0天",
     交办日期: ctx.assignedOn ? chineseDate(ctx.assignedOn) : "",
     收到日期: (ctx.receivedOn ?? s.doc.receivedOn) ? chineseDate((ctx.receivedOn ?? s.doc.receivedOn)!) : "",
     进度: String(s.doc.progressPercent ?? 0),
@@ -318,6 +340,22 @@ export function compose(text: Pick<NoticeText, "title" | "body" | "replyDays">, 
 // ------------------------------------------------------------------------------------ the texts as data
 
 const toText = (d: { _id: unknown; title: string; body: string; replyDays: number }): NoticeText => ({ level: String(d._id) as Level, title: d.title, body: d.body, replyDays: d.replyDays });
+
+/** Phrases of earlier defaults and what the defaults say now: a text the admin never edited follows. */
+const REWORDED: [string, string][] = [
+  ["已超期{超期天数}天（{超期工作日}个工作日）", "已超期{超期时长}"],
+  ["距期限还有{剩余天数}天（{剩余工作日}个工作日）", "距期限还有{剩余时长}"],
+];
+
+/** Brings the texts the admin never edited from earlier defaults' phrases to today's (a migration). Returns how many changed. */
+export async function rewordTexts(): Promise<number> {
+  let n = 0;
+  for (const row of await NoticeTextModel.find({ updatedBy: null }).lean()) {
+    const body = REWORDED.reduce((b, [from, to]) => b.replaceAll(from, to), row.body);
+    if (body !== row.body) n += (await NoticeTextModel.updateOne({ _id: row._id, body: row.body }, { $set: { body } })).modifiedCount;
+  }
+  return n;
+}
 
 /** Inserts the default texts that are missing; leaves edited ones alone. */
 export async function seedTexts(): Promise<void> {

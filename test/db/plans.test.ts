@@ -15,6 +15,7 @@ import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "
 import { CHANNELS, unnumberedQuery } from "../../src/notices/issuer.ts";
 import { bulletinCasesQuery } from "../../src/notices/bulletin.ts";
 import { officeHeldQuery } from "../../src/notices/office-queue.ts";
+import { AWAITING, awaitingCountQuery, awaitingQuery } from "../../src/cases/worklists.ts";
 import { scoredNoticesQuery } from "../../src/notices/scorecard.ts";
 import { changedCases, dueSchedules } from "../../src/notices/sweep.ts";
 import { resetLedger } from "../support/fixtures.ts";
@@ -95,6 +96,7 @@ describe("Query plans: hot queries read through an index", function () {
     overdue: { overdue: true },
     "behind schedule": { behindSchedule: true },
     search: { q: "锅炉" },
+    ...Object.fromEntries(AWAITING.map((g) => [`awaiting ${g}`, { awaiting: g }])),
     "deadline range": { deadlineFrom: new Date(now.getTime() + 30 * DAY).toISOString().slice(0, 10), deadlineTo: new Date(now.getTime() + 60 * DAY).toISOString().slice(0, 10) },
   };
 
@@ -114,12 +116,21 @@ describe("Query plans: hot queries read through an index", function () {
     // round of several, a word found in titles all over) reads most of it whatever the engine: PostgreSQL
     // rightly reads the table then. Every filter that narrows the ledger counts through an index, and so
     // is the read of its matches' ids and sort keys (listCases' page among few matches).
-    const narrowing = ["state", "unit", "overdue", "behind schedule", "deadline range"];
+    const narrowing = ["state", "unit", "overdue", "behind schedule", "deadline range", ...AWAITING.map((g) => `awaiting ${g}`)];
     const queries: [string, { explain(): Promise<unknown> }][] = [];
     const filterOf = (actor: Actor, f: CaseFilter) => caseListQuery(actor, f, { page: 1, pageSize: 50, sort: "-updatedAt" }, now).filter;
     for (const name of narrowing) queries.push([`office, ${name}`, Case.find(filterOf(office, FILTERS[name]!))]);
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(filterOf(unit, f))]);
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}, keys by deadline`, caseKeysQuery(filterOf(unit, f), "deadline")]);
+    expect(await scans(queries)).to.deep.equal([]);
+  });
+
+  it("the work lists: each group's first cases oldest first, and the navigation's count over all of them, as the office and as a unit", async () => {
+    const queries: [string, { explain(): Promise<unknown> }][] = [];
+    for (const [who, actor] of [["office", office], ["unit", unit]] as const) {
+      for (const g of AWAITING) queries.push([`${who}, ${g}`, awaitingQuery(actor, g, now, 5)]);
+      queries.push([`${who}, count`, Case.find(awaitingCountQuery(actor, now).getFilter())]);
+    }
     expect(await scans(queries)).to.deep.equal([]);
   });
 

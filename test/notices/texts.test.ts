@@ -60,7 +60,7 @@ describe("notice texts by level", () => {
     expect(text(yellow)).to.contain("整改时限为2026年4月29日，距期限还有2个工作日，临近期限尚未完成。现予黄色预警。");
 
     const red = await issuedAt(startOfDay("2026-04-30"));
-    expect(text(red)).to.contain("整改时限为2026年4月29日，已超期1天（1个工作日），尚未完成整改。现予红色预警。").and.contain("书面报送超期原因");
+    expect(text(red)).to.contain("整改时限为2026年4月29日，已超期1天，尚未完成整改。现予红色预警。").and.contain("书面报送超期原因");
 
     const supervisionAt = afterWorkdays(deadline, 5);
     const supervision = await issuedAt(supervisionAt);

@@ -74,6 +74,9 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     progressPercent: progress,
     // One case in eight has fallen behind schedule at some moment of the last 60 days.
     behindFrom: assigned && i % 8 === 0 ? new Date(o.now.getTime() - ((i * 11) % 60) * DAY) : null,
+    // Some registered items were handed back (申请退回), some verifying ones came back from publicity (公示异议).
+    stateSince: updated,
+    stateEvent: state === "registered" && i % 5 === 0 ? "RETURN" : state === "verifying" && i % 4 === 0 ? "OBJECTION" : "UPDATE",
     version: assigned ? 3 : 1,
     historyHead: "0".repeat(64),
     createdBy: "synthetic",

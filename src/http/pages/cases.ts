@@ -29,6 +29,8 @@ import { sentBack, type ChainEntry } from "../../cases/history.ts";
 import { coverage } from "../../ledger/proofs.ts";
 import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
+import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
+import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filters.ts";
 import type { CaseDoc } from "../../db/models.ts";
 import { listUnits, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
@@ -52,6 +54,7 @@ const SORT_CHOICES = [
   ["-deadline", "时限由远到近"],
   ["ledgerNumber", "编号"],
   ["-createdAt", "最近登记"],
+  ["stateSince", "在本环节等待最久"],
 ] as const;
 
 /** The state filter: each kind's top-level states, named as the labels name them. */
@@ -91,11 +94,23 @@ export function casePages(deps: PageDeps): express.Router {
 
   // ------------------------------------------------------------------ the 台账
 
-  async function showLedger(req: Request, res: Response, raw: Record<string, unknown>, batch: { result?: BatchResult; errors?: Errors; values?: Record<string, unknown> } = {}, status = 200) {
+  async function showLedger(
+    req: Request,
+    res: Response,
+    raw: Record<string, unknown>,
+    batch: { result?: BatchResult; errors?: Errors; values?: Record<string, unknown> } = {},
+    status = 200,
+    save: { errors?: Errors; name?: string } = {},
+  ) {
     const actor = actorOf(res)!;
     const { query, errors } = pageQuery(caseListQuery, raw);
     const { page: pageNo, pageSize: _size, sort, ...filter } = query;
-    const [list, names, units] = await Promise.all([listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()), unitNames(), listUnits({ activeOnly: true })]);
+    const [list, names, units, saved] = await Promise.all([
+      listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()),
+      unitNames(),
+      listUnits({ activeOnly: true }),
+      savedFilters(actor),
+    ]);
     const params = (extra: Record<string, string>) =>
       new URLSearchParams({ ...Object.fromEntries(Object.entries({ ...filter, sort }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])), ...extra });
     const link = (p: number) => `/cases?${params({ page: String(p) })}`;
@@ -123,10 +138,13 @@ export function casePages(deps: PageDeps): express.Router {
         activeUnits: units.map((u) => ({ id: u._id.toString(), name: u.name })),
         sorts: SORT_CHOICES.map(([v, l]) => ({ v, l, selected: v === sort })),
         states: STATE_CHOICES.map(([v, l]) => ({ v, l, selected: v === filter.state })),
+        awaitingGroups: AWAITING.map((g) => ({ v: g, l: AWAITING_GROUPS[g].label, selected: g === filter.awaiting })),
         levels: MANUAL_LEVELS.map((x) => ({ ...x, selected: x.v === (batch.values?.level ?? "due_reminder") })),
         batchable: office || actor.role === "unit_user",
         office,
         batch: { result: batch.result ?? null, errors: batch.errors ?? {}, values: batch.values ?? {} },
+        saved: saved.map((f) => ({ ...f, href: `/cases?${f.query}` })),
+        save: { query: params({}).toString(), name: save.name ?? "", errors: save.errors ?? {} },
       },
       status === 200 && errors.length ? 422 : status,
     );
@@ -134,6 +152,32 @@ export function casePages(deps: PageDeps): express.Router {
 
   router.get("/cases", async (req, res) => {
     await showLedger(req, res, req.query as Record<string, unknown>);
+  });
+
+  /** 常用筛选: the 台账's query saved under a name (checked by the list's own query schema), the user's own. */
+  router.post("/cases/filters", async (req, res) => {
+    assertCsrf(req);
+    const body = formOf(req);
+    const given = new URLSearchParams(str(body, "query").slice(0, 2000));
+    const back = Object.fromEntries(given);
+    const name = str(body, "name");
+    try {
+      const parsed = caseListQuery.safeParse(Object.fromEntries([...given].filter(([k, v]) => v !== "" && k !== "page" && k !== "pageSize")));
+      if (!parsed.success) throw new AppError(422, "invalid_fields", "筛选条件不正确，无法保存", { fields: [{ field: "query", message: "筛选条件不正确，无法保存" }] });
+      const { page: _p, pageSize: _s, ...kept } = parsed.data;
+      const query = new URLSearchParams(Object.entries(kept).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])).toString();
+      await saveFilter(actorOf(res)!, { name, query });
+      res.redirect(303, `/cases?${query}`);
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      await showLedger(req, res, back, {}, status, { errors, name });
+    }
+  });
+
+  router.post("/cases/filters/:id/delete", async (req, res) => {
+    assertCsrf(req);
+    await deleteFilter(actorOf(res)!, String(req.params.id));
+    res.redirect(303, "/cases");
   });
 
   /** Batch actions from the 台账: the unit signs, the office assigns or sends a 催办; each row through the single action's path. */

@@ -7,12 +7,16 @@
 import express from "express";
 import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
+import { loadCalendar } from "../../calendar/workdays.ts";
 import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
+import { WAITING_SORT, awaitingCountQuery, arrivalReasons, byUrgency, daysWaiting, supervisionCounts, workLists } from "../../cases/worklists.ts";
+import { daysPhrase } from "../../notices/texts.ts";
 import type { CaseService } from "../../cases/service.ts";
 import { unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import type { ImportLimits } from "../../io/rows.ts";
-import { listNotices } from "../../notices/inbox.ts";
+import { listNotices, warnedRevisions } from "../../notices/inbox.ts";
+import type { CaseDoc } from "../../db/models.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
@@ -32,6 +36,19 @@ export interface PageDeps {
   ledgerVerifiers?: Verifier[];
   /** The ledger directory, when this process can read it: proofs then come from the leaf hashes signed there. */
   ledgerDir?: string;
+}
+
+/**
+ * The navigation's 待办 count for office staff: one count over every work list's filter (indexed by
+ * state), on pages read with GET only (a posted form redirects to one that counts). Units and leaders
+ * have no office work list, and no count.
+ */
+export function navCounts(clock: Clock): express.RequestHandler {
+  return async (req, res, next) => {
+    const actor = actorOf(res);
+    if (req.method === "GET" && actor && isOfficeRole(actor.role)) res.locals.awaitingTotal = await awaitingCountQuery(actor, clock.now());
+    next();
+  };
 }
 
 export function pageRouter(deps: PageDeps): express.Router {
@@ -68,7 +85,8 @@ export function pageRouter(deps: PageDeps): express.Router {
     const period = { from: `${year}-01-01`, to: `${year}-12-31` };
     // Everything the page shows is asked at once: each is one query or aggregation.
     // The office's own steps falling due (the leader reads them too); a unit's unacknowledged notices, and the staff's reminders.
-    const [names, stats, overdue, behind, scores, trend, figures, open, unread, officeSteps] = await Promise.all([
+    const office = isOfficeRole(actor.role);
+    const [names, stats, overdue, behind, scores, trend, figures, open, unread, officeSteps, lists, calendar] = await Promise.all([
       unitNames(),
       caseStats(actor, period, now),
       listCases(actor, { overdue: true }, { page: 1, pageSize: 10, sort: "deadline" }, now),
@@ -79,12 +97,47 @@ export function pageRouter(deps: PageDeps): express.Router {
       unit ? openCasesOf(actor) : Promise.resolve([]),
       unit ? listNotices(actor, { state: "unacknowledged" }) : isOfficeRole(actor.role) ? listNotices(actor, { officeInbox: true, state: "unacknowledged" }, 50) : Promise.resolve([]),
       unit ? Promise.resolve([]) : officeQueue(now),
+      office ? workLists(actor, now) : Promise.resolve([]),
+      loadCalendar(),
     ]);
     const byState = statesInOrder(stats.byState);
-    const pending = open
-      .map((c) => ({ c, events: service.allowedEvents(c, actor) }))
-      .filter((x) => x.events.length)
-      .map((x) => ({ ...caseRow({ ...x.c, light: trafficLight(x.c, now, new Set()) }, names), actions: x.events.map(eventLabel).join("、") }));
+    // The unit's cases where it can act, most urgent first, each marked.
+    const actionable = open.map((c) => ({ c, events: service.allowedEvents(c, actor) })).filter((x) => x.events.length);
+    const ids = actionable.map((x) => x.c._id.toString());
+    const [warned, supervisions, reasons] = await Promise.all([warnedRevisions(ids), supervisionCounts(ids), arrivalReasons(actionable.map((x) => x.c))]);
+    const eventsOf = new Map(actionable.map((x) => [x.c._id.toString(), x.events]));
+    const pending = byUrgency(
+      actionable.map(({ c }) => ({ c, light: trafficLight(c, now, warned) })),
+      supervisions,
+      reasons,
+      now,
+      calendar,
+    ).map((card) => ({
+      ...caseRow({ ...card.c, light: trafficLight(card.c, now, warned) }, names),
+      actions: eventsOf.get(card.c._id.toString())!.map(eventLabel).join("、"),
+      urgency: card.urgency,
+      marks: [
+        ...(card.overdueDays > 0 ? [{ cls: "red", text: `已超期 ${daysPhrase(card.overdueDays, card.overdueWorkdays, " ")}` }] : []),
+        ...(card.supervisions ? [{ cls: "red", text: card.supervisions > 1 ? `已督办 ${card.supervisions} 次` : "已督办" }] : []),
+        ...(card.urgency === "soon" ? [{ cls: "yellow", text: card.daysLeft === null ? "已预警" : card.daysLeft === 0 ? "今日到期" : `即将到期（还有 ${card.daysLeft} 个工作日）` }] : []),
+      ],
+      sentBack: card.sentBack ? { reason: card.sentBack.reason, on: shanghaiDate(card.sentBack.at), label: card.c.kind === "complaint" ? "退回重新查处" : "退回整改" } : null,
+    }));
+    const reasonsOf = await arrivalReasons(lists.flatMap((g) => g.items));
+    const groups = lists.map((g) => ({
+      ...g,
+      more: `/cases?awaiting=${g.group}&sort=${WAITING_SORT}`,
+      items: g.items.map((c) => ({
+        id: c._id.toString(),
+        ledgerNumber: c.ledgerNumber,
+        title: c.title,
+        kindLabel: KIND_LABELS[c.kind],
+        lead: c.leadUnitId ? (names.get(c.leadUnitId) ?? "—") : "—",
+        since: c.stateSince ? shanghaiDate(c.stateSince) : "—",
+        waiting: daysWaiting(c.stateSince, now, calendar)?.label ?? "—",
+        detail: detailOf(c, reasonsOf.get(c._id.toString())?.reason),
+      })),
+    }));
     const points = new Map(scores.map((s) => [s.unitId, s.points]));
     const units = figures
       .map((r) => ({ id: r.unitId, name: names.get(r.unitId) ?? r.unitId, ...r, rate: percentText(r.onTime, r.closed - r.longTerm), points: points.get(r.unitId) ?? 0 }))
@@ -106,6 +159,8 @@ export function pageRouter(deps: PageDeps): express.Router {
       behindTotal: behind.total,
       pending,
       unread: unread.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] })),
+      groups,
+      awaitingSum: groups.reduce((n, g) => n + g.total, 0),
       officeSteps,
       officeLate: officeSteps.reduce((n, s) => n + s.items.filter((i) => i.overdue).length, 0),
       units,
@@ -119,6 +174,14 @@ export function pageRouter(deps: PageDeps): express.Router {
   router.use(casePages(deps));
   router.use(noticePages(deps));
   return router;
+}
+
+/** What the office needs beside the title: the reason of a 退回 or 异议, the date an extension asks for. */
+function detailOf(c: CaseDoc, reason: string | undefined): string {
+  if (reason) return `${c.stateEvent === "OBJECTION" ? "异议" : "理由"}：${reason}`;
+  const ext = (c.context as { pendingExtension?: { deadline?: string; reason?: string } | null }).pendingExtension;
+  if (c.state.endsWith(".extensionPending") && ext?.deadline) return `申请延期至 ${ext.deadline}（现时限 ${c.deadline ?? "—"}）`;
+  return "";
 }
 
 /** Counts by state in lifecycle order, inspection items first, leaving out states with none. */

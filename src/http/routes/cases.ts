@@ -6,6 +6,7 @@ import { ALLOWED_TYPES, listAttachments, openAttachment, storeAttachment } from 
 import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
+import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import type { CaseService } from "../../cases/service.ts";
 import { AppError } from "../../errors.ts";
 import { listNotices } from "../../notices/inbox.ts";
@@ -26,6 +27,7 @@ export const caseListQuery = z.strictObject({
   q: qs("q").optional(),
   deadlineFrom: qsDate("deadlineFrom").optional(),
   deadlineTo: qsDate("deadlineTo").optional(),
+  awaiting: z.enum(AWAITING, { error: `参数 awaiting 应为：${AWAITING.join("、")}（${AWAITING.map((g) => AWAITING_GROUPS[g].label).join("、")}）` }).optional(),
   page: qsInt("page", 1, 100_000).default(1),
   pageSize: qsInt("pageSize", 1, 100).default(20),
   sort: z.enum(SORTS, { error: `参数 sort 应为：${SORTS.join("、")}` }).default("-updatedAt"),
