@@ -156,10 +156,17 @@ const sweepBurst = async () => {
 /** The same event with the same key, sent to both web processes directly at once: applied once. */
 const idempotencyProbe = async () => {
   const u = users.find((x) => x.role === "unit")!;
-  const c = u.cases[Math.floor(Math.random() * u.cases.length)]!;
-  const view = await u.client.send("open case", "GET", `/api/cases/${c.id}`);
-  const v = view.body as { case?: { version: number }; allowedEvents?: string[] };
-  if (view.status !== 200 || !v.allowedEvents?.includes("REPORT_PROGRESS")) return;
+  // A case that takes a progress report now: up to 5 tries, since a random one often does not (a quick
+  // run has only two probes, and once both found none, the check had nothing to show).
+  let c: (typeof u.cases)[number] | undefined;
+  let v: { case?: { version: number }; allowedEvents?: string[] } = {};
+  for (let i = 0; i < 5 && !c; i++) {
+    const pick = u.cases[Math.floor(Math.random() * u.cases.length)]!;
+    const view = await u.client.send("open case", "GET", `/api/cases/${pick.id}`);
+    v = view.body as typeof v;
+    if (view.status === 200 && v.allowedEvents?.includes("REPORT_PROGRESS")) c = pick;
+  }
+  if (!c) return;
   const key = `soak-probe-${Date.now()}`;
   const payload = { percent: 50, text: "双机并发提交同一幂等键" };
   if (!cluster.webs.every((w) => w.alive)) return;
