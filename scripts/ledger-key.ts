@@ -22,7 +22,14 @@ try {
   process.exit(2);
 }
 const out = args.out as string | undefined;
-if (out) writeFileSync(out, `${key}\n`, { mode: 0o600, flag: "wx" });
+if (out) {
+  try {
+    writeFileSync(out, `${key}\n`, { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    console.error((e as NodeJS.ErrnoException).code === "EEXIST" ? `${out} 已存在，不覆盖（轮换密钥见 docs/ledger.md）` : (e as Error).message);
+    process.exit(2);
+  }
+}
 else console.log(`签名密钥（保密，放在数据库以外；LEDGER_KEY 或 LEDGER_KEY_FILE）：\n${key}`);
 if (out) console.log(`签名密钥已写入 ${out}（仅所有者可读）；设 LEDGER_KEY_FILE=${out}`);
 console.log(`验证公钥（公开给保存检查点副本的各方；轮换后放进 LEDGER_VERIFY_KEYS）：\n${parseSignerKey(key).verifier.vkey}`);

@@ -21,9 +21,11 @@ import { NoticeSweeper } from "./notices/sweep.ts";
 import { QUEUES, assertNoEviction, makeQueue, queueConnection, workerConnection } from "./queues.ts";
 import { WorkerMetrics, ledgerGauges } from "./metrics.ts";
 import { ledgerKeys } from "./ledger/keys.ts";
-import { signCheckpoint } from "./ledger/log.ts";
+import { signCheckpoint, unnumberedEntries } from "./ledger/log.ts";
 
 const REQUEUE_EVERY_MS = 5 * 60_000;
+/** This many entries waiting for a tree position (an import's registrations) get a checkpoint at once. */
+const IMPORT_BURST = 100;
 
 export interface RunningWorker {
   sweeper: NoticeSweeper;
@@ -180,8 +182,15 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   }
 
   // The scheduler lives in Redis; upserting it again every minute restores it if Redis lost it.
+  // After an import: a burst of entries waiting for a position gets a checkpoint within a watchdog tick,
+  // not at the next scheduled one.
+  const checkpointAfterBurst = async () => {
+    if (!checkpointQueue || (await unnumberedEntries(IMPORT_BURST)) < IMPORT_BURST) return;
+    await checkpointQueue.add("checkpoint", {}, { jobId: "after-import", removeOnComplete: true, removeOnFail: true });
+  };
   const upsertScheduler = () =>
     Promise.all([
+      checkpointAfterBurst().catch((err) => log.warn({ err: err.message }, "could not queue a checkpoint after an import")),
       sweepQueue
         .upsertJobScheduler("sweep", { pattern: config.SWEEP_CRON, tz: "Asia/Shanghai" }, { name: "sweep" })
         .catch((err) => log.warn({ err: err.message }, "could not upsert the sweep scheduler")),

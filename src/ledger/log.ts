@@ -55,6 +55,9 @@ export async function leafHashes(from: number, to: number): Promise<Buffer[]> {
   return out;
 }
 
+/** How many committed entries wait for a position, counting up to `limit`. */
+export const unnumberedEntries = (limit: number) => CaseHistory.countDocuments({ leaf: null }, { limit });
+
 const LEFTOVER_AFTER_MS = 10 * 60_000;
 
 /** Gives positions to committed entries that have none yet, oldest first. Returns how many were numbered. */

@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import { createHash, createPublicKey, verify } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { checkpointText, generateSignerKey, keyIdOf, NoteError, openNote, parseCheckpoint, parseSignerKey, parseVerifierKey, signNote } from "../../src/ledger/note.ts";
+import { cli, failure } from "../ops/support.ts";
 
 describe("signed notes and checkpoints", () => {
   const signer = parseSignerKey(generateSignerKey("ledger.example.gov.cn/rectiflow"));
@@ -47,5 +51,25 @@ describe("signed notes and checkpoints", () => {
     expect(() => parseSignerKey(generateSignerKey("a").replace("PRIVATE+KEY+a+", "PRIVATE+KEY+b+"))).to.throw(NoteError, "密钥号");
     expect(() => generateSignerKey("has space")).to.throw(NoteError);
     expect(() => parseCheckpoint("o\n12\nnot-base64\n")).to.throw(NoteError, "根哈希");
+  });
+});
+
+describe("npm run ledger-key", () => {
+  it("writes a signer key its owner alone reads, prints the matching verifier key, and never overwrites one", async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), "rectiflow-key-"));
+    try {
+      const file = join(dir, "ledger.key");
+      const made = await cli("ledger-key", ["--name", "zgb.test/rectiflow", "--out", file]);
+      const signer = parseSignerKey(readFileSync(file, "utf8"));
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+      expect(made.stdout).to.contain(signer.verifier.vkey);
+      const again = await failure(cli("ledger-key", ["--name", "zgb.test/rectiflow", "--out", file]));
+      expect(again.code).to.equal(2);
+      expect(again.stderr).to.contain("已存在，不覆盖");
+      expect(parseSignerKey(readFileSync(file, "utf8")).verifier.vkey).to.equal(signer.verifier.vkey);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
