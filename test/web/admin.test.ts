@@ -192,7 +192,8 @@ describe("管理 pages (office admin)", function () {
       expect(res.status).to.equal(303);
       let saved = await Unit.findById(id).lean();
       expect(saved).to.deep.include({ shortName: "林业局", aliases: ["林草局", "市林草局"], active: true });
-      expect(saved!.notify).to.deep.equal({ emails: ["lin@example.cn"], webhookUrl: "https://hooks.example.cn/b", webhookSecret: "the-stored-secret-0001" });
+      // The page edits email and webhook; the robots (none set here) are left as they were.
+      expect(saved!.notify).to.deep.equal({ emails: ["lin@example.cn"], webhookUrl: "https://hooks.example.cn/b", webhookSecret: "the-stored-secret-0001", wecom: null, dingtalk: null, feishu: null, sms: null });
       const page = await admin.agent.get("/admin/units");
       expect(page.text).to.contain("林草局、市林草局").and.not.contain("the-stored-secret-0001");
 
