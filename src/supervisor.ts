@@ -8,6 +8,7 @@
  * With METRICS_PORT set, worker i serves its metrics on METRICS_PORT + i.
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -104,6 +105,9 @@ class Supervised {
   }
 }
 
+// A web process started again keeps everyone signed in: without a configured secret, its children share
+// one made here (sessions then end only when the supervisor itself restarts).
+if (!process.env.SESSION_SECRET) process.env.SESSION_SECRET = randomBytes(32).toString("hex");
 // The web process first: with DEMO_SEED it seeds the demo ledger, which the workers then find done.
 const web = new Supervised("web", "web", process.env);
 const children = [web];

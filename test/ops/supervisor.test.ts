@@ -55,13 +55,12 @@ describe("npm start: the supervised processes", () => {
       ...process.env,
       MONGODB_URI: testDbUri(),
       PORT: String(port),
-      SESSION_SECRET: "s".repeat(40),
       DEMO_SEED: "0",
       LOG_LEVEL: "info",
       SHUTDOWN_TIMEOUT_MS: "10000",
     };
     // A Redis of the wrapper's own (a throw-away directory), so that its stop at the end can be seen.
-    for (const k of ["REDIS_URL", "RECTIFLOW_REDIS_PORT", "RECTIFLOW_REDIS_DIR", "RECTIFLOW_DATA_DIR"]) delete env[k];
+    for (const k of ["REDIS_URL", "RECTIFLOW_REDIS_PORT", "RECTIFLOW_REDIS_DIR", "RECTIFLOW_DATA_DIR", "SESSION_SECRET"]) delete env[k];
     // In a process group of its own, as at a terminal, so that Ctrl-C can be sent to the group below.
     const child = spawn("bash", ["scripts/with-services.sh", "node", "--import", "tsx", "src/supervisor.ts"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     run = child;
@@ -97,7 +96,8 @@ describe("npm start: the supervised processes", () => {
     // The web process holds no worker, and still shows the queues on the 管理 page.
     const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sv-admin", password: PASSWORD }) });
     expect(login.status).to.equal(200);
-    const queues = await fetch(`${base}/admin/queues`, { headers: { cookie: login.headers.getSetCookie()[0]!.split(";")[0]! } });
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    const queues = await fetch(`${base}/admin/queues`, { headers: { cookie } });
     expect(await queues.text()).to.contain("通知投递").and.contain("通知巡检").and.not.contain("本进程未连接队列");
     const [web1] = ready("web");
     const [worker1] = ready("worker");
@@ -107,6 +107,8 @@ describe("npm start: the supervised processes", () => {
     const webDied = lines.find((l) => l.child === "web" && l.pid === web1 && /died/.test(l.msg ?? ""));
     expect(webDied, text.slice(-4000)).to.include({ signal: "SIGKILL", restartInMs: 1000 });
     expect(ready("web")[1]).to.not.equal(web1);
+    // The new web process knows the session: the supervisor gave both the same secret (none was configured).
+    expect((await fetch(`${base}/api/me`, { headers: { cookie } })).status).to.equal(200);
 
     process.kill(worker1!, "SIGKILL");
     await until("the worker works again", () => ready("worker").length === 2);
