@@ -165,7 +165,7 @@ const levelsText = (counts: Partial<Record<Level, number>>) =>
     .join("、");
 
 /** The city's paragraph: totals, then the units that stand out, by name. */
-function summaryOf(b: Bulletin): string {
+export function summaryOf(b: Bulletin): string {
   const t = b.totals;
   const parts = [
     `${monthText(b.month)}，全市${b.units}个责任单位共承办督察整改和信访案件${t.held}件，本月办结${t.closed}件，其中按期办结${t.closedOnTime}件${t.longTerm ? `、长期坚持${t.longTerm}件` : ""}（按期办结率${onTimeText(t)}${t.longTerm ? "，长期坚持事项不计" : ""}）；截至${dateText(b.cutoff)}，超期未办结${t.overdue}件。`,
@@ -174,7 +174,9 @@ function summaryOf(b: Bulletin): string {
       : "本月未向责任单位发出预警督办通知。",
   ];
   const clean = b.rows.filter((r) => r.points === 0 && r.overdue === 0).map((r) => r.unitName);
-  if (clean.length) parts.push(`${clean.slice(0, 5).join("、")}${clean.length > 5 ? `等${clean.length}个单位` : ""}本月无扣分、无超期，予以肯定。`);
+  // Up to eight are named in full; a longer list names five "等N个单位", as 通报 write it.
+  const named = clean.length > 8 ? `${clean.slice(0, 5).join("、")}等${clean.length}个单位` : clean.length > 1 ? `${clean.join("、")}共${clean.length}个单位` : clean.join("");
+  if (clean.length) parts.push(`${named}本月无扣分、无超期，予以肯定。`);
   const worst = b.rows.filter((r) => r.points < 0).slice(-3).reverse();
   if (worst.length) parts.push(`${worst.map((r) => `${r.unitName}（扣${points(-r.points)}分${r.overdue ? `，超期${r.overdue}件` : ""}）`).join("、")}扣分较多，请加大整改力度，按期完成。`);
   const letters = b.rows.filter((r) => r.specialLetter).map((r) => r.unitName);

@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import type { Actor, Level } from "../../workflows/index.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
-import { CASE_FIGURES, bulletin, bulletinCases, bulletinFor, unitLevels } from "../../src/notices/bulletin.ts";
+import { CASE_FIGURES, bulletin, bulletinCases, bulletinFor, summaryOf, unitLevels, type Bulletin } from "../../src/notices/bulletin.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
@@ -122,5 +122,19 @@ describe("the monthly 通报", function () {
     const none = await bulletinFor(w.other, "2026-05", w.clock.now());
     expect(none.rows).to.deep.equal([]);
     expect(none.summary).to.contain("本月没有承办案件");
+  });
+
+  it("the paragraph names every unit it praises up to eight, and says how many beyond that", () => {
+    const of = (n: number) =>
+      summaryOf({
+        month: "2026-11",
+        cutoff: "2026-11-30",
+        units: n,
+        rows: Array.from({ length: n }, (_, i) => ({ unitName: `单位${i + 1}`, points: 0, overdue: 0, specialLetter: false })),
+        totals: { held: n, closed: 0, closedOnTime: 0, longTerm: 0, overdue: 0, noticeTotal: 0, notices: {}, points: 0 },
+      } as unknown as Bulletin);
+    expect(of(1)).to.contain("单位1本月无扣分");
+    expect(of(6)).to.contain("单位1、单位2、单位3、单位4、单位5、单位6共6个单位本月无扣分");
+    expect(of(10)).to.contain("单位1、单位2、单位3、单位4、单位5等10个单位本月无扣分").and.not.contain("单位6");
   });
 });
