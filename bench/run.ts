@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--schedules N] [--events N] [--notices N] [--rows N] [--http-seconds N] [--http-cases N,N] [--rounds N] [--only 1,3,8]`
+ * (8: delivery per channel against the fakes; 9: hostile input, its own web process)
  * Starts nothing itself: `npm run bench` runs it under scripts/with-services.sh, like the tests.
  * Works in its own database (`<db>_bench`, dropped first) and its own queue prefix, so it never
  * touches a ledger. Prints a table and writes bench-results.json (or --out FILE).
@@ -98,6 +99,10 @@ try {
   if (wants(8)) {
     section(8, "Delivery rate per channel under the providers' limits (local fakes)");
     await (await import("./channels.ts")).benchChannels(ctx);
+  }
+  if (wants(9)) {
+    section(9, "Hostile input (peak RSS of a web process while it refuses them)");
+    await (await import("./hostile.ts")).benchHostile(ctx);
   }
   if (wants(1) || wants(2)) {
     section(1, "Event application and machine cost");

@@ -19,6 +19,7 @@ for media_type, ext in [("image/png", "png"), ("image/jpeg", "jpg"), ("applicati
 # Where the server refuses a range whose start is after its end (422 naming `from`): a rule between two
 # parameters, which the document states in words only. Schema-valid cases outside it are not generated.
 RANGES = {p: ("from", "to") for p in ["/api/notices", "/api/exports/rates.xlsx", "/api/stats", "/api/scorecard"]}
+RANGES.update({p: ("deadlineFrom", "deadlineTo") for p in ["/api/cases", "/api/exports/ledger.xlsx"]})
 
 
 @schemathesis.hook

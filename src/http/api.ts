@@ -232,7 +232,7 @@ function operation(r: Route<never, never>, today: string): Record<string, unknow
     ...Object.entries(r.headers ?? {}).map(([name, h]) => ({ name, in: "header", required: false, description: h.description, schema: { type: "string", pattern: h.pattern.source } })),
     ...queryParameters(r.query),
     ...(r.form
-      ? [{ name: "_csrf", in: "query", required: false, description: "CSRF 令牌（HTML 表单放在 action 的查询串里；也可用 X-CSRF-Token 请求头）：表单内容在核对令牌之后才读取", schema: { type: "string", maxLength: 200, pattern: NO_NUL } }]
+      ? [{ name: "_csrf", in: "query", required: false, description: "CSRF 令牌（HTML 表单放在 action 的查询串里；也可用 X-CSRF-Token 请求头）：表单内容在核对令牌之后才读取", schema: { type: "string" } }]
       : []),
   ];
   const op: Record<string, unknown> = {
