@@ -207,7 +207,7 @@ describe("管理 pages (office admin)", function () {
       saved = await Unit.findById(id).lean();
       expect(saved!.active).to.equal(false);
       expect(saved!.shortName).to.equal(undefined);
-      expect(saved!.notify).to.deep.equal({ emails: [], webhookUrl: null, webhookSecret: "a-brand-new-secret-02" });
+      expect(saved!.notify).to.deep.equal({ emails: [], webhookUrl: null, webhookSecret: "a-brand-new-secret-02", wecom: null, dingtalk: null, feishu: null, sms: null });
       expect((await post(`/admin/units/${id}`, { clearSecret: "on", active: "on" })).status).to.equal(303);
       expect((await Unit.findById(id).lean())!.notify.webhookSecret).to.equal(null);
 
