@@ -129,3 +129,14 @@ export async function loadCalendar(): Promise<WorkCalendar> {
   ]);
   return new WorkCalendar(new Map(rows.map((r) => [r.date, r.workday])), new Set(years.map((y) => y.year)));
 }
+
+/** This year and next, when neither the shipped calendar nor the office covers them (`entered`: the years the office marked entered). */
+export function missingYears(now: Date, entered: ReadonlySet<number>): number[] {
+  const year = Number(new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 4));
+  return [year, year + 1].filter((y) => !COVERED_YEARS.has(y) && !entered.has(y));
+}
+
+/** The same, read from the ledger: what the admin is asked to enter on every page. */
+export async function calendarGaps(now: Date): Promise<number[]> {
+  return missingYears(now, new Set((await CalendarYear.find({}, { year: 1 }).lean()).map((y) => y.year)));
+}

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { readFileSync, readdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { Case } from "../../src/db/models.ts";
+import { Case, CaseSchedule } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { fileSize } from "../../src/http/pages/render.ts";
@@ -44,6 +44,26 @@ describe("pages: what the office and the units see", function () {
     await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, ...(deadline ? { deadline } : {}) } }, w.office);
     return id;
   };
+
+  describe("a year without its holidays", () => {
+    it("is the admin's to fix: a banner with the action on every page for the admin, the case's 期限提示 for the office, nothing for the unit", async () => {
+      // 2026-12: next year's holidays are neither shipped nor entered.
+      w.clock.set(new Date("2026-12-07T09:00:00+08:00"));
+      const id = await assigned(3, "2027-03-31");
+      await CaseSchedule.updateOne({ _id: id }, { $set: { problem: "2027 年的法定节假日安排尚未收录，无法按工作日计算期限" } }, { upsert: true });
+      const admin = await signIn(t.app, "admin");
+      for (const url of ["/", "/cases", `/cases/${id}`]) {
+        const html = await page(admin, url);
+        expect(html, url).to.match(/id="calendar-gaps"[^>]*>2027 年的法定节假日安排尚未收录[^<]*<a href="\/admin\/holidays">/);
+      }
+      const office = await page(staff, `/cases/${id}`);
+      expect(office).to.not.contain("calendar-gaps");
+      expect(textOf(office)).to.contain("期限提示 2027 年的法定节假日安排尚未收录");
+      const unit = await page(lead, `/cases/${id}`);
+      expect(unit).to.not.contain("calendar-gaps").and.not.contain("期限提示").and.not.contain("尚未收录");
+      expect(await page(lead, "/")).to.not.contain("尚未收录");
+    });
+  });
 
   describe("the case page", () => {
     it("shows each progress report's percent in the timeline (not “进度 —%”)", async () => {

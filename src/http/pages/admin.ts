@@ -9,7 +9,7 @@ import type { Job, Queue } from "bullmq";
 import express, { type Request, type Response } from "express";
 import { ANCHOR_LABELS, HOLDER_LABELS, HOLDERS, KIND_LABELS, LEVEL_LABELS, LEVELS, ROLE_LABELS, stateLabel, type CaseKind, type Level, type NoticeRule, type Trigger } from "../../../workflows/index.ts";
 import { addEnteredYear, addOverride, countOverrides, deleteEnteredYear, deleteOverride, listEnteredYears, listOverrides } from "../../calendar/overrides.ts";
-import { COVERED_YEARS, loadCalendar } from "../../calendar/workdays.ts";
+import { COVERED_YEARS, loadCalendar, missingYears } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import type { UserDoc } from "../../db/models.ts";
 import {
@@ -171,7 +171,6 @@ export function adminPages(deps: AdminPageDeps): express.Router {
       years: years.map((y) => y.year).join("、"),
       covered: coveredText(),
       queues: deps.queues.length,
-      missingYears: missingYears(deps.clock.now(), new Set(years.map((y) => y.year))),
     });
   });
 
@@ -636,11 +635,6 @@ function coveredText(): string {
   return contiguous ? `${years[0]}–${years.at(-1)}` : years.join("、");
 }
 
-/** This year and next, when neither the shipped calendar nor the office covers them. */
-function missingYears(now: Date, entered: Set<number>): number[] {
-  const year = Number(new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 4));
-  return [year, year + 1].filter((y) => !COVERED_YEARS.has(y) && !entered.has(y));
-}
 
 /** A cron pattern in words ("* * * * *" → 每分钟); one not of the usual shapes is described as a custom schedule. */
 export function cronText(pattern: string): string {

@@ -372,7 +372,8 @@ export function casePages(deps: PageDeps): express.Router {
           complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
           light: trafficLight(c, now, new Set()),
           showsProgress: showsProgress(c),
-          scheduleProblem,
+          // The schedule's problem (a year without its holidays) is the office's to see; the admin is asked on every page to fix it.
+          scheduleProblem: office ? scheduleProblem : null,
           publicitySince: c.state === "publicizing" ? ctx.publicitySince : null,
           publicityEnds,
           pending,

@@ -7,7 +7,7 @@
 import express from "express";
 import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { loadCalendar } from "../../calendar/workdays.ts";
+import { calendarGaps, loadCalendar } from "../../calendar/workdays.ts";
 import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
 import { WAITING_SORT, awaitingCountQuery, arrivalReasons, byUrgency, daysWaiting, supervisionCounts, workLists } from "../../cases/worklists.ts";
 import { daysPhrase } from "../../notices/texts.ts";
@@ -47,6 +47,8 @@ export function navCounts(clock: Clock): express.RequestHandler {
   return async (req, res, next) => {
     const actor = actorOf(res);
     if (req.method === "GET" && actor && isOfficeRole(actor.role)) res.locals.awaitingTotal = await awaitingCountQuery(actor, clock.now());
+    // A year without its holidays stops working-day deadlines: only the admin can enter it, so only the admin is told, on every page.
+    if (req.method === "GET" && actor?.role === "office_admin") res.locals.calendarGaps = await calendarGaps(clock.now());
     next();
   };
 }
