@@ -133,6 +133,29 @@ describe("pages: what the office and the units see", function () {
       expect(withdrawn).to.contain('id="action-SUBMIT"').and.not.contain('id="blocked-SUBMIT"');
     });
 
+    it("a form sent from an older page (a second tab) says what happened since and keeps what was typed", async () => {
+      const id = await assigned(7);
+      await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+      await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
+      const seen = (await Case.findById(id).lean())!.version;
+      // Tab 1 passes the item; tab 2, opened before, sends its 退回 with a reason typed meanwhile.
+      await w.service.applyEvent(id, { type: "PASS", payload: await checked(w, id, { publicityDays: 5 }) }, w.office);
+      const gone = await staff.agent.post(`/cases/${id}/actions/REJECT`).type("form").send({ _csrf: staff.csrf, expectedVersion: String(seen), reason: "东侧围挡仍未完成，请补充照片" });
+      expect(gone.status).to.equal(409);
+      const note = textOf(gone.text.slice(gone.text.indexOf('id="stale"'), gone.text.indexOf("</div>", gone.text.indexOf('id="stale"'))));
+      expect(note).to.contain("退回”没有执行").and.contain("审核通过").and.contain("不能再“退回”").and.contain("东侧围挡仍未完成，请补充照片");
+      expect((await Case.findById(id).lean())!.state).to.equal("publicizing");
+      // Still open after the other tab's act: the typed text is back in its form, sent at the new version.
+      await w.service.applyEvent(id, { type: "OBJECTION", payload: { reason: "群众反映仍有扬尘" } }, w.office);
+      const before = (await Case.findById(id).lean())!.version;
+      await w.service.applyEvent(id, { type: "REJECT", payload: { reason: "另一人已退回" } }, w.office);
+      await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 100, text: "补拍照片" } }, w.lead);
+      const again = await lead.agent.post(`/cases/${id}/actions/REPORT_PROGRESS`).type("form").send({ _csrf: lead.csrf, expectedVersion: String(before), percent: "100", text: "围挡已完成" });
+      expect(again.status).to.equal(409);
+      expect(textOf(again.text)).to.contain("保留在下方“报送进展”中");
+      expect(again.text).to.match(/id="action-REPORT_PROGRESS"[\s\S]*围挡已完成/);
+    });
+
     it("a case sent back (退回) shows 退回整改 with the reason and date at the top until the unit hands it back again", async () => {
       const id = await assigned(6);
       await w.service.applyEvent(id, { type: "SIGN" }, w.lead);

@@ -248,6 +248,8 @@ export function casePages(deps: PageDeps): express.Router {
     type?: string;
     values?: Record<string, unknown>;
     errors?: Errors;
+    /** Sent from a page older than the case (a second tab): the version that page showed. */
+    staleFrom?: number;
   }
 
   async function showCase(req: Request, res: Response, form: Shown, status = 200) {
@@ -386,6 +388,7 @@ export function casePages(deps: PageDeps): express.Router {
         },
         revisions,
         timeline,
+        stale: form.staleFrom !== undefined ? staleNote(timeline, form, forms) : null,
         notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
         attachments: [...files.values()],
         forms,
@@ -430,7 +433,9 @@ export function casePages(deps: PageDeps): express.Router {
     } catch (e) {
       if (e instanceof AppError && e.status < 500) await removeAttachments(ids);
       const { status, errors } = refusal(e, (f) => f.replace(/^payload\./, ""));
-      await showCase(req, res, { type, values: body, errors }, status);
+      // Another tab or person acted first: the page shows what happened since and keeps what was typed.
+      const stale = e instanceof AppError && e.code === "version_conflict" ? Number(body.expectedVersion) : undefined;
+      await showCase(req, res, { type, values: body, errors: stale === undefined ? errors : {}, staleFrom: stale }, status);
     }
   });
 
@@ -457,4 +462,21 @@ function flashOf(req: Request): string | null {
   if (!done) return null;
   if (done === "NOTICE") return `已发出通知${typeof req.query.number === "string" ? `（${req.query.number}）` : ""}`;
   return `已${Object.hasOwn(EVENT_LABELS, done) ? EVENT_LABELS[done] : "完成"}`;
+}
+
+/**
+ * What a page sent from an older version is told: the entries since that version, and what was typed —
+ * in its form again where the action is still open, else shown to copy (nothing typed is lost).
+ */
+function staleNote(timeline: { seq: number; at: Date; typeLabel: string; actor: string }[], form: { type?: string; values?: Record<string, unknown>; staleFrom?: number }, forms: { type: string }[]) {
+  const since = timeline.filter((h) => h.seq > (form.staleFrom ?? 0));
+  const typed = Object.entries(form.values ?? {})
+    .filter(([k, v]) => !["_csrf", "expectedVersion", "existingAttachmentIds"].includes(k) && typeof v === "string" && v.trim())
+    .map(([, v]) => String(v));
+  return {
+    since: since.map((h) => ({ at: h.at, what: `${h.actor}：${h.typeLabel}` })),
+    action: form.type ? eventLabel(form.type) : "",
+    stillOpen: forms.some((f) => f.type === form.type),
+    typed,
+  };
 }
