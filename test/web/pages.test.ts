@@ -133,6 +133,16 @@ describe("pages: what the office and the units see", function () {
       expect(withdrawn).to.contain('id="action-SUBMIT"').and.not.contain('id="blocked-SUBMIT"');
     });
 
+    it("names each evidence file with the step that brought it, so two files of one name read apart", async () => {
+      const id = await assigned(8);
+      await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+      await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 50, text: "半数完成", attachmentIds: [await evidence(id, w.lead, "after.png")] } }, w.lead);
+      w.clock.advanceDays(1);
+      await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead, "after.png")] } }, w.lead);
+      const files = textOf((await page(staff, `/cases/${id}`)).match(/<ul id="case-files">[\s\S]*?<\/ul>/)![0]);
+      expect(files).to.contain("after.png 报送进展 2026-03-02").and.contain("after.png 申请销号 2026-03-03");
+    });
+
     it("a form sent from an older page (a second tab) says what happened since and keeps what was typed", async () => {
       const id = await assigned(7);
       await w.service.applyEvent(id, { type: "SIGN" }, w.lead);

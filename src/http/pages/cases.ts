@@ -270,7 +270,13 @@ export function casePages(deps: PageDeps): express.Router {
     const settings = await loadSettings();
     const terms = { verification: settings.verificationTerm };
     const ctx = (c.context ?? {}) as Record<string, unknown> & { pendingExtension?: { deadline: string; reason: string; requestedOn: string } | null };
-    const files = new Map(attachments.map((a) => [a.id, { ...a, sizeText: fileSize(a.size) }]));
+    // Each file named with the step that brought it (two "after.png" from two reports read apart).
+    const stepOf = new Map<string, string>();
+    for (const h of history) {
+      const ids = ((h.payload ?? {}) as { attachmentIds?: unknown }).attachmentIds;
+      if (Array.isArray(ids)) for (const a of ids) if (typeof a === "string" && !stepOf.has(a)) stepOf.set(a, `${eventLabel(h.type)} ${shanghaiDate(h.at)}`);
+    }
+    const files = new Map(attachments.map((a) => [a.id, { ...a, sizeText: fileSize(a.size), step: stepOf.get(a.id) ?? null }]));
     const timeline = history.map((h: ChainEntry) => {
       const p = (h.payload ?? {}) as Record<string, unknown>;
       const texts = ["reason", "text", "summary", "requirements", "measures", "opinion", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
@@ -355,7 +361,7 @@ export function casePages(deps: PageDeps): express.Router {
         // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
         if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);
       }
-      return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? attachments.map((a) => ({ ...a, sizeText: fileSize(a.size), checked: strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds").includes(a.id) })) : [] };
+      return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? attachments.map((a) => ({ ...a, sizeText: fileSize(a.size), step: stepOf.get(a.id) ?? null, checked: strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds").includes(a.id) })) : [] };
     });
     const office = isOfficeRole(actor.role);
     render(
