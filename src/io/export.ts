@@ -53,14 +53,18 @@ function sheet(wb: ReturnType<typeof workbook>, name: string, columns: { header:
 
 /** The ledger's columns; the importer knows these headers, so an export can be read back as a check. */
 export const LEDGER_COLUMNS = [
+  { header: "序号", key: "n", width: 6 },
   { header: "台账编号", key: "ledgerNumber", width: 16 },
   { header: "案件类型", key: "kind", width: 14 },
   { header: "来源", key: "source", width: 22 },
   { header: "督察轮次", key: "round", width: 12 },
   { header: "问题标题", key: "title", width: 40 },
+  { header: "问题描述", key: "description", width: 50 },
   { header: "类别", key: "category", width: 8 },
   { header: "牵头单位", key: "lead", width: 20 },
   { header: "配合单位", key: "co", width: 30 },
+  { header: "整改目标", key: "goal", width: 40 },
+  { header: "整改措施", key: "measures", width: 40 },
   { header: "整改时限", key: "deadline", width: 12, numFmt: DATE_FORMAT },
   { header: "状态", key: "state", width: 16 },
   { header: "超期天数", key: "overdueDays", width: 10 },
@@ -142,11 +146,15 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
       const p = progress.get(id);
       const n = notices.get(id);
       ws.addRow({
+        n: count + 1,
         ledgerNumber: c.ledgerNumber,
         kind: KIND_LABELS[kind] ?? c.kind,
         source: kind === "complaint" ? (c.channel ?? "") : (c.source ?? ""),
         round: c.round ?? "",
         title: c.title,
+        description: c.description ?? "",
+        goal: c.goal ?? "",
+        measures: c.measures ?? "",
         category: c.category ?? "",
         lead: c.leadUnitId ? (names.get(c.leadUnitId) ?? c.leadUnitId) : "",
         co: (c.coUnitIds ?? []).map((u) => names.get(u) ?? u).join("、"),

@@ -103,40 +103,50 @@ describe("import and export over HTTP", () => {
     await wb.xlsx.load(res.body as never);
     const ws = wb.getWorksheet("整改台账")!;
     expect(ws.views[0]).to.include({ state: "frozen", ySplit: 1 });
-    expect(ws.getColumn(5).width).to.equal(40);
-    const header = (ws.getRow(1).values as unknown[]).slice(1);
-    expect(header).to.deep.equal(["台账编号", "案件类型", "来源", "督察轮次", "问题标题", "类别", "牵头单位", "配合单位", "整改时限", "状态", "超期天数", "最新进展（%）", "最新进展情况", "进展报送日期", "最近通知", "通知日期", "办结日期"]);
+    expect(ws.getColumn(6).width).to.equal(40);
+    const header = (ws.getRow(1).values as unknown[]).slice(1) as string[];
+    expect(header).to.deep.equal(["序号", "台账编号", "案件类型", "来源", "督察轮次", "问题标题", "问题描述", "类别", "牵头单位", "配合单位", "整改目标", "整改措施", "整改时限", "状态", "超期天数", "最新进展（%）", "最新进展情况", "进展报送日期", "最近通知", "通知日期", "办结日期"]);
     expect(ws.rowCount).to.equal(16);
-    const rows = new Map<string, unknown[]>();
+    // Each row by its headers.
+    const record = (values: unknown[]) => Object.fromEntries(header.map((h, i) => [h, values[i]]));
+    const rows = new Map<string, Record<string, unknown>>();
+    const numbers: unknown[] = [];
     ws.eachRow((row, n) => {
-      if (n > 1) rows.set(String(row.getCell(1).value), (row.values as unknown[]).slice(1));
+      if (n === 1) return;
+      const r = record((row.values as unknown[]).slice(1));
+      rows.set(String(r.台账编号), r);
+      numbers.push(r.序号);
     });
+    expect(numbers).to.deep.equal(Array.from({ length: 15 }, (_, i) => i + 1));
     const zy202 = rows.get("ZY2-02")!;
-    expect(zy202.slice(0, 8)).to.deep.equal(["ZY2-02", "督察反馈问题", "中央生态环境保护督察", "中央第二轮", "工业园区污水处理厂出水总氮间歇性超标", "水", "市生态环境局", "工业园区管委会"]);
-    expect(zy202[8]).to.be.instanceOf(Date);
-    expect((zy202[8] as Date).toISOString().slice(0, 10)).to.equal("2026-06-30");
-    expect(zy202[9]).to.equal("整改中");
-    expect(zy202.slice(11, 13)).to.deep.equal([40, "已完成提标改造方案"]);
-    expect((zy202[13] as Date).toISOString().slice(0, 10)).to.equal("2026-03-05");
+    expect([zy202.台账编号, zy202.案件类型, zy202.来源, zy202.督察轮次, zy202.问题标题, zy202.类别, zy202.牵头单位, zy202.配合单位]).to.deep.equal(["ZY2-02", "督察反馈问题", "中央生态环境保护督察", "中央第二轮", "工业园区污水处理厂出水总氮间歇性超标", "水", "市生态环境局", "工业园区管委会"]);
+    const stored = (await Case.findOne({ ledgerNumber: "ZY2-02" }).lean())!;
+    expect(stored.description && stored.goal && stored.measures, "the sample row has all three").to.be.a("string").and.not.equal("");
+    expect([zy202.问题描述, zy202.整改目标, zy202.整改措施]).to.deep.equal([stored.description, stored.goal, stored.measures]);
+    expect(zy202.整改时限).to.be.instanceOf(Date);
+    expect((zy202.整改时限 as Date).toISOString().slice(0, 10)).to.equal("2026-06-30");
+    expect(zy202.状态).to.equal("整改中");
+    expect([zy202["最新进展（%）"], zy202.最新进展情况]).to.deep.equal([40, "已完成提标改造方案"]);
+    expect((zy202.进展报送日期 as Date).toISOString().slice(0, 10)).to.equal("2026-03-05");
     const sj101 = rows.get("SJ1-01")!;
-    expect(sj101[9]).to.equal("已交办");
-    expect(sj101[10]).to.equal(10);
-    expect(sj101[14]).to.equal("督办通知");
-    expect((sj101[15] as Date).toISOString().slice(0, 10)).to.equal("2026-03-20");
-    expect(rows.get("ZY2-05")![8]).to.equal("长期坚持");
-    expect(rows.get("ZY2-01")![6]).to.equal(undefined);
-    expect(ws.getCell("I2").numFmt).to.equal("yyyy-mm-dd");
+    expect(sj101.状态).to.equal("已交办");
+    expect(sj101.超期天数).to.equal(10);
+    expect(sj101.最近通知).to.equal("督办通知");
+    expect((sj101.通知日期 as Date).toISOString().slice(0, 10)).to.equal("2026-03-20");
+    expect(rows.get("ZY2-05")!.整改时限).to.equal("长期坚持");
+    expect(rows.get("ZY2-01")!.牵头单位).to.equal(undefined);
+    expect(ws.getCell("M2").numFmt).to.equal("yyyy-mm-dd");
 
     // Units: only cases they lead or join (the same visibility as GET /api/cases).
     const mine = await readXlsx((await download(lead, "/api/exports/ledger.xlsx").expect(200)).body);
-    expect(mine.get("整改台账")!.slice(1).map((r) => r[0]).sort()).to.deep.equal(["ZY2-02", "ZY2-06"]);
+    expect(mine.get("整改台账")!.slice(1).map((r) => r[1]).sort()).to.deep.equal(["ZY2-02", "ZY2-06"]);
     const theirs = await readXlsx((await download(other, "/api/exports/ledger.xlsx").expect(200)).body);
     const otherRows = theirs.get("整改台账")!.slice(1);
-    expect(otherRows.map((r) => r[0])).to.deep.equal(["SJ1-01"]);
+    expect(otherRows.map((r) => r[1])).to.deep.equal(["SJ1-01"]);
     // The unit sees the notice in its own inbox (it reached the inbox when issued).
-    expect(otherRows[0]![14]).to.equal("督办通知");
+    expect(record(otherRows[0]!).最近通知).to.equal("督办通知");
     const filtered = await readXlsx((await download(staff, "/api/exports/ledger.xlsx?overdue=true").expect(200)).body);
-    expect(filtered.get("整改台账")!.slice(1).map((r) => r[0])).to.deep.equal(["SJ1-01"]);
+    expect(filtered.get("整改台账")!.slice(1).map((r) => r[1])).to.deep.equal(["SJ1-01"]);
     await download(staff, "/api/exports/ledger.xlsx?sort=bogus").expect(422);
   });
 
@@ -145,12 +155,12 @@ describe("import and export over HTTP", () => {
     for (const s of [staff, lead])
       for (const sort of SORTS) {
         const listed = (await s.agent.get(`/api/cases?sort=${sort}&pageSize=100`).expect(200)).body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber);
-        const exported = (await readXlsx((await download(s, `/api/exports/ledger.xlsx?sort=${sort}`).expect(200)).body)).get("整改台账")!.slice(1).map((r) => r[0]);
+        const exported = (await readXlsx((await download(s, `/api/exports/ledger.xlsx?sort=${sort}`).expect(200)).body)).get("整改台账")!.slice(1).map((r) => r[1]);
         expect(exported, sort).to.deep.equal(listed);
       }
     const nearest = (await readXlsx((await download(staff, "/api/exports/ledger.xlsx?sort=deadline").expect(200)).body)).get("整改台账")!.slice(1);
     // The cases with a deadline first, nearest first (the complaint's is its acceptance limit, 03-17); those without one after them.
-    expect(nearest.slice(0, 4).map((r) => String(r[0]).replace(/^XF-.*/, "XF"))).to.deep.equal(["SJ1-01", "XF", "ZY2-02", "ZY2-06"]);
+    expect(nearest.slice(0, 4).map((r) => String(r[1]).replace(/^XF-.*/, "XF"))).to.deep.equal(["SJ1-01", "XF", "ZY2-02", "ZY2-06"]);
   });
 
   it("an exported ledger, imported again, is an update check: no changes", async () => {
