@@ -37,6 +37,7 @@ export const PLACEHOLDERS: [string, string][] = [
   ["超期天数", "期限之后到发文之日（含）的自然日数"],
   ["剩余时长", "剩余天数的说法：如“3天”，其间有非工作日时如“5天（3个工作日）”"],
   ["超期时长", "超期天数的说法：如“1天”（周六到期、其后尚无工作日），“9天（7个工作日）”"],
+  ["时限情况", "发文之日相对期限的说法：“已超期9天（7个工作日）”“今日到期”“距期限还有3天”，未设时限时为空（人工发出的通知未必已超期）"],
   ["交办日期", "交办责任单位的日期"],
   ["收到日期", "信访件收到日期"],
   ["进度", "最近报送的整改进度（百分比数字）"],
@@ -101,7 +102,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "关于加快{环节}“{事项}”的督办通知",
     replyDays: 5,
     body: [
-      "你单位{职责}的{事项类别}“{事项}”（{编号类别}：{编号}），{时限名称}为{期限}，截至{发文日期}已超期{超期工作日}个工作日，尚未完成{环节}。根据整改工作督办制度，现予以督办。",
+      "你单位{职责}的{事项类别}“{事项}”（{编号类别}：{编号}），{时限名称}为{期限}，截至{发文日期}{时限情况}，尚未完成{环节}。根据整改工作督办制度，现予以督办。",
       "{督办要求}",
       "请你单位高度重视，主要负责同志亲自过问，倒排工期、压实责任、加快推进，并于{答复期限}前将进展情况、存在问题及下一步措施书面报送{发文机关}。逾期未报送或推进不力的，将按规定予以通报、约谈。",
       "{依据}",
@@ -111,7 +112,7 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
     title: "关于{责任单位}超期未完成{环节}的约谈通报建议",
     replyDays: 5,
     body: [
-      "{责任单位}{职责}的{事项类别}“{事项}”（{编号类别}：{编号}），{时限名称}为{期限}，截至{发文日期}已超期{超期工作日}个工作日，经预警、督办仍未完成{环节}。",
+      "{责任单位}{职责}的{事项类别}“{事项}”（{编号类别}：{编号}），{时限名称}为{期限}，截至{发文日期}{时限情况}，经预警、督办仍未完成{环节}。",
       "建议对{责任单位}主要负责同志进行约谈，并在全市范围内予以通报。",
       "{督办要求}",
       "{依据}",
@@ -322,6 +323,7 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     发文机关: c.office,
     发文日期: chineseDate(today),
   };
+  values.时限情况 = !limit ? "" : missed(limit, today) ? `已超期${values.超期时长}` : limit === today ? "今日到期" : `距期限还有${values.剩余时长}`;
   return Object.assign(values, { _limit: limit ?? "", _replyBy: replyBy });
 }
 
@@ -345,6 +347,7 @@ const toText = (d: { _id: unknown; title: string; body: string; replyDays: numbe
 const REWORDED: [string, string][] = [
   ["已超期{超期天数}天（{超期工作日}个工作日）", "已超期{超期时长}"],
   ["距期限还有{剩余天数}天（{剩余工作日}个工作日）", "距期限还有{剩余时长}"],
+  ["截至{发文日期}已超期{超期工作日}个工作日", "截至{发文日期}{时限情况}"],
 ];
 
 /** Brings the texts the admin never edited from earlier defaults' phrases to today's (a migration). Returns how many changed. */

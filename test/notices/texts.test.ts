@@ -69,7 +69,7 @@ describe("notice texts by level", () => {
     expect(supervision.document!.title).to.equal("关于加快整改“城区部分燃煤锅炉淘汰不彻底”的督办通知");
     expect(text(supervision))
       .to.contain("你单位牵头负责的督察反馈问题整改任务“城区部分燃煤锅炉淘汰不彻底”（台账编号：ZY2-01），整改时限为2026年4月29日")
-      .and.contain(`截至${chineseDate(on)}已超期${cal.workdaysBetween(deadline, on)}个工作日`)
+      .and.match(new RegExp(`截至${chineseDate(on)}已超期\\d+天（${cal.workdaysBetween(deadline, on)}个工作日）`))
       .and.contain("现予以督办")
       .and.contain("主要负责同志亲自过问")
       .and.contain(`并于${chineseDate(cal.addWorkdays(on, 5))}前`);
@@ -78,6 +78,20 @@ describe("notice texts by level", () => {
     expect(escalation.document!.to).to.equal("分管领导");
     expect(escalation.document!.title).to.equal("关于市生态环境局超期未完成整改的约谈通报建议");
     expect(text(escalation)).to.contain("建议对市生态环境局主要负责同志进行约谈，并在全市范围内予以通报");
+  });
+
+  it("a 督办通知 issued by hand says where the case stands against its deadline: not yet due, due today, or overdue", async () => {
+    let c = await w.service.createCase(newInspection(), w.office);
+    c = await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, deadline: "2026-03-31" });
+    c = await apply(c, "SIGN", w.lead);
+    const early = await issueByHand(c, { level: "supervision", requirement: "请加快进度" }, w.office, w.clock);
+    expect(text(early)).to.contain("整改时限为2026年3月31日，截至2026年3月2日距期限还有").and.not.contain("已超期");
+    w.clock.set(startOfDay("2026-03-31"));
+    const today = await issueByHand(c, { level: "supervision", requirement: "请今日完成" }, w.office, w.clock);
+    expect(text(today)).to.contain("截至2026年3月31日今日到期，尚未完成整改");
+    w.clock.set(startOfDay("2026-04-02"));
+    const late = await issueByHand(c, { level: "supervision", requirement: "请立即完成" }, w.office, w.clock);
+    expect(text(late)).to.contain("截至2026年4月2日已超期2天，尚未完成整改");
   });
 
   it("a yellow warning raised by progress behind schedule says so", async () => {
@@ -152,7 +166,7 @@ describe("notice texts by level", () => {
     const html = await renderNoticeDocument(n);
     expect(html).to.contain("督办〔2026〕1号").and.contain("市生态环境局：").and.contain("ZY2-03").and.contain("2026年4月30日");
     expect(html).to.contain("某市督察整改办").and.contain("联系人：王敏").and.contain("联系电话：0371-12345678").and.contain("size: A4");
-    expect(html).to.contain(`已超期${cal.workdaysBetween("2026-04-30", "2026-05-12")}个工作日`).and.contain(`${chineseDate(cal.addWorkdays("2026-05-12", 5))}前`);
+    expect(html).to.contain(`已超期12天（${cal.workdaysBetween("2026-04-30", "2026-05-12")}个工作日）`).and.contain(`${chineseDate(cal.addWorkdays("2026-05-12", 5))}前`);
     expect(html).to.not.contain("<script>alert(1)</script>").and.not.contain("<b>整改</b>");
     expect(html).to.contain("&lt;script&gt;").and.contain("&amp; &lt;b&gt;");
   });
