@@ -136,13 +136,13 @@ export async function issueBulletin(input: unknown, actor: Actor, now: Date): Pr
   const { month, corrects, note = "" } = parsed.data;
   const today = shanghaiDate(now);
   if (month >= today.slice(0, 7))
-    throw new AppError(422, "month_not_finished", `${monthText(month)}尚未结束，月度通报在月末之后发布`, { fields: [{ field: "month", message: "该月尚未结束" }] });
+    throw new AppError(409, "month_not_finished", `${monthText(month)}尚未结束，月度通报在月末之后发布`, { fields: [{ field: "month", message: "该月尚未结束" }] });
   const issued = await issuesOfMonth(month);
   const current = issued.at(-1);
   if (!corrects && current)
     throw new AppError(409, "already_issued", `${monthText(month)}的通报已发布（${labelOf(current)}）；数字有误的，请发布更正通报`, { current: current._id });
   if (corrects) {
-    if (!current || !issued.some((d) => d._id === corrects)) throw new AppError(422, "invalid_fields", "被更正的通报不是该月已发布的通报", { fields: [{ field: "corrects", message: "被更正的通报不存在" }] });
+    if (!current || !issued.some((d) => d._id === corrects)) throw new AppError(409, "not_this_months_issue", "被更正的通报不是该月已发布的通报", { fields: [{ field: "corrects", message: "被更正的通报不存在" }] });
     if (current._id !== corrects) throw new AppError(409, "already_corrected", `该期通报已被${labelOf(current)}更正，请更正最新一期`, { current: current._id });
     if (!note) throw new AppError(422, "invalid_fields", "请填写更正说明：更正了什么、为什么", { fields: [{ field: "note", message: "请填写更正说明" }] });
   }

@@ -252,9 +252,12 @@ export async function numberUnnumbered(limit = 100): Promise<number> {
   return left.length;
 }
 
+const isEventLevel = (l: Level) => Object.values(TOLD_TO_UNIT).some((t) => Object.values(t).includes(l));
+/** The levels the office may issue by hand: every rung's, not a 退回整改通知 (which comes from a 退回 alone). */
+export const MANUAL_LEVELS = LEVELS.filter((l) => !isEventLevel(l)) as [Level, ...Level[]];
+
 export const manualNoticeSchema = z.object({
-  // 退回整改通知 comes from a 退回 alone.
-  level: z.enum(LEVELS, { error: "请选择通知类别" }).refine((l) => !isEventLevel(l), { error: "请选择通知类别" }),
+  level: z.enum(MANUAL_LEVELS, { error: "请选择通知类别" }),
   requirement: z.string({ error: "请填写督办要求" }).max(5000, { error: "督办要求不能超过 5000 个字" }).regex(VISIBLE, { error: "请填写督办要求" }).trim(),
 });
 
@@ -290,7 +293,6 @@ export async function rescoreHandNotices(): Promise<number> {
  * office's reason, in its inbox and channels. Keyed by the history entry, so a retried command issues it once.
  * No rung: its holder is none, and it never scores.
  */
-const isEventLevel = (l: Level) => Object.values(TOLD_TO_UNIT).some((t) => Object.values(t).includes(l));
 
 export async function issueForEvent(doc: CaseDoc, entry: { seq: number; type: string; actor: Actor; at: Date; payload: unknown }, now: Date): Promise<NoticeRecord | null> {
   const level = toldToUnit(doc.kind as CaseKind, entry.type);

@@ -101,7 +101,8 @@ describe("issued bulletins", function () {
     expect([again.status, again.code]).to.deep.equal([409, "already_issued"]);
     expect(again.message).to.contain("已发布（2026年第1期）");
     expect((await refusal(issueBulletin({ month: "2026-05", corrects: first.id }, w.office, w.clock.now()))).message).to.contain("请填写更正说明");
-    expect((await refusal(issueBulletin({ month: "2026-04", corrects: first.id, note: "x" }, w.office, w.clock.now()))).status).to.equal(422);
+    // A valid request the ledger cannot take (not that month's issue) is a conflict, not a malformed body.
+    expect((await refusal(issueBulletin({ month: "2026-04", corrects: first.id, note: "x" }, w.office, w.clock.now()))).status).to.equal(409);
     const fix = await issueBulletin({ month: "2026-05", corrects: first.id, note: "ZY2-01 的延期已于5月5日申请，审批迟延，不计超期" }, w.office, w.clock.now());
     expect(fix).to.include({ number: 2, label: "2026年第2期", issuedOn: "2026-06-10" });
     expect(fix.corrects).to.deep.equal({ id: first.id, label: "2026年第1期" });
@@ -135,7 +136,7 @@ describe("issued bulletins", function () {
     const count = await BulletinIssue.countDocuments({});
     for (const who of [w.leader, w.lead]) expect((await refusal(issueBulletin({ month: "2025-12" }, who, w.clock.now()))).status).to.equal(403);
     const early = await refusal(issueBulletin({ month: "2026-06" }, w.office, w.clock.now()));
-    expect([early.status, early.message]).to.deep.equal([422, "2026年6月尚未结束，月度通报在月末之后发布"]);
+    expect([early.status, early.message]).to.deep.equal([409, "2026年6月尚未结束，月度通报在月末之后发布"]);
     expect((await refusal(issueBulletin({ month: "2026-13" }, w.office, w.clock.now()))).status).to.equal(422);
     expect((await refusal(issueBulletin({ month: "2025-12", extra: 1 }, w.office, w.clock.now()))).status).to.equal(422);
     expect(await BulletinIssue.countDocuments({})).to.equal(count);

@@ -218,7 +218,7 @@ describe("pages: what the office and the units see", function () {
       await w.service.applyEvent(id, { type: "REPORT_PROGRESS", payload: { percent: 90, text: "九成", attachmentIds: [photo] } }, w.lead);
       const html = await page(lead, `/cases/${id}`);
       expect(html).to.match(new RegExp(`name="existingAttachmentIds" value="${photo}"`));
-      expect(textOf(html)).to.contain(`现场.png ${fileSize(PNG.length)}`);
+      expect(textOf(html)).to.contain(`现场.png 报送进展 2026-03-02 · ${fileSize(PNG.length)}`);
       expect([fileSize(512), fileSize(1536), fileSize(2_500_000)]).to.deep.equal(["512 字节", "1.5 KB", "2.4 MB"]);
       const res = await lead.agent
         .post(`/cases/${id}/actions/SUBMIT?_csrf=${lead.csrf}`)

@@ -9,7 +9,6 @@ import {
   KIND_LABELS,
   dutyOf,
   LEVEL_LABELS,
-  LEVELS,
   ROLE_LABELS,
   eventLabel,
   isCaseKind,
@@ -34,7 +33,7 @@ import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filter
 import type { CaseDoc } from "../../db/models.ts";
 import { listUnits, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
-import { issueByHand } from "../../notices/issuer.ts";
+import { MANUAL_LEVELS, issueByHand } from "../../notices/issuer.ts";
 import { listNotices, noticeState } from "../../notices/inbox.ts";
 import { loadSettings } from "../../notices/settings.ts";
 import { scheduleProblemOf } from "../../notices/sweep.ts";
@@ -67,7 +66,7 @@ const STATE_CHOICES = stateFilterChoices({
 /** How the history names a date an event carries. */
 const DEADLINE_LABELS: Record<string, string> = { REQUEST_EXTENSION: "申请延期至", REOPEN: "新的整改时限" };
 
-const MANUAL_LEVELS = LEVELS.filter((l) => l !== "returned").map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
+const MANUAL_CHOICES = MANUAL_LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
 
 /** Reported progress means something only while an inspection item is being rectified or checked. */
 export const showsProgress = (c: Pick<CaseDoc, "kind" | "state">) => c.kind === "inspection" && /^(rectifying|verifying)/.test(c.state);
@@ -139,7 +138,7 @@ export function casePages(deps: PageDeps): express.Router {
         sorts: SORT_CHOICES.map(([v, l]) => ({ v, l, selected: v === sort })),
         states: STATE_CHOICES.map(([v, l]) => ({ v, l, selected: v === filter.state })),
         awaitingGroups: AWAITING.map((g) => ({ v: g, l: AWAITING_GROUPS[g].label, selected: g === filter.awaiting })),
-        levels: MANUAL_LEVELS.map((x) => ({ ...x, selected: x.v === (batch.values?.level ?? "due_reminder") })),
+        levels: MANUAL_CHOICES.map((x) => ({ ...x, selected: x.v === (batch.values?.level ?? "due_reminder") })),
         batchable: office || actor.role === "unit_user",
         office,
         batch: { result: batch.result ?? null, errors: batch.errors ?? {}, values: batch.values ?? {} },
@@ -403,7 +402,7 @@ export function casePages(deps: PageDeps): express.Router {
         office,
         noticeForm: office
           ? {
-              levels: MANUAL_LEVELS.map((x) => ({ ...x, selected: x.v === (form.type === "NOTICE" ? str(form.values ?? {}, "level") : "supervision") })),
+              levels: MANUAL_CHOICES.map((x) => ({ ...x, selected: x.v === (form.type === "NOTICE" ? str(form.values ?? {}, "level") : "supervision") })),
               requirement: form.type === "NOTICE" ? str(form.values ?? {}, "requirement") : "",
               errors: form.type === "NOTICE" ? (form.errors ?? {}) : {},
             }

@@ -54,6 +54,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     query: bulletinQuery,
     returns: "{month, from, to, cutoff, units, rows, totals, levels, summary, issue, issues}",
     response: { schema: ref("Bulletin") },
+    errors: { 404: "没有该期通报（issue 不是已发布通报的编号）" },
     async handle({ actor, query }) {
       const now = deps.clock.now();
       return readBulletin(actor, { ...query, month: query.month ?? lastMonth(now) }, now);
@@ -68,6 +69,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     query: traceQuery,
     returns: "{items: [{id, ledgerNumber, title, state, deadline, closedOn}]}",
     response: { schema: ref("TracedCases") },
+    errors: { 404: "没有该期通报（issue 不是已发布通报的编号）" },
     async handle({ actor, query }) {
       const now = deps.clock.now();
       const unit = unitScope(actor, query.unit) ?? NO_UNIT;
@@ -84,6 +86,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     query: bulletinQuery,
     returns: "an .xlsx file",
     response: { types: [XLSX_TYPE] },
+    errors: { 404: "没有该期通报（issue 不是已发布通报的编号）" },
     async handle({ res, actor, query }) {
       const now = deps.clock.now();
       const b = await readBulletin(actor, { ...query, month: query.month ?? lastMonth(now) }, now);
@@ -118,7 +121,7 @@ export function reportRoutes(api: Api, deps: { clock: Clock }) {
     status: 201,
     returns: "{id, month, year, number, label, issuedOn, issuer, signer, corrects, correctedBy, note}",
     response: { schema: ref("BulletinIssue") },
-    errors: { 409: "该月通报已发布（更正须针对最新一期），或他人同时发布了", 422: "月份未结束或格式不对、被更正的通报不属于该月、更正未写说明" },
+    errors: { 409: "该月尚未结束、该月通报已发布（更正须针对该月最新一期），或他人同时发布了", 422: "月份格式不对、更正未写说明" },
     async handle({ actor, body }) {
       return issueBulletin(body, actor, deps.clock.now());
     },
