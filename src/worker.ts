@@ -13,7 +13,7 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { CaseService } from "./cases/service.ts";
 import { log } from "./log.ts";
-import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, type DeliveryOptions } from "./notices/delivery.ts";
+import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, pendingSince, type DeliveryOptions } from "./notices/delivery.ts";
 import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
 import { setDefaultOffice } from "./notices/settings.ts";
@@ -106,7 +106,10 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   if (metrics) ledgerGauges(metrics, { clock, queues: [sweepQueue, deliveryQueue] });
   // Shown as the job's processedBy: which process took a job.
   const name = `${hostname()}:${process.pid}`;
-  const deliverer = new NoticeDeliverer(opts, conn(new Redis(redisUrl, { maxRetriesPerRequest: 1 })));
+  // The robots' shared rate limits; an outage is reported once by the queues (ioredis would print every reconnect).
+  const limits = conn(new Redis(redisUrl, { maxRetriesPerRequest: 1 }));
+  limits.on("error", (err: Error) => outage(err));
+  const deliverer = new NoticeDeliverer(opts, limits);
   const deliveryWorker = new Worker(QUEUES.delivery, (job, token) => deliverer.process(job, token), {
     connection: conn(workerConnection(redisUrl)),
     prefix,
@@ -135,8 +138,13 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     if (wasReady) lastRequeue = 0;
     wasReady = true;
   });
+  // Notices issued by the web processes (by hand, a 退回 told to the unit) are queued at the next pass: each
+  // pass looks at the deliveries written since the one before (with a minute's margin for clocks and commits).
+  let lookedAt = Date.now();
   const requeueNowAndThen = async () => {
-    if (Date.now() - lastRequeue < REQUEUE_EVERY_MS) return 0;
+    const since = new Date(lookedAt - 60_000);
+    lookedAt = Date.now();
+    if (Date.now() - lastRequeue < REQUEUE_EVERY_MS) return enqueueDeliveries(deliveryQueue, await pendingSince(since), opts);
     lastRequeue = Date.now();
     return requeuePending();
   };

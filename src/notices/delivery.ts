@@ -8,6 +8,7 @@
 import { createHmac } from "node:crypto";
 import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import mongoose from "mongoose";
 import nodemailer, { type Transporter } from "nodemailer";
 import { inState } from "../../workflows/index.ts";
 import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
@@ -65,6 +66,11 @@ export async function enqueueDeliveries(queue: Queue, deliveries: PendingDeliver
 /** Deliveries still pending in the ledger, e.g. after Redis lost its queue: to be queued again. */
 export function pendingDeliveries(limit = 5000): Promise<PendingDelivery[]> {
   return NoticeDelivery.find({ status: "pending" }, { noticeId: 1, channel: 1, status: 1 }).limit(limit).lean<PendingDelivery[]>();
+}
+
+/** Pending deliveries written since `since`: notices issued outside the sweep (by hand, or a 退回 told to the unit). */
+export function pendingSince(since: Date, limit = 5000): Promise<PendingDelivery[]> {
+  return NoticeDelivery.find({ status: "pending", createdAt: mongoose.trusted({ $gte: since }) }, { noticeId: 1, channel: 1, status: 1 }).limit(limit).lean<PendingDelivery[]>();
 }
 
 /** Why an automatic notice should no longer go out, or null. */
