@@ -94,6 +94,8 @@ describe("metrics an operator alerts on", () => {
         const ds = await NoticeDelivery.find({ channel: "webhook" }).lean();
         return ds.length > 0 && ds.every((d) => d.status === "failed") && ds.length;
       });
+      // The counters move on BullMQ's failed event, just after the job wrote its failure to the ledger.
+      await until("the last attempts counted", async () => (await value(registry, "rectiflow_job_failures_total", { queue: "notice-delivery" })) === 2 * failed);
       expect(await value(registry, "rectiflow_delivery_failures_total", { channel: "webhook", final: "false" }), "first attempts").to.equal(failed);
       expect(await value(registry, "rectiflow_delivery_failures_total", { channel: "webhook", final: "true" }), "last attempts").to.equal(failed);
       expect(await value(registry, "rectiflow_job_failures_total", { queue: "notice-delivery" })).to.equal(2 * failed);
