@@ -237,11 +237,20 @@ export function ladderFor(c: CaseClock, rules: NoticeRule[], cal: WorkdayCalenda
   return { timed: timed.sort((a, b) => a.at.getTime() - b.at.getTime()), held, problems };
 }
 
-/** The end of a publicity period: once `publicityDays` full working days have passed after it began. */
-export function publicityEndsAt(c: CaseClock, cal: WorkdayCalendar): Date | null {
+/** The 公示 period of an inspection item passed without a number of its own, in working days. */
+export const PUBLICITY_DAYS = 5;
+
+/** The last day of a publicity period (`publicityDays` working days from the day it began), while it runs. */
+export function publicityLastDay(c: CaseClock, cal: WorkdayCalendar): string | null {
   const { publicitySince, publicityDays } = c.context;
   if (c.kind !== "inspection" || c.state !== "publicizing" || !publicitySince) return null;
-  return startOfDay(addCalendarDays(cal.addWorkdays(publicitySince, publicityDays ?? 5), 1));
+  return cal.addWorkdays(publicitySince, publicityDays ?? PUBLICITY_DAYS);
+}
+
+/** The end of a publicity period: once `publicityDays` full working days have passed after it began. */
+export function publicityEndsAt(c: CaseClock, cal: WorkdayCalendar): Date | null {
+  const last = publicityLastDay(c, cal);
+  return last === null ? null : startOfDay(addCalendarDays(last, 1));
 }
 
 /** The key that makes a notice unique: one per case, rule and deadline revision. */

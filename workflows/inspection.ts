@@ -26,6 +26,7 @@ import {
   type PendingExtension,
   type Rule,
 } from "./common.ts";
+import { PUBLICITY_DAYS } from "./deadlines.ts";
 
 export const inspectionPayloads = {
   ASSIGN: z.object({
@@ -208,7 +209,7 @@ export const inspectionMachine = setup({
     reopenCount: 0,
     submittedOn: null,
     verification: null,
-    publicityDays: input.publicityDays ?? 5,
+    publicityDays: input.publicityDays ?? PUBLICITY_DAYS,
     publicitySince: null,
     closedOn: null,
   }),

@@ -114,6 +114,11 @@ function initialSnapshot<K extends CaseKind>(kind: K, input: MachineInput[K]): S
   return structuredClone(s);
 }
 
+/** Who registers cases: the office (units and leaders are told so, also before they fill in a form). */
+export function assertMayRegister(actor: Actor): void {
+  if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以登记案件");
+}
+
 export class CaseService {
   constructor(
     private readonly clock: Clock = systemClock,
@@ -194,7 +199,7 @@ export class CaseService {
 
   /** A new case checked and its first history entry sealed, ready to insert. */
   private async prepareCase(input: NewCase, actor: Actor, opts?: NewCaseOptions): Promise<{ entry: ChainEntry; doc: Record<string, unknown> }> {
-    if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以登记案件");
+    assertMayRegister(actor);
     const parsed = newCaseSchema.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error);
     const data = parsed.data;

@@ -145,8 +145,29 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       allowedEvents: { type: "array", items: str },
       // Events the actor's role allows but the case's situation blocks now, with the reasons (e.g. 申请销号 while an extension is pending).
       blockedEvents: { type: "array", items: { type: "object", properties: { type: str, reasons: { type: "array", items: str } }, required: ["type", "reasons"] } },
+      // What the case page shows beside the fields (src/cases/view.ts), so a client need not work it out again.
+      light: { enum: ["red", "yellow", "green", null], description: "信号灯：red 已超期，yellow 已预警或滞后于序时进度，green 正常；时限不再约束时为 null" },
+      deadlineRevisions: {
+        type: "array",
+        description: "时限的每个版本：由哪个操作设定、设定日期，及到时限的工作日数（节假日未录入时为 null）",
+        items: {
+          type: "object",
+          properties: { revision: int, deadline: nullable("string"), event: str, on: str, workdays: nullable("integer"), current: { type: "boolean" } },
+          required: ["revision", "deadline", "event", "on", "workdays", "current"],
+        },
+      },
+      publicity: nullable("object", {
+        description: "公示期（公示中的督察问题）：起始日、工作日数和最后一天（节假日未录入时 ends 为 null）",
+        properties: { since: str, days: int, ends: nullable("string") },
+        required: ["since", "days", "ends"],
+      }),
+      pendingExtension: nullable("object", {
+        description: "待批的延期申请；requestedDatePassed 为 true 时申请的日期已过，只能不同意",
+        properties: { deadline: str, reason: str, requestedOn: str, requestedDatePassed: { type: "boolean" } },
+        required: ["deadline", "reason", "requestedOn", "requestedDatePassed"],
+      }),
     },
-    required: ["case", "history", "notices", "attachments", "allowedEvents", "blockedEvents"],
+    required: ["case", "history", "notices", "attachments", "allowedEvents", "blockedEvents", "light", "deadlineRevisions", "publicity", "pendingExtension"],
   },
   Applied: {
     type: "object",

@@ -7,26 +7,22 @@ import express, { type Request, type Response } from "express";
 import {
   EVENT_LABELS,
   KIND_LABELS,
-  dutyOf,
   LEVEL_LABELS,
-  ROLE_LABELS,
   eventLabel,
   isCaseKind,
   isOfficeRole,
-  requestedDatePassed,
-  shanghaiDate,
   stateFilterChoices,
   stateKeys,
   stateLabel,
   type CaseKind,
   type Level,
 } from "../../../workflows/index.ts";
-import { loadCalendar } from "../../calendar/workdays.ts";
-import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
+import { removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
-import { sentBack, type ChainEntry } from "../../cases/history.ts";
 import { coverage } from "../../ledger/proofs.ts";
-import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
+import { listCases, type ListedCase } from "../../cases/queries.ts";
+import { assertMayRegister } from "../../cases/service.ts";
+import { actionDefaults, actionNote, caseView } from "../../cases/view.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filters.ts";
@@ -34,8 +30,7 @@ import type { CaseDoc } from "../../db/models.ts";
 import { listUnits, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { MANUAL_LEVELS, issueByHand } from "../../notices/issuer.ts";
-import { listNotices, noticeState } from "../../notices/inbox.ts";
-import { loadSettings } from "../../notices/settings.ts";
+import { noticeState } from "../../notices/inbox.ts";
 import { scheduleProblemOf } from "../../notices/sweep.ts";
 import { assertCsrf } from "../auth.ts";
 import { formUpload } from "../upload.ts";
@@ -63,9 +58,6 @@ const STATE_CHOICES = stateFilterChoices({
 });
 
 /** Levels the office issues by hand, mildest first (督办 is the usual one, so it is preselected). */
-/** How the history names a date an event carries. */
-const DEADLINE_LABELS: Record<string, string> = { REQUEST_EXTENSION: "申请延期至", REOPEN: "新的整改时限" };
-
 const MANUAL_CHOICES = MANUAL_LEVELS.map((l) => ({ v: l, l: LEVEL_LABELS[l] }));
 
 /** Reported progress means something only while an inspection item is being rectified or checked. */
@@ -214,9 +206,7 @@ export function casePages(deps: PageDeps): express.Router {
     if (!isCaseKind(k)) throw new AppError(404, "not_found", "您访问的页面不存在，或您无权查看");
     return k;
   };
-  const officeOnly = (res: Response) => {
-    if (!isOfficeRole(actorOf(res)!.role)) throw new AppError(403, "forbidden", "只有整改办可以登记案件");
-  };
+  const officeOnly = (res: Response) => assertMayRegister(actorOf(res)!);
 
   router.get("/cases/new/:kind", (req, res) => {
     officeOnly(res);
@@ -253,88 +243,18 @@ export function casePages(deps: PageDeps): express.Router {
 
   async function showCase(req: Request, res: Response, form: Shown, status = 200) {
     const actor = actorOf(res)!;
-    const c = await service.getCase(String(req.params.id), actor);
+    const v = await caseView(service, String(req.params.id), actor, clock.now());
+    const { case: c, history, names } = v;
     const id = c._id.toString();
-    const now = clock.now();
-    const history = await service.history(id);
-    const [anchors, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
+    const [anchors, scheduleProblem] = await Promise.all([
       deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers, deps.ledgerDir) : null,
-      listNotices(actor, { caseId: id }),
-      listAttachments(id),
-      unitNames(),
-      loadCalendar(),
       scheduleProblemOf(id),
     ]);
     const kind = c.kind as CaseKind;
-    const settings = await loadSettings();
-    const terms = { verification: settings.verificationTerm };
-    const ctx = (c.context ?? {}) as Record<string, unknown> & { pendingExtension?: { deadline: string; reason: string; requestedOn: string } | null };
-    // Each file named with the step that brought it (two "after.png" from two reports read apart).
-    const stepOf = new Map<string, string>();
-    for (const h of history) {
-      const ids = ((h.payload ?? {}) as { attachmentIds?: unknown }).attachmentIds;
-      if (Array.isArray(ids)) for (const a of ids) if (typeof a === "string" && !stepOf.has(a)) stepOf.set(a, `${eventLabel(h.type)} ${shanghaiDate(h.at)}`);
-    }
-    const files = new Map(attachments.map((a) => [a.id, { ...a, sizeText: fileSize(a.size), step: stepOf.get(a.id) ?? null }]));
-    const timeline = history.map((h: ChainEntry) => {
-      const p = (h.payload ?? {}) as Record<string, unknown>;
-      const texts = ["reason", "text", "summary", "requirements", "measures", "opinion", "note", "to"].filter((k) => typeof p[k] === "string").map((k) => p[k] as string);
-      const facts: string[] = [];
-      // The office's 现场核查 (验收) and the 回访 before 办结, as recorded.
-      if (h.type === "PASS" && typeof p.checkedBy === "string") facts.push(`${terms.verification}：${p.checkedBy}，${p.checkedOn}`);
-      if (h.type === "CLOSE" && typeof p.visitedOn === "string") facts.push(`回访：${p.visitedOn}，${p.visitMethod}`);
-      if (typeof p.violationFound === "boolean") facts.push(`是否发现环境违法行为：${p.violationFound ? "是" : "否"}`);
-      if (typeof p.channel === "string" && h.type === "REPLY") facts.push(`答复方式：${p.channel}`);
-      if (typeof p.satisfaction === "string") facts.push(`满意度：${p.satisfaction}`);
-      if (typeof p.publicityDays === "number") facts.push(`公示天数：${p.publicityDays} 个工作日`);
-      // What an approval granted: the payload has no date, the snapshot it led to has.
-      const granted = (h.snapshot?.context as { deadline?: string | null } | undefined)?.deadline;
-      if (h.type === "APPROVE_EXTENSION" && granted) facts.push(`时限延至 ${granted}`);
-      return {
-        seq: h.seq,
-        at: h.at,
-        typeLabel: eventLabel(h.type),
-        actor: h.actor.name ?? h.actor.id,
-        role: ROLE_LABELS[h.actor.role],
-        unit: h.actor.unitId ? names.get(h.actor.unitId) : null,
-        from: h.from ? stateLabel(kind, h.from) : null,
-        to: stateLabel(kind, h.to),
-        texts,
-        facts,
-        // Named apart from the `percent` helper, which a same-named field would shadow in the template.
-        progressPercent: typeof p.percent === "number" && kind === "inspection" ? p.percent : null,
-        deadline: typeof p.deadline === "string" ? p.deadline : null,
-        // A date the unit asked for is not a deadline until the office approves it.
-        deadlineLabel: DEADLINE_LABELS[h.type] ?? "时限",
-        files: (Array.isArray(p.attachmentIds) ? (p.attachmentIds as string[]) : []).map((a) => files.get(a)).filter(Boolean),
-        anchor: anchors?.get(h.seq) ?? null,
-      };
-    });
-    // Each deadline revision: which event set it, and how many working days it gave.
-    const revisions: unknown[] = [];
-    let lastRev = 0;
-    for (const h of history) {
-      if (h.deadlineRevision === lastRev) continue;
-      lastRev = h.deadlineRevision;
-      const deadline = (h.snapshot?.context as { deadline?: string | null })?.deadline ?? null;
-      const from = shanghaiDate(h.at);
-      let workdays: number | null = null;
-      try {
-        workdays = deadline ? calendar.workdaysBetween(from, deadline) : null;
-      } catch {
-        workdays = null;
-      }
-      revisions.push({ revision: h.deadlineRevision, deadline, setBy: eventLabel(h.type), on: from, workdays, current: h.deadlineRevision === c.deadlineRevision });
-    }
-    // The 公示 period's last day (publicityDays working days from the day it began).
-    let publicityEnds: string | null = null;
-    if (c.state === "publicizing" && typeof ctx.publicitySince === "string") {
-      try {
-        publicityEnds = calendar.addWorkdays(ctx.publicitySince, Number(ctx.publicityDays ?? 5));
-      } catch {
-        publicityEnds = null;
-      }
-    }
+    const terms = { verification: v.verificationTerm };
+    const ctx = (c.context ?? {}) as Record<string, unknown>;
+    const withSize = <T extends { size: number }>(a: T) => ({ ...a, sizeText: fileSize(a.size) });
+    const timeline = v.timeline.map((h) => ({ ...h, files: h.files.map(withSize), anchor: anchors?.get(h.seq) ?? null }));
     const last = (type: string, key: string) => {
       for (let i = history.length - 1; i >= 0; i--) if (history[i]!.type === type) return ((history[i]!.payload ?? {}) as Record<string, unknown>)[key];
       return undefined;
@@ -347,20 +267,15 @@ export function casePages(deps: PageDeps): express.Router {
             satisfaction: c.state === "closed" ? ((last("CLOSE", "satisfaction") as string | undefined) ?? (ctx.repliedOn ? "未填写" : null)) : null,
           }
         : null;
-    const pending = ctx.pendingExtension ?? null;
-    const today = shanghaiDate(now);
-    const allowed = service.allowedEvents(c, actor);
-    const blocked = service.blockedEvents(c, actor).map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
-    const forms = allowed.map((type) => {
+    const blocked = v.blockedEvents.map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
+    const forms = v.allowedEvents.map((type) => {
       const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
-      if (type === "APPROVE_EXTENSION" && pending)
-        f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${requestedDatePassed(pending, today) ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
-      if (type === "WITHDRAW_EXTENSION" && pending) f.note = `撤回 ${pending.requestedOn} 提出的延期申请（申请延期至 ${pending.deadline}）；撤回后时限仍为 ${c.deadline ?? "—"}`;
-      for (const field of f.fields) {
-        // The default is shown, not applied silently: a blank 公示天数 means the case's own (5 unless set).
-        if (type === "PASS" && field.name === "publicityDays" && (field.value === undefined || field.value === "")) field.value = String(ctx.publicityDays ?? 5);
-      }
-      return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? attachments.map((a) => ({ ...a, sizeText: fileSize(a.size), step: stepOf.get(a.id) ?? null, checked: strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds").includes(a.id) })) : [] };
+      const note = actionNote(type, c, v.pendingExtension);
+      if (note) f.note = note;
+      const defaults = actionDefaults(type, c);
+      for (const field of f.fields) if (field.name in defaults && (field.value === undefined || field.value === "")) field.value = defaults[field.name];
+      const chosen = strs(form.type === type ? (form.values ?? {}) : {}, "existingAttachmentIds");
+      return { ...f, evidence: f.multipart && /SUBMIT/.test(type) ? v.attachments.map((a) => ({ ...withSize(a), checked: chosen.includes(a.id) })) : [] };
     });
     const office = isOfficeRole(actor.role);
     render(
@@ -377,25 +292,24 @@ export function casePages(deps: PageDeps): express.Router {
           lead: c.leadUnitId ? names.get(c.leadUnitId) : null,
           co: (c.coUnitIds ?? []).map((u) => names.get(u)).join("、"),
           complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
-          light: trafficLight(c, now, new Set()),
+          light: v.light,
           showsProgress: showsProgress(c),
           // The schedule's problem (a year without its holidays) is the office's to see; the admin is asked on every page to fix it.
           scheduleProblem: office ? scheduleProblem : null,
-          publicitySince: c.state === "publicizing" ? ctx.publicitySince : null,
-          publicityEnds,
-          pending,
+          publicity: v.publicity,
+          pending: v.pendingExtension,
           complaintFacts,
-          holderStep: dutyOf(kind, c.state),
-          sentBack: sentBack(history),
+          holderStep: v.holderStep,
+          sentBack: v.sentBack,
           verification: (ctx as { verification?: { checkedBy: string; checkedOn: string; opinion: string } | null }).verification ?? null,
           visit: kind === "complaint" && typeof ctx.visitedOn === "string" ? ctx : null,
           verificationTerm: terms.verification,
         },
-        revisions,
+        revisions: v.revisions.map((r) => ({ ...r, setBy: eventLabel(r.event) })),
         timeline,
         stale: form.staleFrom !== undefined ? staleNote(timeline, form, forms) : null,
-        notices: notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
-        attachments: [...files.values()],
+        notices: v.notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
+        attachments: v.attachments.map(withSize),
         forms,
         blocked,
         units: [...names].map(([uid, name]) => ({ id: uid, name })),

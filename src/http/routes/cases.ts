@@ -2,14 +2,14 @@
 import { z } from "zod";
 import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
-import { ALLOWED_TYPES, listAttachments, openAttachment, storeAttachment } from "../../cases/attachments.ts";
+import { ALLOWED_TYPES, openAttachment, storeAttachment } from "../../cases/attachments.ts";
 import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import type { CaseService } from "../../cases/service.ts";
+import { caseView } from "../../cases/view.ts";
 import { AppError } from "../../errors.ts";
-import { listNotices } from "../../notices/inbox.ts";
 import { issueByHand, manualNoticeSchema } from "../../notices/issuer.ts";
 import { OFFICE, periodOf, qs, qsBool, qsDate, qsInt, readForm, type Api, type Form } from "../api.ts";
 import { formUpload } from "../upload.ts";
@@ -148,25 +148,24 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     method: "get",
     path: "/cases/:id",
     tag: "cases",
-    summary: "案件详情：字段、办理记录、通知、附件和当前用户可执行的操作",
+    summary: "案件详情：字段、办理记录、通知、附件、当前用户可执行的操作，以及信号灯、时限版本、公示期和待批的延期申请",
     params: { id: objectIdParam("案件") },
-    returns: "{case, history, notices, attachments, allowedEvents, blockedEvents}",
+    returns: "{case, history, notices, attachments, allowedEvents, blockedEvents, light, deadlineRevisions, publicity, pendingExtension}",
     response: { schema: ref("CaseDetail") },
     async handle({ actor, params }) {
-      const c = await service.getCase(params.id!, actor);
-      const id = c._id.toString();
-      const [history, notices, attachments] = await Promise.all([
-        service.history(id),
-        listNotices(actor, { caseId: id }),
-        listAttachments(id),
-      ]);
+      // The case page's view model: the page and the API show the same actions, light and dates.
+      const v = await caseView(service, params.id!, actor, clock.now());
       return {
-        case: presentCase(c, actor),
-        history: history.map(presentEntry),
-        notices: notices.map(presentNotice),
-        attachments,
-        allowedEvents: service.allowedEvents(c, actor),
-        blockedEvents: service.blockedEvents(c, actor),
+        case: presentCase(v.case, actor),
+        history: v.history.map(presentEntry),
+        notices: v.notices.map(presentNotice),
+        attachments: v.attachments.map(({ step: _step, ...a }) => a),
+        allowedEvents: v.allowedEvents,
+        blockedEvents: v.blockedEvents,
+        light: v.light,
+        deadlineRevisions: v.revisions,
+        publicity: v.publicity,
+        pendingExtension: v.pendingExtension,
       };
     },
   });

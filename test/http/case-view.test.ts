@@ -1,0 +1,133 @@
+/**
+ * The case page and GET /api/cases/:id are drawn from one view model (src/cases/view.ts): for a few
+ * states and users they offer the same actions and show the same light, deadline revisions, 公示 end
+ * and pending extension.
+ */
+import { expect } from "chai";
+import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+
+const textOf = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+
+describe("the case view: page and API agree", function () {
+  this.timeout(60_000);
+  let w: World;
+  let t: ReturnType<typeof testApp>;
+  let users: Record<"staff" | "lead" | "leader", Signed>;
+
+  beforeEach(async () => {
+    w = await makeWorld("2026-03-02T09:00:00+08:00");
+    await makeUsers(w);
+    t = testApp(w);
+    users = { staff: await signIn(t.app, "staff"), lead: await signIn(t.app, "lead"), leader: await signIn(t.app, "leader") };
+  });
+  afterEach(() => t.close());
+
+  /** What the page and the API say of a case, as the given user. */
+  async function both(who: keyof typeof users, id: string) {
+    const html = (await users[who].agent.get(`/cases/${id}`).expect(200)).text;
+    const api = (await users[who].agent.get(`/api/cases/${id}`).expect(200)).body;
+    const publicity = /id="case-publicity">([^<]*)</.exec(html)?.[1] ?? null;
+    const revisions = [...(/<h2>时限及其由来<\/h2>[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html)?.[1] ?? "").matchAll(/<tr[^>]*><td>(\d+)<\/td><td>([^<]*)<\/td>/g)].map((m) => [Number(m[1]), m[2]]);
+    return {
+      html,
+      api,
+      page: {
+        actions: [...html.matchAll(/<form [^>]*id="action-([A-Z_]+)"/g)].map((m) => m[1]),
+        light: /<span class="light (red|yellow|green)"/.exec(html)?.[1] ?? null,
+        publicity,
+        revisions,
+        extension: /id="case-extension">([^<]*)</.exec(html)?.[1] ?? null,
+      },
+    };
+  }
+
+  const inspection = async (n: number) => (await w.service.createCase(newInspection(n), w.office))._id.toString();
+
+  it("a newly registered case: the office's actions, no light, no revision", async () => {
+    const id = await inspection(1);
+    for (const who of ["staff", "leader"] as const) {
+      const { api, page } = await both(who, id);
+      expect(page.actions).to.deep.equal(api.allowedEvents);
+      expect(api.light).to.equal(null);
+      expect(page.light).to.equal(null);
+      expect(api.deadlineRevisions).to.deep.equal([]);
+      expect(page.revisions).to.deep.equal([]);
+    }
+    expect((await both("staff", id)).api.allowedEvents).to.include("ASSIGN");
+    expect((await both("leader", id)).api.allowedEvents).to.deep.equal([]);
+  });
+
+  it("an assigned case: the unit may sign, both show the green light and the deadline ASSIGN set", async () => {
+    const id = await inspection(2);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } }, w.office);
+    for (const who of ["staff", "lead"] as const) {
+      const { api, page } = await both(who, id);
+      expect(page.actions, who).to.deep.equal(api.allowedEvents);
+      expect(page.light).to.equal("green").and.equal(api.light);
+      expect(api.deadlineRevisions).to.have.length(1);
+      expect(api.deadlineRevisions[0]).to.include({ revision: 1, deadline: "2026-04-15", event: "ASSIGN", on: "2026-03-02", current: true });
+      expect(page.revisions).to.deep.equal(api.deadlineRevisions.map((r: { revision: number; deadline: string }) => [r.revision, r.deadline]));
+    }
+    expect((await both("lead", id)).api.allowedEvents).to.include("SIGN");
+  });
+
+  it("an extension asked for a date since passed: both say so, the light turns red, and only the office decides", async () => {
+    const id = await inspection(3);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-03-10" } }, w.office);
+    await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+    await w.service.applyEvent(id, { type: "REQUEST_EXTENSION", payload: { deadline: "2026-03-20", reason: "雨季施工受阻" } }, w.lead);
+    const before = await both("staff", id);
+    expect(before.api.pendingExtension).to.deep.equal({ deadline: "2026-03-20", reason: "雨季施工受阻", requestedOn: "2026-03-02", requestedDatePassed: false });
+    expect(before.html).to.not.contain("该日期已过");
+    w.clock.advanceDays(25);
+    const staff = await both("staff", id);
+    expect(staff.api.pendingExtension.requestedDatePassed).to.equal(true);
+    expect(textOf(staff.html)).to.contain("申请延期至 2026-03-20（2026-03-02 申请；理由：雨季施工受阻）。该日期已过，不能同意");
+    expect(staff.page.extension).to.contain(staff.api.pendingExtension.deadline);
+    expect(staff.page.actions).to.deep.equal(staff.api.allowedEvents).and.include("REJECT_EXTENSION");
+    expect(staff.page.light).to.equal("red").and.equal(staff.api.light);
+    const lead = await both("lead", id);
+    expect(lead.page.actions).to.deep.equal(lead.api.allowedEvents).and.include("WITHDRAW_EXTENSION").and.not.include("APPROVE_EXTENSION");
+  });
+
+  it("a passed item in 公示: both give the same last day (5 working days by default, or the days the office chose)", async () => {
+    const ids: string[] = [];
+    for (const [n, days] of [[4, undefined], [5, 3]] as const) {
+      const id = await inspection(n);
+      await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } }, w.office);
+      await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+      await w.service.applyEvent(id, { type: "SUBMIT", payload: { summary: "完成", attachmentIds: [await evidence(id, w.lead)] } }, w.lead);
+      await w.service.applyEvent(id, { type: "PASS", payload: await checked(w, id, days === undefined ? {} : { publicityDays: days }) }, w.office);
+      ids.push(id);
+    }
+    // 2026-03-02 is a Monday: five working days end on Monday 03-09, three on Thursday 03-05.
+    for (const [id, ends, days] of [[ids[0]!, "2026-03-09", 5], [ids[1]!, "2026-03-05", 3]] as const) {
+      for (const who of ["staff", "lead", "leader"] as const) {
+        const { api, page } = await both(who, id);
+        expect(api.publicity, who).to.deep.equal({ since: "2026-03-02", days, ends });
+        expect(page.publicity).to.equal(`${api.publicity.since} 起，至 ${api.publicity.ends}（${api.publicity.days} 个工作日）`);
+        expect(page.actions).to.deep.equal(api.allowedEvents);
+      }
+    }
+  });
+
+  it("a complaint with no 公示: publicity and pending extension are null in the API and absent from the page", async () => {
+    const id = (await w.service.createCase(newComplaint(), w.office))._id.toString();
+    await w.service.applyEvent(id, { type: "ACCEPT" }, w.office);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-03-30" } }, w.office);
+    const { api, page } = await both("lead", id);
+    expect(api.publicity).to.equal(null);
+    expect(api.pendingExtension).to.equal(null);
+    expect(page.publicity).to.equal(null);
+    expect(page.extension).to.equal(null);
+    expect(page.actions).to.deep.equal(api.allowedEvents).and.not.be.empty;
+  });
+
+  it("another unit's case is a 404 on both", async () => {
+    const id = await inspection(6);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.other, deadline: "2026-04-15" } }, w.office);
+    await users.lead.agent.get(`/cases/${id}`).expect(404);
+    await users.lead.agent.get(`/api/cases/${id}`).expect(404);
+  });
+});
