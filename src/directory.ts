@@ -5,7 +5,7 @@ import { z } from "zod";
 import { VISIBLE, type Actor } from "../workflows/index.ts";
 import { Session, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
-import { ROBOT_TARGETS, mergeTargets, type StoredTargets } from "./notices/targets.ts";
+import { ROBOT_TARGETS, mergeTargets, type RobotChannel, type StoredTargets } from "./notices/targets.ts";
 
 export const newUnitSchema = z.object({
   name: z.string({ error: "请填写单位名称" }).max(100, { error: "单位名称不能超过 100 个字" }).regex(VISIBLE, { error: "请填写单位名称" }).trim(),
@@ -60,13 +60,41 @@ export async function unitTargets(id: string): Promise<StoredTargets | null> {
   return (u.notify ?? null) as StoredTargets | null;
 }
 
-/** Sets the given fields (already validated; dotted paths allowed) of a unit. */
-export async function updateUnit(id: string, set: Record<string, unknown>, unset: string[] = []): Promise<UnitDoc> {
+/** A change to a unit, already validated: a field left undefined is kept; a null shortName is removed. */
+export interface UnitChange {
+  name?: string;
+  shortName?: string | null;
+  aliases?: string[];
+  parentId?: string | null;
+  contacts?: z.infer<typeof newUnitSchema>["contacts"];
+  active?: boolean;
+  /** Each channel on its own: sending only emails keeps the webhook; a robot's left-out secret is kept (mergeTargets). */
+  notify?: {
+    emails?: string[];
+    webhookUrl?: string | null;
+    webhookSecret?: string | null;
+  } & Partial<Record<RobotChannel, Record<string, unknown> | null | undefined>>;
+}
+
+/** Changes a unit field by field (the API's PATCH and the 管理 page alike). */
+export async function updateUnit(id: string, change: UnitChange): Promise<UnitDoc> {
   const _id = mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null;
   if (!_id) throw notFound("单位");
+  const { notify, shortName, ...rest } = change;
+  const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const unset: Record<string, 1> = {};
+  if (shortName === null) unset.shortName = 1;
+  else if (shortName !== undefined) set.shortName = shortName;
+  const { wecom, dingtalk, feishu, sms, ...plain } = notify ?? {};
+  for (const [k, v] of Object.entries(plain)) if (v !== undefined) set[`notify.${k}`] = v;
+  if ([wecom, dingtalk, feishu, sms].some((v) => v !== undefined)) {
+    const robots = mergeTargets(await unitTargets(id), { wecom, dingtalk, feishu, sms });
+    if (robots.missing) throw invalid([robots.missing]);
+    for (const [k, v] of Object.entries(robots.set)) set[`notify.${k}`] = v;
+  }
   // A missing unit is answered 404 (below), whatever name it was sent.
   if (typeof set.name === "string" && (await Unit.exists({ _id }))) await assertUnitNameFree(set.name, _id);
-  const update = unset.length ? { $set: set, $unset: Object.fromEntries(unset.map((k) => [k, 1])) } : { $set: set };
+  const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
   const u = await Unit.findOneAndUpdate({ _id }, update, { returnDocument: "after", lean: true }).catch((e) => {
     throw isDuplicateKey(e) ? nameTaken(String(set.name)) : e;
   });
@@ -112,10 +140,10 @@ export interface UserChange {
 
 /**
  * An admin's change to a user, for the API and the 管理 pages alike. Nobody changes their own role
- * or deactivates themself: a sole admin would lock everyone out of administration. The caller ends
- * the user's sessions after a new password or a deactivation.
+ * or deactivates themself: a sole admin would lock everyone out of administration. A new password or
+ * a deactivation signs the user out everywhere but in `keepSession` (the session that made the change).
  */
-export async function updateUser(by: Pick<Actor, "id">, id: string, change: UserChange): Promise<UserDoc> {
+export async function updateUser(by: Pick<Actor, "id">, id: string, change: UserChange, keepSession = ""): Promise<UserDoc> {
   const current = mongoose.isObjectIdOrHexString(id) ? await User.findById(id, { role: 1, unitId: 1 }).lean() : null;
   if (!current) throw notFound("用户");
   // Compared by the stored id: the URL's may be spelled in upper case.
@@ -133,6 +161,7 @@ export async function updateUser(by: Pick<Actor, "id">, id: string, change: User
   if (password) set.passwordHash = await hash(password);
   const u = await User.findOneAndUpdate({ _id: current._id }, { $set: set }, { returnDocument: "after", lean: true });
   if (!u) throw notFound("用户");
+  if (password || change.active === false) await endSessions(u._id.toString(), keepSession);
   return u as UserDoc;
 }
 

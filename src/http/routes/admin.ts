@@ -1,12 +1,11 @@
 /** Directory and rules: units (everyone reads names; the admin edits), users and the ladder (admin only). */
 import { z } from "zod";
-import { createUnit, createUser, unitTargets, endSessions, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
+import { createUnit, createUser, listUnits, listUsers, newUnitSchema, newUserSchema, updateUnit, updateUser } from "../../directory.ts";
 import { loadCalendar } from "../../calendar/workdays.ts";
 import type { Clock } from "../../clock.ts";
 import { loadRules, rulePatchSchema, updateRule } from "../../notices/rules.ts";
 import { loadSettings, settingsSchema, updateSettings } from "../../notices/settings.ts";
-import { ROBOT_PATCH, mergeTargets } from "../../notices/targets.ts";
-import { invalid } from "../../errors.ts";
+import { ROBOT_PATCH } from "../../notices/targets.ts";
 import { loadTexts, preview, textSchema, updateText } from "../../notices/texts.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { levelParam, objectIdParam, ref, ruleIdParam } from "../contract.ts";
@@ -77,16 +76,7 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     response: { schema: ref("Unit") },
     errors: { 409: "单位名称已存在" },
     async handle({ params, body }) {
-      const { notify, ...rest } = body;
-      const set: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-      const { wecom, dingtalk, feishu, sms, ...plain } = notify ?? {};
-      for (const [k, v] of Object.entries(plain)) if (v !== undefined) set[`notify.${k}`] = v;
-      if ([wecom, dingtalk, feishu, sms].some((v) => v !== undefined)) {
-        const robots = mergeTargets(await unitTargets(params.id!), { wecom, dingtalk, feishu, sms });
-        if (robots.missing) throw invalid([robots.missing]);
-        for (const [k, v] of Object.entries(robots.set)) set[`notify.${k}`] = v;
-      }
-      return presentUnitForAdmin(await updateUnit(params.id!, set));
+      return presentUnitForAdmin(await updateUnit(params.id!, body));
     },
   });
 
@@ -128,9 +118,7 @@ export function adminRoutes(api: Api, deps: { clock: Clock }) {
     returns: "the user",
     response: { schema: ref("User") },
     async handle({ req, actor, params, body }) {
-      const u = await updateUser(actor, params.id!, body);
-      if (body.password || body.active === false) await endSessions(u._id.toString(), req.sessionID);
-      return presentUser(u);
+      return presentUser(await updateUser(actor, params.id!, body, req.sessionID));
     },
   });
 

@@ -87,12 +87,9 @@ export const unitEditor: AdminEditor = (router, { page }) => {
       });
       if (!parsed.success) throw fromZod(parsed.error);
       const { shortName, aliases, notify } = parsed.data;
-      const set: Record<string, unknown> = { aliases, "notify.emails": notify.emails, "notify.webhookUrl": notify.webhookUrl, active: checked(body, "active") };
       // A blank secret leaves the stored one alone; only the box clears it.
-      if (secret) set["notify.webhookSecret"] = notify.webhookSecret;
-      else if (checked(body, "clearSecret")) set["notify.webhookSecret"] = null;
-      if (shortName) set.shortName = shortName;
-      await updateUnit(id, set, shortName ? [] : ["shortName"]);
+      const webhookSecret = secret ? notify.webhookSecret : checked(body, "clearSecret") ? null : undefined;
+      await updateUnit(id, { shortName: shortName || null, aliases, active: checked(body, "active"), notify: { emails: notify.emails, webhookUrl: notify.webhookUrl, webhookSecret } });
       res.redirect(303, "/admin/units?done=unit_saved");
     } catch (e) {
       const { status, errors } = refusal(e, unitField);

@@ -2,7 +2,7 @@
 import type { Request, Response } from "express";
 import { ROLE_LABELS } from "../../../../workflows/index.ts";
 import type { UserDoc } from "../../../db/models.ts";
-import { createUser, endSessions, findUser, listUnits, listUsers, newUserSchema, updateUser } from "../../../directory.ts";
+import { createUser, findUser, listUnits, listUsers, newUserSchema, updateUser } from "../../../directory.ts";
 import { fromZod, notFound } from "../../../errors.ts";
 import { assertCsrf } from "../../auth.ts";
 import { actorOf, formOf, str, type Body, type Errors } from "../render.ts";
@@ -101,8 +101,7 @@ export const userEditor: AdminEditor = (router, { page }) => {
     try {
       const parsed = newUserSchema.pick({ password: true }).safeParse({ password: str(formOf(req), "password") });
       if (!parsed.success) throw fromZod(parsed.error);
-      await updateUser(actorOf(res)!, id, parsed.data);
-      await endSessions(id, req.sessionID);
+      await updateUser(actorOf(res)!, id, parsed.data, req.sessionID);
       res.redirect(303, "/admin/users?done=password_reset");
     } catch (e) {
       const { status, errors } = refusal(e);
@@ -116,8 +115,7 @@ export const userEditor: AdminEditor = (router, { page }) => {
     const id = user._id.toString();
     const active = str(formOf(req), "active") === "true";
     try {
-      await updateUser(actorOf(res)!, id, { active });
-      if (!active) await endSessions(id, req.sessionID);
+      await updateUser(actorOf(res)!, id, { active }, req.sessionID);
       res.redirect(303, `/admin/users?done=${active ? "user_activated" : "user_deactivated"}`);
     } catch (e) {
       const { status, errors } = refusal(e);
