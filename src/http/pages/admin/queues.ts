@@ -1,27 +1,12 @@
-/** 管理 → 队列: a read-only look at the notice queues (counts, failures, schedules). */
-import type { Job, Queue } from "bullmq";
+/** 管理 → 队列: a read-only look at the notice queues (counts, failures, schedules), as queueSummary gives them. */
+import { JOB_STATES, queueSummary, type QueueSummary } from "../../../queues.ts";
 import type { AdminEditor } from "./forms.ts";
 
 const QUEUE_LABELS: Record<string, string> = { "notice-sweep": "通知巡检", "notice-delivery": "通知投递" };
 /** Job and scheduler names as people say them (delivery jobs are named by their channel). */
 const JOB_LABELS: Record<string, string> = { sweep: "巡检", inbox: "站内投递", email: "邮件投递", webhook: "推送投递", wecom: "企业微信投递", dingtalk: "钉钉投递", feishu: "飞书投递", sms: "短信投递" };
 const TIME_ZONES: Record<string, string> = { "Asia/Shanghai": "北京时间" };
-const JOB_STATES = [
-  ["waiting", "等待"],
-  ["active", "执行中"],
-  ["delayed", "延迟"],
-  ["completed", "已完成"],
-  ["failed", "失败"],
-] as const;
-
-/** A promise that gives up after `ms` (a hung Redis must not hang the page). */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${ms / 1000} 秒内无响应`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+const STATE_LABELS: Record<(typeof JOB_STATES)[number], string> = { waiting: "等待", active: "执行中", delayed: "延迟", completed: "已完成", failed: "失败" };
 
 /** A cron pattern in words ("* * * * *" → 每分钟); one not of the usual shapes is described as a custom schedule. */
 export function cronText(pattern: string): string {
@@ -37,36 +22,26 @@ export function cronText(pattern: string): string {
   return `自定义周期（${pattern}）`;
 }
 
-async function queueView(q: Queue) {
-  const name = q.name;
-  const label = QUEUE_LABELS[name] ?? name;
-  try {
-    const [counts, failed, schedulers] = await within(
-      Promise.all([q.getJobCounts(...JOB_STATES.map(([s]) => s)), q.getFailed(0, 19), q.getJobSchedulers(0, 49, true)]),
-      5000,
-    );
-    return {
-      name,
-      label,
-      counts: JOB_STATES.map(([state, stateName]) => ({ state, label: stateName, n: counts[state] ?? 0 })),
-      failed: (failed as Job[]).filter(Boolean).map((j) => ({ id: j.id, name: JOB_LABELS[j.name] ?? j.name, reason: j.failedReason, attempts: j.attemptsMade, at: j.timestamp, finishedOn: j.finishedOn ?? null })),
-      schedulers: schedulers.map((s) => ({
-        name: JOB_LABELS[s.name] ?? s.name,
-        pattern: s.pattern ? cronText(s.pattern) : s.every ? `每 ${Math.round(s.every / 1000)} 秒` : "",
-        tz: s.tz ? (TIME_ZONES[s.tz] ?? s.tz) : "",
-        next: s.next ?? null,
-        iterations: s.iterationCount ?? 0,
-      })),
-      error: null,
-    };
-  } catch (e) {
-    return { name, label, counts: [], failed: [], schedulers: [], error: `无法读取队列：${(e as Error).message}` };
-  }
+function queueView(q: QueueSummary) {
+  return {
+    name: q.name,
+    label: QUEUE_LABELS[q.name] ?? q.name,
+    counts: q.error ? [] : JOB_STATES.map((state) => ({ state, label: STATE_LABELS[state], n: q.counts[state] })),
+    failed: q.failed.map((j) => ({ ...j, name: JOB_LABELS[j.name] ?? j.name })),
+    schedulers: q.schedulers.map((s) => ({
+      name: JOB_LABELS[s.name] ?? s.name,
+      pattern: s.pattern ? cronText(s.pattern) : s.every ? `每 ${Math.round(s.every / 1000)} 秒` : "",
+      tz: s.tz ? (TIME_ZONES[s.tz] ?? s.tz) : "",
+      next: s.next,
+      iterations: s.iterations,
+    })),
+    error: q.error ? `无法读取队列：${q.error}` : null,
+  };
 }
 
 export const queueMonitor: AdminEditor = (router, { page, deps }) => {
   router.get("/queues", async (req, res) => {
-    const queues = await Promise.all(deps.queues.map(queueView));
+    const queues = (await queueSummary(deps.queues)).map(queueView);
     page(req, res, "queues", { title: "队列监控", queues, none: queues.length === 0, at: deps.clock.now() });
   });
 };
