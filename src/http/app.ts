@@ -24,6 +24,7 @@ import { shanghaiDate } from "../../workflows/index.ts";
 import { AppError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
+import { openapi } from "./openapi.ts";
 import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, loginSchema, sameSecret, sessions } from "./auth.ts";
 import { MAX_NESTING, SCHEMAS, ref } from "./contract.ts";
 import { createMetrics } from "./metrics.ts";
@@ -238,7 +239,7 @@ export function createApp(deps: AppDeps) {
 
   const api = buildApi(deps);
   const login = new Login({ redis: deps.redis, loginAttempts: config.LOGIN_ATTEMPTS });
-  const auth = authApi(login, () => api.openapi(INFO, shanghaiDate(deps.clock.now()), [auth, health]));
+  const auth = authApi(login, () => openapi(INFO, shanghaiDate(deps.clock.now()), [api, auth, health]));
   app.use("/api", auth.router(actorOfRequest));
   app.use("/api", api.router(actorOfRequest));
   app.use("/api", (_req, _res, next) => next(new AppError(404, "not_found", "接口不存在")));
