@@ -2,7 +2,8 @@
  * A case as a reader sees it: what the case page and GET /api/cases/:id both show beyond the stored
  * fields — the actions this user may take now (from the machine), the traffic light, each deadline
  * revision, the 公示 period's last day, the pending extension and what it means now, and the timeline
- * in words. Rules are the machines' and deadlines.ts's; this module only asks them.
+ * in words. Rules are the machines' and deadlines.ts's (the 公示 of docs/domain.md#inspection, the red
+ * light of docs/domain.md#overdue-now); this module only asks them.
  */
 import {
   ROLE_LABELS,

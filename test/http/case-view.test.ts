@@ -4,6 +4,7 @@
  * and pending extension.
  */
 import { expect } from "chai";
+import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
 
@@ -70,6 +71,21 @@ describe("the case view: page and API agree", function () {
       expect(page.revisions).to.deep.equal(api.deadlineRevisions.map((r: { revision: number; deadline: string }) => [r.revision, r.deadline]));
     }
     expect((await both("lead", id)).api.allowedEvents).to.include("SIGN");
+  });
+
+  it("a case warned for its deadline: the page, the API and the 台账 all show the yellow light", async () => {
+    const id = await inspection(7);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } }, w.office);
+    await w.service.applyEvent(id, { type: "SIGN" }, w.lead);
+    // Two working days before the deadline the ladder's yellow warning falls due.
+    w.clock.set("2026-04-13T09:00:00+08:00");
+    const issued = (await new NoticeSweeper(w.service, w.clock).sweep()).issued.map((n) => n.level);
+    expect(issued).to.include("yellow");
+    const { api, page } = await both("lead", id);
+    const listed = (await users.lead.agent.get("/api/cases").expect(200)).body.items.find((c: { id: string }) => c.id === id);
+    expect(listed.light).to.equal("yellow");
+    expect(api.light).to.equal("yellow");
+    expect(page.light).to.equal("yellow");
   });
 
   it("an extension asked for a date since passed: both say so, the light turns red, and only the office decides", async () => {
