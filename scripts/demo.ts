@@ -4,7 +4,7 @@
  * the clock forward over a third case so that it climbs the escalation ladder, and prints the
  * rendered 督办通知.
  */
-import { EVENT_LABELS, stateLabel, type Actor, type CaseKind } from "../workflows/index.ts";
+import { EVENT_LABELS, SYSTEM as system, stateLabel, type Actor, type CaseKind } from "../workflows/index.ts";
 import { ManualClock } from "../src/clock.ts";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
@@ -28,7 +28,6 @@ await ensureIndexes();
 const units = await seedDirectory(config.DEMO_PASSWORD);
 const actor = async (username: string): Promise<Actor> => actorOf((await User.findOne({ username }).lean())!);
 const [staff, fgw, gxj, sthjj] = [await actor("staff"), await actor("fgw"), await actor("gxj"), await actor("sthjj")];
-const system: Actor = { id: "system", name: "系统", role: "system" };
 
 const clock = new ManualClock();
 const service = new CaseService(clock);

@@ -194,7 +194,8 @@ export async function assertUnitsExist(ids: string[], field: string): Promise<vo
   if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** A text searched for as itself (a "." is a dot), in a $regex. */
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Every unit's name by id (pages show names where the ledger keeps ids). */
 export async function unitNames(): Promise<Map<string, string>> {

@@ -28,6 +28,9 @@ export interface Envelope {
 
 export const isOfficeRole = (role: Role) => role === "office_admin" || role === "office_staff";
 
+/** The system itself (the notice sweep, the ladder's notices), as the history names it. */
+export const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
+
 // ---- dates: calendar dates are "YYYY-MM-DD" strings in Asia/Shanghai --------------------------
 const shanghai = new Intl.DateTimeFormat("en-CA", {
   timeZone: "Asia/Shanghai",
@@ -45,6 +48,9 @@ export function addCalendarDays(date: string, days: number): string {
   const t = Date.parse(`${date}T00:00:00Z`) + days * 86_400_000;
   return new Date(t).toISOString().slice(0, 10);
 }
+
+/** Calendar days from one date to another (negative when `to` is earlier). */
+export const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 /**
  * A calendar date that exists, in this century: no case, deadline or holiday of the ledger lies outside it.

@@ -5,6 +5,7 @@
  * A year the calendar does not cover is refused, not guessed.
  */
 import { createRequire } from "node:module";
+import { shanghaiDate } from "../../workflows/index.ts";
 import { AppError } from "../errors.ts";
 import { CalendarYear, HolidayOverride } from "../db/models.ts";
 
@@ -132,7 +133,7 @@ export async function loadCalendar(): Promise<WorkCalendar> {
 
 /** This year and next, when neither the shipped calendar nor the office covers them (`entered`: the years the office marked entered). */
 export function missingYears(now: Date, entered: ReadonlySet<number>): number[] {
-  const year = Number(new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 4));
+  const year = Number(shanghaiDate(now).slice(0, 4));
   return [year, year + 1].filter((y) => !COVERED_YEARS.has(y) && !entered.has(y));
 }
 

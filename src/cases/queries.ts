@@ -6,7 +6,7 @@
 import mongoose from "mongoose";
 import { deadlineBinds, leafStates, overdueNow, rate, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
-import { unitIdsMatching } from "../directory.ts";
+import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
 import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
@@ -30,7 +30,6 @@ export interface CaseFilter {
 export const SORTS = ["deadline", "-deadline", "updatedAt", "-updatedAt", "ledgerNumber", "-ledgerNumber", "createdAt", "-createdAt", "stateSince"] as const;
 export type Sort = (typeof SORTS)[number];
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const t = mongoose.trusted;
 
 /** Leaf states named by a state key, of one kind or of both (the ledger's state filter names a state, not a kind). */

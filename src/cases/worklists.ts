@@ -6,7 +6,7 @@
  * may see: a unit asking for a group sees only its own cases in it. docs/worklists.md defines the groups.
  */
 import mongoose from "mongoose";
-import { LEVELS, LEVEL_RANK, leafStates, shanghaiDate, type Actor } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, daysBetween, leafStates, shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { CalendarNotCovered, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseHistory, Notice, type CaseDoc } from "../db/models.ts";
 import { caseFilter } from "./queries.ts";
@@ -158,7 +158,7 @@ export function byUrgency(
   const cards = cases.map(({ c, light }): UnitCard => {
     const id = c._id.toString();
     const overdue = light === "red" && !!c.deadline;
-    const overdueDays = overdue ? Math.round((Date.parse(today) - Date.parse(c.deadline!)) / 86_400_000) : 0;
+    const overdueDays = overdue ? daysBetween(c.deadline!, today) : 0;
     const supervisions = supervisionsOf.get(id) ?? 0;
     const left = light && c.deadline && c.deadline >= today ? workdays(today, c.deadline) : null;
     const near = left !== null && left <= DUE_SOON_WORKDAYS;

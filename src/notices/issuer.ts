@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { z } from "zod";
-import { LEVELS, LEVEL_RANK, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, toldToUnit, TOLD_TO_UNIT, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, SYSTEM, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, toldToUnit, TOLD_TO_UNIT, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
@@ -60,7 +60,6 @@ export interface Issue {
   reason?: string;
 }
 
-const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 
 /** What the ladder calls for: keyed by case, rule and deadline revision, so it exists once however often it is issued. */
 export const ruleIssue = (doc: CaseDoc, { rule, at, holder, behindSchedule }: Timed): Issue => ({

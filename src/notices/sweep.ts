@@ -7,7 +7,7 @@
  * due, once. It writes only schedules and notices: the case document is the case service's.
  */
 import mongoose from "mongoose";
-import { ladderFor, rungOrder, publicityEndsAt, type Actor, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
+import { SYSTEM, ladderFor, rungOrder, publicityEndsAt, type CaseClock, type NoticeRule } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { loadCalendar, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseSchedule, Notice, SweepState, isDuplicateKey, type CaseDoc } from "../db/models.ts";
@@ -17,7 +17,6 @@ import { log } from "../log.ts";
 import { issueMany, numberUnnumbered, ruleIssue, type Issue, type NoticeRecord } from "./issuer.ts";
 import { loadRules } from "./rules.ts";
 
-const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
 /** When some rule cannot be timed (e.g. a year the calendar lacks), look again after this long. */
 const RETRY_PROBLEM_MS = 6 * 3600_000;
 const STATE_ID = "notices";

@@ -1,6 +1,6 @@
 /** Builders for a small world: units, actors, and cases walked to a given point. */
 import mongoose from "mongoose";
-import type { Actor } from "../../workflows/index.ts";
+import { shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { BulletinIssue, BulletinTrace, Case, CaseHistory, CaseSchedule, LedgerCheckpoint, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, SweepState, Unit } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
@@ -85,13 +85,13 @@ export async function evidence(caseId: string, actor: Actor, name = "现场照�
 
 /** The office's 现场核查 for PASS, with a photo uploaded to the case, dated today (the clock's day in China). */
 export async function checked(w: World, caseId: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  const day = shanghaiDate(w.clock.now());
   return { checkedBy: "整改办张三、李四", checkedOn: day, opinion: "现场核查，整改到位", attachmentIds: [await evidence(caseId, w.office, "核查照片.png")], ...extra };
 }
 
 /** The 回访 for CLOSE, dated today. */
 export function visited(w: World, satisfaction = "满意"): Record<string, unknown> {
-  const day = new Date(w.clock.now().getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+  const day = shanghaiDate(w.clock.now());
   return { visitedOn: day, visitMethod: "电话", satisfaction };
 }
 

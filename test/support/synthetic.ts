@@ -6,6 +6,7 @@
  * verifies), as an import would have written it.
  */
 import mongoose from "mongoose";
+import { shanghaiDate } from "../../workflows/index.ts";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
 import { deadlineSortKey } from "../../src/cases/service.ts";
 import { genesisHash, seal } from "../../src/cases/history.ts";
@@ -47,8 +48,8 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     deadlineRevision: assigned ? 1 : 0,
     progressPercent: progress,
     assignedOn: assigned ? day(-((i * 17) % 300) - 30) : null,
-    closedOn: state === "closed" ? shanghaiDay(updated) : null,
-    ...(inspection ? {} : { receivedOn: shanghaiDay(created), acceptedOn: state === "received" ? null : shanghaiDay(created), concludeBy: day(((i * 37) % 120) - 60) }),
+    closedOn: state === "closed" ? shanghaiDate(updated) : null,
+    ...(inspection ? {} : { receivedOn: shanghaiDate(created), acceptedOn: state === "received" ? null : shanghaiDate(created), concludeBy: day(((i * 37) % 120) - 60) }),
   };
   return {
     _id: new mongoose.Types.ObjectId(),
@@ -60,7 +61,7 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     source: inspection ? "中央生态环境保护督察" : null,
     round: inspection ? ROUNDS[i % ROUNDS.length] : null,
     channel: inspection ? null : "12369热线",
-    receivedOn: inspection ? null : shanghaiDay(created),
+    receivedOn: inspection ? null : shanghaiDate(created),
     immediate: false,
     longTerm: false,
     state,
@@ -85,7 +86,6 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
   };
 }
 
-const shanghaiDay = (d: Date) => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 
 /** The i-th case registered through the case service by a benchmark or the soak: an inspection item numbered `<prefix>-W-<i>`. */
 export const walkedInspection = (i: number, prefix: string) => ({
