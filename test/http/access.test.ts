@@ -13,8 +13,9 @@ import { Notice, } from "../../src/db/models.ts";
 import { buildApi } from "../../src/http/app.ts";
 import { maskComplainant } from "../../src/http/present.ts";
 import { loadRules } from "../../src/notices/rules.ts";
-import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp } from "../support/app.ts";
+import { PNG, newInspection, type World } from "../support/fixtures.ts";
+import type { Signed } from "../support/http.ts";
 import { ledgerState } from "../support/ledger.ts";
 
 const WHO = ["admin", "staff", "leader", "lead", "co", "other"] as const;
@@ -609,8 +610,8 @@ const ROWS: Row[] = [
 
 describe("HTTP access matrix", function () {
   this.timeout(60_000);
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", users: WHO, once: true });
   let w: World;
-  let t: ReturnType<typeof testApp>;
   const as = {} as Record<Who, Signed>;
   const f = {} as Fx;
   /** Strings that identify what each unit user must never see. */
@@ -631,10 +632,8 @@ describe("HTTP access matrix", function () {
   const textOf = (res: Res) => `${res.text ?? ""}\n${Buffer.isBuffer(res.body) ? "" : JSON.stringify(res.body ?? null)}\n${JSON.stringify(res.headers)}`;
 
   before(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    for (const who of WHO) as[who] = await signIn(t.app, who);
+    w = t.w;
+    Object.assign(as, t.as);
     f.units = w.units;
     f.userIds = Object.fromEntries(WHO.map((who) => [who, as[who].userId])) as Record<Who, string>;
     f.ruleId = (await loadRules()).find((r) => r.kind === "inspection" && r.level === "supervision")!.id;
@@ -669,8 +668,6 @@ describe("HTTP access matrix", function () {
     foreign.other = [...marks(f.A), ...cMarks];
     for (const who of UNIT_USERS) foreign[who].push(COMPLAINANT.name, COMPLAINANT.phone, COMPLAINANT.address);
   });
-  after(() => t.close());
-
   it("has a matrix row for every route of the route table and every role", () => {
     const config = loadConfig({ ...process.env, LOG_LEVEL: "silent" });
     const table = buildApi({ config, clock: w.clock, service: w.service, redis: null }).routes.map((r) => `${r.method.toUpperCase()} ${r.path}`);
