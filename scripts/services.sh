@@ -16,8 +16,14 @@ FERRETDB_BIN="$RECTIFLOW_CACHE/ferretdb-$FERRETDB_VERSION"
 PG_ROOTFS="$RECTIFLOW_CACHE/rootfs-pg$PG_MAJOR-documentdb"
 PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
 _BYPASS="set MONGODB_URI to a MongoDB 7 server of your own to skip this engine"
+# Stop steps, each the name of a function without arguments (what it stops is in the variables below),
+# run in order by services_down; one that fails is logged and the rest still run.
 _svc_stops=()
 _svc_tmp=""
+_svc_redis_dir=""
+_svc_pg_pid=""
+_svc_pg_data=""
+_svc_ferretdb_pid=""
 
 _log() { echo "[services] $*" >&2; }
 _die() { echo "[services] ERROR: $*" >&2; exit 1; }
@@ -221,7 +227,9 @@ start_postgres() { # datadir port
     -c cron.database_name=postgres -c cron.log_run=off -c cron.log_statement=off \
     "${fast[@]}" >"$data/../postgres.log" 2>&1 &
   local pid=$!
-  _svc_stops+=("_stop_postgres $pid $data")
+  _svc_pg_pid=$pid
+  _svc_pg_data=$data
+  _svc_stops+=(_svc_stop_postgres)
   local i
   for ((i = 0; i < 300; i++)); do
     "${_PG[@]}" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1 && break
@@ -248,6 +256,10 @@ _stop_postgres() { # pid datadir
 
 _stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
+_svc_stop_redis() { redis_stop "$_svc_redis_dir"; }
+_svc_stop_postgres() { _stop_postgres "$_svc_pg_pid" "$_svc_pg_data"; }
+_svc_stop_ferretdb() { _stop_pid "$_svc_ferretdb_pid"; }
+
 services_up() {
   local data="${RECTIFLOW_DATA_DIR:-}" t0
   if [ -z "$data" ]; then
@@ -260,8 +272,10 @@ services_up() {
     ensure_redis_binary
     t0=$(_now)
     local rport; rport="${RECTIFLOW_REDIS_PORT:-$(_free_port)}"
+    # Registered first: a signal while it starts still stops it (redis_stop reads its pid file).
+    _svc_redis_dir="$data/redis"
+    _svc_stops+=(_svc_stop_redis)
     redis_start "$rport" "$data/redis"
-    _svc_stops+=("redis_stop $data/redis")
     export REDIS_URL="redis://127.0.0.1:$rport"
     # Where its data lives: the soak restarts it on the same port and directory.
     export RECTIFLOW_REDIS_DIR="$data/redis"
@@ -280,7 +294,8 @@ services_up() {
     "$FERRETDB_BIN" --postgresql-url="postgres://postgres@127.0.0.1:$pport/postgres" --listen-addr="127.0.0.1:$mport" \
       --state-dir="$data/ferretdb" --debug-addr=- --telemetry=disable --no-auth --log-level=warn >"$data/ferretdb.log" 2>&1 &
     # FerretDB first, so PostgreSQL's fast shutdown finds no client.
-    _svc_stops=("_stop_pid $!" "${_svc_stops[@]}")
+    _svc_ferretdb_pid=$!
+    _svc_stops=(_svc_stop_ferretdb "${_svc_stops[@]}")
     _wait_port "$mport" 30 "FerretDB" "$data/ferretdb.log"
     export MONGODB_URI="mongodb://127.0.0.1:$mport/rectiflow"
     _log "FerretDB $FERRETDB_VERSION on $MONGODB_URI ($(_since "$t0"))"
@@ -289,10 +304,17 @@ services_up() {
   fi
 }
 
+# Runs every stop step, whichever fails (a step is a condition of ||, so set -e stops nothing inside it);
+# returns 1 when one did, after all have run.
 services_down() {
-  local stop
-  for stop in "${_svc_stops[@]}"; do $stop; done
+  local stop status failed=0
+  for stop in "${_svc_stops[@]}"; do
+    status=0
+    "$stop" || status=$?
+    [ "$status" = 0 ] || { _log "stop step $stop failed (status $status); stopping the rest"; failed=1; }
+  done
   _svc_stops=()
-  [ -n "$_svc_tmp" ] && rm -rf "$_svc_tmp"
+  if [ -n "$_svc_tmp" ]; then rm -rf "$_svc_tmp" || { _log "could not remove $_svc_tmp"; failed=1; }; fi
   _svc_tmp=""
+  return "$failed"
 }

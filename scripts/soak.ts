@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --quick] [--cases N] [--walked N] [--seconds N] [--units N] [--office N] [--sweep-every S] [--out FILE]`
+ * `npm run soak [-- --quick] [--seed N] [--cases N] [--walked N] [--seconds N] [--units N] [--office N] [--sweep-every S] [--out FILE]`
  * The product run as production runs it, under faults: a TLS terminator (https, a certificate made at
  * start) and nginx in front of 2 web processes (COOKIE_SECURE=1, TRUST_PROXY=2), 3 workers, a
  * ledger of --cases cases, a mixed load of office and unit users for --seconds while the sweep issues
@@ -26,10 +26,12 @@ import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNo
 import { Cluster, Nginx, RedisControl, Timeline, WebhookReceiver } from "./soak/cluster.ts";
 import { ACTIVE_UNITS, scheduleAll, seedLedger } from "./soak/ledger.ts";
 import { Client, Recorder, runUser, type Kind, type UserPlan } from "./soak/load.ts";
+import { freshSeed, random, seedRandom } from "./soak/random.ts";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    seed: { type: "string" },
     cases: { type: "string" },
     walked: { type: "string" },
     seconds: { type: "string" },
@@ -54,6 +56,10 @@ const sizes = {
   office: num(values.office, 2, 1),
   sweepEvery: num(values["sweep-every"], 10, 5),
 };
+// Every random choice of the run (cases, actions, pauses, the flaky webhook) derives from it; printed below.
+const seed = values.seed === undefined ? freshSeed() : Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seed: not an integer from 0 to 4294967295: ${values.seed}`);
+seedRandom(seed);
 const DELIVERY_ATTEMPTS = 4;
 const METRICS_TOKEN = "soak-metrics-token-0123456789";
 
@@ -70,7 +76,7 @@ const prefix = "rectiflow-soak";
 const password = loadConfig().DEMO_PASSWORD;
 const runDir = mkdtempSync(join(tmpdir(), "rectiflow-soak-"));
 
-console.log(`Rectiflow soak${quick ? " (quick)" : ""}: ${cpus().length} cores, Node ${process.version}; ${JSON.stringify(sizes)}`);
+console.log(`Rectiflow soak${quick ? " (quick)" : ""}: ${cpus().length} cores, Node ${process.version}; ${JSON.stringify(sizes)}; --seed ${seed}`);
 const started = Date.now();
 // Whatever happens, no child (nginx, the app's processes) outlives the soak.
 const live: { cluster: Cluster | null; nginx: Nginx | null } = { cluster: null, nginx: null };
@@ -161,7 +167,7 @@ const idempotencyProbe = async () => {
   let c: (typeof u.cases)[number] | undefined;
   let v: { case?: { version: number }; allowedEvents?: string[] } = {};
   for (let i = 0; i < 5 && !c; i++) {
-    const pick = u.cases[Math.floor(Math.random() * u.cases.length)]!;
+    const pick = u.cases[Math.floor(random() * u.cases.length)]!;
     const view = await u.client.send("open case", "GET", `/api/cases/${pick.id}`);
     v = view.body as typeof v;
     if (view.status === 200 && v.allowedEvents?.includes("REPORT_PROGRESS")) c = pick;
@@ -316,7 +322,7 @@ const nginxRetries = nginx.retried();
 
 const table = (head: string[], lines: string[][]) => [`| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
 const out: string[] = [];
-out.push(`Soak: ${sizes.cases.toLocaleString("en-US")} cases (${ledger.walked.length} walked), ${users.length} users for ${fmt(seconds)} s, 2 web + 3 worker processes behind nginx; ${cpus().length} cores, Node ${process.version}`);
+out.push(`Soak (--seed ${seed}): ${sizes.cases.toLocaleString("en-US")} cases (${ledger.walked.length} walked), ${users.length} users for ${fmt(seconds)} s, 2 web + 3 worker processes behind nginx; ${cpus().length} cores, Node ${process.version}`);
 out.push("");
 out.push(table(["request kind", "requests", "2xx", "other", "p50 ms", "p99 ms", "2xx/s"], rows.map((r) => [r.kind, String(r.requests), String(r.ok), String(r.other), fmt(r.p50), fmt(r.p99), fmt(r.perSecond)])));
 out.push("");
@@ -339,7 +345,7 @@ out.push("");
 out.push(table(["check (from the ledger)", "result", "detail"], checks.map((c) => [c.what, c.ok ? "ok" : "FAILED", c.detail])));
 const report = out.join("\n");
 console.log(`\n${report}\n\n(${Math.round((Date.now() - started) / 1000)} s in all)`);
-writeFileSync(values.out!, `${JSON.stringify({ at: new Date().toISOString(), sizes, seconds, rows, causes: Object.fromEntries(causes), retries: Object.fromEntries(rec.retries), nginxRetries, lagSamples, timeline: timeline.events, checks, passes, report }, null, 2)}\n`);
+writeFileSync(values.out!, `${JSON.stringify({ at: new Date().toISOString(), seed, sizes, seconds, rows, causes: Object.fromEntries(causes), retries: Object.fromEntries(rec.retries), nginxRetries, lagSamples, timeline: timeline.events, checks, passes, report }, null, 2)}\n`);
 console.log(`results written to ${values.out}`);
 
 const failed = checks.filter((c) => !c.ok);

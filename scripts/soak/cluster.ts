@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { AppProcess, freePort } from "../../test/support/processes.ts";
+import { random } from "./random.ts";
 
 const run = promisify(execFile);
 
@@ -222,7 +223,7 @@ export class WebhookReceiver {
       req.on("end", () => {
         const path = req.url ?? "/";
         const entry = r.received.get(path) ?? r.received.set(path, { ok: [], failed: 0 }).get(path)!;
-        const fail = path === "/hook/dead" || (path === "/hook/flaky" && Math.random() < 0.2);
+        const fail = path === "/hook/dead" || (path === "/hook/flaky" && random() < 0.2);
         if (fail) entry.failed++;
         else entry.ok.push(String(req.headers["idempotency-key"]));
         res.writeHead(fail ? (path === "/hook/dead" ? 500 : 503) : 200).end();

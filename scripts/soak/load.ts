@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { addCalendarDays, shanghaiDate } from "../../workflows/index.ts";
 import { PNG } from "../../test/support/fixtures.ts";
 import type { WalkedCase } from "./ledger.ts";
+import { random } from "./random.ts";
 
 export type Kind = "login" | "list cases" | "open case" | "apply event" | "upload evidence" | "list notices" | "acknowledge notice" | "idempotency probe";
 
@@ -199,8 +200,8 @@ interface CaseView {
   attachments: { id: string }[];
 }
 
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
-const chance = (p: number) => Math.random() < p;
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+const chance = (p: number) => random() < p;
 const today = () => shanghaiDate(new Date());
 
 /** What each side may send here, with how often it prefers it. */
@@ -210,7 +211,7 @@ const OFFICE_EVENTS: Record<string, number> = { ASSIGN: 5, ACCEPT: 5, APPROVE_EX
 function choose(allowed: string[], weights: Record<string, number>): string | null {
   const options = allowed.filter((e) => weights[e]);
   const total = options.reduce((s, e) => s + weights[e]!, 0);
-  let r = Math.random() * total;
+  let r = random() * total;
   for (const e of options) {
     r -= weights[e]!;
     if (r < 0) return e;
@@ -223,18 +224,18 @@ function payloadFor(type: string, v: CaseView, evidence: string[]): Record<strin
   const later = (days: number) => addCalendarDays(today(), days);
   switch (type) {
     case "REPORT_PROGRESS":
-      return { percent: Math.floor(Math.random() * 101), text: "已完成部分整改，正在组织复核", attachmentIds: evidence.slice(0, 1) };
+      return { percent: Math.floor(random() * 101), text: "已完成部分整改，正在组织复核", attachmentIds: evidence.slice(0, 1) };
     case "REQUEST_EXTENSION": {
       // Later than the deadline, and not in the past when the case is overdue already.
       const from = v.case.deadline && v.case.deadline > today() ? v.case.deadline : today();
-      return { deadline: addCalendarDays(from, 5 + Math.floor(Math.random() * 10)), reason: "施工周期受天气影响，申请延期" };
+      return { deadline: addCalendarDays(from, 5 + Math.floor(random() * 10)), reason: "施工周期受天气影响，申请延期" };
     }
     case "SUBMIT":
       return { summary: "已整改到位，申请销号", attachmentIds: evidence.slice(0, 2) };
     case "SUBMIT_RESULT":
       return { summary: "经现场核查，已责令整改", violationFound: chance(0.5), attachmentIds: evidence.slice(0, 1) };
     case "ASSIGN":
-      return { leadUnitId: v.case.leadUnitId ?? "", coUnitIds: [], deadline: later(3 + Math.floor(Math.random() * 20)) };
+      return { leadUnitId: v.case.leadUnitId ?? "", coUnitIds: [], deadline: later(3 + Math.floor(random() * 20)) };
     case "REJECT_EXTENSION":
     case "REJECT":
       return { reason: "材料不全，请补充后重新提交" };
@@ -245,7 +246,7 @@ function payloadFor(type: string, v: CaseView, evidence: string[]): Record<strin
     case "CLOSE":
       return { visitedOn: today(), visitMethod: "电话", satisfaction: "满意" };
     case "REOPEN":
-      return { reason: "回头看发现问题反弹", deadline: later(10 + Math.floor(Math.random() * 10)) };
+      return { reason: "回头看发现问题反弹", deadline: later(10 + Math.floor(random() * 10)) };
     default:
       return {};
   }
@@ -264,7 +265,7 @@ export interface UserPlan {
 export async function runUser(u: UserPlan, until: number): Promise<void> {
   const { client } = u;
   while (Date.now() < until) {
-    const r = Math.random();
+    const r = random();
     if (u.role === "unit") {
       if (r < 0.25) await list(client);
       else if (r < 0.45) await open(client, pick(u.cases).id);
@@ -276,7 +277,7 @@ export async function runUser(u: UserPlan, until: number): Promise<void> {
       else if (r < 0.5) await open(client, pick(u.cases).id);
       else await act(u, await officeCase(u), OFFICE_EVENTS);
     }
-    await sleep(100 + Math.random() * 300);
+    await sleep(100 + random() * 300);
   }
 }
 
@@ -284,7 +285,7 @@ const FILTERS = ["", "state=rectifying", "overdue=true", "behindSchedule=true", 
 const SORTS = ["-updatedAt", "deadline", "-createdAt"];
 
 async function list(c: Client): Promise<void> {
-  const q = [pick(FILTERS), `sort=${pick(SORTS)}`, `page=${1 + Math.floor(Math.random() * 3)}`, "pageSize=20"].filter(Boolean).join("&");
+  const q = [pick(FILTERS), `sort=${pick(SORTS)}`, `page=${1 + Math.floor(random() * 3)}`, "pageSize=20"].filter(Boolean).join("&");
   await c.send("list cases", "GET", `/api/cases?${encodeURI(q)}`);
 }
 

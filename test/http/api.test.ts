@@ -1,40 +1,35 @@
 import { expect } from "chai";
 import request from "supertest";
 import { Case, CaseHistory } from "../../src/db/models.ts";
-import { PNG, makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import { PNG, newInspection, type World } from "../support/fixtures.ts";
+import { testApp, type Signed } from "../support/http.ts";
 
 const METRICS_TOKEN = "metrics-token-for-tests";
 
 describe("HTTP API", () => {
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", env: { METRICS_TOKEN }, users: ["staff", "lead"] });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let staff: Signed;
-  let lead: Signed;
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w, { METRICS_TOKEN });
-    [staff, lead] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead")]);
+  let staff: Client;
+  let lead: Client;
+  beforeEach(() => {
+    ({ w, as: { staff, lead } } = t);
   });
-  afterEach(() => t.close());
-
-  const post = (s: Signed, url: string, body: unknown) => s.agent.post(url).set("X-CSRF-Token", s.csrf).send(body as object);
 
   it("walks a case through register, assign, sign, evidence upload and submit", async () => {
-    const created = await post(staff, "/api/cases", newInspection()).expect(201);
+    const created = await staff.post("/api/cases", newInspection()).expect(201);
     const id = created.body.id;
     expect(created.body).to.include({ ledgerNumber: "ZY2-01", state: "registered", version: 1 });
     expect(created.body).to.not.have.property("_id");
-    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 1 }).expect(200);
-    const sign = await post(lead, `/api/cases/${id}/events`, { type: "SIGN", expectedVersion: 2 }).expect(200);
+    await staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 1 }).expect(200);
+    const sign = await lead.post(`/api/cases/${id}/events`, { type: "SIGN", expectedVersion: 2 }).expect(200);
     expect(sign.body.case.state).to.equal("rectifying.working");
     const up = await lead.agent.post(`/api/cases/${id}/attachments`).set("X-CSRF-Token", lead.csrf).attach("file", PNG, "现场.png").expect(201);
     expect(up.body).to.include({ type: "image/png", size: PNG.length, name: "现场.png" });
     const file = await lead.agent.get(`/api/attachments/${up.body.id}`).expect(200);
     expect(file.headers["x-content-type-options"]).to.equal("nosniff");
     expect(file.headers["content-disposition"]).to.match(/^attachment;/);
-    await post(lead, `/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(200);
+    await lead.post(`/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(200);
     const detail = await lead.agent.get(`/api/cases/${id}`).expect(200);
     expect(detail.body.case.state).to.equal("verifying");
     expect(detail.body.history.map((h: { type: string }) => h.type)).to.deep.equal(["CREATE", "ASSIGN", "SIGN", "SUBMIT"]);
@@ -44,36 +39,36 @@ describe("HTTP API", () => {
   });
 
   it("refuses an event the state does not allow with 409 and the allowed events, and a stale version with 409 and the current one", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
-    const wrong = await post(staff, `/api/cases/${id}/events`, { type: "PASS" }).expect(409);
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
+    const wrong = await staff.post(`/api/cases/${id}/events`, { type: "PASS" }).expect(409);
     expect(wrong.body.error).to.deep.include({ code: "event_not_allowed" });
     expect(wrong.body.error.details.allowedEvents).to.deep.equal(["ASSIGN"]);
-    const stale = await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 7 }).expect(409);
+    const stale = await staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" }, expectedVersion: 7 }).expect(409);
     expect(stale.body.error).to.deep.include({ code: "version_conflict", details: { currentVersion: 1 } });
   });
 
   it("a unit's 申请销号 while its extension request is pending: the case says it is blocked and why, and a POST gets 409 with the reason", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
-    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
-    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
-    await post(lead, `/api/cases/${id}/events`, { type: "REQUEST_EXTENSION", payload: { deadline: "2026-08-31", reason: "设备未到" } }).expect(200);
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
+    await staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await lead.post(`/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    await lead.post(`/api/cases/${id}/events`, { type: "REQUEST_EXTENSION", payload: { deadline: "2026-08-31", reason: "设备未到" } }).expect(200);
     const reason = "延期申请尚待整改办审批，不能申请销号；如已办结，请先撤回延期申请";
     const detail = await lead.agent.get(`/api/cases/${id}`).expect(200);
     expect(detail.body.allowedEvents).to.have.members(["REPORT_PROGRESS", "WITHDRAW_EXTENSION"]);
     expect(detail.body.blockedEvents).to.deep.equal([{ type: "SUBMIT", reasons: [reason] }]);
     const up = await lead.agent.post(`/api/cases/${id}/attachments`).set("X-CSRF-Token", lead.csrf).attach("file", PNG, "现场.png").expect(201);
-    const refused = await post(lead, `/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(409);
+    const refused = await lead.post(`/api/cases/${id}/events`, { type: "SUBMIT", payload: { summary: "已完成", attachmentIds: [up.body.id] } }).expect(409);
     expect(refused.body.error).to.deep.include({ code: "event_not_allowed", message: reason });
     expect(refused.body.error.details.reasons).to.deep.equal([reason]);
   });
 
   it("50 parallel event POSTs with the same expectedVersion: one 200, 49 × 409", async function () {
     this.timeout(60_000);
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
-    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
-    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
+    await staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await lead.post(`/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => post(lead, `/api/cases/${id}/events`, { type: "REPORT_PROGRESS", payload: { percent: i, text: `第${i}次` }, expectedVersion: 3 })),
+      Array.from({ length: 50 }, (_, i) => lead.post(`/api/cases/${id}/events`, { type: "REPORT_PROGRESS", payload: { percent: i, text: `第${i}次` }, expectedVersion: 3 })),
     );
     expect(results.filter((r) => r.status === 200)).to.have.length(1);
     expect(results.filter((r) => r.status === 409 && r.body.error.code === "version_conflict")).to.have.length(49);
@@ -81,8 +76,8 @@ describe("HTTP API", () => {
   });
 
   it("applies a retried event with the same Idempotency-Key once", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
-    const send = () => post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).set("Idempotency-Key", "assign-0001");
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
+    const send = () => staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).set("Idempotency-Key", "assign-0001");
     const [a, b] = [await send().expect(200), await send().expect(200)];
     expect(a.body.replayed).to.equal(false);
     expect(b.body.replayed).to.equal(true);
@@ -95,12 +90,12 @@ describe("HTTP API", () => {
     expect(noToken.body.error.code).to.equal("csrf_invalid");
     const me = await lead.agent.get("/api/me").expect(200);
     expect(me.body).to.include({ role: "unit_user", unitId: w.units.lead, csrfToken: lead.csrf });
-    await post(lead, "/api/auth/logout", {}).expect(200);
+    await lead.post("/api/auth/logout", {}).expect(200);
     await lead.agent.get("/api/me").expect(401);
   });
 
   it("refuses a multipart request without the token wherever the route does not read it from the form", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
     for (const url of ["/api/auth/logout", `/api/cases/${id}/events`, "/api/notices/x/ack", "/api/notices/x/read", "/logout", "/notices/x/ack"]) {
       const res = await staff.agent.post(url).field("x", "1");
       expect(res.status, url).to.equal(403);
@@ -113,10 +108,10 @@ describe("HTTP API", () => {
   });
 
   it("the case page's action form keeps no file for an action the user may not take", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
-    await post(staff, `/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
-    await post(lead, `/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
-    const leader = await signIn(t.app, "leader");
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
+    await staff.post(`/api/cases/${id}/events`, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }).expect(200);
+    await lead.post(`/api/cases/${id}/events`, { type: "SIGN" }).expect(200);
+    const leader = await t.signIn("leader");
     const act = (s: Signed, type: string) =>
       s.agent.post(`/cases/${id}/actions/${type}?_csrf=${s.csrf}`).field("_csrf", s.csrf).field("percent", "50").field("text", "现场已整改").attach("attachmentIds", PNG, "现场.png");
     expect((await act(leader, "REPORT_PROGRESS")).status).to.equal(403);
@@ -139,17 +134,17 @@ describe("HTTP API", () => {
     expect(bad.body.error.code).to.equal("malformed_json");
     await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "application/json").send(JSON.stringify({ ...newInspection(), description: "长".repeat(400_000) })).expect(413);
     await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).set("Content-Type", "text/plain").send("kind=inspection").expect(415);
-    const missing = await post(staff, "/api/cases", { ...newInspection(), round: undefined }).expect(422);
+    const missing = await staff.post("/api/cases", { ...newInspection(), round: undefined }).expect(422);
     expect(missing.body.error).to.deep.include({ code: "invalid_fields" });
     expect(missing.body.error.details.fields).to.deep.equal([{ field: "round", message: "请填写督察轮次" }]);
     expect(await Case.countDocuments()).to.equal(0);
     // Fields the server owns are never taken from a body.
-    const extra = await post(staff, "/api/cases", { ...newInspection(), state: "closed", version: 9, leadUnitId: w.units.other, _id: "x" }).expect(201);
+    const extra = await staff.post("/api/cases", { ...newInspection(), state: "closed", version: 9, leadUnitId: w.units.other, _id: "x" }).expect(201);
     expect(extra.body).to.include({ state: "registered", version: 1, leadUnitId: null });
   });
 
   it("refuses a script renamed .jpg", async () => {
-    const id = (await post(staff, "/api/cases", newInspection()).expect(201)).body.id;
+    const id = (await staff.post("/api/cases", newInspection()).expect(201)).body.id;
     const res = await staff.agent
       .post(`/api/cases/${id}/attachments`)
       .set("X-CSRF-Token", staff.csrf)
@@ -173,7 +168,7 @@ describe("HTTP API", () => {
     const ready = await request(t.app).get("/readyz").expect(200);
     expect(ready.body.checks).to.deep.equal({ mongodb: true, redis: true });
     await staff.agent.get("/api/cases").expect(200);
-    const c = await post(staff, "/api/cases", newInspection()).expect(201);
+    const c = await staff.post("/api/cases", newInspection()).expect(201);
     await staff.agent.get(`/api/cases/${c.body.id}`).expect(200);
     // Metrics only with the configured token; off without one.
     await request(t.app).get("/metrics").expect(401);

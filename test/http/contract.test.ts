@@ -2,8 +2,8 @@ import { expect } from "chai";
 import request from "supertest";
 import { ISO_DATE, addCalendarDays } from "../../workflows/index.ts";
 import { notAfter } from "../../src/http/api.ts";
-import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import { newComplaint, newInspection } from "../support/fixtures.ts";
 
 type Doc = {
   paths: Record<string, Record<string, Op>>;
@@ -17,18 +17,13 @@ type Op = {
 };
 
 describe("API contract", () => {
-  let w: World;
-  let t: ReturnType<typeof testApp>;
-  let staff: Signed;
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", users: ["staff"], once: true });
+  let staff: Client;
   let doc: Doc;
   before(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    staff = await signIn(t.app, "staff");
+    staff = t.as.staff;
     doc = (await request(t.app).get("/api/openapi.json").expect(200)).body;
   });
-  after(() => t.close());
 
   const ops = () => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   const param = (path: string, method: string, name: string) => doc.paths[path]![method]!.parameters!.find((p) => p.name === name)!;
@@ -37,7 +32,7 @@ describe("API contract", () => {
     it("answer 405 with Allow listing the declared ones, as JSON, on every documented path", async () => {
       for (const [path, methods] of Object.entries(doc.paths)) {
         const url = path.replace("{id}", "6a0000000000000000000001");
-        const res = await staff.agent.delete(url).set("X-CSRF-Token", staff.csrf);
+        const res = await staff.delete(url);
         expect(res.status, `DELETE ${path}`).to.equal(405);
         const allow = String(res.headers.allow).split(", ");
         const declared = Object.keys(methods).map((m) => m.toUpperCase());
@@ -61,7 +56,7 @@ describe("API contract", () => {
       await staff.agent.head("/api/cases").expect(200);
       await request(t.app).post("/healthz").expect(405);
       for (const url of ["/api/nope", "/api/cases/a/b/c"]) {
-        expect((await staff.agent.delete(url).set("X-CSRF-Token", staff.csrf)).status, url).to.equal(404);
+        expect((await staff.delete(url)).status, url).to.equal(404);
         expect((await staff.agent.get(url)).status, url).to.equal(404);
       }
     });
@@ -168,13 +163,13 @@ describe("API contract", () => {
       expect(["   \t", "\u3000\ufeff", "\u0001\u0002", "", "题\u0000"].filter((x) => visible.test(x))).to.deep.equal([]);
       expect([" 题 ", "a", "\u00a0x\n"].filter((x) => !visible.test(x))).to.deep.equal([]);
       // The server refuses what the document refuses: blanks only, or more than maxLength as sent.
-      const blank = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), title: " \u3000 " }).expect(422);
+      const blank = await staff.post("/api/cases", { ...newInspection(), title: " \u3000 " }).expect(422);
       expect(blank.body.error.details.fields).to.deep.equal([{ field: "title", message: "请填写问题标题" }]);
-      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), title: ` ${"长".repeat(title.maxLength! - 1)} ` }).expect(422);
+      await staff.post("/api/cases", { ...newInspection(), title: ` ${"长".repeat(title.maxLength! - 1)} ` }).expect(422);
       // A ledger number in the complaints' format, blanks around it or not, is refused as the document's `not` says.
       const not = (inspection.properties.ledgerNumber as unknown as { not: { pattern: string } }).not.pattern;
       expect(new RegExp(not).test(" XF-2026-000001 ")).to.equal(true);
-      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), ledgerNumber: " XF-2026-000001 " }).expect(422);
+      await staff.post("/api/cases", { ...newInspection(), ledgerNumber: " XF-2026-000001 " }).expect(422);
     });
 
     it("bounds a complaint's receivedOn by the day the document was fetched, as the service does", async () => {
@@ -183,8 +178,8 @@ describe("API contract", () => {
       // The world's clock stands at 2026-03-02.
       expect(["2026-03-02", "2026-03-01", "2025-12-31", "2000-01-01"].filter((d) => !until.test(d))).to.deep.equal([]);
       expect(["2026-03-03", "2026-04-01", "2027-01-01", "2099-12-31"].filter((d) => until.test(d))).to.deep.equal([]);
-      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newComplaint(), receivedOn: "2026-03-03" }).expect(422);
-      await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newComplaint(), receivedOn: "2026-03-02" }).expect(201);
+      await staff.post("/api/cases", { ...newComplaint(), receivedOn: "2026-03-03" }).expect(422);
+      await staff.post("/api/cases", { ...newComplaint(), receivedOn: "2026-03-02" }).expect(201);
     });
 
     it("notAfter() is the strings of a date's shape up to it", () => {
@@ -197,7 +192,7 @@ describe("API contract", () => {
 
   describe("what schemathesis found", () => {
     it("NUL in a key of a JSON body is refused like NUL in a value (400)", async () => {
-      const res = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ ...newInspection(), "x\u0000y": 1 }).expect(400);
+      const res = await staff.post("/api/cases", { ...newInspection(), "x\u0000y": 1 }).expect(400);
       expect(res.body.error.code).to.equal("control_character");
     });
 

@@ -13,8 +13,9 @@ import { Case, CaseHistory, } from "../../src/db/models.ts";
 import { createApp } from "../../src/http/app.ts";
 import { queueConnection } from "../../src/queues.ts";
 import { loadRules } from "../../src/notices/rules.ts";
-import { makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
-import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
+import { newComplaint, newInspection, type World } from "../support/fixtures.ts";
+import { PASSWORD, testApp, type Signed } from "../support/http.ts";
 import { ledgerState } from "../support/ledger.ts";
 
 type Method = "get" | "post" | "put" | "patch";
@@ -35,12 +36,18 @@ async function flushLoginLimits(redis: Redis): Promise<void> {
 
 describe("HTTP input: operators in input never reach a query", function () {
   this.timeout(60_000);
+  const t = useApp({
+    start: "2026-03-02T09:00:00+08:00",
+    users: ["admin", "staff", "lead", "other"],
+    once: true,
+    ready: (fx) => flushLoginLimits(fx.redis),
+    teardown: (fx) => flushLoginLimits(fx.redis),
+  });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let admin: Signed;
-  let staff: Signed;
-  let lead: Signed;
-  let other: Signed;
+  let admin: Client;
+  let staff: Client;
+  let lead: Client;
+  let other: Client;
   /** A: lead unit, rectifying; B: other unit, rectifying; R: registered (not yet assigned). */
   const f = { A: "", B: "", R: "", notice: "", otherUserId: "", ruleId: "" };
 
@@ -48,30 +55,17 @@ describe("HTTP input: operators in input never reach a query", function () {
   const describeRes = (res: Res) => `${res.status} ${(res.text ?? "").slice(0, 300)}`;
 
   before(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    await flushLoginLimits(t.redis);
-    [admin, staff, lead, other] = (await Promise.all(["admin", "staff", "lead", "other"].map((u) => signIn(t.app, u)))) as [Signed, Signed, Signed, Signed];
+    ({ w, as: { admin, staff, lead, other } } = t);
     f.otherUserId = other.userId;
     f.ruleId = (await loadRules())[0]!.id;
-    const walk = async (n: number, title: string, unitId: string, unitUser: World["lead"]) => {
-      const c = await w.service.createCase({ ...newInspection(n), title }, w.office);
-      const id = c._id.toString();
-      await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: unitId, deadline: "2026-06-30" } }, w.office);
-      await w.service.applyEvent(id, { type: "SIGN" }, unitUser);
-      return id;
-    };
-    f.A = await walk(1, "城区部分燃煤锅炉淘汰不彻底", w.units.lead, w.lead);
-    f.B = await walk(2, "某河段黑臭水体治理后反弹", w.units.other, w.other);
+    const signed = async (n: number, title: string, unit: "lead" | "other") =>
+      (await walk(w, "inspection", "rectifying.working", { n, input: { title }, unit }))._id.toString();
+    f.A = await signed(1, "城区部分燃煤锅炉淘汰不彻底", "lead");
+    f.B = await signed(2, "某河段黑臭水体治理后反弹", "other");
     f.R = (await w.service.createCase({ ...newInspection(3), title: "工业园区(PM2.5)监测数据异常" }, w.office))._id.toString();
     await w.service.createCase(newComplaint(), w.office);
     const n = await as(staff, "post", `/api/cases/${f.A}/notices`).send({ level: "supervision", requirement: "请加快整改" }).expect(201);
     f.notice = n.body.id;
-  });
-  after(async () => {
-    await flushLoginLimits(t.redis);
-    await t.close();
   });
 
   it("login: operator objects are refused (400/422) and SQL-style strings are just wrong credentials (401)", async () => {

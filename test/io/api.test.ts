@@ -4,8 +4,9 @@ import type { Actor } from "../../workflows/index.ts";
 import { SORTS } from "../../src/cases/queries.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { checked, evidence, makeWorld, newComplaint, visited, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import { checked, evidence, newComplaint, visited, type World } from "../support/fixtures.ts";
+import type { Signed } from "../support/http.ts";
 import { ledgerState } from "../support/ledger.ts";
 import { csv, demoUnits, readXlsx, sampleRows, sampleText } from "./support.ts";
 
@@ -17,21 +18,22 @@ const binary = (res: Response, cb: (err: Error | null, body: Buffer) => void) =>
 };
 
 describe("import and export over HTTP", () => {
-  let w: World;
-  let t: ReturnType<typeof testApp>;
   let units: Map<string, string>;
-  let staff: Signed;
-  let lead: Signed;
-  let other: Signed;
-  let leader: Signed;
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    units = await demoUnits();
-    await makeUsers(w);
-    t = testApp(w);
-    [staff, lead, other, leader] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead"), signIn(t.app, "other"), signIn(t.app, "leader")]);
+  const t = useApp({
+    start: "2026-03-02T09:00:00+08:00",
+    users: ["staff", "lead", "other", "leader"],
+    setup: async () => {
+      units = await demoUnits();
+    },
   });
-  afterEach(() => t.close());
+  let w: World;
+  let staff: Client;
+  let lead: Client;
+  let other: Client;
+  let leader: Client;
+  beforeEach(() => {
+    ({ w, as: { staff, lead, other, leader } } = t);
+  });
 
   const upload = (s: Signed, data: Buffer | string, name: string, dryRun = false) =>
     s.agent
@@ -72,7 +74,7 @@ describe("import and export over HTTP", () => {
     expect(res.body.errors).to.have.length(1);
     expect(res.body.errors[0]).to.include({ row: 6, column: "牵头单位", cell: "E6", value: "市环保厅", message: "第 6 行“牵头单位”列：“市环保厅”不是已登记的单位" });
     expect(await Case.countDocuments()).to.equal(0);
-    const notAFile = await staff.agent.post("/api/imports").set("X-CSRF-Token", staff.csrf).attach("file", Buffer.from("hello"), "x.csv").expect(422);
+    const notAFile = await staff.post("/api/imports").attach("file", Buffer.from("hello"), "x.csv").expect(422);
     expect(notAFile.body.error.code).to.equal("import_bad_file");
   });
 

@@ -35,7 +35,13 @@ export interface BrowserHarness {
   anonymous(opts?: { viewport?: { width: number; height: number }; bypassCSP?: boolean }): Promise<Page>;
 }
 
-export function browserHarness(start?: () => string): BrowserHarness {
+/**
+ * The moment every browser test's world starts at unless it names its own: a fixed day, not the wall
+ * clock, so "today + 30 days" stays inside the years the shipped holiday calendar covers.
+ */
+export const BROWSER_START = "2026-03-02T09:00:00+08:00";
+
+export function browserHarness(start: () => string = () => BROWSER_START): BrowserHarness {
   let browser: Browser;
   let w: World;
   let t: ReturnType<typeof testApp>;
@@ -52,7 +58,7 @@ export function browserHarness(start?: () => string): BrowserHarness {
     await browser?.close();
   });
   beforeEach(async () => {
-    w = await makeWorld(start ? start() : new Date().toISOString());
+    w = await makeWorld(start());
     await makeUsers(w);
     t = testApp(w);
     server = t.app.listen(0, "127.0.0.1");

@@ -17,6 +17,20 @@ export interface Signed {
   userId: string;
 }
 
+type Test = ReturnType<ReturnType<typeof request.agent>["post"]>;
+
+/** A signed-in session whose writes carry its CSRF token. */
+export interface Client extends Signed {
+  get(url: string): Test;
+  /** JSON bodies, the token in X-CSRF-Token (a `csrf` of another session's, to test refusals). */
+  post(url: string, body?: unknown, csrf?: string): Test;
+  put(url: string, body?: unknown): Test;
+  patch(url: string, body?: unknown): Test;
+  delete(url: string): Test;
+  /** An HTML form post (urlencoded), the token in the _csrf field as the pages send it. */
+  form(url: string, fields: Record<string, string>): Test;
+}
+
 /** queues: what the 管理 queue page shows. */
 export function testApp(w: World, env: Record<string, string> = {}, queues: Queue[] = []) {
   const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
@@ -39,9 +53,24 @@ export async function makeUsers(w: World) {
   for (const [username, role, unitId] of users) await createUser({ username, displayName: username, password: PASSWORD, role: role as never, unitId });
 }
 
-export async function signIn(app: Parameters<typeof request.agent>[0], username: string): Promise<Signed> {
+export async function signIn(app: Parameters<typeof request.agent>[0], username: string): Promise<Client> {
   const agent = request.agent(app);
   const res = await agent.post("/api/auth/login").send({ username, password: PASSWORD });
   if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-  return { agent, csrf: res.body.csrfToken, userId: res.body.user.id };
+  const csrf: string = res.body.csrfToken;
+  const json = (t: Test, body: unknown, token = csrf) => {
+    const r = t.set("X-CSRF-Token", token);
+    return body === undefined ? r : r.send(body as object);
+  };
+  return {
+    agent,
+    csrf,
+    userId: res.body.user.id,
+    get: (url) => agent.get(url),
+    post: (url, body, token) => json(agent.post(url), body, token),
+    put: (url, body) => json(agent.put(url), body),
+    patch: (url, body) => json(agent.patch(url), body),
+    delete: (url) => json(agent.delete(url), undefined),
+    form: (url, fields) => agent.post(url).type("form").send({ _csrf: csrf, ...fields }),
+  };
 }

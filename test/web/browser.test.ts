@@ -4,7 +4,7 @@
  * Screenshots land in test-artifacts/screenshots/.
  */
 import { expect } from "chai";
-import { startOfDay } from "../../workflows/index.ts";
+import { addCalendarDays, shanghaiDate, startOfDay } from "../../workflows/index.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { Case, NoticeDelivery } from "../../src/db/models.ts";
@@ -41,7 +41,7 @@ describe("the web pages in a browser", function () {
     await office.page.goto(`${base}/cases/${id}`);
     await office.page.selectOption("#ASSIGN-leadUnitId", w.units.lead);
     await office.page.selectOption("#ASSIGN-coUnitIds", [w.units.co]);
-    const deadline = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const deadline = addCalendarDays(shanghaiDate(w.clock.now()), 30);
     await office.page.fill("#ASSIGN-deadline", deadline);
     await submitAction(office.page, "ASSIGN");
     expect(await stateOf(office.page)).to.contain("已交办");
@@ -82,7 +82,7 @@ describe("the web pages in a browser", function () {
     await office.page.goto(`${base}/cases/${id}`);
     // Passing records the office's 现场核查: who, when, the opinion and a photo.
     await office.page.fill("#PASS-checkedBy", "整改办张三、李四");
-    await office.page.fill("#PASS-checkedOn", new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10));
+    await office.page.fill("#PASS-checkedOn", shanghaiDate(w.clock.now()));
     await office.page.fill("#PASS-opinion", "现场核查：12台锅炉均已拆除");
     await office.page.setInputFiles("#PASS-attachmentIds", { name: "现场核查.png", mimeType: "image/png", buffer: PNG });
     await office.page.fill("#PASS-publicityDays", "5");
@@ -124,7 +124,7 @@ describe("the web pages in a browser", function () {
     w.clock.set(startOfDay("2026-12-31"));
     const notice = await issueByHand(c as never, { level: "supervision", requirement: "请于5个工作日内书面报告整改进展" }, w.office, w.clock);
     // Delivered to the inbox as the worker would (the delivery worker itself is tested elsewhere).
-    await NoticeDelivery.updateOne({ _id: `${notice._id}:inbox` }, { $set: { status: "sent", sentAt: new Date() } });
+    await NoticeDelivery.updateOne({ _id: `${notice._id}:inbox` }, { $set: { status: "sent", sentAt: w.clock.now() } });
     const office = await as("staff");
     await office.page.goto(`${base}/cases?kind=inspection&sort=ledgerNumber`);
     expect(await office.page.locator("table.grid tbody tr").count()).to.equal(3);

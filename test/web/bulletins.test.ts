@@ -9,8 +9,9 @@ import type { Response } from "superagent";
 import type { Actor } from "../../workflows/index.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { checked, evidence, makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
+import { checked, evidence, type World } from "../support/fixtures.ts";
+import type { Signed } from "../support/http.ts";
 import { readXlsx } from "../io/support.ts";
 
 const binary = (res: Response, cb: (err: Error | null, body: Buffer) => void) => {
@@ -22,9 +23,9 @@ const decoded = (html: string) => html.replaceAll("&#x3D;", "=").replaceAll("&am
 
 describe("issuing the 通报 over HTTP", function () {
   this.timeout(60_000);
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", once: true });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let as: Record<"staff" | "leader" | "lead" | "co", Signed>;
+  let as: Record<"staff" | "leader" | "lead" | "co", Client>;
   const cases: Record<string, CaseDoc> = {};
   const apply = async (k: string, type: string, actor: Actor, payload: Record<string, unknown> = {}) => {
     cases[k] = (await w.service.applyEvent(cases[k]!._id.toString(), { type, payload }, actor)).case;
@@ -32,17 +33,13 @@ describe("issuing the 通报 over HTTP", function () {
   let issueId = "";
 
   before(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    for (const [k, n, unit, who] of [
-      ["A", 1, w.units.lead, w.lead],
-      ["B", 2, w.units.lead, w.lead],
-      ["C", 3, w.units.co, w.co],
+    w = t.w;
+    for (const [k, n, unit] of [
+      ["A", 1, "lead"],
+      ["B", 2, "lead"],
+      ["C", 3, "co"],
     ] as const) {
-      cases[k] = await w.service.createCase(newInspection(n), w.office);
-      await apply(k, "ASSIGN", w.office, { leadUnitId: unit, coUnitIds: [], deadline: "2026-04-20" });
-      await apply(k, "SIGN", who);
+      cases[k] = await walk(w, "inspection", "rectifying.working", { n, unit, deadline: "2026-04-20" });
     }
     w.clock.set("2026-04-10T10:00:00+08:00");
     await apply("A", "REQUEST_EXTENSION", w.lead, { deadline: "2026-06-30", reason: "设备采购周期长" });
@@ -52,9 +49,8 @@ describe("issuing the 通报 over HTTP", function () {
       await sweeper.sweep();
     }
     w.clock.set("2026-05-06T10:00:00+08:00");
-    as = { staff: await signIn(t.app, "staff"), leader: await signIn(t.app, "leader"), lead: await signIn(t.app, "lead"), co: await signIn(t.app, "co") };
+    as = { staff: await t.signIn("staff"), leader: await t.signIn("leader"), lead: await t.signIn("lead"), co: await t.signIn("co") };
   });
-  after(() => t.close());
 
   it("the office's draft page offers 发布 behind a confirmation; leaders and units get no such form", async () => {
     const draft = await as.staff.agent.get("/bulletin?month=2026-04").expect(200);
@@ -69,11 +65,11 @@ describe("issuing the 通报 over HTTP", function () {
 
   it("发布 from the page: refused without the token or the confirmation, then issued as 第1期 with the office and the date", async () => {
     await as.staff.agent.post("/bulletin/issue").type("form").send({ month: "2026-04", confirm: "on" }).expect(403);
-    const unconfirmed = await as.staff.agent.post("/bulletin/issue").type("form").send({ _csrf: as.staff.csrf, month: "2026-04" }).expect(422);
+    const unconfirmed = await as.staff.form("/bulletin/issue", { month: "2026-04" }).expect(422);
     expect(unconfirmed.text).to.contain("请先勾选");
-    await as.co.agent.post("/bulletin/issue").type("form").send({ _csrf: as.co.csrf, month: "2026-04", confirm: "on" }).expect(403);
+    await as.co.form("/bulletin/issue", { month: "2026-04", confirm: "on" }).expect(403);
     expect((await as.staff.agent.get("/api/bulletins?year=2026").expect(200)).body.items).to.deep.equal([]);
-    const done = await as.staff.agent.post("/bulletin/issue").type("form").send({ _csrf: as.staff.csrf, month: "2026-04", confirm: "on" }).expect(303);
+    const done = await as.staff.form("/bulletin/issue", { month: "2026-04", confirm: "on" }).expect(303);
     issueId = /\/bulletin\?issue=([0-9a-f]{24})$/.exec(done.headers.location!)![1]!;
     const page = await as.staff.agent.get(`/bulletin?issue=${issueId}`).expect(200);
     expect(page.text).to.contain("2026年第1期").and.contain("市生态环境保护督察整改工作领导小组办公室").and.contain("2026年5月6日").and.not.contain("草稿（未发布）");
@@ -81,21 +77,20 @@ describe("issuing the 通报 over HTTP", function () {
     // The month's address now reads the issue.
     expect((await as.staff.agent.get("/bulletin?month=2026-04").expect(200)).text).to.equal(page.text);
     // Pressing again is refused in words, and the draft page says what to do instead.
-    const again = await as.staff.agent.post("/bulletin/issue").type("form").send({ _csrf: as.staff.csrf, month: "2026-04", confirm: "on" }).expect(409);
+    const again = await as.staff.form("/bulletin/issue", { month: "2026-04", confirm: "on" }).expect(409);
     expect(again.text).to.contain("2026年4月的通报已发布（2026年第1期）");
     const live = await as.staff.agent.get("/bulletin?month=2026-04&draft=true").expect(200);
     expect(live.text).to.contain("草稿（未发布）").and.contain("发布更正通报（更正 2026年第1期）").and.contain(`name="corrects" value="${issueId}"`);
   });
 
   it("POST /api/bulletins: the office only, with CSRF; a second issue of a month is refused, another month takes the next number", async () => {
-    const post = (s: Signed, body: unknown, csrf = s.csrf) => s.agent.post("/api/bulletins").set("X-CSRF-Token", csrf).send(body as object);
-    await post(as.leader, { month: "2026-03" }).expect(403);
-    await post(as.co, { month: "2026-03" }).expect(403);
-    await post(as.staff, { month: "2026-03" }, "wrong").expect(403);
-    const twice = await post(as.staff, { month: "2026-04" }).expect(409);
+    await as.leader.post("/api/bulletins", { month: "2026-03" }).expect(403);
+    await as.co.post("/api/bulletins", { month: "2026-03" }).expect(403);
+    await as.staff.post("/api/bulletins", { month: "2026-03" }, "wrong").expect(403);
+    const twice = await as.staff.post("/api/bulletins", { month: "2026-04" }).expect(409);
     expect(twice.body.error.message).to.contain("已发布（2026年第1期）");
-    expect((await post(as.staff, { month: "2026-04", corrects: issueId }).expect(422)).body.error.message).to.contain("请填写更正说明");
-    const march = await post(as.staff, { month: "2026-03" }).expect(201);
+    expect((await as.staff.post("/api/bulletins", { month: "2026-04", corrects: issueId }).expect(422)).body.error.message).to.contain("请填写更正说明");
+    const march = await as.staff.post("/api/bulletins", { month: "2026-03" }).expect(201);
     expect(march.body).to.include({ number: 2, label: "2026年第2期", month: "2026-03", issuedOn: "2026-05-06" });
     const list = (await as.co.agent.get("/api/bulletins?year=2026").expect(200)).body;
     expect(list.items.map((i: { label: string; month: string }) => `${i.label} ${i.month}`)).to.deep.equal(["2026年第1期 2026-04", "2026年第2期 2026-03"]);
@@ -168,7 +163,7 @@ describe("issuing the 通报 over HTTP", function () {
   });
 
   it("a correction from the draft page names the issue it corrects and says why; the first is marked as corrected", async () => {
-    const noNote = await as.staff.agent.post("/bulletin/issue").type("form").send({ _csrf: as.staff.csrf, month: "2026-04", corrects: issueId, confirm: "on" }).expect(422);
+    const noNote = await as.staff.form("/bulletin/issue", { month: "2026-04", corrects: issueId, confirm: "on" }).expect(422);
     expect(noNote.text).to.contain("请填写更正说明");
     const done = await as.staff.agent
       .post("/bulletin/issue")

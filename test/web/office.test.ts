@@ -8,13 +8,13 @@ import { expect } from "chai";
 import { createRequire } from "node:module";
 import mongoose from "mongoose";
 import type { Page } from "playwright-core";
+import { addCalendarDays, shanghaiDate } from "../../workflows/index.ts";
 import { Case, Notice } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { PNG, newComplaint, newInspection } from "../support/fixtures.ts";
 import { DESK, PHONE, SHOTS, browserHarness } from "../support/browser.ts";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 describe("the office and the liaison in a browser", function () {
   this.timeout(180_000);
@@ -28,6 +28,8 @@ describe("the office and the liaison in a browser", function () {
     w = h.w;
     base = h.base;
   });
+  /** The day `days` after the world's today (its clock's day in China). */
+  const future = (days: number) => addCalendarDays(shanghaiDate(w.clock.now()), days);
 
   const submit = async (page: Page, selector: string) => {
     await Promise.all([page.waitForNavigation(), page.click(selector)]);
@@ -125,7 +127,9 @@ describe("the office and the liaison in a browser", function () {
     const errors = await page.textContent("#import-errors");
     expect(errors).to.contain("4").and.contain("牵头单位").and.contain("市环保厅");
     expect(await page.locator("#confirm-import").count()).to.equal(0);
-    expect(await page.locator(".progress-log progress").count()).to.be.at.least(0);
+    // The streamed log ends with its last step; no progress bar is left showing once the check is done.
+    expect((await page.textContent(".progress-log p.step:last-child"))?.trim()).to.equal("已完成");
+    expect(await page.locator(".progress-log progress:visible").count()).to.equal(0);
     await page.screenshot({ path: `${SHOTS}/import-bad-rows-1440.png`, fullPage: true });
     expect(await Case.countDocuments({})).to.equal(0);
 
@@ -214,7 +218,7 @@ describe("the office and the liaison in a browser", function () {
     await office.selectOption("#notice-level", "supervision");
     await office.fill("#notice-requirement", "请于5个工作日内书面报告整改进展");
     await submit(office, '#manual-notice button[type="submit"]');
-    const year = new Date().getFullYear();
+    const year = Number(shanghaiDate(w.clock.now()).slice(0, 4));
     expect(await office.textContent("#flash")).to.match(new RegExp(`已发出通知（督办〔${year}〕\\d+号）`));
     expect(await office.textContent("#case-notices")).to.contain("督办通知").and.contain(`督办〔${year}〕`);
     await office.screenshot({ path: `${SHOTS}/manual-notice-1440.png`, fullPage: true });

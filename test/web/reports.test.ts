@@ -8,8 +8,8 @@ import { addCalendarDays, startOfDay, type Actor } from "../../workflows/index.t
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
+import type { World } from "../support/fixtures.ts";
 import { readXlsx } from "../io/support.ts";
 
 /** supertest: the body as a Buffer (for .xlsx downloads). */
@@ -26,24 +26,20 @@ const beforeWorkdays = (date: string, n: number) => startOfDay(cal.addWorkdays(d
 
 describe("考评 and 通报 pages", function () {
   this.timeout(60_000);
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", once: true });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let as: Record<"staff" | "leader" | "lead" | "co" | "other", Signed>;
+  let as: Record<"staff" | "leader" | "lead" | "co" | "other", Client>;
   const cases: CaseDoc[] = [];
 
   const apply = (c: CaseDoc, type: string, actor: Actor, payload: Record<string, unknown> = {}) =>
     w.service.applyEvent(c._id.toString(), { type, payload }, actor).then((r) => r.case);
 
   before(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
+    w = t.w;
     // Two items of 市生态环境局 (lead), one of 市水务局 (co); every one late at the end of April.
-    for (const [n, unit, actor] of [[1, w.units.lead, w.lead], [2, w.units.lead, w.lead], [3, w.units.co, w.co]] as const) {
-      let c = await w.service.createCase(newInspection(n), w.office);
-      c = await apply(c, "ASSIGN", w.office, { leadUnitId: unit, coUnitIds: [], deadline: "2026-04-30" });
-      c = await apply(c, "SIGN", actor);
-      cases.push(await apply(c, "REPORT_PROGRESS", actor, { percent: 95, text: "收尾" }));
+    for (const [n, unit] of [[1, "lead"], [2, "lead"], [3, "co"]] as const) {
+      const c = await walk(w, "inspection", "rectifying.working", { n, unit, deadline: "2026-04-30" });
+      cases.push(await apply(c, "REPORT_PROGRESS", w[unit], { percent: 95, text: "收尾" }));
     }
     const sweeper = new NoticeSweeper(w.service, w.clock);
     for (const at of [beforeWorkdays("2026-04-30", 5), beforeWorkdays("2026-04-30", 2), startOfDay("2026-05-01")]) {
@@ -52,14 +48,13 @@ describe("考评 and 通报 pages", function () {
     }
     w.clock.set(startOfDay(addCalendarDays("2026-05-01", 20)));
     as = {
-      staff: await signIn(t.app, "staff"),
-      leader: await signIn(t.app, "leader"),
-      lead: await signIn(t.app, "lead"),
-      co: await signIn(t.app, "co"),
-      other: await signIn(t.app, "other"),
+      staff: await t.signIn("staff"),
+      leader: await t.signIn("leader"),
+      lead: await t.signIn("lead"),
+      co: await t.signIn("co"),
+      other: await t.signIn("other"),
     };
   });
-  after(() => t.close());
 
   it("the scorecard links each figure to the notices and cases behind it", async () => {
     const page = await as.staff.agent.get("/scorecard?from=2026-01-01&to=2026-12-31");
