@@ -28,7 +28,8 @@ describe("the morning digest", () => {
   beforeEach(async () => {
     w = await makeWorld("2026-02-02T10:00:00+08:00");
     await Digest.deleteMany({});
-    await User.deleteMany({ username: "digest-leader" });
+    // Every active leader gets a digest: only this test's one.
+    await User.deleteMany({ role: "leader" });
     leaderId = (await User.create({ username: "digest-leader", displayName: "分管副市长", role: "leader", passwordHash: "x" }))._id.toString();
   });
   afterEach(async () => {
