@@ -21,7 +21,7 @@ import { CaseSchedule, NoticeDelivery, SweepState, Unit } from "../src/db/models
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { seedRules } from "../src/notices/rules.ts";
 import { QUEUES, makeQueue } from "../src/queues.ts";
-import { fakeFeishu } from "../test/support/fakes.ts";
+import { busiest, fakeFeishu } from "../test/support/fakes.ts";
 import { startSmtp } from "../test/support/receivers.ts";
 import { fmt } from "../bench/lib.ts";
 import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNoticePerKey, robotDelivered, type Check } from "./soak/checks.ts";
@@ -91,10 +91,12 @@ const smtp = await startSmtp();
 const hooks = await WebhookReceiver.start();
 const setup0 = Date.now();
 const ledger = await seedLedger({ cases: sizes.cases, walked: sizes.walked, password, webhook: (p) => hooks.url(p) });
-// One rate-limited robot: a 飞书 fake that refuses beyond 5 a second and 100 a minute, for one unit.
+// One rate-limited robot: a 飞书 fake that refuses beyond 5 a second and 100 a minute, the group robot of
+// the units the load acts for (one group for several units, as a district's), so its limit is reached.
 const FEISHU_HOOK = "0c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
 const feishu = await fakeFeishu({ [FEISHU_HOOK]: "soakFeishuSecret0123" });
-await Unit.updateOne({ _id: ledger.units.get("sthjj") }, { $set: { "notify.feishu": { hook: FEISHU_HOOK, secret: "soakFeishuSecret0123" } } });
+const robotUnits = ACTIVE_UNITS.map((code) => ledger.units.get(code)!);
+await Unit.updateMany({ _id: mongoose.trusted({ $in: robotUnits }) }, { $set: { "notify.feishu": { hook: FEISHU_HOOK, secret: "soakFeishuSecret0123" } } });
 console.log(`ledger: ${sizes.cases} cases (${ledger.walked.length} walked through the case service) in ${fmt((Date.now() - setup0) / 1000)} s`);
 
 const env = {
@@ -282,6 +284,7 @@ checks.push(
     "feishu",
     feishu.accepted().map((r) => robotNotice((r.json?.content as { text?: string } | undefined)?.text)),
     feishu.requests.filter((r) => r.code === 11232 || r.code === 9499).length,
+    busiest(feishu.requests.map((r) => r.at), 1000),
   ),
 );
 checks.push(...(await ledgerVerifies()));

@@ -143,9 +143,10 @@ export async function ledgerVerifies(): Promise<Check[]> {
 /**
  * The rate-limited robot (a fake 飞书 robot that refuses beyond 5 a second and 100 a minute): nothing left
  * pending, every delivery the ledger calls sent accepted by the fake, none accepted twice. `accepted`: the
- * notice ids of the messages it accepted (with repeats); `refused`: how many it refused for rate.
+ * notice ids of the messages it accepted (with repeats); `refused`: how many it refused for rate; `busiestSecond`:
+ * the most requests it saw in any second.
  */
-export async function robotDelivered(channel: "wecom" | "dingtalk" | "feishu", accepted: string[], refused: number): Promise<Check> {
+export async function robotDelivered(channel: "wecom" | "dingtalk" | "feishu", accepted: string[], refused: number, busiestSecond: number): Promise<Check> {
   const rows = await NoticeDelivery.find({ channel }, { noticeId: 1, status: 1, attempts: 1, lastError: 1 }).lean();
   const by = (status: string) => rows.filter((r) => r.status === status);
   const got = new Set(accepted);
@@ -157,6 +158,6 @@ export async function robotDelivered(channel: "wecom" | "dingtalk" | "feishu", a
   return {
     what: "the rate-limited robot: nothing lost, nothing sent twice",
     ok: !lost.length && !pending.length && !failed.length && !twice.length && by("sent").length > 0,
-    detail: `${channel} deliveries: ${by("sent").length} sent, ${accepted.length} accepted by the robot, ${refused} refused for rate (retried), ${skipped} below the instant level (left for the digest)${sample([...lost, ...pending, ...failed, ...twice])}`,
+    detail: `${channel} deliveries: ${by("sent").length} sent, ${accepted.length} accepted by the robot, ${refused} refused for rate (retried), at most ${busiestSecond} in one second, ${skipped} below the instant level (left for the digest)${sample([...lost, ...pending, ...failed, ...twice])}`,
   };
 }
