@@ -3,7 +3,8 @@
  * The product run as production runs it, under faults: a TLS terminator (https, a certificate made at
  * start) and nginx in front of 2 web processes (COOKIE_SECURE=1, TRUST_PROXY=2), 3 workers, a
  * ledger of --cases cases, a mixed load of office and unit users for --seconds while the sweep issues
- * notices; meanwhile one worker and one web process are SIGKILLed and started again and Redis is
+ * notices (one unit's also to a rate-limited 飞书 robot, a fake that refuses beyond its limit); meanwhile
+ * one worker and one web process are SIGKILLed and started again and Redis is
  * restarted. Then the ledger is checked (scripts/soak/checks.ts) and the figures printed. Exit 1 when a
  * check fails. `npm run soak` runs it under scripts/with-services.sh (Redis and the MongoDB-compatible
  * server, as the tests); it works in its own database (`<db>_soak`, dropped first) and queue prefix.
@@ -16,13 +17,14 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { loadConfig } from "../src/config.ts";
-import { CaseSchedule, NoticeDelivery, SweepState } from "../src/db/models.ts";
+import { CaseSchedule, NoticeDelivery, SweepState, Unit } from "../src/db/models.ts";
 import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { seedRules } from "../src/notices/rules.ts";
 import { QUEUES, makeQueue } from "../src/queues.ts";
+import { busiest, fakeFeishu } from "../test/support/fakes.ts";
 import { startSmtp } from "../test/support/receivers.ts";
 import { fmt } from "../bench/lib.ts";
-import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNoticePerKey, type Check } from "./soak/checks.ts";
+import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNoticePerKey, robotDelivered, type Check } from "./soak/checks.ts";
 import { Cluster, Nginx, RedisControl, Timeline, WebhookReceiver } from "./soak/cluster.ts";
 import { ACTIVE_UNITS, scheduleAll, seedLedger } from "./soak/ledger.ts";
 import { Client, Recorder, runUser, type Kind, type UserPlan } from "./soak/load.ts";
@@ -95,6 +97,12 @@ const smtp = await startSmtp();
 const hooks = await WebhookReceiver.start();
 const setup0 = Date.now();
 const ledger = await seedLedger({ cases: sizes.cases, walked: sizes.walked, password, webhook: (p) => hooks.url(p) });
+// One rate-limited robot: a 飞书 fake that refuses beyond 5 a second and 100 a minute, the group robot of
+// the units the load acts for (one group for several units, as a district's), so its limit is reached.
+const FEISHU_HOOK = "0c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
+const feishu = await fakeFeishu({ [FEISHU_HOOK]: "soakFeishuSecret0123" });
+const robotUnits = ACTIVE_UNITS.map((code) => ledger.units.get(code)!);
+await Unit.updateMany({ _id: mongoose.trusted({ $in: robotUnits }) }, { $set: { "notify.feishu": { hook: FEISHU_HOOK, secret: "soakFeishuSecret0123" } } });
 console.log(`ledger: ${sizes.cases} cases (${ledger.walked.length} walked through the case service) in ${fmt((Date.now() - setup0) / 1000)} s`);
 
 const env = {
@@ -110,6 +118,7 @@ const env = {
   COOKIE_SECURE: "1",
   METRICS_TOKEN,
   SMTP_URL: smtp.url,
+  FEISHU_BASE_URL: feishu.base,
   // The sweep's cron with seconds (BullMQ takes a 6-field pattern), so a short run sees many passes.
   SWEEP_CRON: `*/${sizes.sweepEvery} * * * * *`,
   SCHEDULER_WATCHDOG_MS: "5000",
@@ -275,6 +284,15 @@ checks.push(await dueIssued(loadEnd));
 checks.push(
   ...(await deliveriesSettled(DELIVERY_ATTEMPTS, { emails: smtp.accepted.map((m) => m.noticeId ?? ""), webhooks: [...hooks.received.values()].flatMap((r) => r.ok) })),
 );
+const robotNotice = (text: unknown) => decodeURIComponent(/\/notices\/([^/\s]+)\/print$/.exec(String(text ?? ""))?.[1] ?? "?");
+checks.push(
+  await robotDelivered(
+    "feishu",
+    feishu.accepted().map((r) => robotNotice((r.json?.content as { text?: string } | undefined)?.text)),
+    feishu.requests.filter((r) => r.code === 11232 || r.code === 9499).length,
+    busiest(feishu.requests.map((r) => r.at), 1000),
+  ),
+);
 checks.push(...(await ledgerVerifies()));
 const bothWebs = [...rec.upstreamsBySession.values()].filter((s) => new Set([...s].map((u) => u.split(":").pop())).size >= 2).length;
 const idemOk = probes.idempotency.filter((p) => p === "ok").length;
@@ -352,6 +370,7 @@ const failed = checks.filter((c) => !c.ok);
 if (failed.length) console.log(`\nprocess output (warnings and errors):\n${cluster.logs().slice(-8000)}`);
 await smtp.close();
 await hooks.close();
+await feishu.close();
 await disconnectDb();
 rmSync(runDir, { recursive: true, force: true });
 process.exit(failed.length ? 1 : 0);

@@ -73,6 +73,18 @@ const schema = z.object({
   /** The approved template's text with ${unit} ${level} ${ledger} ${title} ${deadline}: for the segment count. */
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the provider's template placeholders, not ours
   SMS_TEMPLATE_TEXT: z.string().min(1).default("${unit}：${level}，${ledger}“${title}”，办理期限${deadline}。请登录整改系统查看处理。"),
+  /**
+   * The morning digest (docs/channels.md, 七、晨间汇总): each working morning at this time (HH:MM, Asia/Shanghai)
+   * every unit, the office and each leader get one message of what awaits them; "off": none, and every
+   * level goes to robots and SMS at once.
+   */
+  DIGEST_TIME: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, { error: "DIGEST_TIME is HH:MM (Asia/Shanghai), e.g. 08:30, or off" }).default("08:30"),
+  /** "Due soon" in the digest: the deadline within this many working days. */
+  DIGEST_DUE_WORKDAYS: z.coerce.number().int().min(1).max(30).default(3),
+  /** Items listed (linked) per section of a digest; the counts are whole. */
+  DIGEST_ITEMS: z.coerce.number().int().min(1).max(20).default(5),
+  /** Robots and SMS get a notice of this level or higher (LEVEL_RANK) one by one; lower ones wait for the digest. "all": every level. */
+  DIGEST_INSTANT_LEVEL: z.enum(["all", "red", "supervision", "escalation"], { error: "DIGEST_INSTANT_LEVEL is all, red, supervision or escalation" }).default("red"),
   /** The worker touches this file every 30 s; a container health check reads its age. */
   HEARTBEAT_FILE: z.string().optional(),
   /** How often the worker re-asserts the sweep schedule in Redis (restores it after Redis lost it). */

@@ -13,6 +13,8 @@ import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { CaseService } from "./cases/service.ts";
 import { log } from "./log.ts";
+import { DigestIssuer, digestSettings } from "./notices/digest.ts";
+import { setInstantLevel } from "./notices/instant.ts";
 import { NoticeDeliverer, enqueueDeliveries, jobIdOf, pendingDeliveries, pendingSince, type DeliveryOptions } from "./notices/delivery.ts";
 import type { Channel } from "./notices/issuer.ts";
 import { seedRules } from "./notices/rules.ts";
@@ -74,6 +76,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
     return c;
   };
   setDefaultOffice(config.ISSUING_OFFICE);
+  setInstantLevel(config);
   const check = queueConnection(redisUrl);
   try {
     await assertNoEviction(check);
@@ -89,6 +92,8 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const deliveryQueue = makeQueue(QUEUES.delivery, deliveryConnection, prefix);
   const sweepQueue = makeQueue(QUEUES.sweep, conn(queueConnection(redisUrl)), prefix);
   const opts = deliveryOptions(config);
+  // The morning digest rides on the sweep's passes, so it catches up as the sweep does (digest.ts).
+  const digests = new DigestIssuer(digestSettings(config), clock, (pending) => enqueueDeliveries(deliveryQueue, pending, opts));
   const sweeper = new NoticeSweeper(new CaseService(clock), clock, async (notices) => {
     await enqueueDeliveries(deliveryQueue, notices.flatMap((n) => n.deliveries ?? []), opts);
   });
@@ -154,9 +159,10 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
       const t0 = performance.now();
       const r = await sweeper.sweep();
       counters?.swept((performance.now() - t0) / 1000, r.issued.map((n) => n.level));
+      const digested = await digests.run().catch((err: Error) => log.error({ err: err.message }, "morning digest failed: tried again at the next pass"));
       const requeued = await requeueNowAndThen();
       if (r.more) await sweepQueue.add("sweep", {}, { removeOnComplete: true, removeOnFail: 100 });
-      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued, more: r.more };
+      return { cases: r.cases, issued: r.issued.length, superseded: r.superseded.length, publicityEnded: r.publicityEnded.length, problems: r.problems.length, requeued, more: r.more, digests: digested ? digested.issued.length : 0 };
     },
     { connection: conn(workerConnection(redisUrl)), prefix, name, concurrency: 1 },
   );

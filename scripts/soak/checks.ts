@@ -139,3 +139,25 @@ export async function ledgerVerifies(): Promise<Check[]> {
     },
   ];
 }
+
+/**
+ * The rate-limited robot (a fake 飞书 robot that refuses beyond 5 a second and 100 a minute): nothing left
+ * pending, every delivery the ledger calls sent accepted by the fake, none accepted twice. `accepted`: the
+ * notice ids of the messages it accepted (with repeats); `refused`: how many it refused for rate; `busiestSecond`:
+ * the most requests it saw in any second.
+ */
+export async function robotDelivered(channel: "wecom" | "dingtalk" | "feishu", accepted: string[], refused: number, busiestSecond: number): Promise<Check> {
+  const rows = await NoticeDelivery.find({ channel }, { noticeId: 1, status: 1, attempts: 1, lastError: 1 }).lean();
+  const by = (status: string) => rows.filter((r) => r.status === status);
+  const got = new Set(accepted);
+  const lost = by("sent").filter((r) => !got.has(r.noticeId)).map((r) => `${r._id} sent but not at the robot`);
+  const pending = by("pending").map((r) => `${r._id} pending`);
+  const failed = by("failed").map((r) => `${r._id} failed: ${r.lastError}`);
+  const twice = [...got].filter((id) => accepted.indexOf(id) !== accepted.lastIndexOf(id)).map((id) => `${id} accepted twice`);
+  const skipped = by("skipped").length;
+  return {
+    what: "the rate-limited robot: nothing lost, nothing sent twice",
+    ok: !lost.length && !pending.length && !failed.length && !twice.length && by("sent").length > 0,
+    detail: `${channel} deliveries: ${by("sent").length} sent, ${accepted.length} accepted by the robot, ${refused} refused for rate (retried), at most ${busiestSecond} in one second, ${skipped} below the instant level (left for the digest)${sample([...lost, ...pending, ...failed, ...twice])}`,
+  };
+}

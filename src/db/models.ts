@@ -306,6 +306,27 @@ noticeDeliverySchema.index({ noticeId: 1 });
 noticeDeliverySchema.index({ unitId: 1, channel: 1, status: 1 });
 
 /**
+ * A morning digest (src/notices/digest.ts): what one recipient (a unit, the office, a leader) had waiting
+ * on one working day, as listed then. `digest-<day>-<recipient>`: one per recipient and day, however many
+ * workers and passes issue it. Its channels are NoticeDelivery documents `<digestId>:<channel>`.
+ */
+const digestSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    day: { type: String, required: true },
+    recipient: { type: new Schema({ key: String, kind: String, name: String, unitId: { type: String, default: null } }, { _id: false }), required: true },
+    sections: { type: [Schema.Types.Mixed], default: [] },
+    /** Nothing awaited the recipient: recorded, not sent. */
+    empty: { type: Boolean, default: false },
+    /** Why nothing was sent though something awaited (no channel configured), or null. */
+    note: { type: String, default: null },
+    issuedAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false, collection: "digests" },
+);
+digestSchema.index({ day: 1, "recipient.key": 1 }, { unique: true });
+
+/**
  * A notice: keyed `<caseId>-<ruleId>-r<revision>` (manual ones: `<caseId>-manual-<uuid>`), so one
  * per key. Written once when issued (and numbered right after); delivery state lives in
  * NoticeDelivery, receipts are the addressee's alone.
@@ -422,6 +443,7 @@ export const CalendarYear = mongoose.model("CalendarYear", calendarYearSchema);
 export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
 export const Notice = mongoose.model("Notice", noticeSchema);
 export const NoticeDelivery = mongoose.model("NoticeDelivery", noticeDeliverySchema);
+export const Digest = mongoose.model("Digest", digestSchema);
 export const NoticeTextModel = mongoose.model("NoticeText", noticeTextSchema);
 export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
 export const BulletinIssue = mongoose.model("BulletinIssue", bulletinIssueSchema);

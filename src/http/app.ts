@@ -33,6 +33,7 @@ import { navCounts, pageRouter } from "./pages/index.ts";
 import { meOf, render, requireActor } from "./pages/render.ts";
 import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
+import { setInstantLevel } from "../notices/instant.ts";
 import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { caseRoutes } from "./routes/cases.ts";
@@ -174,6 +175,7 @@ function healthApi(deps: AppDeps): Api {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   setDefaultOffice(config.ISSUING_OFFICE);
+  setInstantLevel(config);
   const app = express();
   app.disable("x-powered-by");
   viewEngine(app);

@@ -80,11 +80,12 @@ export interface RobotRequest {
   target: string;
 }
 
-interface Text {
+export interface RobotText {
   subject: string;
   paragraphs: string[];
   link: string;
 }
+type Text = RobotText;
 
 /** The notice as robots say it: subject, the document's paragraphs, the link. */
 export function textOf(n: NoticeRecord, doc: Pick<NoticeDocument, "paragraphs"> | null, link: string): Text {

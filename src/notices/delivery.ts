@@ -12,7 +12,9 @@ import mongoose from "mongoose";
 import nodemailer, { type Transporter } from "nodemailer";
 import { inState } from "../../workflows/index.ts";
 import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
-import { ProviderError, ROBOTS, noticeLink, robotRequest, textOf, type ProviderUrls, type RobotName } from "./channels.ts";
+import { ProviderError, ROBOTS, noticeLink, robotRequest, textOf, type ProviderUrls, type RobotName, type RobotText } from "./channels.ts";
+import { digestText, findDigest, isDigestId, type DigestRecord } from "./digest.ts";
+import { digestRecipients } from "./digest-recipients.ts";
 import type { Channel, NoticeRecord } from "./issuer.ts";
 import { documentOf, noticeSubject, renderNoticeDocument } from "./render.ts";
 import { RobotLimiter } from "./robot-limits.ts";
@@ -107,17 +109,19 @@ export class NoticeDeliverer {
     const delivery = await NoticeDelivery.findById(_id).lean();
     if (!delivery) return "no such delivery";
     if (delivery.status !== "pending") return `already ${delivery.status}`;
-    const notice = await Notice.findById(noticeId).lean<NoticeRecord>();
-    if (!notice) return "notice not issued (yet)";
-    const c = await Case.findById(notice.caseId).lean<CaseDoc>();
-    const stale = await staleReason(notice, c);
+    // A morning digest is sent as it was listed (digest.ts); it has no case to have moved on.
+    const digest = isDigestId(noticeId) ? await findDigest(noticeId) : null;
+    if (isDigestId(noticeId) && !digest) return "digest not issued (yet)";
+    const notice = digest ? null : await Notice.findById(noticeId).lean<NoticeRecord>();
+    if (!digest && !notice) return "notice not issued (yet)";
+    const stale = notice ? await staleReason(notice, await Case.findById(notice.caseId).lean<CaseDoc>()) : null;
     if (stale) {
       await NoticeDelivery.updateOne({ _id }, { $set: { status: "cancelled", cancelReason: stale } });
       return `cancelled: ${stale}`;
     }
     const attempts = (delivery.attempts ?? 0) + 1;
     try {
-      const target = await this.send(notice, channel, job, token, delivery.dispatchedAt ?? null);
+      const target = digest ? await this.sendDigest(digest, channel, job, token) : await this.send(notice!, channel, job, token, delivery.dispatchedAt ?? null);
       await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts, waitUntil: null } });
       return `sent to ${target}`;
     } catch (e) {
@@ -131,13 +135,13 @@ export class NoticeDeliverer {
   }
 
   /** Sends to a group robot once the robot's shared rate limit lets it; the provider's answer decides. */
-  private async sendRobot(n: NoticeRecord, channel: RobotName, targets: StoredTargets | null, job: Job, token?: string): Promise<string> {
-    const req = robotRequest(channel, this.opts.providers, targets, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)));
+  private async sendRobot(id: string, channel: RobotName, targets: StoredTargets | null, message: RobotText, job: Job, token?: string): Promise<string> {
+    const req = robotRequest(channel, this.opts.providers, targets, message);
     if (!this.limiter) throw new ProviderError("工作进程未连接 Redis，无法按机器人限额发送", "retry");
     const wait = await this.limiter.take(req.robot, req.windows, String(job.id));
     if (wait > 0) {
       const until = Date.now() + wait;
-      await NoticeDelivery.updateOne({ _id: `${n._id}:${channel}` }, { $set: { waitUntil: new Date(until) } });
+      await NoticeDelivery.updateOne({ _id: `${id}:${channel}` }, { $set: { waitUntil: new Date(until) } });
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
@@ -198,7 +202,8 @@ export class NoticeDeliverer {
     if (channel === "inbox") return `inbox:${n.unitId}`;
     const unit = await Unit.findById(n.unitId).lean();
     if (!unit) throw new Error("责任单位不存在");
-    if ((ROBOTS as readonly string[]).includes(channel)) return this.sendRobot(n, channel as RobotName, (unit.notify ?? null) as StoredTargets | null, job, token);
+    if ((ROBOTS as readonly string[]).includes(channel))
+      return this.sendRobot(n._id, channel as RobotName, (unit.notify ?? null) as StoredTargets | null, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)), job, token);
     if (channel === "sms") return this.sendSms(n, unit.name, (unit.notify ?? null) as StoredTargets | null, dispatchedAt);
     const html = await renderNoticeDocument(n, { receipt: true });
     if (channel === "email") {
@@ -243,6 +248,26 @@ export class NoticeDeliverer {
     });
     if (!res.ok) throw new Error(`推送地址返回 HTTP ${res.status}`);
     return url;
+  }
+
+  /** A morning digest to a robot or by email, to the recipient's channels as they are now. */
+  private async sendDigest(d: DigestRecord, channel: Channel, job: Job, token?: string): Promise<string> {
+    const [r] = await digestRecipients([d.recipient.key]);
+    if (!r) throw new ProviderError("汇总的接收方已不存在或已停用", "permanent");
+    const text = digestText(d, this.opts.publicUrl);
+    if ((ROBOTS as readonly string[]).includes(channel)) return this.sendRobot(d._id, channel as RobotName, r.robots, text, job, token);
+    if (channel !== "email") throw new ProviderError(`晨间汇总不经此渠道发送：${channel}`, "permanent");
+    if (!this.mailer) throw new Error("未配置 SMTP_URL，无法发送邮件");
+    if (!r.emails.length) throw new ProviderError("接收方未配置电子邮箱", "permanent");
+    await this.mailer.sendMail({
+      from: this.opts.smtpFrom,
+      to: r.emails,
+      subject: text.subject,
+      text: [...text.paragraphs, `查看全部：${text.link}`].join("\n\n"),
+      messageId: `<${d._id}@rectiflow>`,
+      headers: { "X-Rectiflow-Notice-Id": d._id },
+    });
+    return r.emails.join(",");
   }
 
   close() {

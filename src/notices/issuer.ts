@@ -12,6 +12,7 @@ import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
 import { loadRules } from "./rules.ts";
 import { loadSettings, type OfficeSettings } from "./settings.ts";
+import { sentAtOnce } from "./instant.ts";
 import { ROBOT_CHANNELS, configured, type StoredTargets } from "./targets.ts";
 import { loadTexts, compose, type Composed } from "./texts.ts";
 
@@ -107,6 +108,10 @@ function addresseeOf(i: { doc: CaseDoc; holder: Holder | null; rule: NoticeRule 
   return null;
 }
 
+/** The channels a notice below the instant level skips (instant.ts): it waits for the morning digest there. */
+const INSTANT: readonly Channel[] = ["wecom", "dingtalk", "feishu", "sms"];
+export const DIGEST_REASON = "低于即时发送级别，列入晨间汇总";
+
 /** Channels every notice records, sent or skipped; a robot or SMS is recorded only where the unit has it. */
 const RECORDED: readonly Channel[] = ["inbox", "email", "webhook"];
 
@@ -117,7 +122,7 @@ const RECORDED: readonly Channel[] = ["inbox", "email", "webhook"];
  * say nothing), for the delivery worker. Every channel is skipped when the notice is addressed to no
  * inbox (约谈/通报 goes to leaders, who see every notice); a superseded rung has no deliveries at all.
  */
-function deliveriesFor(noticeId: string, unitId: string | null, addressee: "unit" | "office" | null, units: UnitChannels, now: Date) {
+function deliveriesFor(noticeId: string, level: Level, unitId: string | null, addressee: "unit" | "office" | null, units: UnitChannels, now: Date) {
   const unit = addressee === "unit" && unitId ? units.get(unitId) : undefined;
   const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null };
   return CHANNELS.filter((channel) => RECORDED.includes(channel) || unit?.has.has(channel)).map((channel) => {
@@ -126,6 +131,8 @@ function deliveriesFor(noticeId: string, unitId: string | null, addressee: "unit
     if (addressee === OFFICE_INBOX) return channel === "inbox" ? sent(`inbox:${OFFICE_INBOX}`) : { ...base, _id, channel, status: "skipped" as const };
     if (!unit) return { ...base, _id, channel, status: "skipped" as const };
     if (channel === "inbox") return sent(`inbox:${unitId}`);
+    // Below the instant level a robot or SMS waits for the morning digest: recorded as skipped, saying so.
+    if (INSTANT.includes(channel) && unit.has.has(channel) && !sentAtOnce(level)) return { ...base, _id, channel, status: "skipped" as const, cancelReason: DIGEST_REASON };
     return { ...base, _id, channel, status: unit.has.has(channel) ? ("pending" as const) : ("skipped" as const) };
   });
 }
@@ -134,7 +141,7 @@ function deliveriesFor(noticeId: string, unitId: string | null, addressee: "unit
  * Inserts documents that may be there already (another sweep, a retry): one unordered write. Returns
  * the ids this call inserted; a duplicate key is not an error, anything else is.
  */
-async function insertNew(collection: mongoose.mongo.Collection, docs: { _id: string }[]): Promise<Set<string>> {
+export async function insertNew(collection: mongoose.mongo.Collection, docs: { _id: string }[]): Promise<Set<string>> {
   const inserted = new Set(docs.map((d) => d._id));
   if (!docs.length) return inserted;
   try {
@@ -216,7 +223,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     };
   });
   const deliveries = new Map(
-    records.map((r) => [r._id, r.supersededBy ? [] : deliveriesFor(r._id, r.unitId, r.addressee, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]),
+    records.map((r) => [r._id, r.supersededBy ? [] : deliveriesFor(r._id, r.level, r.unitId, r.addressee, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]),
   );
   await insertNew(NoticeDelivery.collection, [...deliveries.values()].flat());
   const inserted = await insertNew(Notice.collection, records.map(({ addressee: _a, ...r }) => r));
