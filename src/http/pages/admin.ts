@@ -54,10 +54,11 @@ const JOB_STATES = [
   ["failed", "失败"],
 ] as const;
 
-const TABS = [
+export const TABS = [
   ["/admin", "概览"],
   ["/admin/units", "单位"],
   ["/admin/users", "用户"],
+  ["/admin/channels", "接收渠道"],
   ["/admin/rules", "预警督办规则"],
   ["/admin/texts", "通知文本"],
   ["/admin/settings", "系统设置"],
