@@ -122,7 +122,8 @@ export function resolveWith(dir: Directory, recipients: readonly Recipient[], ct
       out.push(reachOf(r, unit!, heads, { gap: heads.length ? (mobilesOf(heads).length ? undefined : "负责人未登记手机号") : "未登记单位主要负责人" }));
     } else if (r === "office") {
       const office = dir.office ?? { id: OFFICE_ID, kind: "office" as const, name: "整改办", contacts: [], notify: null };
-      out.push(reachOf(r, office, [], { inbox: ctx.inbox === "office" }));
+      // The office's staff on record are @-mentioned on its robot and texted, as a leader's people are.
+      out.push(reachOf(r, office, office.contacts, { inbox: ctx.inbox === "office", any: true }));
     } else if (r === "leader") {
       const leaders = dir.leaders.filter((l) => !l.unitIds?.length || (ctx.unitId !== null && l.unitIds.includes(ctx.unitId)));
       if (!leaders.length) out.push({ recipient: r, target: null, name: RECIPIENT_LABELS.leader, people: [], channels: [], mentions: [], sms: [], missing: `${NO_CHANNEL}（未登记领导）` });

@@ -115,9 +115,11 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
     });
   };
 
+  /** The channels a target's notices take; SMS also where its named people (a unit's head) have mobiles, as resolution texts them. */
   const summary = (t: ReturnType<typeof presentTarget>) => {
     const n = t.notify;
-    const on = [n.emails.length ? "邮件" : "", n.wecom ? "企业微信" : "", n.dingtalk ? "钉钉" : "", n.feishu ? "飞书" : "", n.sms?.mobiles.length ? "短信" : ""].filter(Boolean);
+    const texted = t.contacts.some((c) => c.mobile && (t.kind !== "unit" || c.role === "head"));
+    const on = [n.emails.length ? "邮件" : "", n.wecom ? "企业微信" : "", n.dingtalk ? "钉钉" : "", n.feishu ? "飞书" : "", n.sms?.mobiles.length || texted ? "短信" : ""].filter(Boolean);
     return on.join("、");
   };
   const people = (t: ReturnType<typeof presentTarget>) => t.contacts.map((c) => `${c.name}${c.role ? `（${CONTACT_ROLE_LABELS[c.role as keyof typeof CONTACT_ROLE_LABELS] ?? c.role}）` : ""}`).join("、");
