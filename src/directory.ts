@@ -5,6 +5,7 @@ import { z } from "zod";
 import { VISIBLE, type Actor } from "../workflows/index.ts";
 import { Session, Unit, User, isDuplicateKey, type UnitDoc, type UserDoc } from "./db/models.ts";
 import { duplicate, fromZod, invalid, notFound } from "./errors.ts";
+import { contactsInput } from "./notices/addressees.ts";
 import { ROBOT_TARGETS, mergeTargets, type RobotChannel, type StoredTargets } from "./notices/targets.ts";
 
 export const newUnitSchema = z.object({
@@ -12,10 +13,7 @@ export const newUnitSchema = z.object({
   shortName: z.string().max(50).trim().optional(),
   aliases: z.array(z.string().max(100).regex(VISIBLE, { error: "别名不能为空" }).trim()).max(20).default([]),
   parentId: z.string().max(64).nullable().default(null),
-  contacts: z
-    .array(z.object({ name: z.string().max(50), title: z.string().max(50).optional(), phone: z.string().max(50).optional(), email: z.string().max(200).optional() }))
-    .max(20)
-    .default([]),
+  contacts: contactsInput.default([]),
   notify: z
     .object({
       emails: z.array(z.email({ error: "电子邮箱格式不正确" })).max(20).default([]),

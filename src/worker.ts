@@ -101,7 +101,7 @@ export async function startWorker(config: Config, clock: Clock, { schedule = tru
   const requeuePending = async () => {
     const pending = await pendingDeliveries();
     for (const d of pending) {
-      const job = await deliveryQueue.getJob(jobIdOf(d.noticeId, d.channel as Channel));
+      const job = await deliveryQueue.getJob(jobIdOf(d.noticeId, d.channel as Channel, d.recipient));
       if (job && (await job.isFailed())) await job.remove();
     }
     return enqueueDeliveries(deliveryQueue, pending, opts);

@@ -9,7 +9,7 @@ import mongoose, { Schema, type InferSchemaType } from "mongoose";
 import { CASE_KINDS, ROLES } from "../../workflows/index.ts";
 
 const contactSchema = new Schema(
-  { name: String, title: String, phone: String, email: String },
+  { name: String, title: String, phone: String, email: String, /** head (负责人) | liaison (联络员) | staff | leader: who a rung names (src/notices/recipients.ts). */ role: String, mobile: String },
   { _id: false },
 );
 
@@ -180,6 +180,25 @@ sequenceSchema.index({ name: 1, n: -1 });
 sequenceSchema.add({ ref: { type: String } });
 sequenceSchema.index({ ref: 1 }, { unique: true, sparse: true });
 
+/**
+ * Who receives notices besides the units (src/notices/recipients.ts): the office (`office`) and each
+ * leader (`leader-<hex>`), with their own channels (as a unit's `notify`) and named people.
+ */
+const addresseeSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, enum: ["office", "leader"], required: true },
+    name: { type: String, required: true },
+    title: { type: String, default: "" },
+    /** A leader's units (分管单位); none: every unit. */
+    unitIds: { type: [String], default: [] },
+    contacts: { type: [contactSchema], default: [] },
+    notify: { type: Schema.Types.Mixed, default: () => ({}) },
+  },
+  { timestamps: true, versionKey: false, minimize: false, collection: "addressees" },
+);
+addresseeSchema.index({ kind: 1 });
+
 /** Office-entered corrections to the holiday calendar (a late 调休 notice, a local holiday). */
 const holidayOverrideSchema = new Schema(
   {
@@ -297,6 +316,10 @@ const noticeDeliverySchema = new Schema(
     waitUntil: { type: Date, default: null },
     /** An SMS handed to the provider and not yet answered: a retry finding it must not send again (src/notices/sms.ts). */
     dispatchedAt: { type: Date, default: null },
+    /** Whose channel: null for the unit's own, else an addressee's id (`office`, `leader-…`). */
+    recipient: { type: String, default: null },
+    /** The mobiles resolved at issue: @-mentioned on a robot, texted by SMS (else the target's own). */
+    mobiles: { type: [String], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
@@ -354,6 +377,8 @@ const noticeSchema = new Schema(
      */
     inbox: { type: String, default: null },
     recipients: { type: [String], default: [] },
+    /** Whom the rung's recipients resolved to at issue, and who had no channel (未配置接收渠道): src/notices/recipients.ts. */
+    reach: { type: [Schema.Types.Mixed], default: undefined },
     /** A rung that fell due in the same pass as a higher one: recorded, never delivered, never scored. */
     supersededBy: { type: String, default: null },
     manual: { type: Boolean, default: false },
@@ -444,6 +469,7 @@ export const NoticeRuleModel = mongoose.model("NoticeRule", noticeRuleSchema);
 export const Notice = mongoose.model("Notice", noticeSchema);
 export const NoticeDelivery = mongoose.model("NoticeDelivery", noticeDeliverySchema);
 export const Digest = mongoose.model("Digest", digestSchema);
+export const Addressee = mongoose.model("Addressee", addresseeSchema);
 export const NoticeTextModel = mongoose.model("NoticeText", noticeTextSchema);
 export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
 export const BulletinIssue = mongoose.model("BulletinIssue", bulletinIssueSchema);

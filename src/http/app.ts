@@ -29,6 +29,7 @@ import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, loginSchema, sa
 import { MAX_NESTING, SCHEMAS, ref } from "./contract.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
+import { channelPages } from "./pages/admin-channels.ts";
 import { navCounts, pageRouter } from "./pages/index.ts";
 import { meOf, render, requireActor } from "./pages/render.ts";
 import { reportPages } from "./pages/reports.ts";
@@ -36,6 +37,7 @@ import { presentUser } from "./present.ts";
 import { setInstantLevel } from "../notices/instant.ts";
 import { setDefaultOffice } from "../notices/settings.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { recipientRoutes } from "./routes/recipients.ts";
 import { caseRoutes } from "./routes/cases.ts";
 import { ioRoutes } from "./routes/io.ts";
 import { noticeRoutes } from "./routes/notices.ts";
@@ -62,6 +64,7 @@ export function buildApi(deps: AppDeps): Api {
   ioRoutes(api, { service: deps.service, clock: deps.clock, maxUploadBytes: deps.config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(deps.config) });
   noticeRoutes(api, { clock: deps.clock });
   adminRoutes(api, { clock: deps.clock });
+  recipientRoutes(api, { clock: deps.clock, config: deps.config, redis: deps.redis });
   reportRoutes(api, { clock: deps.clock });
   ledgerRoutes(api, { service: deps.service, verifiers: ledgerKeys(deps.config)?.verifiers ?? [], dir: deps.config.LEDGER_DIR });
   return api;
@@ -251,6 +254,7 @@ export function createApp(deps: AppDeps) {
   app.get("/api-docs", requireActor, (req, res) => {
     render(req, res, "api-docs", { title: "接口文档" });
   });
+  app.use("/admin/channels", channelPages({ clock: deps.clock, config, redis: deps.redis }));
   app.use("/admin", adminPages({ clock: deps.clock, queues: deps.queues ?? [] }));
   app.use(reportPages({ clock: deps.clock }));
   app.use(pageRouter({ service: deps.service, clock: deps.clock, login, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024, importLimits: importLimitsOf(config), ledgerVerifiers: ledgerKeys(config)?.verifiers ?? [], ledgerDir: config.LEDGER_DIR }));

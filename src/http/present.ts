@@ -4,6 +4,7 @@ import type { ChainEntry } from "../cases/history.ts";
 import type { CaseDoc, UnitDoc, UserDoc } from "../db/models.ts";
 import { noticeState } from "../notices/inbox.ts";
 import type { NoticeRecord } from "../notices/issuer.ts";
+import { maskMobile } from "../notices/sms.ts";
 import { presentTargets, type StoredTargets } from "../notices/targets.ts";
 
 /**
@@ -91,9 +92,12 @@ export function presentNotice(n: NoticeRecord) {
     dueAt: n.dueAt,
     issuedAt: n.issuedAt,
     state: noticeState(n),
+    // The unit's channels by name ("wecom"); the office's and leaders' as "wecom@office", "sms@leader-…".
     deliveries: Object.fromEntries(
-      (n.deliveries ?? []).map((d) => [d.channel, { status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null, waitUntil: d.waitUntil ?? null }]),
+      (n.deliveries ?? []).map((d) => [d.recipient ? `${d.channel}@${d.recipient}` : d.channel, { target: d.target ?? null, status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null, waitUntil: d.waitUntil ?? null }]),
     ),
+    /** Whom the rung named and how each was reached, or 未配置接收渠道 (mobiles masked). */
+    reach: (n.reach ?? []).map((r) => ({ ...r, people: r.people.map((p) => ({ ...p, mobile: p.mobile ? maskMobile(p.mobile) : null })), mentions: r.mentions.map(maskMobile), sms: r.sms.map(maskMobile) })),
     readAt: n.readAt,
     ackAt: n.ackAt,
   };

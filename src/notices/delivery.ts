@@ -15,7 +15,8 @@ import { Case, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.t
 import { ProviderError, ROBOTS, noticeLink, robotRequest, textOf, type ProviderUrls, type RobotName, type RobotText } from "./channels.ts";
 import { digestText, findDigest, isDigestId, type DigestRecord } from "./digest.ts";
 import { digestRecipients } from "./digest-recipients.ts";
-import type { Channel, NoticeRecord } from "./issuer.ts";
+import { deliveryIdOf, type Channel, type NoticeRecord } from "./issuer.ts";
+import { loadTarget } from "./recipients.ts";
 import { documentOf, noticeSubject, renderNoticeDocument } from "./render.ts";
 import { RobotLimiter } from "./robot-limits.ts";
 import { cachedRules } from "./rules.ts";
@@ -38,23 +39,26 @@ export interface DeliveryOptions {
 /** Whether a fetch failed before the request left (nothing can have reached the provider). */
 const neverSent = (e: unknown) => /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(((e as { cause?: { code?: string } }).cause?.code ?? "") as string);
 
-export const jobIdOf = (noticeId: string, channel: Channel) => `${noticeId}--${channel}`;
+/** BullMQ's job id (no ":" allowed there): one per delivery. */
+export const jobIdOf = (noticeId: string, channel: Channel, recipient?: string | null) => (recipient ? `${noticeId}--${channel}--${recipient}` : `${noticeId}--${channel}`);
 
 export interface PendingDelivery {
   noticeId: string;
   channel: string;
   status: string;
+  /** The office's or a leader's channel (an addressee's id); none: the unit's. */
+  recipient?: string | null;
 }
 
 /** Queues pending deliveries. Safe to repeat: a job that still exists is not added twice. */
 export async function enqueueDeliveries(queue: Queue, deliveries: PendingDelivery[], opts: DeliveryOptions): Promise<number> {
   const jobs = deliveries
     .filter((d) => d.status === "pending")
-    .map(({ noticeId, channel }) => ({
+    .map(({ noticeId, channel, recipient }) => ({
       name: channel,
-      data: { noticeId, channel: channel as Channel },
+      data: { noticeId, channel: channel as Channel, ...(recipient ? { recipient } : {}) },
       opts: {
-        jobId: jobIdOf(noticeId, channel as Channel),
+        jobId: jobIdOf(noticeId, channel as Channel, recipient),
         attempts: opts.attempts,
         backoff: { type: "exponential", delay: opts.backoffMs },
         removeOnComplete: true,
@@ -67,12 +71,12 @@ export async function enqueueDeliveries(queue: Queue, deliveries: PendingDeliver
 
 /** Deliveries still pending in the ledger, e.g. after Redis lost its queue: to be queued again. */
 export function pendingDeliveries(limit = 5000): Promise<PendingDelivery[]> {
-  return NoticeDelivery.find({ status: "pending" }, { noticeId: 1, channel: 1, status: 1 }).limit(limit).lean<PendingDelivery[]>();
+  return NoticeDelivery.find({ status: "pending" }, { noticeId: 1, channel: 1, status: 1, recipient: 1 }).limit(limit).lean<PendingDelivery[]>();
 }
 
 /** Pending deliveries written since `since`: notices issued outside the sweep (by hand, or a 退回 told to the unit). */
 export function pendingSince(since: Date, limit = 5000): Promise<PendingDelivery[]> {
-  return NoticeDelivery.find({ status: "pending", createdAt: mongoose.trusted({ $gte: since }) }, { noticeId: 1, channel: 1, status: 1 }).limit(limit).lean<PendingDelivery[]>();
+  return NoticeDelivery.find({ status: "pending", createdAt: mongoose.trusted({ $gte: since }) }, { noticeId: 1, channel: 1, status: 1, recipient: 1 }).limit(limit).lean<PendingDelivery[]>();
 }
 
 /** Why an automatic notice should no longer go out, or null. */
@@ -103,9 +107,9 @@ export class NoticeDeliverer {
    * provider's permanent refusal fails at once (UnrecoverableError); a robot over its rate limit
    * moves the job to delayed (DelayedError: no attempt spent).
    */
-  async process(job: Job<{ noticeId: string; channel: Channel }>, token?: string): Promise<string> {
-    const { noticeId, channel } = job.data;
-    const _id = `${noticeId}:${channel}`;
+  async process(job: Job<{ noticeId: string; channel: Channel; recipient?: string }>, token?: string): Promise<string> {
+    const { noticeId, channel, recipient } = job.data;
+    const _id = deliveryIdOf(noticeId, channel, recipient);
     const delivery = await NoticeDelivery.findById(_id).lean();
     if (!delivery) return "no such delivery";
     if (delivery.status !== "pending") return `already ${delivery.status}`;
@@ -121,7 +125,7 @@ export class NoticeDeliverer {
     }
     const attempts = (delivery.attempts ?? 0) + 1;
     try {
-      const target = digest ? await this.sendDigest(digest, channel, job, token) : await this.send(notice!, channel, job, token, delivery.dispatchedAt ?? null);
+      const target = digest ? await this.sendDigest(digest, _id, channel, job, token) : await this.send(notice!, { _id, channel, recipient: recipient ?? null, mobiles: delivery.mobiles ?? null }, job, token, delivery.dispatchedAt ?? null);
       await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts, waitUntil: null } });
       return `sent to ${target}`;
     } catch (e) {
@@ -135,13 +139,13 @@ export class NoticeDeliverer {
   }
 
   /** Sends to a group robot once the robot's shared rate limit lets it; the provider's answer decides. */
-  private async sendRobot(id: string, channel: RobotName, targets: StoredTargets | null, message: RobotText, job: Job, token?: string): Promise<string> {
+  private async sendRobot(_id: string, channel: RobotName, targets: StoredTargets | null, message: RobotText, job: Job, token?: string): Promise<string> {
     const req = robotRequest(channel, this.opts.providers, targets, message);
     if (!this.limiter) throw new ProviderError("工作进程未连接 Redis，无法按机器人限额发送", "retry");
     const wait = await this.limiter.take(req.robot, req.windows, String(job.id));
     if (wait > 0) {
       const until = Date.now() + wait;
-      await NoticeDelivery.updateOne({ _id: `${id}:${channel}` }, { $set: { waitUntil: new Date(until) } });
+      await NoticeDelivery.updateOne({ _id }, { $set: { waitUntil: new Date(until) } });
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
@@ -171,10 +175,9 @@ export class NoticeDeliverer {
    * finds it recorded by an earlier attempt does not send. A definite refusal clears the record, so
    * its retry may send.
    */
-  private async sendSms(n: NoticeRecord, unitName: string, targets: StoredTargets | null, dispatchedAt: Date | null): Promise<string> {
-    const _id = `${n._id}:sms`;
+  private async sendSms(n: NoticeRecord, _id: string, unitName: string, mobiles: string[], dispatchedAt: Date | null): Promise<string> {
     if (dispatchedAt) throw new SmsAmbiguous(`发送结果不明：${dispatchedAt.toISOString()} 已交短信服务发送，未收到应答（进程中断或连接断开）；为免重复短信不再自动重发，请在短信服务控制台按外部流水号 ${_id} 核实`);
-    const send = smsRequest(this.opts.sms, n, unitName, targets?.sms?.mobiles ?? [], _id, new Date());
+    const send = smsRequest(this.opts.sms, n, unitName, mobiles, _id, new Date());
     const claimed = await NoticeDelivery.updateOne({ _id, status: "pending", dispatchedAt: null }, { $set: { dispatchedAt: new Date() } });
     if (claimed.modifiedCount !== 1) throw new SmsAmbiguous("发送结果不明：另一次发送已在进行，为免重复短信不再自动重发");
     const secrets = [this.opts.sms.accessKeySecret ?? ""];
@@ -198,17 +201,26 @@ export class NoticeDeliverer {
     return send.target;
   }
 
-  private async send(n: NoticeRecord, channel: Channel, job: Job, token: string | undefined, dispatchedAt: Date | null): Promise<string> {
+  /**
+   * Sends one delivery: the unit's own channel, or the office's or a leader's (`recipient`), with the
+   * mobiles resolved at issue (@-mentions, SMS) where the delivery kept them, else the target's own.
+   */
+  private async send(n: NoticeRecord, d: { _id: string; channel: Channel; recipient: string | null; mobiles: string[] | null }, job: Job, token: string | undefined, dispatchedAt: Date | null): Promise<string> {
+    const { channel } = d;
     if (channel === "inbox") return `inbox:${n.unitId}`;
-    const unit = await Unit.findById(n.unitId).lean();
-    if (!unit) throw new Error("责任单位不存在");
-    if ((ROBOTS as readonly string[]).includes(channel))
-      return this.sendRobot(n._id, channel as RobotName, (unit.notify ?? null) as StoredTargets | null, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)), job, token);
-    if (channel === "sms") return this.sendSms(n, unit.name, (unit.notify ?? null) as StoredTargets | null, dispatchedAt);
-    const html = await renderNoticeDocument(n, { receipt: true });
+    const unit = n.unitId ? await Unit.findById(n.unitId, { name: 1, notify: 1 }).lean() : null;
+    if (!unit && !d.recipient) throw new Error("责任单位不存在");
+    const to = d.recipient ? await loadTarget(d.recipient) : null;
+    if (d.recipient && !to) throw new ProviderError("接收方已删除", "permanent");
+    const notify = ((to ? to.notify : unit?.notify) ?? null) as (StoredTargets & { emails?: string[] }) | null;
+    const named = (c: "wecom" | "dingtalk") => (d.mobiles && notify?.[c] ? { ...notify, [c]: { ...notify[c], mobiles: d.mobiles } } : notify);
+    const label = to ? `（${to.title ? `${to.title} ` : ""}${to.name}）` : "";
+    if ((ROBOTS as readonly string[]).includes(channel)) return `${await this.sendRobot(d._id, channel as RobotName, channel === "wecom" || channel === "dingtalk" ? named(channel) : notify, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)), job, token)}${label}`;
+    if (channel === "sms") return `${await this.sendSms(n, d._id, unit?.name ?? "", d.mobiles ?? notify?.sms?.mobiles ?? [], dispatchedAt)}${label}`;
+    const html = await renderNoticeDocument(n, { receipt: !d.recipient });
     if (channel === "email") {
       if (!this.mailer) throw new Error("未配置 SMTP_URL，无法发送邮件");
-      const to = unit.notify?.emails ?? [];
+      const to = notify?.emails ?? [];
       await this.mailer.sendMail({
         from: this.opts.smtpFrom,
         to,
@@ -219,6 +231,7 @@ export class NoticeDeliverer {
       });
       return to.join(",");
     }
+    if (!unit) throw new Error("责任单位不存在");
     const url = unit.notify?.webhookUrl;
     if (!url) throw new Error("未配置推送地址");
     if (!unit.notify?.webhookSecret) throw new Error("未设置推送签名密钥，不发送未签名的推送");
@@ -251,11 +264,11 @@ export class NoticeDeliverer {
   }
 
   /** A morning digest to a robot or by email, to the recipient's channels as they are now. */
-  private async sendDigest(d: DigestRecord, channel: Channel, job: Job, token?: string): Promise<string> {
+  private async sendDigest(d: DigestRecord, _id: string, channel: Channel, job: Job, token?: string): Promise<string> {
     const [r] = await digestRecipients([d.recipient.key]);
     if (!r) throw new ProviderError("汇总的接收方已不存在或已停用", "permanent");
     const text = digestText(d, this.opts.publicUrl);
-    if ((ROBOTS as readonly string[]).includes(channel)) return this.sendRobot(d._id, channel as RobotName, r.robots, text, job, token);
+    if ((ROBOTS as readonly string[]).includes(channel)) return this.sendRobot(_id, channel as RobotName, r.robots, text, job, token);
     if (channel !== "email") throw new ProviderError(`晨间汇总不经此渠道发送：${channel}`, "permanent");
     if (!this.mailer) throw new Error("未配置 SMTP_URL，无法发送邮件");
     if (!r.emails.length) throw new ProviderError("接收方未配置电子邮箱", "permanent");

@@ -7,13 +7,13 @@ import mongoose from "mongoose";
 import { z } from "zod";
 import { LEVELS, LEVEL_RANK, SYSTEM, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, toldToUnit, TOLD_TO_UNIT, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
-import { Notice, NoticeDelivery, Unit, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
+import { Notice, NoticeDelivery, isDuplicateKey, nextSeq, type CaseDoc, type NoticeDoc } from "../db/models.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import { forbidden, fromZod } from "../errors.ts";
 import { loadRules } from "./rules.ts";
 import { loadSettings, type OfficeSettings } from "./settings.ts";
 import { sentAtOnce } from "./instant.ts";
-import { ROBOT_CHANNELS, configured, type StoredTargets } from "./targets.ts";
+import { loadDirectory, resolveWith, type Reach } from "./recipients.ts";
 import { loadTexts, compose, type Composed } from "./texts.ts";
 
 export interface DeliveryView {
@@ -26,8 +26,11 @@ export interface DeliveryView {
   cancelReason?: string | null;
   /** Held back by a robot's rate limit until then. */
   waitUntil?: Date | null;
+  /** The office's or a leader's channel (an addressee's id); none: the unit's own. */
+  recipient?: string | null;
+  target?: string | null;
 }
-export type NoticeRecord = Omit<NoticeDoc, "document"> & { _id: string; deliveries?: DeliveryView[]; document?: NoticeDocument | null };
+export type NoticeRecord = Omit<NoticeDoc, "document" | "reach"> & { _id: string; deliveries?: DeliveryView[]; document?: NoticeDocument | null; reach?: Reach[] };
 /** A notice's document as issued (notice.document). */
 export interface NoticeDocument extends Composed {
   sender: Pick<OfficeSettings, "issuerMark" | "signer" | "contactName" | "contactPhone" | "cc">;
@@ -56,6 +59,8 @@ export interface Issue {
   behindSchedule?: boolean;
   /** A notice by hand (no rule): what its level costs the unit (levelPoints), if the unit holds the case. */
   handPoints?: number;
+  /** Whom a notice by hand names (a rule's own recipients otherwise). */
+  recipients?: NoticeRule["recipients"];
   /** The event a notice tells of (not a rung), and the office's reason given with it. */
   event?: string;
   reason?: string;
@@ -81,22 +86,6 @@ async function numberOf(noticeId: string, issuedAt: Date): Promise<string> {
   return `督办〔${year}〕${n}号`;
 }
 
-type UnitChannels = Map<string, { name: string; has: Set<Channel> }>;
-
-async function channelsOf(unitIds: string[]): Promise<UnitChannels> {
-  const ids = [...new Set(unitIds)];
-  if (!ids.length) return new Map();
-  const units = await Unit.find({ _id: mongoose.trusted({ $in: ids }) }, { name: 1, notify: 1 }).lean();
-  return new Map(
-    units.map((u) => {
-      const has = new Set<Channel>(ROBOT_CHANNELS.filter((c) => configured(u.notify as StoredTargets, c)));
-      if (u.notify?.emails?.length) has.add("email");
-      if (u.notify?.webhookUrl) has.add("webhook");
-      return [u._id.toString(), { name: u.name, has }];
-    }),
-  );
-}
-
 /** Whose inbox a notice goes to: the unit's while it holds the case (or the office sends by hand), the office's while the office holds it. */
 function addresseeOf(i: { doc: CaseDoc; holder: Holder | null; rule: NoticeRule | null }): "unit" | "office" | null {
   const recipients = i.rule?.recipients ?? ["unit", "office"];
@@ -112,29 +101,60 @@ function addresseeOf(i: { doc: CaseDoc; holder: Holder | null; rule: NoticeRule 
 const INSTANT: readonly Channel[] = ["wecom", "dingtalk", "feishu", "sms"];
 export const DIGEST_REASON = "低于即时发送级别，列入晨间汇总";
 
-/** Channels every notice records, sent or skipped; a robot or SMS is recorded only where the unit has it. */
+/** Channels every notice records for its unit, sent or skipped; a robot or SMS is recorded only where the unit has it. */
 const RECORDED: readonly Channel[] = ["inbox", "email", "webhook"];
 
+/** A delivery's id: `<notice>:<channel>` for the unit's own channels, `<notice>:<channel>:<addressee>` for the office's or a leader's. */
+export const deliveryIdOf = (noticeId: string, channel: string, recipient?: string | null) => (recipient ? `${noticeId}:${channel}:${recipient}` : `${noticeId}:${channel}`);
+
+/** The reaches of one target merged (unit and unit head share the unit's robots): its channels and the mobiles each carries. */
+function byTarget(reach: Reach[]): Map<string | null, { channels: Set<Channel>; mentions: string[]; sms: string[] }> {
+  const out = new Map<string | null, { channels: Set<Channel>; mentions: string[]; sms: string[] }>();
+  for (const r of reach) {
+    if (r.recipient === "leader" && !r.target) continue;
+    const t = out.get(r.target) ?? { channels: new Set<Channel>(), mentions: [], sms: [] };
+    for (const c of r.channels) t.channels.add(c);
+    t.mentions = [...new Set([...t.mentions, ...r.mentions])];
+    t.sms = [...new Set([...t.sms, ...r.sms])];
+    out.set(r.target, t);
+  }
+  return out;
+}
+
 /**
- * One delivery document per channel. Writing the notice into an inbox is its delivery, so the inbox
- * is sent at issue; a unit's email and webhook are pending where the unit has them (else skipped),
- * its robots and SMS pending where it has them (else absent: four skipped documents per notice would
- * say nothing), for the delivery worker. Every channel is skipped when the notice is addressed to no
- * inbox (约谈/通报 goes to leaders, who see every notice); a superseded rung has no deliveries at all.
+ * One delivery document per channel and target. Writing the notice into an inbox is its delivery, so
+ * the inbox is sent at issue; the unit's email and webhook are recorded always (pending where the unit
+ * has them, else skipped), its robots and SMS where it has them (four skipped documents per notice
+ * would say nothing). The office's and leaders' channels are pending where the rung names them and
+ * they have them (约谈/通报 reaches the leaders this way). The mobiles a robot @-mentions or an SMS
+ * texts are resolved now and kept on the delivery. A superseded rung has no deliveries at all.
  */
-function deliveriesFor(noticeId: string, level: Level, unitId: string | null, addressee: "unit" | "office" | null, units: UnitChannels, now: Date) {
-  const unit = addressee === "unit" && unitId ? units.get(unitId) : undefined;
-  const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null };
-  return CHANNELS.filter((channel) => RECORDED.includes(channel) || unit?.has.has(channel)).map((channel) => {
-    const _id = `${noticeId}:${channel}`;
+function deliveriesFor(noticeId: string, level: Level, unitId: string | null, addressee: "unit" | "office" | null, reach: Reach[], now: Date) {
+  const targets = byTarget(reach);
+  const unit = addressee === "unit" && unitId ? (targets.get(null) ?? { channels: new Set<Channel>(), mentions: [], sms: [] }) : undefined;
+  const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null, recipient: null };
+  // Below the instant level a robot or SMS waits for the morning digest: recorded as skipped, saying so.
+  const waits = (channel: Channel) => INSTANT.includes(channel) && !sentAtOnce(level);
+  const mobilesFor = (channel: Channel, t: { mentions: string[]; sms: string[] }) => (channel === "sms" ? { mobiles: t.sms } : channel === "wecom" || channel === "dingtalk" ? { mobiles: t.mentions } : {});
+  const own = CHANNELS.filter((channel) => RECORDED.includes(channel) || unit?.channels.has(channel)).map((channel) => {
+    const _id = deliveryIdOf(noticeId, channel);
     const sent = (target: string) => ({ ...base, _id, channel, status: "sent" as const, attempts: 1, target, sentAt: now });
     if (addressee === OFFICE_INBOX) return channel === "inbox" ? sent(`inbox:${OFFICE_INBOX}`) : { ...base, _id, channel, status: "skipped" as const };
     if (!unit) return { ...base, _id, channel, status: "skipped" as const };
     if (channel === "inbox") return sent(`inbox:${unitId}`);
-    // Below the instant level a robot or SMS waits for the morning digest: recorded as skipped, saying so.
-    if (INSTANT.includes(channel) && unit.has.has(channel) && !sentAtOnce(level)) return { ...base, _id, channel, status: "skipped" as const, cancelReason: DIGEST_REASON };
-    return { ...base, _id, channel, status: unit.has.has(channel) ? ("pending" as const) : ("skipped" as const) };
+    if (waits(channel) && unit.channels.has(channel)) return { ...base, _id, channel, status: "skipped" as const, cancelReason: DIGEST_REASON };
+    return { ...base, _id, channel, status: unit.channels.has(channel) ? ("pending" as const) : ("skipped" as const), ...(unit.channels.has(channel) ? mobilesFor(channel, unit) : {}) };
   });
+  const others = [...targets].flatMap(([recipient, t]) =>
+    recipient === null
+      ? []
+      : CHANNELS.filter((c) => t.channels.has(c)).map((channel) => {
+          const _id = deliveryIdOf(noticeId, channel, recipient);
+          if (waits(channel)) return { ...base, _id, channel, recipient, status: "skipped" as const, cancelReason: DIGEST_REASON };
+          return { ...base, _id, channel, recipient, status: "pending" as const, ...mobilesFor(channel, t) };
+        }),
+  );
+  return [...own, ...others];
 }
 
 /**
@@ -171,8 +191,8 @@ export async function insertNew(collection: mongoose.mongo.Collection, docs: { _
  */
 export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecord[]> {
   if (!issues.length) return [];
-  const [units, texts, settings, calendar] = await Promise.all([
-    channelsOf(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : []))),
+  const [dir, texts, settings, calendar] = await Promise.all([
+    loadDirectory(issues.flatMap((i) => (i.doc.leadUnitId ? [i.doc.leadUnitId] : []))),
     loadTexts(),
     loadSettings(),
     loadCalendar(),
@@ -181,7 +201,10 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     const { id, doc, level, rule, dueAt, actor, requirement, holder } = i;
     const superseded = i.supersededBy ?? null;
     const addressee = superseded ? null : addresseeOf(i);
-    const unitName = doc.leadUnitId ? (units.get(doc.leadUnitId)?.name ?? null) : null;
+    const unitName = doc.leadUnitId ? (dir.units.get(doc.leadUnitId)?.name ?? null) : null;
+    const recipients = rule?.recipients ?? i.recipients ?? (i.event ? ["unit"] : ["unit", "office"]);
+    // Whom the rung names, as they can be reached now (none for a superseded rung, which goes nowhere).
+    const reach = superseded ? [] : resolveWith(dir, recipients, { unitId: doc.leadUnitId ?? null, unitHolds: addressee === "unit", inbox: addressee === OFFICE_INBOX ? "office" : addressee });
     // The text as it reads now, with the office's particulars now: the document stays as issued.
     const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason };
     const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
@@ -201,7 +224,8 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
       state: doc.state,
       inbox: addressee === "unit" ? (doc.leadUnitId ?? null) : addressee,
       addressee,
-      recipients: rule?.recipients ?? ["unit", "office"],
+      recipients,
+      reach,
       supersededBy: superseded,
       manual: rule === null && !i.event,
       event: i.event ?? null,
@@ -223,7 +247,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     };
   });
   const deliveries = new Map(
-    records.map((r) => [r._id, r.supersededBy ? [] : deliveriesFor(r._id, r.level, r.unitId, r.addressee, units, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]),
+    records.map((r) => [r._id, r.supersededBy ? [] : deliveriesFor(r._id, r.level, r.unitId, r.addressee, r.reach, now).map((d) => ({ ...d, createdAt: now, updatedAt: now }))]),
   );
   await insertNew(NoticeDelivery.collection, [...deliveries.values()].flat());
   const inserted = await insertNew(Notice.collection, records.map(({ addressee: _a, ...r }) => r));
@@ -275,8 +299,11 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
   const now = clock.now();
   const id = `${doc._id.toString()}-manual-${randomUUID()}`;
   const holder = holderOf(doc.kind as CaseKind, doc.state);
-  const handPoints = levelPoints(await loadRules(), doc.kind as CaseKind, parsed.data.level);
-  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, holder, requirement: parsed.data.requirement, handPoints }], now);
+  const rules = await loadRules();
+  const handPoints = levelPoints(rules, doc.kind as CaseKind, parsed.data.level);
+  // A 督办通知 by hand reaches whom the ladder's 督办 rung names (the unit head, the leader), not only the unit.
+  const recipients = rules.find((r) => r.kind === doc.kind && r.level === parsed.data.level)?.recipients;
+  const [notice] = await issueMany([{ id, doc, level: parsed.data.level, rule: null, dueAt: now, actor, holder, requirement: parsed.data.requirement, handPoints, recipients }], now);
   return notice!;
 }
 

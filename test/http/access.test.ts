@@ -504,6 +504,62 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "GET /addressees",
+    what: "the office's and leaders' channels and contacts: the admin's alone",
+    url: () => "/api/addressees",
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(ids(res)[0]).to.equal("office");
+    },
+  },
+  {
+    route: "POST /addressees",
+    what: "add a leader",
+    url: () => "/api/addressees",
+    body: (_f, who) => ({ name: `领导-${who}` }),
+    expect: adminOnly(201),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "PATCH /addressees/:id",
+    what: "edit the office's channels and contacts",
+    url: () => "/api/addressees/office",
+    body: () => ({ contacts: [{ name: "张三", role: "staff", mobile: "13800000001" }] }),
+    expect: adminOnly(200),
+    check: errorCode("forbidden"),
+  },
+  {
+    route: "POST /addressees/:id/remove",
+    what: "remove a leader (none such: 404 for the admin)",
+    url: () => "/api/addressees/leader-000000000000/remove",
+    body: () => ({}),
+    expect: adminOnly(404),
+    check: (res, who) => errorCode(who === "admin" ? "not_found" : "forbidden")(res),
+  },
+  {
+    route: "POST /addressees/:id/test-message",
+    what: "发送测试消息 to the office (no robot set: told so, nothing sent)",
+    url: () => "/api/addressees/office/test-message",
+    body: () => ({ channel: "feishu" }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body).to.deep.include({ ok: false, answer: "未配置飞书机器人" });
+    },
+  },
+  {
+    route: "POST /units/:id/test-message",
+    what: "发送测试消息 to a unit",
+    url: (f) => `/api/units/${f.units.other}/test-message`,
+    body: () => ({ channel: "wecom" }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body).to.deep.include({ ok: false, answer: "未配置企业微信机器人" });
+    },
+  },
+  {
     route: "POST /users",
     what: "add a user",
     url: () => "/api/users",

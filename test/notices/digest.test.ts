@@ -8,7 +8,8 @@ import mongoose from "mongoose";
 import { ManualClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createUnit } from "../../src/directory.ts";
-import { Digest, NoticeDelivery, Unit, User, type CaseDoc } from "../../src/db/models.ts";
+import { createLeader } from "../../src/notices/addressees.ts";
+import { Digest, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { log } from "../../src/log.ts";
 import { DigestIssuer, type DigestRecord, type DigestSettings } from "../../src/notices/digest.ts";
 import { enqueueDeliveries, type PendingDelivery } from "../../src/notices/delivery.ts";
@@ -28,12 +29,10 @@ describe("the morning digest", () => {
   beforeEach(async () => {
     w = await makeWorld("2026-02-02T10:00:00+08:00");
     await Digest.deleteMany({});
-    // Every active leader gets a digest: only this test's one.
-    await User.deleteMany({ role: "leader" });
-    leaderId = (await User.create({ username: "digest-leader", displayName: "分管副市长", role: "leader", passwordHash: "x" }))._id.toString();
+    // Every leader in 接收渠道 gets a digest: only this test's one (the world starts without any).
+    leaderId = (await createLeader({ name: "分管副市长" })).id;
   });
   afterEach(async () => {
-    await User.deleteMany({ username: "digest-leader" });
     setInstantLevel({ DIGEST_TIME: "08:30", DIGEST_INSTANT_LEVEL: "red" });
   });
 
@@ -74,7 +73,7 @@ describe("the morning digest", () => {
     const n = await issueByHand(c.overdue, { level: "red", requirement: "请说明超期原因" }, w.office, w.clock);
     const run = await at(w.clock, "2026-03-02T09:00:00+08:00");
     expect(run.skipped).to.equal(null);
-    expect(run.issued.map((d) => d.recipient.key)).to.have.members([`unit-${w.units.lead}`, `unit-${w.units.co}`, `unit-${w.units.other}`, "office", `leader-${leaderId}`]);
+    expect(run.issued.map((d) => d.recipient.key)).to.have.members([`unit-${w.units.lead}`, `unit-${w.units.co}`, `unit-${w.units.other}`, "office", leaderId]);
 
     const lead = (await digestOf(`unit-${w.units.lead}`, "2026-03-02"))!;
     expect(lead.recipient).to.include({ kind: "unit", name: "市生态环境局", unitId: w.units.lead });
@@ -102,7 +101,7 @@ describe("the morning digest", () => {
     expect(section(office, "awaiting-assign").items.map((i) => i.caseId)).to.deep.equal([c.registered._id.toString()]);
     expect(section(office, "overdue").total).to.equal(2);
     expect(section(office, "overdue").items[0]!.note).to.match(/^市住建局，期限 2026-02-26/);
-    const leader = (await digestOf(`leader-${leaderId}`, "2026-03-02"))!;
+    const leader = (await digestOf(leaderId, "2026-03-02"))!;
     expect(section(leader, "overdue").total).to.equal(2);
     expect(section(leader, "due").total).to.equal(1);
     // None has a channel configured: recorded, saying so, and nothing queued.
@@ -145,7 +144,7 @@ describe("the morning digest", () => {
       const runs = await Promise.all(clocks.map((k) => at(k, "2026-03-02T08:31:00+08:00", onIssued)));
       const later = await at(new ManualClock(), "2026-03-02T15:00:00+08:00", onIssued);
       expect(later.issued).to.deep.equal([]);
-      expect(runs.flatMap((r) => r.issued.map((d) => d.recipient.key)).sort()).to.deep.equal([`leader-${leaderId}`, "office", `unit-${w.units.co}`, `unit-${w.units.lead}`, `unit-${w.units.other}`].sort());
+      expect(runs.flatMap((r) => r.issued.map((d) => d.recipient.key)).sort()).to.deep.equal([leaderId, "office", `unit-${w.units.co}`, `unit-${w.units.lead}`, `unit-${w.units.other}`].sort());
       expect(await Digest.countDocuments({ day: "2026-03-02" })).to.equal(5);
       expect(queued.map((d) => `${d.noticeId}:${d.channel}`)).to.deep.equal([`digest-2026-03-02-unit-${w.units.lead}:wecom`]);
       const d = await until("the digest sent", async () => {

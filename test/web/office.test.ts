@@ -305,6 +305,8 @@ describe("the office and the liaison in a browser", function () {
         ["admin", "/admin"],
         ["admin-units", "/admin/units"],
         ["admin-users", "/admin/users"],
+        ["admin-channels", "/admin/channels"],
+        ["admin-channels-unit", `/admin/channels/${w.units.lead}`],
         ["admin-rules", "/admin/rules"],
         ["admin-texts", "/admin/texts"],
         ["admin-settings", "/admin/settings"],

@@ -23,10 +23,11 @@ import { actorOf, meOf } from "./render.ts";
 
 export type { AdminPageDeps } from "./admin/forms.ts";
 
-const TABS = [
+export const TABS = [
   ["/admin", "概览"],
   ["/admin/units", "单位"],
   ["/admin/users", "用户"],
+  ["/admin/channels", "接收渠道"],
   ["/admin/rules", "预警督办规则"],
   ["/admin/texts", "通知文本"],
   ["/admin/settings", "系统设置"],

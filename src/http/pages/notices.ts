@@ -6,6 +6,9 @@
 import express from "express";
 import { LEVEL_LABELS, LEVELS, isSevere, type Level } from "../../../workflows/index.ts";
 import { unitNames } from "../../directory.ts";
+import { CHANNEL_LABELS } from "../../notices/channels.ts";
+import type { NoticeRecord } from "../../notices/issuer.ts";
+import { RECIPIENT_LABELS, reachText } from "../../notices/recipients.ts";
 import { acknowledge, acknowledgeMany, getNotice, noticeState, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { assertCsrf } from "../auth.ts";
@@ -23,6 +26,36 @@ const SORTS = [
   ["-issuedAt", "发出时间（新的在前）"],
   ["-severity", "严重程度（重的在前）"],
 ] as const;
+
+const hhmm = (d: Date) => new Date(d).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false, hour: "2-digit", minute: "2-digit" });
+
+/**
+ * Each channel of a notice as the list shows it: 已发送, 等待 (a robot's rate limit, until when),
+ * 待发送, 失败 with the provider's reason, 已撤销; a channel not set up (skipped) is left out. Then
+ * each named recipient that no channel reaches (未配置接收渠道).
+ */
+export function channelLines(n: NoticeRecord) {
+  const names = new Map((n.reach ?? []).filter((r) => r.target).map((r) => [r.target!, r.name]));
+  const lines = (n.deliveries ?? [])
+    .filter((d) => d.status !== "skipped" && d.channel !== "inbox")
+    .map((d) => {
+      const who = d.recipient ? (d.recipient === "office" ? RECIPIENT_LABELS.office : (names.get(d.recipient) ?? RECIPIENT_LABELS.leader)) : "";
+      const label = `${CHANNEL_LABELS[d.channel] ?? (d.channel === "email" ? "邮件" : d.channel === "webhook" ? "推送" : d.channel)}${who ? `（${who}）` : ""}`;
+      const status =
+        d.status === "sent"
+          ? { cls: "ok", text: "已发送" }
+          : d.status === "failed"
+            ? { cls: "failed", text: `失败：${d.lastError ?? "原因不明"}` }
+            : d.status === "cancelled"
+              ? { cls: "muted", text: `已撤销：${d.cancelReason ?? ""}` }
+              : d.waitUntil
+                ? { cls: "waiting", text: `等待（服务商限额，约 ${hhmm(d.waitUntil)} 发出）` }
+                : { cls: "waiting", text: (d.attempts ?? 0) > 0 ? `待重试（已试 ${d.attempts} 次：${d.lastError ?? ""}）` : "待发送" };
+      return { label, ...status };
+    });
+  const missing = (n.reach ?? []).filter((r) => r.missing).map((r) => ({ label: reachText(r, CHANNEL_LABELS).split("：")[0]!, cls: "failed", text: r.missing! }));
+  return [...lines, ...missing];
+}
 
 export function noticePages(deps: PageDeps): express.Router {
   const router = express.Router();
@@ -53,6 +86,7 @@ export function noticePages(deps: PageDeps): express.Router {
           severe: isSevere(n.level),
           unit: n.unitId ? names.get(n.unitId) : "整改办",
           cancelled: noticeState(n) === "cancelled",
+          channels: channelLines(n),
         })),
         total: list.total,
         pageNo: list.page,
