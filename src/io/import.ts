@@ -169,6 +169,8 @@ function inputOf(p: Parsed) {
     immediate: p.deadline?.kind === "immediate",
     longTerm: p.deadline?.kind === "longTerm" || (p.deadline?.kind === "immediate" && p.deadline.longTerm),
     plannedDeadline: p.plannedDeadline ?? undefined,
+    plannedLeadUnitId: p.lead?.id,
+    plannedCoUnitIds: p.co.map((u) => u.id),
   };
 }
 

@@ -159,7 +159,7 @@ describe("the office and the liaison in a browser", function () {
     await office.goto(`${base}/cases?sort=ledgerNumber`);
     for (const id of ids) await office.check(`input[name="ids"][value="${id}"]`);
     await office.selectOption("#b-lead", w.units.lead);
-    await office.selectOption("#b-co", [w.units.co]);
+    await office.check(`#b-coUnitIds-box input[value="${w.units.co}"]`);
     await office.fill("#b-deadline", future(40));
     await submit(office, "#batch-assign");
     const result = await office.textContent("#batch-result");

@@ -23,7 +23,7 @@ import {
 } from "../../../workflows/index.ts";
 import { loadCalendar } from "../../calendar/workdays.ts";
 import { listAttachments, removeAttachments, storeAttachment } from "../../cases/attachments.ts";
-import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
+import { applyToEach, assignAsPlanned, noticeToEach, type BatchResult } from "../../cases/batch.ts";
 import { sentBack, type ChainEntry } from "../../cases/history.ts";
 import { coverage } from "../../ledger/proofs.ts";
 import { listCases, trafficLight, type ListedCase } from "../../cases/queries.ts";
@@ -31,7 +31,7 @@ import { CATEGORIES } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filters.ts";
 import type { CaseDoc } from "../../db/models.ts";
-import { listUnits, unitNames } from "../../directory.ts";
+import { unitChoices, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { MANUAL_LEVELS, issueByHand } from "../../notices/issuer.ts";
 import { listNotices, noticeState } from "../../notices/inbox.ts";
@@ -41,7 +41,7 @@ import { assertCsrf } from "../auth.ts";
 import { formUpload } from "../upload.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
 import { caseListQuery } from "../routes/cases.ts";
-import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts";
+import { actionForm, assignDefaults, caseForm, caseFromRegistration, payloadFromForm, plannedView } from "./forms.ts";
 import type { PageDeps } from "./index.ts";
 import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
@@ -78,8 +78,9 @@ export function caseRow(c: ListedCase, names: Map<string, string>) {
     kindLabel: KIND_LABELS[c.kind],
     title: c.title,
     round: c.round ?? c.channel,
-    lead: c.leadUnitId ? names.get(c.leadUnitId) : "—",
-    deadline: c.deadline ?? "—",
+    // Before 交办, the list's planned unit and deadline (拟), as 按清单交办 would apply them.
+    lead: c.leadUnitId ? names.get(c.leadUnitId) : c.plannedLeadUnitId ? `拟：${names.get(c.plannedLeadUnitId) ?? ""}` : "—",
+    deadline: c.deadline ?? (c.plannedDeadline && !c.leadUnitId ? `拟：${c.plannedDeadline}` : "—"),
     stateLabel: stateLabel(c.kind as CaseKind, c.state),
     progress: showsProgress(c) ? `${c.progressPercent}%` : "—",
     light: c.light,
@@ -107,7 +108,7 @@ export function casePages(deps: PageDeps): express.Router {
     const [list, names, units, saved] = await Promise.all([
       listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()),
       unitNames(),
-      listUnits({ activeOnly: true }),
+      unitChoices(),
       savedFilters(actor),
     ]);
     const params = (extra: Record<string, string>) =>
@@ -134,7 +135,7 @@ export function casePages(deps: PageDeps): express.Router {
         back: `/cases?${params({ page: String(list.page) })}`,
         categories: CATEGORIES,
         units: [...names].map(([id, name]) => ({ id, name, selected: id === filter.unit })),
-        activeUnits: units.map((u) => ({ id: u._id.toString(), name: u.name })),
+        activeUnits: units,
         sorts: SORT_CHOICES.map(([v, l]) => ({ v, l, selected: v === sort })),
         states: STATE_CHOICES.map(([v, l]) => ({ v, l, selected: v === filter.state })),
         awaitingGroups: AWAITING.map((g) => ({ v: g, l: AWAITING_GROUPS[g].label, selected: g === filter.awaiting })),
@@ -195,7 +196,8 @@ export function casePages(deps: PageDeps): express.Router {
       else if (action === "ASSIGN") {
         const payload = { leadUnitId: str(body, "leadUnitId"), coUnitIds: strs(body, "coUnitIds"), deadline: str(body, "deadline").trim() || undefined, requirements: str(body, "requirements").trim() || undefined };
         result = await applyToEach(service, ids, { type: "ASSIGN", payload }, actor);
-      } else if (action === "URGE") result = await noticeToEach(service, ids, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
+      } else if (action === "ASSIGN_PLANNED") result = await assignAsPlanned(service, ids, actor);
+      else if (action === "URGE") result = await noticeToEach(service, ids, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
       else throw new AppError(400, "bad_request", "请选择要执行的批量操作");
       await showLedger(req, res, query, { result, values: body });
     } catch (e) {
@@ -206,8 +208,8 @@ export function casePages(deps: PageDeps): express.Router {
 
   // ------------------------------------------------------------------ registration
 
-  const registration = (req: Request, res: Response, kind: CaseKind, values: Record<string, unknown> = {}, errors: Errors = {}, status = 200) =>
-    render(req, res, "register", { title: `登记${kind === "inspection" ? "督察反馈问题" : "信访件"}`, kind, fields: caseForm(kind, values, errors), error: errors._form, kindLabel: KIND_LABELS[kind] }, status);
+  const registration = async (req: Request, res: Response, kind: CaseKind, values: Record<string, unknown> = {}, errors: Errors = {}, status = 200) =>
+    render(req, res, "register", { title: `登记${kind === "inspection" ? "督察反馈问题" : "信访件"}`, kind, fields: caseForm(kind, values, errors), error: errors._form, kindLabel: KIND_LABELS[kind], units: await unitChoices() }, status);
 
   const kindOf = (req: Request): CaseKind => {
     const k = String(req.params.kind);
@@ -218,9 +220,9 @@ export function casePages(deps: PageDeps): express.Router {
     if (!isOfficeRole(actorOf(res)!.role)) throw new AppError(403, "forbidden", "只有整改办可以登记案件");
   };
 
-  router.get("/cases/new/:kind", (req, res) => {
+  router.get("/cases/new/:kind", async (req, res) => {
     officeOnly(res);
-    registration(req, res, kindOf(req));
+    await registration(req, res, kindOf(req));
   });
 
   router.post("/cases/new/:kind", async (req, res) => {
@@ -229,11 +231,11 @@ export function casePages(deps: PageDeps): express.Router {
     const kind = kindOf(req);
     const body = formOf(req);
     try {
-      const c = await service.createCase(caseFromForm(kind, body) as never, actorOf(res)!);
+      const c = await service.createCase((await caseFromRegistration(kind, body, shanghaiDate(clock.now()))) as never, actorOf(res)!);
       res.redirect(303, `/cases/${c._id.toString()}?done=CREATE`);
     } catch (e) {
       const { status, errors } = refusal(e);
-      registration(req, res, kind, body, errors, status);
+      await registration(req, res, kind, body, errors, status);
     }
   });
 
@@ -257,13 +259,14 @@ export function casePages(deps: PageDeps): express.Router {
     const id = c._id.toString();
     const now = clock.now();
     const history = await service.history(id);
-    const [anchors, notices, attachments, names, calendar, scheduleProblem] = await Promise.all([
+    const [anchors, notices, attachments, names, calendar, scheduleProblem, choices] = await Promise.all([
       deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers, deps.ledgerDir) : null,
       listNotices(actor, { caseId: id }),
       listAttachments(id),
       unitNames(),
       loadCalendar(),
       scheduleProblemOf(id),
+      unitChoices(),
     ]);
     const kind = c.kind as CaseKind;
     const settings = await loadSettings();
@@ -352,7 +355,8 @@ export function casePages(deps: PageDeps): express.Router {
     const allowed = service.allowedEvents(c, actor);
     const blocked = service.blockedEvents(c, actor).map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
     const forms = allowed.map((type) => {
-      const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
+      // 交办 starts from the planned assignment (the list's units and deadline), which the office may change.
+      const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, type === "ASSIGN" ? assignDefaults(c) : {}, {}, terms);
       if (type === "APPROVE_EXTENSION" && pending)
         f.note = `单位申请延期至 ${pending.deadline}（${pending.requestedOn} 申请；理由：${pending.reason}）${requestedDatePassed(pending, today) ? "。该日期已过，不能同意，请选择不同意延期" : ""}`;
       if (type === "WITHDRAW_EXTENSION" && pending) f.note = `撤回 ${pending.requestedOn} 提出的延期申请（申请延期至 ${pending.deadline}）；撤回后时限仍为 ${c.deadline ?? "—"}`;
@@ -376,6 +380,7 @@ export function casePages(deps: PageDeps): express.Router {
           stateLabel: stateLabel(kind, c.state),
           lead: c.leadUnitId ? names.get(c.leadUnitId) : null,
           co: (c.coUnitIds ?? []).map((u) => names.get(u)).join("、"),
+          planned: plannedView(c, names),
           complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
           light: trafficLight(c, now, new Set()),
           showsProgress: showsProgress(c),
@@ -398,7 +403,7 @@ export function casePages(deps: PageDeps): express.Router {
         attachments: [...files.values()],
         forms,
         blocked,
-        units: [...names].map(([uid, name]) => ({ id: uid, name })),
+        units: choices,
         office,
         noticeForm: office
           ? {
