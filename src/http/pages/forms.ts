@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
 import { newComplaintSchema, newInspectionSchema } from "../../cases/schemas.ts";
 import type { CaseDoc } from "../../db/models.ts";
-import { invalid } from "../../errors.ts";
+import { fromZod, invalid, type FieldError } from "../../errors.ts";
 import { DEADLINE_FORMS, immediateDeadline, parseDeadline, plannedOf } from "../../io/deadline-phrases.ts";
 
 type Input = "unit" | "units" | "date" | "number" | "percent" | "textarea" | "text" | "files" | "bool" | "check" | "select";
@@ -206,7 +206,11 @@ export async function caseFromRegistration(kind: CaseKind, body: Record<string, 
   const text = typeof input.plannedDeadline === "string" ? input.plannedDeadline.trim() : "";
   if (kind !== "inspection" || !text) return input;
   const p = parseDeadline(text);
-  if (!p.ok) throw invalid([{ field: "plannedDeadline", message: p.message }]);
+  if (!p.ok) {
+    // Said beside the other fields' errors, as the service would say them.
+    const rest = caseSchemas[kind].safeParse({ ...input, plannedDeadline: undefined });
+    throw invalid([...(rest.success ? [] : ((fromZod(rest.error).details.fields as FieldError[] | undefined) ?? [])), { field: "plannedDeadline", message: p.message }]);
+  }
   let immediateDate: string | null = null;
   if (p.value.kind === "immediate") {
     const d = await immediateDeadline(today);
