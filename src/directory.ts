@@ -156,7 +156,9 @@ export function actorOf(user: Pick<UserDoc, "_id" | "displayName" | "role" | "un
 /** Refuses ids that are not active units, naming the field ("payload.coUnitIds"). */
 export async function assertUnitsExist(ids: string[], field: string): Promise<void> {
   if (ids.length === 0) return;
-  assertKnownUnits(ids, await activeUnitIds(ids), field);
+  const active = await activeUnitIds(ids);
+  const unknown = ids.filter((id) => !active.has(id));
+  if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
 }
 
 /** Of these ids, the active units' (one query for many checks: a bulk registration). */
@@ -164,12 +166,6 @@ export async function activeUnitIds(ids: string[]): Promise<Set<string>> {
   const valid = [...new Set(ids)].filter((id) => mongoose.isObjectIdOrHexString(id));
   const found = valid.length ? await Unit.find({ _id: mongoose.trusted({ $in: valid }), active: true }, { _id: 1 }).lean() : [];
   return new Set(found.map((u) => u._id.toString()));
-}
-
-/** assertUnitsExist against units already looked up (activeUnitIds). */
-export function assertKnownUnits(ids: string[], active: Set<string>, field: string): void {
-  const unknown = ids.filter((id) => !active.has(id));
-  if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -33,7 +33,7 @@ import {
 } from "../../workflows/index.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
-import { activeUnitIds, assertKnownUnits, assertUnitsExist } from "../directory.ts";
+import { activeUnitIds, assertUnitsExist } from "../directory.ts";
 import { issueForEvent } from "../notices/issuer.ts";
 import { cachedRules } from "../notices/rules.ts";
 import { log } from "../log.ts";
@@ -212,9 +212,12 @@ export class CaseService {
     let fields: Record<string, unknown>;
     if (data.kind === "inspection") {
       snapshot = initialSnapshot("inspection", { longTerm: data.longTerm });
-      // The planned units are checked as 交办 would check them, so that 按清单交办 can apply them.
-      if (data.plannedLeadUnitId) assertKnownUnits([data.plannedLeadUnitId], activeUnits, "plannedLeadUnitId");
-      assertKnownUnits(data.plannedCoUnitIds, activeUnits, "plannedCoUnitIds");
+      // The planned units are checked as 交办 would check them, so that 按清单交办 can apply them. A
+      // well-formed id the directory lacks (or has stopped) is a body the ledger cannot take: 409.
+      for (const [field, ids] of [["plannedLeadUnitId", data.plannedLeadUnitId ? [data.plannedLeadUnitId] : []], ["plannedCoUnitIds", data.plannedCoUnitIds]] as const) {
+        const missing = ids.filter((u) => !activeUnits.has(u));
+        if (missing.length) throw new AppError(409, "unit_unavailable", `所选单位不存在或已停用：${missing.join("、")}`, { fields: [{ field, message: "所选单位不存在或已停用" }] });
+      }
       if (data.plannedLeadUnitId && data.plannedCoUnitIds.includes(data.plannedLeadUnitId))
         throw invalid([{ field: "plannedCoUnitIds", message: "牵头单位不能同时作为配合单位" }]);
       fields = { ...data, plannedCoUnitIds: [...new Set(data.plannedCoUnitIds)] };

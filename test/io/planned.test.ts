@@ -145,6 +145,10 @@ describe("import feeds assignment", () => {
     expect(await byNumber("DJ-10")).to.deep.include({ plannedDeadline: "2027-06-30", plannedLeadUnitId: w.units.lead, plannedCoUnitIds: [w.units.co], longTerm: false });
     await post({ ...base, ledgerNumber: "DJ-11", plannedDeadline: "长期坚持" }).expect(303);
     expect(await byNumber("DJ-11")).to.include({ plannedDeadline: null, longTerm: true });
+    // Over the API, a well-formed unit id the directory lacks is a body the ledger cannot take (409), and nothing is written.
+    const api = await staff.agent.post("/api/cases").set("X-CSRF-Token", staff.csrf).send({ kind: "inspection", ledgerNumber: "DJ-12", round: "中央第二轮", title: "问题", plannedLeadUnitId: "0" }).expect(409);
+    expect(api.body.error.details.fields).to.deep.equal([{ field: "plannedLeadUnitId", message: "所选单位不存在或已停用" }]);
+    expect(await Case.countDocuments({ ledgerNumber: "DJ-12" })).to.equal(0);
     // The page offers the units in one order (the 单位管理 page's), as checkboxes.
     const form = (await staff.agent.get("/cases/new/inspection").expect(200)).text;
     expect(form).to.contain('type="checkbox" name="plannedCoUnitIds"');

@@ -153,7 +153,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     status: 201,
     returns: "the new case",
     response: { schema: ref("Case") },
-    errors: { 409: "反馈问题序号已在台账中" },
+    errors: { 409: "反馈问题序号已在台账中，或拟牵头、拟配合单位不存在或已停用" },
     async handle({ actor, body }) {
       return presentCase(await service.createCase(body, actor), actor);
     },
