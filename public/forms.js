@@ -22,4 +22,25 @@
       b.checked = all.checked;
     });
   });
+  // 配合单位: a filter box narrows the checkbox list (ticked units stay in view).
+  document.querySelectorAll("[data-unit-checks]").forEach(function (box) {
+    var filter = box.querySelector(".unit-filter");
+    var none = box.querySelector(".unit-none");
+    if (!filter) return;
+    filter.hidden = false;
+    filter.addEventListener("input", function () {
+      var q = filter.value.trim().toLowerCase();
+      var shown = 0;
+      box.querySelectorAll(".unit-list label").forEach(function (l) {
+        var hit = !q || l.textContent.toLowerCase().indexOf(q) >= 0 || l.querySelector("input").checked;
+        l.hidden = !hit;
+        if (hit) shown++;
+      });
+      if (none) none.hidden = shown > 0;
+    });
+    // Enter in the filter box narrows; it does not submit the form.
+    filter.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") e.preventDefault();
+    });
+  });
 })();

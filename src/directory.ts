@@ -183,28 +183,42 @@ export function actorOf(user: Pick<UserDoc, "_id" | "displayName" | "role" | "un
 /** Refuses ids that are not active units, naming the field ("payload.coUnitIds"). */
 export async function assertUnitsExist(ids: string[], field: string): Promise<void> {
   if (ids.length === 0) return;
-  const valid = ids.filter((id) => mongoose.isObjectIdOrHexString(id));
-  const found = valid.length
-    ? await Unit.find({ _id: mongoose.trusted({ $in: valid }), active: true }, { _id: 1 }).lean()
-    : [];
-  const known = new Set(found.map((u) => u._id.toString()));
-  const unknown = ids.filter((id) => !known.has(id));
+  const active = await activeUnitIds(ids);
+  const unknown = ids.filter((id) => !active.has(id));
   if (unknown.length) throw invalid([{ field, message: `单位不存在或已停用：${unknown.join("、")}` }], "所选单位不存在或已停用");
+}
+
+/** Of these ids, the active units' (one query for many checks: a bulk registration). */
+export async function activeUnitIds(ids: string[]): Promise<Set<string>> {
+  const valid = [...new Set(ids)].filter((id) => mongoose.isObjectIdOrHexString(id));
+  const found = valid.length ? await Unit.find({ _id: mongoose.trusted({ $in: valid }), active: true }, { _id: 1 }).lean() : [];
+  return new Set(found.map((u) => u._id.toString()));
 }
 
 /** A text searched for as itself (a "." is a dot), in a $regex. */
 export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Every unit's name by id (pages show names where the ledger keeps ids). */
+/**
+ * The one order of units on every page (pickers, filters, the batch form): the 单位管理 page's, active
+ * units first, then by name. A picker and a filter never list the same units differently.
+ */
+const UNIT_ORDER = { active: -1, name: 1, _id: 1 } as const;
+
+/** Every unit's name by id, in the units' order (pages show names where the ledger keeps ids). */
 export async function unitNames(): Promise<Map<string, string>> {
-  const units = await Unit.find({}, { name: 1 }).lean<UnitDoc[]>();
+  const units = await Unit.find({}, { name: 1 }).sort(UNIT_ORDER).lean<UnitDoc[]>();
   return new Map(units.map((u) => [u._id.toString(), u.name]));
 }
 
-/** Units by name (the API), or active first then by name (the 管理 page); `activeOnly` for choices. */
+/** Units by name (the API), or in the units' order (UNIT_ORDER: pages); `activeOnly` for choices. */
 export async function listUnits(opts: { order?: "name" | "active"; activeOnly?: boolean } = {}): Promise<UnitDoc[]> {
-  const sort: Record<string, 1 | -1> = opts.order === "active" ? { active: -1, name: 1 } : { name: 1 };
+  const sort = opts.order === "active" ? UNIT_ORDER : { name: 1 as const };
   return Unit.find(opts.activeOnly ? { active: true } : {}).sort(sort).lean<UnitDoc[]>();
+}
+
+/** What a unit picker offers: the active units, in the units' order. */
+export async function unitChoices(): Promise<{ id: string; name: string }[]> {
+  return (await listUnits({ order: "active", activeOnly: true })).map((u) => ({ id: u._id.toString(), name: u.name }));
 }
 
 /** Ids of the units whose name, short name or an alias contains the text (the 台账 search finds a unit's cases by them). */

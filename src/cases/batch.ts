@@ -6,6 +6,7 @@
 import { eventLabel, isOfficeRole, type Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import type { CaseDoc } from "../db/models.ts";
+import { activeUnitIds, unitNames } from "../directory.ts";
 import { AppError, forbidden, fromZod, invalid, type FieldError } from "../errors.ts";
 import { issueByHand, manualNoticeSchema } from "../notices/issuer.ts";
 import type { CaseService } from "./service.ts";
@@ -68,6 +69,39 @@ export function applyToEach(service: CaseService, ids: string[], event: { type: 
     await service.applyEvent(c._id.toString(), { type: event.type, payload: event.payload }, actor);
     // Said as a person would: 已签收, 已交办 (the version is the API's business, not the reader's).
     return `已${eventLabel(event.type)}`;
+  });
+}
+
+/** A refusal of one case of a batch, in the office's words. */
+const refuse = (message: string) => new AppError(422, "not_planned", message);
+
+/**
+ * 按清单交办: each case assigned (ASSIGN, through the case service) to the units and deadline its list
+ * planned (plannedLeadUnitId, plannedCoUnitIds, plannedDeadline). A case without a planned lead unit,
+ * one its unit sent back (申请退回: the list's unit said it is not theirs), or one whose planned units
+ * were stopped since, is refused by name, for the office to assign on the case page.
+ */
+export async function assignAsPlanned(service: CaseService, ids: string[], actor: Actor): Promise<BatchResult> {
+  if (!isOfficeRole(actor.role)) throw forbidden("只有整改办可以交办");
+  const names = await unitNames();
+  return eachCase(service, ids, actor, async (c) => {
+    const lead = c.plannedLeadUnitId;
+    if (!lead) throw refuse("清单未列牵头单位，请在案件页交办");
+    if (c.stateEvent === "RETURN") throw refuse(`${names.get(lead) ?? "牵头单位"}已申请退回，请在案件页另选单位交办`);
+    const co = c.plannedCoUnitIds ?? [];
+    const active = await activeUnitIds([lead, ...co]);
+    const stopped = [lead, ...co].filter((u) => !active.has(u)).map((u) => names.get(u) ?? u);
+    if (stopped.length) throw refuse(`清单所列单位“${stopped.join("、")}”已停用，请在案件页另选单位交办`);
+    const payload = { leadUnitId: lead, coUnitIds: co, ...(c.plannedDeadline ? { deadline: c.plannedDeadline } : {}) };
+    try {
+      await service.applyEvent(c._id.toString(), { type: "ASSIGN", payload }, actor);
+    } catch (e) {
+      // The list's deadline may have passed since (an old list), or be missing: said so, with what to do.
+      if (e instanceof AppError && e.code === "invalid_fields") throw refuse(`清单所列${c.plannedDeadline ? `时限 ${c.plannedDeadline} ` : "内容"}不能直接交办：${reasonOf(e)}。请在案件页修改后交办`);
+      throw e;
+    }
+    const whom = [names.get(lead), ...co.map((u) => names.get(u))].filter(Boolean).join("、");
+    return `已交办 ${whom}${c.plannedDeadline ? `，时限 ${c.plannedDeadline}` : c.longTerm ? "（长期坚持）" : ""}`;
   });
 }
 

@@ -1,6 +1,6 @@
 /** What a new case must carry, per kind; messages name the field in Chinese. */
 import { z } from "zod";
-import { cleanedEquals, isoDate, optionalText, text } from "../../workflows/index.ts";
+import { cleanedEquals, id, isoDate, optionalText, text } from "../../workflows/index.ts";
 
 export const CATEGORIES = ["大气", "水", "土壤", "固废", "噪声", "生态", "辐射", "其他"] as const;
 export const COMPLAINT_CHANNELS = ["12369热线", "信访投诉举报平台", "网络", "来信", "来访", "12345转办", "上级交办"] as const;
@@ -27,6 +27,9 @@ export const newInspectionSchema = z.object({
   immediate: z.boolean({ error: "立行立改应为是或否" }).default(false),
   longTerm: z.boolean({ error: "长期坚持应为是或否" }).default(false),
   plannedDeadline: isoDate("计划整改时限").optional(),
+  // The planned assignment (拟牵头、拟配合单位): kept on the case until the office assigns it (按清单交办, or the 交办 form's defaults).
+  plannedLeadUnitId: id("拟牵头单位").optional(),
+  plannedCoUnitIds: z.array(id("拟配合单位"), { error: "拟配合单位格式不正确" }).max(50, { error: "拟配合单位最多 50 个" }).default([]),
 });
 
 export const newComplaintSchema = z.object({

@@ -33,7 +33,7 @@ import {
 } from "../../workflows/index.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
-import { assertUnitsExist } from "../directory.ts";
+import { activeUnitIds, assertUnitsExist } from "../directory.ts";
 import { issueForEvent } from "../notices/issuer.ts";
 import { cachedRules } from "../notices/rules.ts";
 import { log } from "../log.ts";
@@ -92,6 +92,12 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
   };
 }
 
+/** The units a new case's planned assignment names (before validation: anything not an id is refused later). */
+function plannedUnitsOf(input: NewCase): string[] {
+  const i = input as { plannedLeadUnitId?: unknown; plannedCoUnitIds?: unknown };
+  return [i.plannedLeadUnitId, ...(Array.isArray(i.plannedCoUnitIds) ? i.plannedCoUnitIds : [])].filter((x): x is string => typeof x === "string");
+}
+
 /** The key the 台账 sorts by nearest deadline: the deadline, or "~" (after every date) when there is none. */
 export const deadlineSortKey = (deadline: string | null | undefined) => deadline ?? "~";
 
@@ -132,7 +138,7 @@ export class CaseService {
    * its payload records beside the case's fields (the importer: the file and row).
    */
   async createCase(input: NewCase, actor: Actor, opts?: NewCaseOptions): Promise<CaseDoc> {
-    const { entry, doc } = await this.prepareCase(input, actor, opts);
+    const { entry, doc } = await this.prepareCase(input, actor, opts, await activeUnitIds(plannedUnitsOf(input)));
     // The first entry goes in first, so a case document never exists without it.
     await insertEntry(entry);
     try {
@@ -154,9 +160,11 @@ export class CaseService {
   async createCases(items: { input: NewCase; opts?: NewCaseOptions }[], actor: Actor): Promise<{ created: number; failed: { index: number; error: unknown } | null }> {
     const ready: { entryId: string; ledgerNumber: unknown; entry: Record<string, unknown>; doc: Record<string, unknown> }[] = [];
     let failed: { index: number; error: unknown } | null = null;
+    // The planned units of all items looked up at once.
+    const active = await activeUnitIds(items.flatMap((i) => plannedUnitsOf(i.input)));
     for (const [index, item] of items.entries()) {
       try {
-        const { entry, doc } = await this.prepareCase(item.input, actor, item.opts);
+        const { entry, doc } = await this.prepareCase(item.input, actor, item.opts, active);
         // Cast and defaulted without a mongoose document each, as one entry is (entryDocument).
         ready.push({
           entryId: entry._id,
@@ -198,7 +206,7 @@ export class CaseService {
   }
 
   /** A new case checked and its first history entry sealed, ready to insert. */
-  private async prepareCase(input: NewCase, actor: Actor, opts?: NewCaseOptions): Promise<{ entry: ChainEntry; doc: Record<string, unknown> }> {
+  private async prepareCase(input: NewCase, actor: Actor, opts: NewCaseOptions | undefined, activeUnits: Set<string>): Promise<{ entry: ChainEntry; doc: Record<string, unknown> }> {
     assertMayRegister(actor);
     const parsed = newCaseSchema.safeParse(input);
     if (!parsed.success) throw fromZod(parsed.error);
@@ -209,7 +217,15 @@ export class CaseService {
     let fields: Record<string, unknown>;
     if (data.kind === "inspection") {
       snapshot = initialSnapshot("inspection", { longTerm: data.longTerm });
-      fields = { ...data };
+      // The planned units are checked as 交办 would check them, so that 按清单交办 can apply them. A
+      // well-formed id the directory lacks (or has stopped) is a body the ledger cannot take: 409.
+      for (const [field, ids] of [["plannedLeadUnitId", data.plannedLeadUnitId ? [data.plannedLeadUnitId] : []], ["plannedCoUnitIds", data.plannedCoUnitIds]] as const) {
+        const missing = ids.filter((u) => !activeUnits.has(u));
+        if (missing.length) throw new AppError(409, "unit_unavailable", `所选单位不存在或已停用：${missing.join("、")}`, { fields: [{ field, message: "所选单位不存在或已停用" }] });
+      }
+      if (data.plannedLeadUnitId && data.plannedCoUnitIds.includes(data.plannedLeadUnitId))
+        throw invalid([{ field: "plannedCoUnitIds", message: "牵头单位不能同时作为配合单位" }]);
+      fields = { ...data, plannedCoUnitIds: [...new Set(data.plannedCoUnitIds)] };
     } else {
       const today = shanghaiDate(now);
       const receivedOn = data.receivedOn ?? today;

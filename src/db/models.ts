@@ -108,6 +108,9 @@ const caseSchema = new Schema(
     immediate: { type: Boolean, default: false },
     longTerm: { type: Boolean, default: false },
     plannedDeadline: { type: String, default: null },
+    /** The list's (or the registration's) planned assignment: units and deadline proposed, applied by 按清单交办 or the 交办 form's defaults. */
+    plannedLeadUnitId: { type: String, default: null },
+    plannedCoUnitIds: { type: [String], default: [] },
     // complaint
     channel: { type: String, default: null },
     complainant: { type: new Schema({ name: String, phone: String, address: String }, { _id: false }), default: null },

@@ -95,6 +95,8 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       immediate: nullable("boolean"),
       longTerm: nullable("boolean"),
       plannedDeadline: nullable("string"),
+      plannedLeadUnitId: nullable("string", { description: "拟牵头单位（清单所列，交办前）" }),
+      plannedCoUnitIds: { type: "array", items: str, description: "拟配合单位（清单所列，交办前）" },
       channel: nullable("string"),
       complainant: nullable("object"),
       receivedOn: nullable("string"),

@@ -39,6 +39,8 @@ export function presentCase(c: CaseDoc, actor: Actor) {
     immediate: c.immediate,
     longTerm: c.longTerm,
     plannedDeadline: c.plannedDeadline,
+    plannedLeadUnitId: c.plannedLeadUnitId ?? null,
+    plannedCoUnitIds: c.plannedCoUnitIds ?? [],
     channel: c.channel,
     complainant: c.kind === "complaint" ? (isOffice ? (c.complainant ?? null) : maskComplainant(c.complainant)) : undefined,
     receivedOn: c.receivedOn,

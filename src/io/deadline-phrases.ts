@@ -4,9 +4,12 @@
  * (`2023年12月底前`, `2023年12月底`, `2024年6月`), the end of a year (`2024年底前`), or one of
  * two flags: `立行立改` (immediate: the deadline comes from a rule, N working days after the
  * import) and `长期坚持` (long-term: no fixed deadline). A trailing 前/之前 ("by") changes nothing.
- * Pure: no I/O, no clock; the caller applies the 立行立改 rule.
+ * parseDeadline is pure (no I/O, no clock); immediateDeadline applies the 立行立改 rule with the
+ * office's calendar. The import and the registration form both read the deadline through these.
  */
 import { isIsoDate } from "../../workflows/index.ts";
+import { loadCalendar } from "../calendar/workdays.ts";
+import { AppError } from "../errors.ts";
 
 export type DeadlinePhrase =
   | { kind: "date"; date: string }
@@ -75,4 +78,25 @@ export function parseDeadline(cell: string | number | Date | null | undefined): 
   m = /^(\d{4})年(?:年)?(?:底|末)$/.exec(s);
   if (m) return monthEnd(Number(m[1]), 12, raw);
   return { ok: false, message: `“${raw}”无法识别为整改时限（可填写：${DEADLINE_FORMS}）` };
+}
+
+/** 立行立改: the deadline is this many working days after the day the item is registered (imported). */
+export const IMMEDIATE_WORKDAYS = 10;
+
+/** The 立行立改 deadline from `today`, by the office's calendar; a message when the calendar cannot tell. */
+export async function immediateDeadline(today: string, workdays = IMMEDIATE_WORKDAYS): Promise<{ date: string } | { error: string }> {
+  try {
+    return { date: (await loadCalendar()).addWorkdays(today, workdays) };
+  } catch (e) {
+    return { error: e instanceof AppError ? e.message : String(e) };
+  }
+}
+
+/** What a phrase plans for a new item: the flags it sets, and its deadline (a date's, or the 立行立改 rule's `immediateDate`). */
+export function plannedOf(phrase: DeadlinePhrase | null, immediateDate: string | null): { plannedDeadline: string | null; immediate: boolean; longTerm: boolean } {
+  return {
+    plannedDeadline: phrase?.kind === "date" ? phrase.date : phrase?.kind === "immediate" ? immediateDate : null,
+    immediate: phrase?.kind === "immediate",
+    longTerm: phrase?.kind === "longTerm" || (phrase?.kind === "immediate" && phrase.longTerm),
+  };
 }

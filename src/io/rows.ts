@@ -74,22 +74,24 @@ export class ByteCounter extends Transform {
   }
 }
 
-/** The first `n` bytes of a stream, and a stream that still yields everything. */
-async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+/** Chunks from an iterator until at least `n` bytes are in or it ends (peek and readAll both read through here). */
+async function take(it: AsyncIterator<Buffer>, n: number): Promise<{ chunks: Buffer[]; size: number; done: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let done = false;
   while (size < n) {
     const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
+    if (r.done) return { chunks, size, done: true };
     const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
     chunks.push(chunk);
     size += chunk.length;
   }
+  return { chunks, size, done: false };
+}
+
+/** The first `n` bytes of a stream, and a stream that still yields everything. */
+async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const { chunks, done } = await take(it, n);
   const head = Buffer.concat(chunks);
   async function* all() {
     if (head.length) yield head;
@@ -133,15 +135,10 @@ export async function openRows(input: Readable, limits: ImportLimits = DEFAULT_I
 
 /** The whole stream, refused (413) past `max` bytes. */
 async function readAll(stream: Readable, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > max) {
-      stream.destroy();
-      throw tooLarge(`文件超过 ${mb(max)}，无法导入：请删去图片等无关内容或分批导入`, { limitBytes: max });
-    }
-    chunks.push(c);
+  const { chunks, size } = await take(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, max + 1);
+  if (size > max) {
+    stream.destroy();
+    throw tooLarge(`文件超过 ${mb(max)}，无法导入：请删去图片等无关内容或分批导入`, { limitBytes: max });
   }
   return Buffer.concat(chunks);
 }
@@ -233,29 +230,45 @@ function scan(xml: Buffer): { longest: number; tags: number } {
 
 /** A zip of the given parts, stored (method 0) with their true sizes and CRCs. */
 function storedZip(parts: { name: string; data: Buffer }[]): Buffer[] {
+  return zipArchive(parts.map(({ name, data }) => ({ name, data, method: 0, size: data.length, crc: crc32(data) })));
+}
+
+/** One entry of a zip as written: its bytes (stored, or deflated), how, and its inflated size and CRC-32. */
+export interface ZipPart {
+  name: string;
+  data: Buffer;
+  /** 0 stored, 8 deflated. */
+  method: 0 | 8;
+  size: number;
+  crc: number;
+}
+
+/** A zip archive of the parts as given (also the tests' hostile files: test/support/hostile.ts). */
+export function zipArchive(parts: ZipPart[]): Buffer[] {
   const out: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
-  for (const { name, data } of parts) {
+  for (const { name, data, method, size, crc } of parts) {
     const n = Buffer.from(name, "utf8");
-    const crc = crc32(data);
+    // The fields a local header and its directory entry share, at their offsets in each.
+    const common = (b: Buffer, at: number) => {
+      b.writeUInt16LE(0x800, at); // names in UTF-8
+      b.writeUInt16LE(method, at + 2);
+      b.writeUInt16LE(0x21, at + 6); // 1980-01-01
+      b.writeUInt32LE(crc, at + 8);
+      b.writeUInt32LE(data.length, at + 12);
+      b.writeUInt32LE(size, at + 16);
+      b.writeUInt16LE(n.length, at + 20);
+    };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x800, 6);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
+    common(local, 6);
     const dir = Buffer.alloc(46);
     dir.writeUInt32LE(0x02014b50, 0);
     dir.writeUInt16LE(20, 4);
     dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x800, 8);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(data.length, 20);
-    dir.writeUInt32LE(data.length, 24);
-    dir.writeUInt16LE(n.length, 28);
+    common(dir, 8);
     dir.writeUInt32LE(offset, 42);
     out.push(local, n, data);
     central.push(dir, n);

@@ -455,6 +455,17 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "POST /cases/batch/assign-planned",
+    what: "按清单交办 (office) over A and B: both assigned already, so each is named and refused; a unit or leader is refused the whole batch",
+    url: () => "/api/cases/batch/assign-planned",
+    body: (f) => ({ ids: [f.A.id, f.B.id] }),
+    expect: { leader: 403, lead: 403, co: 403, other: 403, admin: 200, staff: 200 },
+    check(res, _who, f) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.rows.map((r: { id: string; ok: boolean }) => [r.id, r.ok])).to.deep.equal([[f.A.id, false], [f.B.id, false]]);
+    },
+  },
+  {
     route: "POST /cases/batch/notices",
     what: "a batch 催办 (office) over a case that does not exist: named as not found, nothing issued",
     url: () => "/api/cases/batch/notices",

@@ -5,6 +5,7 @@
  */
 import { request } from "node:http";
 import { createDeflateRaw, crc32 } from "node:zlib";
+import { zipArchive, type ZipPart } from "../../src/io/rows.ts";
 
 /** One entry of a zip: its name and its content as chunks (generated, never held whole). */
 export interface ZipEntry {
@@ -32,46 +33,9 @@ async function deflate(chunks: Iterable<Buffer>): Promise<{ data: Buffer; size: 
 
 /** A zip archive (deflated entries; sizes and CRCs honest: the server must count what it inflates anyway). */
 export async function zip(entries: ZipEntry[]): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, "utf8");
-    const { data, size, crc } = await deflate(e.chunks());
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt16LE(0x21, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0);
-    dir.writeUInt16LE(20, 4);
-    dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x0800, 8);
-    dir.writeUInt16LE(8, 10);
-    dir.writeUInt16LE(0x21, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(data.length, 20);
-    dir.writeUInt32LE(size, 24);
-    dir.writeUInt16LE(name.length, 28);
-    dir.writeUInt32LE(offset, 42);
-    parts.push(local, name, data);
-    central.push(dir, name);
-    offset += local.length + name.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, end]);
+  const parts: ZipPart[] = [];
+  for (const e of entries) parts.push({ name: e.name, method: 8, ...(await deflate(e.chunks())) });
+  return Buffer.concat(zipArchive(parts));
 }
 
 const once = (s: string) => () => [Buffer.from(s, "utf8")];

@@ -78,7 +78,7 @@ describe("the office and the liaison in a browser", function () {
     await submit(page, '#register-form button[type="submit"]');
     expect(await page.textContent('.field:has(#new-ledgerNumber) .field-error')).to.contain("请填写反馈问题序号");
     expect(await page.textContent('.field:has(#new-title) .field-error')).to.contain("请填写问题标题");
-    expect(await page.textContent('.field:has(#new-plannedDeadline) .field-error')).to.contain("应为有效日期");
+    expect(await page.textContent('.field:has(#new-plannedDeadline) .field-error')).to.contain("不是有效日期");
     expect(await page.inputValue("#new-description")).to.equal("仍有12台10蒸吨以下燃煤锅炉在用");
     await page.screenshot({ path: `${SHOTS}/register-inspection-errors-1440.png`, fullPage: true });
     await page.fill("#new-ledgerNumber", "ZY2-31");
@@ -154,6 +154,66 @@ describe("the office and the liaison in a browser", function () {
     expect(problems).to.deep.equal([]);
   });
 
+  it("an imported list is assigned in two clicks (按清单交办); the case shows its planned assignment and the 交办 form starts from it", async () => {
+    const page = await as("staff");
+    await page.goto(`${base}/cases/import`);
+    expect(await page.getAttribute("#import-template", "href")).to.equal("/cases/import/template.xlsx");
+    await page.screenshot({ path: `${SHOTS}/import-page-1440.png`, fullPage: true });
+    const header = "序号,督察轮次,问题描述,类别,牵头单位,配合单位,整改目标,整改措施,整改时限";
+    const rows = [
+      "QD-61,中央第二轮,城区燃煤锅炉淘汰不彻底，仍有锅炉在用,大气,市生态环境局,市水务局、市住建局,全部淘汰,分批替代,2030年12月底前",
+      "QD-62,中央第二轮,工业园区污水厂出水总氮超标,水,市水务局,,稳定达标,提标改造,2030年6月30日",
+    ];
+    await page.setInputFiles("#import-file", { name: "问题清单.csv", mimeType: "text/csv", buffer: Buffer.from([header, ...rows].join("\n")) });
+    await submit(page, '#import-form button[type="submit"]');
+    await submit(page, '#confirm-import button[type="submit"]');
+    expect(await page.textContent("#import-message")).to.contain("导入完成：新登记 2 项");
+
+    // The case page: the list's units and deadline, and 交办 prefilled with them (配合单位 as checkboxes).
+    const one = (await Case.findOne({ ledgerNumber: "QD-61" }).lean())!._id.toString();
+    await page.goto(`${base}/cases/${one}`);
+    expect(await page.textContent("#case-planned")).to.contain("牵头：市生态环境局").and.contain("市水务局、市住建局").and.contain("2030-12-31");
+    expect(await page.inputValue("#ASSIGN-leadUnitId")).to.equal(w.units.lead);
+    expect(await page.isChecked(`#ASSIGN-coUnitIds-box input[value="${w.units.co}"]`)).to.equal(true);
+    expect(await page.isChecked(`#ASSIGN-coUnitIds-box input[value="${w.units.other}"]`)).to.equal(true);
+    expect(await page.inputValue("#ASSIGN-deadline")).to.equal("2030-12-31");
+    // With JavaScript, the filter box narrows the list; ticked units stay in view.
+    await page.uncheck(`#ASSIGN-coUnitIds-box input[value="${w.units.other}"]`);
+    await page.fill("#ASSIGN-coUnitIds", "生态");
+    const shown = await page.$$eval("#ASSIGN-coUnitIds-box .unit-list label", (ls) => ls.filter((l) => !(l as HTMLElement).hidden).map((l) => l.textContent?.trim()));
+    expect(shown).to.have.members(["市生态环境局", "市水务局"]);
+    await page.fill("#ASSIGN-coUnitIds", "");
+    await page.check(`#ASSIGN-coUnitIds-box input[value="${w.units.other}"]`);
+    await page.screenshot({ path: `${SHOTS}/case-planned-1440.png`, fullPage: true });
+    await page.locator("#action-ASSIGN").screenshot({ path: `${SHOTS}/assign-form-1440.png` });
+
+    // The 待交办 list: tick all, 按清单交办 — two clicks.
+    await page.goto(`${base}/cases?awaiting=assign&sort=ledgerNumber`);
+    await page.click("#batch-all");
+    await submit(page, "#batch-assign-planned");
+    const result = await page.textContent("#batch-result");
+    expect(result).to.contain("成功 2 件，未办理 0 件").and.contain("QD-61").and.contain("已交办 市生态环境局、市水务局、市住建局，时限 2030-12-31");
+    const assigned = await Case.find({ ledgerNumber: mongoose.trusted({ $in: ["QD-61", "QD-62"] }) }).sort({ ledgerNumber: 1 }).lean();
+    expect(assigned.map((c) => [c.state, c.leadUnitId, c.deadline])).to.deep.equal([
+      ["assigned", w.units.lead, "2030-12-31"],
+      ["assigned", w.units.co, "2030-06-30"],
+    ]);
+    await page.screenshot({ path: `${SHOTS}/assign-planned-result-1440.png`, fullPage: true });
+
+    // At phone width: the import page and a planned case's 交办 form.
+    const phone = await as("staff", PHONE);
+    await phone.goto(`${base}/cases/import`);
+    await noSidewaysScroll(phone, "import page");
+    await phone.screenshot({ path: `${SHOTS}/import-page-390.png`, fullPage: true });
+    const fresh = await w.service.createCase({ ...newInspection(63), plannedLeadUnitId: w.units.lead, plannedCoUnitIds: [w.units.co], plannedDeadline: "2030-03-31" }, w.office);
+    await phone.goto(`${base}/cases/${fresh._id.toString()}`);
+    await noSidewaysScroll(phone, "case page");
+    expect(await phone.isChecked(`#ASSIGN-coUnitIds-box input[value="${w.units.co}"]`)).to.equal(true);
+    await phone.screenshot({ path: `${SHOTS}/case-planned-390.png`, fullPage: true });
+    await phone.locator("#action-ASSIGN").screenshot({ path: `${SHOTS}/assign-form-390.png` });
+    expect(problems).to.deep.equal([]);
+  });
+
   it("assigns several cases at once and names the one that could not be; the unit signs them at once", async () => {
     const ids: string[] = [];
     for (let i = 1; i <= 3; i++) ids.push((await w.service.createCase(newInspection(50 + i), w.office))._id.toString());
@@ -163,7 +223,7 @@ describe("the office and the liaison in a browser", function () {
     await office.goto(`${base}/cases?sort=ledgerNumber`);
     for (const id of ids) await office.check(`input[name="ids"][value="${id}"]`);
     await office.selectOption("#b-lead", w.units.lead);
-    await office.selectOption("#b-co", [w.units.co]);
+    await office.check(`#b-coUnitIds-box input[value="${w.units.co}"]`);
     await office.fill("#b-deadline", future(40));
     await submit(office, "#batch-assign");
     const result = await office.textContent("#batch-result");

@@ -11,6 +11,7 @@ import {
   eventLabel,
   isCaseKind,
   isOfficeRole,
+  shanghaiDate,
   stateFilterChoices,
   stateKeys,
   stateLabel,
@@ -18,7 +19,7 @@ import {
   type Level,
 } from "../../../workflows/index.ts";
 import { removeAttachments, storeAttachment } from "../../cases/attachments.ts";
-import { applyToEach, noticeToEach, type BatchResult } from "../../cases/batch.ts";
+import { applyToEach, assignAsPlanned, noticeToEach, type BatchResult } from "../../cases/batch.ts";
 import { coverage } from "../../ledger/proofs.ts";
 import { listCases, type ListedCase } from "../../cases/queries.ts";
 import { assertMayRegister } from "../../cases/service.ts";
@@ -27,7 +28,7 @@ import { CATEGORIES } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filters.ts";
 import type { CaseDoc } from "../../db/models.ts";
-import { listUnits, unitNames } from "../../directory.ts";
+import { unitChoices, unitNames } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
 import { MANUAL_LEVELS, issueByHand } from "../../notices/issuer.ts";
 import { noticeState } from "../../notices/inbox.ts";
@@ -36,7 +37,7 @@ import { assertCsrf } from "../auth.ts";
 import { formUpload } from "../upload.ts";
 import { maskComplainant, seesComplainant } from "../present.ts";
 import { caseListQuery } from "../routes/cases.ts";
-import { actionForm, caseForm, caseFromForm, payloadFromForm } from "./forms.ts";
+import { actionForm, assignDefaults, caseForm, caseFromRegistration, payloadFromForm, plannedView } from "./forms.ts";
 import type { PageDeps } from "./index.ts";
 import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
@@ -70,8 +71,9 @@ export function caseRow(c: ListedCase, names: Map<string, string>) {
     kindLabel: KIND_LABELS[c.kind],
     title: c.title,
     round: c.round ?? c.channel,
-    lead: c.leadUnitId ? names.get(c.leadUnitId) : "—",
-    deadline: c.deadline ?? "—",
+    // Before 交办, the list's planned unit and deadline (拟), as 按清单交办 would apply them.
+    lead: c.leadUnitId ? names.get(c.leadUnitId) : c.plannedLeadUnitId ? `拟：${names.get(c.plannedLeadUnitId) ?? ""}` : "—",
+    deadline: c.deadline ?? (c.plannedDeadline && !c.leadUnitId ? `拟：${c.plannedDeadline}` : "—"),
     stateLabel: stateLabel(c.kind as CaseKind, c.state),
     progress: showsProgress(c) ? `${c.progressPercent}%` : "—",
     light: c.light,
@@ -99,7 +101,7 @@ export function casePages(deps: PageDeps): express.Router {
     const [list, names, units, saved] = await Promise.all([
       listCases(actor, filter, { page: pageNo, pageSize: PAGE_SIZE, sort }, clock.now()),
       unitNames(),
-      listUnits({ activeOnly: true }),
+      unitChoices(),
       savedFilters(actor),
     ]);
     const params = (extra: Record<string, string>) =>
@@ -126,7 +128,7 @@ export function casePages(deps: PageDeps): express.Router {
         back: `/cases?${params({ page: String(list.page) })}`,
         categories: CATEGORIES,
         units: [...names].map(([id, name]) => ({ id, name, selected: id === filter.unit })),
-        activeUnits: units.map((u) => ({ id: u._id.toString(), name: u.name })),
+        activeUnits: units,
         sorts: SORT_CHOICES.map(([v, l]) => ({ v, l, selected: v === sort })),
         states: STATE_CHOICES.map(([v, l]) => ({ v, l, selected: v === filter.state })),
         awaitingGroups: AWAITING.map((g) => ({ v: g, l: AWAITING_GROUPS[g].label, selected: g === filter.awaiting })),
@@ -187,7 +189,8 @@ export function casePages(deps: PageDeps): express.Router {
       else if (action === "ASSIGN") {
         const payload = { leadUnitId: str(body, "leadUnitId"), coUnitIds: strs(body, "coUnitIds"), deadline: str(body, "deadline").trim() || undefined, requirements: str(body, "requirements").trim() || undefined };
         result = await applyToEach(service, ids, { type: "ASSIGN", payload }, actor);
-      } else if (action === "URGE") result = await noticeToEach(service, ids, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
+      } else if (action === "ASSIGN_PLANNED") result = await assignAsPlanned(service, ids, actor);
+      else if (action === "URGE") result = await noticeToEach(service, ids, { level: str(body, "level"), requirement: str(body, "requirement") }, actor, clock);
       else throw new AppError(400, "bad_request", "请选择要执行的批量操作");
       await showLedger(req, res, query, { result, values: body });
     } catch (e) {
@@ -198,8 +201,8 @@ export function casePages(deps: PageDeps): express.Router {
 
   // ------------------------------------------------------------------ registration
 
-  const registration = (req: Request, res: Response, kind: CaseKind, values: Record<string, unknown> = {}, errors: Errors = {}, status = 200) =>
-    render(req, res, "register", { title: `登记${kind === "inspection" ? "督察反馈问题" : "信访件"}`, kind, fields: caseForm(kind, values, errors), error: errors._form, kindLabel: KIND_LABELS[kind] }, status);
+  const registration = async (req: Request, res: Response, kind: CaseKind, values: Record<string, unknown> = {}, errors: Errors = {}, status = 200) =>
+    render(req, res, "register", { title: `登记${kind === "inspection" ? "督察反馈问题" : "信访件"}`, kind, fields: caseForm(kind, values, errors), error: errors._form, kindLabel: KIND_LABELS[kind], units: await unitChoices() }, status);
 
   const kindOf = (req: Request): CaseKind => {
     const k = String(req.params.kind);
@@ -208,9 +211,9 @@ export function casePages(deps: PageDeps): express.Router {
   };
   const officeOnly = (res: Response) => assertMayRegister(actorOf(res)!);
 
-  router.get("/cases/new/:kind", (req, res) => {
+  router.get("/cases/new/:kind", async (req, res) => {
     officeOnly(res);
-    registration(req, res, kindOf(req));
+    await registration(req, res, kindOf(req));
   });
 
   router.post("/cases/new/:kind", async (req, res) => {
@@ -219,11 +222,11 @@ export function casePages(deps: PageDeps): express.Router {
     const kind = kindOf(req);
     const body = formOf(req);
     try {
-      const c = await service.createCase(caseFromForm(kind, body) as never, actorOf(res)!);
+      const c = await service.createCase((await caseFromRegistration(kind, body, shanghaiDate(clock.now()))) as never, actorOf(res)!);
       res.redirect(303, `/cases/${c._id.toString()}?done=CREATE`);
     } catch (e) {
       const { status, errors } = refusal(e);
-      registration(req, res, kind, body, errors, status);
+      await registration(req, res, kind, body, errors, status);
     }
   });
 
@@ -246,9 +249,10 @@ export function casePages(deps: PageDeps): express.Router {
     const v = await caseView(service, String(req.params.id), actor, clock.now());
     const { case: c, history, names } = v;
     const id = c._id.toString();
-    const [anchors, scheduleProblem] = await Promise.all([
+    const [anchors, scheduleProblem, choices] = await Promise.all([
       deps.ledgerVerifiers?.length ? coverage(history, deps.ledgerVerifiers, deps.ledgerDir) : null,
       scheduleProblemOf(id),
+      unitChoices(),
     ]);
     const kind = c.kind as CaseKind;
     const terms = { verification: v.verificationTerm };
@@ -269,7 +273,8 @@ export function casePages(deps: PageDeps): express.Router {
         : null;
     const blocked = v.blockedEvents.map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
     const forms = v.allowedEvents.map((type) => {
-      const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, {}, {}, terms);
+      // 交办 starts from the planned assignment (the list's units and deadline), which the office may change.
+      const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, type === "ASSIGN" ? assignDefaults(c) : {}, {}, terms);
       const note = actionNote(type, c, v.pendingExtension);
       if (note) f.note = note;
       const defaults = actionDefaults(type, c);
@@ -291,6 +296,7 @@ export function casePages(deps: PageDeps): express.Router {
           stateLabel: stateLabel(kind, c.state),
           lead: c.leadUnitId ? names.get(c.leadUnitId) : null,
           co: (c.coUnitIds ?? []).map((u) => names.get(u)).join("、"),
+          planned: plannedView(c, names),
           complainant: kind === "complaint" ? (seesComplainant(actor) ? c.complainant : maskComplainant(c.complainant)) : null,
           light: v.light,
           showsProgress: showsProgress(c),
@@ -312,7 +318,7 @@ export function casePages(deps: PageDeps): express.Router {
         attachments: v.attachments.map(withSize),
         forms,
         blocked,
-        units: [...names].map(([uid, name]) => ({ id: uid, name })),
+        units: choices,
         office,
         noticeForm: office
           ? {

@@ -8,6 +8,9 @@
 import type { z } from "zod";
 import { eventLabel, payloadSchemaOf, type CaseKind } from "../../../workflows/index.ts";
 import { newComplaintSchema, newInspectionSchema } from "../../cases/schemas.ts";
+import type { CaseDoc } from "../../db/models.ts";
+import { fromZod, invalid, type FieldError } from "../../errors.ts";
+import { DEADLINE_FORMS, immediateDeadline, parseDeadline, plannedOf } from "../../io/deadline-phrases.ts";
 
 type Input = "unit" | "units" | "date" | "number" | "percent" | "textarea" | "text" | "files" | "bool" | "check" | "select";
 interface Widget {
@@ -64,7 +67,9 @@ const CASE_WIDGETS: Record<string, Widget> = {
   measures: { label: "整改措施", input: "textarea" },
   immediate: { label: "立行立改", input: "check" },
   longTerm: { label: "长期坚持", input: "check" },
-  plannedDeadline: { label: "计划整改时限", input: "date" },
+  plannedDeadline: { label: "计划整改时限", input: "text", hint: `可填写：${DEADLINE_FORMS}` },
+  plannedLeadUnitId: { label: "拟牵头单位", input: "unit", hint: "交办时默认选用，可在交办时更改" },
+  plannedCoUnitIds: { label: "拟配合单位", input: "units" },
   channel: { label: "来源渠道" },
   "complainant.name": { label: "信访人姓名" },
   "complainant.phone": { label: "联系电话" },
@@ -189,6 +194,48 @@ export function caseForm(kind: CaseKind, values: Record<string, unknown> = {}, e
 /** A posted registration form → the new case's input (newCaseSchema checks it). */
 export function caseFromForm(kind: CaseKind, body: Record<string, unknown>): Record<string, unknown> {
   return { ...inputFromForm(caseFields(kind), body, []), kind };
+}
+
+/**
+ * A posted registration form → the new case's input, its 计划整改时限 read as the import reads the
+ * list's 整改时限 (2027年6月底前, 立行立改, 长期坚持 …): one parser for both. A phrase it cannot read is
+ * the field's error.
+ */
+export async function caseFromRegistration(kind: CaseKind, body: Record<string, unknown>, today: string): Promise<Record<string, unknown>> {
+  const input = caseFromForm(kind, body);
+  const text = typeof input.plannedDeadline === "string" ? input.plannedDeadline.trim() : "";
+  if (kind !== "inspection" || !text) return input;
+  const p = parseDeadline(text);
+  if (!p.ok) {
+    // Said beside the other fields' errors, as the service would say them.
+    const rest = caseSchemas[kind].safeParse({ ...input, plannedDeadline: undefined });
+    throw invalid([...(rest.success ? [] : ((fromZod(rest.error).details.fields as FieldError[] | undefined) ?? [])), { field: "plannedDeadline", message: p.message }]);
+  }
+  let immediateDate: string | null = null;
+  if (p.value.kind === "immediate") {
+    const d = await immediateDeadline(today);
+    if ("error" in d) throw invalid([{ field: "plannedDeadline", message: `无法计算立行立改的时限：${d.error}` }]);
+    immediateDate = d.date;
+  }
+  const planned = plannedOf(p.value, immediateDate);
+  return {
+    ...input,
+    plannedDeadline: planned.plannedDeadline ?? undefined,
+    immediate: input.immediate === true || planned.immediate,
+    longTerm: input.longTerm === true || planned.longTerm,
+  };
+}
+
+/** The 交办 form's starting values: the planned assignment (the list's units and deadline), where there is one. */
+export function assignDefaults(c: Pick<CaseDoc, "plannedLeadUnitId" | "plannedCoUnitIds" | "plannedDeadline">): Record<string, unknown> {
+  return { leadUnitId: c.plannedLeadUnitId ?? undefined, coUnitIds: c.plannedCoUnitIds ?? [], deadline: c.plannedDeadline ?? undefined };
+}
+
+/** The planned assignment as the case page shows it, or null when the case has none. */
+export function plannedView(c: Pick<CaseDoc, "plannedLeadUnitId" | "plannedCoUnitIds" | "plannedDeadline" | "leadUnitId">, names: Map<string, string>) {
+  const co = (c.plannedCoUnitIds ?? []).map((u) => names.get(u) ?? u);
+  if (!c.plannedLeadUnitId && !co.length && !c.plannedDeadline) return null;
+  return { lead: c.plannedLeadUnitId ? (names.get(c.plannedLeadUnitId) ?? c.plannedLeadUnitId) : null, co: co.join("、"), deadline: c.plannedDeadline ?? null, assigned: !!c.leadUnitId };
 }
 
 function inputFromForm(fields: FormField[], body: Record<string, unknown>, attachmentIds: string[]): Record<string, unknown> {

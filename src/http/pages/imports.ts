@@ -7,11 +7,14 @@
  */
 import { Readable } from "node:stream";
 import express, { type Request, type Response } from "express";
-import { isOfficeRole } from "../../../workflows/index.ts";
+import { isOfficeRole, shanghaiDate } from "../../../workflows/index.ts";
+import { unitChoices } from "../../directory.ts";
 import { AppError } from "../../errors.ts";
+import { XLSX_TYPE } from "../../io/export/workbook.ts";
 import { importLedger, type ImportProgress, type ImportReport } from "../../io/import.ts";
 import { openRows } from "../../io/rows.ts";
 import { dropStash, openStash, stashUpload } from "../../io/stash.ts";
+import { importTemplate } from "../../io/template.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 import { formUpload } from "../upload.ts";
 import type { PageDeps } from "./index.ts";
@@ -44,6 +47,16 @@ export function importPages(deps: PageDeps): express.Router {
 
   router.get("/cases/import", (req, res) => {
     form(req, res);
+  });
+
+  /** The template: the columns, an example row naming real units, and the notes. */
+  router.get("/cases/import/template.xlsx", async (_req, res) => {
+    const body = await importTemplate(await unitChoices(), shanghaiDate(deps.clock.now()));
+    res.setHeader("Content-Type", XLSX_TYPE);
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Cache-Control", "no-store");
+    res.attachment("问题清单模板.xlsx");
+    res.end(body);
   });
 
   router.post("/cases/import", upload.single("file"), async (req, res) => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, shanghaiDate, type Actor } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { ALLOWED_TYPES, openAttachment, storeAttachment } from "../../cases/attachments.ts";
-import { MAX_BATCH, applyToEach, noticeToEach } from "../../cases/batch.ts";
+import { MAX_BATCH, applyToEach, assignAsPlanned, noticeToEach } from "../../cases/batch.ts";
 import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
@@ -64,6 +64,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,100}$/;
 const batchIds = z.array(z.string().max(64), { error: "ids 应为案件编号的数组" }).min(1, { error: "请先勾选要办理的案件" }).max(MAX_BATCH, { error: `一次最多办理 ${MAX_BATCH} 件` });
 const batchEventBody = z.strictObject({ ids: batchIds, type: eventBody.shape.type, payload: eventBody.shape.payload });
 const batchNoticeBody = manualNoticeSchema.extend({ ids: batchIds }).strict();
+const batchPlannedBody = z.strictObject({ ids: batchIds });
 
 const statsQuery = z.strictObject({
   from: qsDate("from").optional(),
@@ -114,6 +115,20 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
 
   api.add({
     method: "post",
+    path: "/cases/batch/assign-planned",
+    tag: "cases",
+    summary: `按清单交办（整改办）：把多件待交办案件各自交办给清单所列的牵头单位、配合单位和时限（plannedLeadUnitId、plannedCoUnitIds、plannedDeadline），逐件经同一服务办理；不能交办的逐件说明原因（一次最多 ${MAX_BATCH} 件）`,
+    roles: OFFICE,
+    body: batchPlannedBody,
+    returns: "{done, failed, rows: [{id, ledgerNumber, ok, message}]}",
+    response: { schema: ref("BatchResult") },
+    async handle({ actor, body }) {
+      return assignAsPlanned(service, body.ids, actor);
+    },
+  });
+
+  api.add({
+    method: "post",
     path: "/cases/batch/notices",
     tag: "notices",
     summary: "批量催办（整改办）：向多件案件的责任单位各发出一份通知",
@@ -138,7 +153,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     status: 201,
     returns: "the new case",
     response: { schema: ref("Case") },
-    errors: { 409: "反馈问题序号已在台账中" },
+    errors: { 409: "反馈问题序号已在台账中，或拟牵头、拟配合单位不存在或已停用" },
     async handle({ actor, body }) {
       return presentCase(await service.createCase(body, actor), actor);
     },
