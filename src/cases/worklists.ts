@@ -11,7 +11,7 @@ import { CalendarNotCovered, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseHistory, Notice, type CaseDoc } from "../db/models.ts";
 import { caseFilter } from "./queries.ts";
 
-export const AWAITING = ["accept", "assign", "returned", "review", "objection", "extension", "reply"] as const;
+export const AWAITING = ["accept", "assign", "returned", "review", "objection", "extension", "reply", "instruction"] as const;
 export type Awaiting = (typeof AWAITING)[number];
 
 const t = mongoose.trusted;
@@ -22,6 +22,12 @@ interface Group {
   hint: string;
   /** The states the group draws from (checked against the machines below). */
   states: string[];
+  /**
+   * A group about something other than the state (a 批示 awaiting 落实): its own filter, and the field that
+   * says since when the case has waited in it (stateSince otherwise).
+   */
+  filter?: () => Record<string, unknown>;
+  since?: "instructionSince";
   /** The event that brought the case into its state: only this one, or any but these. */
   by?: string;
   notBy?: string[];
@@ -36,6 +42,8 @@ export const AWAITING_GROUPS: Record<Awaiting, Group> = {
   objection: { label: "公示异议", hint: "公示期间收到异议，回到销号审核", states: ["verifying"], by: "OBJECTION" },
   extension: { label: "待批延期", hint: "责任单位申请延期，待批准或不批准", states: ["rectifying.extensionPending", "investigating.extensionPending"] },
   reply: { label: "待答复", hint: "查处结果已审核（或不予受理），待答复信访人", states: ["replying"] },
+  // Through the partial index on instructionSince (models.ts): only cases with an open 批示 have one.
+  instruction: { label: "待落实批示", hint: "分管领导的批示，待整改办记录落实情况", states: [], filter: () => ({ instructionSince: t({ $type: "date" }) }), since: "instructionSince" },
 };
 
 const KNOWN_STATES = new Set([...leafStates("inspection"), ...leafStates("complaint")]);
@@ -47,6 +55,7 @@ export const isAwaiting = (x: unknown): x is Awaiting => typeof x === "string" &
 /** The filter of a group, before scope: see caseFilter, which adds what the actor may see. */
 export function awaitingFilter(group: Awaiting): Record<string, unknown> {
   const g = AWAITING_GROUPS[group];
+  if (g.filter) return g.filter();
   return {
     state: g.states.length === 1 ? g.states[0] : t({ $in: g.states }),
     ...(g.by ? { stateEvent: g.by } : g.notBy ? { stateEvent: t({ $nin: g.notBy }) } : {}),
@@ -61,10 +70,13 @@ export function anyAwaitingFilter(): Record<string, unknown> {
 /** Oldest first: the order of every work list. */
 export const WAITING_SORT = "stateSince" as const;
 
+/** Since when a case has waited in a group: when it entered its state, or (待落实批示) when its oldest open 批示 was written. */
+export const waitingSince = (group: Awaiting, c: Pick<CaseDoc, "stateSince" | "instructionSince">): Date | null => c[AWAITING_GROUPS[group].since ?? "stateSince"] ?? null;
+
 /** A group's first cases, longest waiting first (not yet run). */
 export const awaitingQuery = (actor: Actor, group: Awaiting, now: Date, limit: number) =>
   Case.find(caseFilter(actor, { awaiting: group }, now))
-    .sort({ stateSince: 1, _id: 1 })
+    .sort({ [AWAITING_GROUPS[group].since ?? "stateSince"]: 1, _id: 1 })
     .limit(limit);
 
 /** How many cases await the office in all groups together, of what the actor may see (not yet run): the navigation's count. */
@@ -211,3 +223,71 @@ export async function supervisionCounts(caseIds: string[]): Promise<Map<string, 
 }
 
 const SUPERVISION_LEVELS = LEVELS.filter((l) => LEVEL_RANK[l] >= LEVEL_RANK.supervision);
+
+// ------------------------------------------------------------------------------------ 领导批示
+
+/** A 批示 as its history tells it: who wrote what, on which notice, and the office's 落实 once recorded. */
+export interface InstructionThread {
+  caseId: string;
+  n: number;
+  at: Date;
+  by: { id: string; name: string };
+  text: string;
+  noticeId: string | null;
+  done: { at: Date; by: string; text: string } | null;
+}
+
+type Entry = { caseId: string; seq: number; type: string; at: Date; actor: { id: string; name?: string | null }; payload?: unknown };
+
+/**
+ * The 批示 of a case's history and their 落实, oldest first. A 批示 is numbered in the order written (as the
+ * machine numbers it), so the entries must be one case's, in order, or several cases' sorted by case and seq.
+ */
+export function instructionThreads(entries: Entry[]): InstructionThread[] {
+  const out: InstructionThread[] = [];
+  const byCase = new Map<string, InstructionThread[]>();
+  for (const e of entries) {
+    const p = (e.payload ?? {}) as { text?: unknown; noticeId?: unknown; instruction?: unknown };
+    const list = byCase.get(e.caseId) ?? [];
+    byCase.set(e.caseId, list);
+    if (e.type === "INSTRUCT") {
+      const t = { caseId: e.caseId, n: list.length + 1, at: e.at, by: { id: e.actor.id, name: e.actor.name ?? e.actor.id }, text: String(p.text ?? ""), noticeId: typeof p.noticeId === "string" ? p.noticeId : null, done: null };
+      list.push(t);
+      out.push(t);
+    } else if (e.type === "CARRY_OUT") {
+      const t = list.find((i) => i.n === p.instruction);
+      if (t) t.done = { at: e.at, by: e.actor.name ?? e.actor.id, text: String(p.text ?? "") };
+    }
+  }
+  return out;
+}
+
+/** The history entries of 批示 and 落实 of some cases, by case and in order (not yet run; through the caseId index). */
+const instructionEntriesQuery = (caseIds: string[]) =>
+  CaseHistory.find({ caseId: t({ $in: caseIds }), type: t({ $in: ["INSTRUCT", "CARRY_OUT"] }) }, { caseId: 1, seq: 1, type: 1, at: 1, actor: 1, payload: 1 }).sort({ caseId: 1, seq: 1 });
+
+/** The open 批示 of the cases in the office's 待落实批示 list, by case id. */
+export async function openInstructions(cases: CaseDoc[]): Promise<Map<string, InstructionThread[]>> {
+  const ids = cases.filter((c) => c.instructionSince).map((c) => c._id.toString());
+  const out = new Map<string, InstructionThread[]>();
+  if (!ids.length) return out;
+  for (const i of instructionThreads(await instructionEntriesQuery(ids).lean<Entry[]>())) if (!i.done) out.set(i.caseId, [...(out.get(i.caseId) ?? []), i]);
+  return out;
+}
+
+/**
+ * A leader's own 批示, for their home: those awaiting 落实 (oldest first) and the latest carried out, on the
+ * cases they instructed most recently (the sparse index on instructedBy).
+ */
+export async function leaderInstructions(leader: Actor, limit = 20): Promise<{ open: (InstructionThread & { c: CaseDoc })[]; done: (InstructionThread & { c: CaseDoc })[] }> {
+  const cases = await Case.find({ instructedBy: leader.id }).sort({ updatedAt: -1 }).limit(limit).lean<CaseDoc[]>();
+  if (!cases.length) return { open: [], done: [] };
+  const byId = new Map(cases.map((c) => [c._id.toString(), c]));
+  const mine = instructionThreads(await instructionEntriesQuery([...byId.keys()]).lean<Entry[]>())
+    .filter((i) => i.by.id === leader.id)
+    .map((i) => ({ ...i, c: byId.get(i.caseId)! }));
+  return {
+    open: mine.filter((i) => !i.done).sort((a, b) => a.at.getTime() - b.at.getTime()),
+    done: mine.filter((i) => i.done).sort((a, b) => b.done!.at.getTime() - a.done!.at.getTime()).slice(0, limit),
+  };
+}

@@ -55,9 +55,10 @@ export interface Issue {
   behindSchedule?: boolean;
   /** A notice by hand (no rule): what its level costs the unit (levelPoints), if the unit holds the case. */
   handPoints?: number;
-  /** The event a notice tells of (not a rung), and the office's reason given with it. */
+  /** The event a notice tells of (not a rung), and the office's reason or the leader's 批示 given with it. */
   event?: string;
   reason?: string;
+  instruction?: string;
 }
 
 const SYSTEM: Actor = { id: "system", name: "系统", role: "system", unitId: null };
@@ -177,7 +178,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     const addressee = superseded ? null : addresseeOf(i);
     const unitName = doc.leadUnitId ? (units.get(doc.leadUnitId)?.name ?? null) : null;
     // The text as it reads now, with the office's particulars now: the document stays as issued.
-    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason };
+    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason, instruction: i.instruction };
     const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
     const document: NoticeDocument = { ...composed, sender: senderOf(settings) };
     return {
@@ -289,17 +290,18 @@ export async function rescoreHandNotices(): Promise<number> {
 }
 
 /**
- * Tells the lead unit of an office decision that the machines' table names (toldToUnit: 退回), with the
- * office's reason, in its inbox and channels. Keyed by the history entry, so a retried command issues it once.
- * No rung: its holder is none, and it never scores.
+ * Tells the lead unit of an event that the machines' table names (toldToUnit: the office's 退回 with its
+ * reason, a leader's 批示 with its text) in its inbox and channels. Keyed by the history entry, so a retried
+ * command issues it once. No rung: its holder is none, and it never scores.
  */
 
 export async function issueForEvent(doc: CaseDoc, entry: { seq: number; type: string; actor: Actor; at: Date; payload: unknown }, now: Date): Promise<NoticeRecord | null> {
   const level = toldToUnit(doc.kind as CaseKind, entry.type);
   if (!level || !doc.leadUnitId) return null;
-  const reason = (entry.payload as { reason?: unknown } | null)?.reason;
+  const { reason, text } = (entry.payload ?? {}) as { reason?: unknown; text?: unknown };
   const id = `${doc._id.toString()}-event-${entry.seq}`;
-  const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, reason: typeof reason === "string" ? reason : "" }], now);
+  const told = entry.type === "INSTRUCT" ? { instruction: typeof text === "string" ? text : "" } : { reason: typeof reason === "string" ? reason : "" };
+  const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, ...told }], now);
   return notice ?? null;
 }
 

@@ -49,6 +49,7 @@ export const PLACEHOLDERS: [string, string][] = [
   ["申请延期至", "待批的延期申请所申请的日期；没有待批申请则为空"],
   ["申请日期", "待批的延期申请提出的日期；没有待批申请则为空"],
   ["退回理由", "整改办退回（退回整改、退回查处）时填写的理由；其他通知为空"],
+  ["批示内容", "分管领导批示的原文；其他通知为空"],
   ["依据", "规则的依据条款，如“依据《信访工作条例》第二十二条……”；没有则为空"],
   ["发文机关", "发文机关名称（系统设置）"],
   ["发文日期", "发文日期"],
@@ -183,6 +184,15 @@ export const DEFAULT_TEXTS: Record<Level, Omit<NoticeText, "level">> = {
       "{时限名称}为{期限}。请按退回意见{环节}到位后，重新在系统中报送。",
     ].join("\n"),
   },
+  instruction: {
+    title: "领导批示",
+    replyDays: 5,
+    body: [
+      "分管领导对{编号类别}为{编号}的“{事项}”作出批示：",
+      "{批示内容}",
+      "请你单位认真落实批示要求，落实情况由整改办跟踪记录。{时限名称}为{期限}。",
+    ].join("\n"),
+  },
   office_overdue: {
     title: "办结超期提醒",
     replyDays: 1,
@@ -244,6 +254,8 @@ export interface NoticeSubject {
   behindSchedule?: boolean;
   /** The office's reason, for a notice that tells of its 退回. */
   reason?: string;
+  /** The leader's words, for a notice that tells of a 批示. */
+  instruction?: string;
 }
 
 export interface ComposeContext {
@@ -319,6 +331,7 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     申请延期至: ctx.pendingExtension?.deadline ? chineseDate(ctx.pendingExtension.deadline) : "",
     申请日期: ctx.pendingExtension?.requestedOn ? chineseDate(ctx.pendingExtension.requestedOn) : "",
     退回理由: s.reason ?? "",
+    批示内容: s.instruction ?? "",
     依据: s.rule?.clause ? `依据：${s.rule.clause}。`.replace(/。。$/, "。") : "",
     发文机关: c.office,
     发文日期: chineseDate(today),
@@ -427,6 +440,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
   const complaintState = extension ? "investigating.extensionPending" : level.startsWith("accept_") ? "received" : office ? "replying" : "investigating";
   const pendingExtension = extension ? { deadline: shiftDays(limit, 30), requestedOn: shiftDays(today, -3) } : null;
   const reason = level === "returned" ? "佐证材料不全，缺少整改前后对比照片" : undefined;
+  const instruction = level === "instruction" ? "请加快进度，月底前完成整改并报送佐证材料。" : undefined;
   const inspection: NoticeSubject = {
     doc: {
       kind: "inspection",
@@ -444,6 +458,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
     unitName,
     requirement: "",
     reason,
+    instruction,
   };
   const acceptBy = level.startsWith("accept_") ? limit : shiftDays(today, -50);
   const complaint: NoticeSubject = {
@@ -463,6 +478,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
     unitName,
     requirement: "",
     reason,
+    instruction,
   };
   return [inspection, complaint];
 }
