@@ -6,7 +6,7 @@
  * may see: a unit asking for a group sees only its own cases in it. docs/worklists.md defines the groups.
  */
 import mongoose from "mongoose";
-import { LEVELS, LEVEL_RANK, leafStates, shanghaiDate, type Actor } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, leafStates, overdueNow, shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { CalendarNotCovered, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseHistory, Notice, type CaseDoc } from "../db/models.ts";
 import { caseFilter } from "./queries.ts";
@@ -60,6 +60,62 @@ export function awaitingFilter(group: Awaiting): Record<string, unknown> {
     state: g.states.length === 1 ? g.states[0] : t({ $in: g.states }),
     ...(g.by ? { stateEvent: g.by } : g.notBy ? { stateEvent: t({ $nin: g.notBy }) } : {}),
   };
+}
+
+/** The state group a case is in (the groups by state do not overlap), or null: 待落实批示 is not a state's. */
+export function groupOf(c: { state: string; stateEvent?: string | null }): Awaiting | null {
+  for (const group of AWAITING) {
+    const g = AWAITING_GROUPS[group];
+    if (g.filter || !g.states.includes(c.state)) continue;
+    const by = c.stateEvent ?? null;
+    if (g.by ? by === g.by : !(g.notBy ?? []).includes(by ?? "")) return group;
+  }
+  return null;
+}
+
+/** An office rung fallen due on a case (the office's queue, src/notices/office-queue.ts): its limit and level. */
+export interface Reminder {
+  caseId: string;
+  ledgerNumber: string;
+  title: string;
+  kind: "inspection" | "complaint";
+  state: string;
+  stateEvent: string | null;
+  stateSince: Date | null;
+  leadUnitId: string | null;
+  limit: string | null;
+  levelLabel: string;
+  overdue: boolean;
+}
+
+/**
+ * The office's one list (首页): each work list's cases, and beside each the office rung fallen due on it
+ * (办结临期/超期, 延期待批提醒). A case with such a reminder is shown in its group even beyond the group's first
+ * cases (after them, marked), so nothing due is hidden; cases with a reminder that are in no group (公示中)
+ * are returned apart, by step. Nothing appears twice.
+ */
+export function withReminders<L extends { group: Awaiting; items: { _id: { toString(): string } }[] }>(
+  lists: L[],
+  steps: { step: string; items: Reminder[] }[],
+): { lists: (L & { reminders: Map<string, Reminder>; extra: Reminder[] })[]; elsewhere: { step: string; items: Reminder[] }[] } {
+  const shown = new Set(lists.flatMap((l) => l.items.map((c) => c._id.toString())));
+  const out = lists.map((l) => ({ ...l, reminders: new Map<string, Reminder>(), extra: [] as Reminder[] }));
+  const byGroup = new Map(out.map((l) => [l.group, l]));
+  const elsewhere: { step: string; items: Reminder[] }[] = [];
+  for (const { step, items } of steps) {
+    const rest: Reminder[] = [];
+    for (const r of items) {
+      const list = byGroup.get(groupOf(r) as Awaiting);
+      if (!list) {
+        rest.push(r);
+        continue;
+      }
+      list.reminders.set(r.caseId, r);
+      if (!shown.has(r.caseId)) list.extra.push(r);
+    }
+    if (rest.length) elsewhere.push({ step, items: rest });
+  }
+  return { lists: out, elsewhere };
 }
 
 /** Every group at once: what the navigation counts. */
@@ -290,4 +346,49 @@ export async function leaderInstructions(leader: Actor, limit = 20): Promise<{ o
     open: mine.filter((i) => !i.done).sort((a, b) => a.at.getTime() - b.at.getTime()),
     done: mine.filter((i) => i.done).sort((a, b) => b.done!.at.getTime() - a.done!.at.getTime()).slice(0, limit),
   };
+}
+
+// ------------------------------------------------------------------------------------ the leader's desk
+
+/** An overdue or escalated case on the leader's desk: days overdue, 督办 count, and whether 约谈/通报 was issued. */
+export interface DeskCase {
+  c: CaseDoc;
+  overdueDays: number;
+  supervisions: number;
+  escalated: boolean;
+}
+
+/**
+ * What a leader sees first (docs/domain.md#leader-desk): open cases overdue now (overdueNow) or under 督办
+ * (a 督办通知 or 约谈/通报 not superseded), by lead unit; 约谈/通报 first, then most days overdue. Units with an
+ * escalated case first, then the most such cases. `limit` bounds each of the two reads.
+ */
+export async function leaderDesk(actor: Actor, now: Date, limit = 200): Promise<{ unitId: string | null; cases: DeskCase[] }[]> {
+  const today = shanghaiDate(now);
+  const [overdue, notices] = await Promise.all([
+    Case.find(caseFilter(actor, { overdue: true }, now)).sort({ deadlineSort: 1, _id: 1 }).limit(limit).lean<CaseDoc[]>(),
+    // Through the (supersededBy, severity, issuedAt) index: 督办通知 and 约谈/通报 rank highest.
+    Notice.find({ supersededBy: null, severity: t({ $gte: LEVEL_RANK.supervision }) }, { caseId: 1, level: 1 }).sort({ issuedAt: -1 }).limit(limit * 5).lean(),
+  ]);
+  const known = new Set(overdue.map((c) => c._id.toString()));
+  const more = [...new Set(notices.map((n) => n.caseId))].filter((id) => !known.has(id) && mongoose.isObjectIdOrHexString(id));
+  const escalatedOpen = more.length ? await Case.find({ ...caseFilter(actor, {}, now), _id: t({ $in: more.slice(0, limit) }), state: t({ $ne: "closed" }) }).lean<CaseDoc[]>() : [];
+  const counts = new Map<string, { n: number; escalated: boolean }>();
+  for (const x of notices) {
+    const k = counts.get(x.caseId) ?? { n: 0, escalated: false };
+    counts.set(x.caseId, { n: k.n + 1, escalated: k.escalated || x.level === "escalation" });
+  }
+  const units = new Map<string | null, DeskCase[]>();
+  for (const c of [...overdue, ...escalatedOpen]) {
+    const k = counts.get(c._id.toString());
+    const late = overdueNow({ kind: c.kind as "inspection", state: c.state, deadline: c.deadline, context: c.context as never }, today);
+    const card = { c, overdueDays: late ? Math.round((Date.parse(today) - Date.parse(c.deadline!)) / 86_400_000) : 0, supervisions: k?.n ?? 0, escalated: k?.escalated ?? false };
+    units.set(c.leadUnitId ?? null, [...(units.get(c.leadUnitId ?? null) ?? []), card]);
+  }
+  const rows = [...units].map(([unitId, cases]) => ({
+    unitId,
+    cases: cases.sort((a, b) => Number(b.escalated) - Number(a.escalated) || b.overdueDays - a.overdueDays || b.supervisions - a.supervisions),
+  }));
+  const escalations = (r: { cases: DeskCase[] }) => r.cases.filter((x) => x.escalated).length;
+  return rows.sort((a, b) => escalations(b) - escalations(a) || b.cases.length - a.cases.length);
 }

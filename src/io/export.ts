@@ -8,7 +8,7 @@
 import type { Writable } from "node:stream";
 import ExcelJS from "exceljs";
 import mongoose from "mongoose";
-import { KIND_LABELS, LEVEL_LABELS, ownUnit, overdueNow, rungOrder, shanghaiDate, stateLabel, type Actor, type CaseKind, type Level } from "../../workflows/index.ts";
+import { KIND_LABELS, LEVEL_LABELS, ownUnit, overdueNow, rungOrder, shanghaiDate, stateLabel, type Actor, type CaseKind, type DatedCase, type Level } from "../../workflows/index.ts";
 import { caseFilter, caseStats, sortSpec, type CaseFilter, type Sort } from "../cases/queries.ts";
 import { Case, CaseHistory, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
 import { CASE_FIGURES, FIGURE_DEFINITIONS, FIGURE_LABELS, type TracedCase } from "../notices/bulletin.ts";
@@ -142,7 +142,7 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
       const kind = c.kind as CaseKind;
       const ctx = (c.context ?? {}) as { closedOn?: string | null };
       const deadline = c.deadline ?? c.plannedDeadline ?? null;
-      const overdue = overdueNow({ kind, state: c.state, deadline: c.deadline }, today) ? daysBetween(c.deadline!, today) : null;
+      const overdue = overdueNow({ kind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] }, today) ? daysBetween(c.deadline!, today) : null;
       const p = progress.get(id);
       const n = notices.get(id);
       ws.addRow({
