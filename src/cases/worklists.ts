@@ -42,8 +42,8 @@ export const AWAITING_GROUPS: Record<Awaiting, Group> = {
   objection: { label: "公示异议", hint: "公示期间收到异议，回到销号审核", states: ["verifying"], by: "OBJECTION" },
   extension: { label: "待批延期", hint: "责任单位申请延期，待批准或不批准", states: ["rectifying.extensionPending", "investigating.extensionPending"] },
   reply: { label: "待答复", hint: "查处结果已审核（或不予受理），待答复信访人", states: ["replying"] },
-  // Through the partial index on instructionSince (models.ts): only cases with an open 批示 have one.
-  instruction: { label: "待落实批示", hint: "分管领导的批示，待整改办记录落实情况", states: [], filter: () => ({ instructionSince: t({ $type: "date" }) }), since: "instructionSince" },
+  // A range over the (instructionSince, _id) index (models.ts): only cases with an open 批示 have a date there.
+  instruction: { label: "待落实批示", hint: "分管领导的批示，待整改办记录落实情况", states: [], filter: () => ({ instructionSince: t({ $gt: new Date(0) }) }), since: "instructionSince" },
 };
 
 const KNOWN_STATES = new Set([...leafStates("inspection"), ...leafStates("complaint")]);

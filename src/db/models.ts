@@ -149,8 +149,8 @@ caseSchema.index({ behindFrom: 1 });
 // The work lists (src/cases/worklists.ts): a group's states, longest waiting first.
 caseSchema.index({ state: 1, stateSince: 1, _id: 1 });
 caseSchema.index({ stateSince: 1, _id: 1 });
-// Partial: few cases have an open 批示, and no other query's plan should see this index.
-caseSchema.index({ instructionSince: 1, _id: 1 }, { partialFilterExpression: { instructionSince: { $type: "date" } } });
+// 待落实批示: a range from the epoch on, walked in order (null sorts first and is outside the range).
+caseSchema.index({ instructionSince: 1, _id: 1 });
 caseSchema.index({ instructedBy: 1, updatedAt: -1 }, { sparse: true });
 // The list's sorts, each walked in order to a page; updatedAt also finds what changed since the sweep's last pass.
 caseSchema.index({ updatedAt: 1, _id: 1 });

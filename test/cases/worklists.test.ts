@@ -193,15 +193,16 @@ describe("work lists (待办)", function () {
       const staff = await signIn(app.app, "staff");
       const html = (await staff.agent.get("/").expect(200)).text.replaceAll("&#x3D;", "=");
       const main = html.slice(html.indexOf('<main id="main">'));
-      // The work lists come first on the page.
-      expect(main.indexOf('id="work-lists"')).to.be.lessThan(main.indexOf('id="office-queue"'));
+      // The work lists come first on the page, and they are the office's only list (the former queue is merged in).
+      expect(main.indexOf('id="work-lists"')).to.be.lessThan(main.indexOf('class="cards-row"'));
+      expect(main).not.to.contain('id="office-queue"');
       for (const group of AWAITING) {
         expect(html, group).to.match(new RegExp(`id="count-${group}"[^>]*>[^<]*<strong>${expected[group].length}</strong>`));
         if (!expected[group].length) continue;
         const table = html.slice(html.indexOf(`data-group="${group}"`), html.indexOf("</table>", html.indexOf(`data-group="${group}"`)));
         const shown = [...table.matchAll(/<td data-label="编号"><a href="\/cases\/[0-9a-f]{24}">([^<]+)<\/a>/g)].map((m) => m[1]);
         expect(shown, group).to.deep.equal(expected[group]);
-        expect(html).to.contain(`href="/cases?awaiting=${group}&amp;sort=stateSince"`);
+        expect(html).to.contain(group === "instruction" ? `href="/cases?awaiting=instruction"` : `href="/cases?awaiting=${group}&amp;sort=stateSince"`);
       }
       expect(html).to.contain("理由：不属于本单位职责");
       expect(html).to.contain("异议：群众反映仍有冒黑烟");
