@@ -182,3 +182,85 @@ export function requestedDateNotPast<C extends { pendingExtension: PendingExtens
     test: (c, e) => e.type !== "APPROVE_EXTENSION" || !c.pendingExtension || !requestedDatePassed(c.pendingExtension, shanghaiDate(e.at)),
   };
 }
+
+// ---- 领导批示 (docs/domain.md#instructions) ------------------------------------------------------
+
+/** How many 批示 a case keeps at most: each one stays in the case's context (and every later snapshot). */
+export const MAX_INSTRUCTIONS = 50;
+
+/**
+ * A leader's instruction (批示) on a case, numbered within the case, and whether the office has recorded
+ * how it was carried out (落实情况). It changes no state; the texts are in the history entries.
+ */
+export interface Instruction {
+  n: number;
+  /** When it was written (the event's `at`) and by whom. */
+  at: string;
+  by: string;
+  /** The notice it was written on, if any (a 批示 on a notice is recorded on that notice's case). */
+  noticeId: string | null;
+  /** When the office recorded its 落实, and who; null while it awaits the office. */
+  doneAt: string | null;
+  doneBy: string | null;
+}
+
+export const instructionPayloads = {
+  INSTRUCT: z.object({
+    text: text("批示内容", 2000),
+    noticeId: z.string({ error: "通知编号格式不正确" }).max(100, { error: "通知编号格式不正确" }).regex(VISIBLE, { error: "通知编号格式不正确" }).trim().optional(),
+  }),
+  CARRY_OUT: z.object({
+    instruction: z.number({ error: "请指明落实的是哪条批示" }).int({ error: "批示序号应为整数" }).min(1, { error: "批示序号应为正整数" }).max(MAX_INSTRUCTIONS, { error: "没有这条批示" }),
+    text: text("落实情况"),
+  }),
+} as const;
+
+type WithInstructions = { instructions?: Instruction[] };
+type InstructionEvent = Envelope & { type: string; instruction?: number; noticeId?: string };
+
+export const isLeader = (role: Role) => role === "leader";
+
+/** The rules of 批示 and 落实, shared by both machines. */
+export function instructionRules<C extends WithInstructions, E extends InstructionEvent>(): { INSTRUCT: Rule<C, E>[]; CARRY_OUT: Rule<C, E>[] } {
+  return {
+    INSTRUCT: [
+      {
+        field: "text",
+        message: `本案批示已达 ${MAX_INSTRUCTIONS} 条，不能再批示`,
+        test: (c) => (c.instructions ?? []).length < MAX_INSTRUCTIONS,
+        situation: true,
+      },
+    ],
+    CARRY_OUT: [
+      {
+        field: "instruction",
+        message: "没有这条待落实的批示（可能已记录落实情况）",
+        test: (c, e) => e.type !== "CARRY_OUT" || (c.instructions ?? []).some((i) => i.n === e.instruction && !i.doneAt),
+      },
+    ],
+  };
+}
+
+/**
+ * The CARRY_OUT guard: the case has a 批示 awaiting 落实. A role probe passes it, so sending CARRY_OUT to a
+ * case without one is refused by the payload rule (which 批示), not as "not your role"; the action is
+ * neither offered nor listed as blocked while nothing awaits.
+ */
+export const hasOpenInstruction = (c: WithInstructions, e: Envelope) => e.probe === "role" || (c.instructions ?? []).some((i) => !i.doneAt);
+
+/** What INSTRUCT leaves in context: a new open 批示. */
+export function instructed(c: WithInstructions, e: InstructionEvent & { type: string }): { instructions: Instruction[] } {
+  const list = c.instructions ?? [];
+  if (e.type !== "INSTRUCT") return { instructions: list };
+  return { instructions: [...list, { n: list.length + 1, at: e.at, by: e.actor.id, noticeId: e.noticeId ?? null, doneAt: null, doneBy: null }] };
+}
+
+/** What CARRY_OUT leaves in context: the 批示 marked carried out. */
+export function carriedOut(c: WithInstructions, e: InstructionEvent): { instructions: Instruction[] } {
+  const list = c.instructions ?? [];
+  if (e.type !== "CARRY_OUT") return { instructions: list };
+  return { instructions: list.map((i) => (i.n === e.instruction ? { ...i, doneAt: e.at, doneBy: e.actor.id } : i)) };
+}
+
+/** Since when the case's oldest open 批示 has awaited the office's 落实 (an ISO instant), or null. */
+export const instructionOpenSince = (c: WithInstructions): string | null => (c.instructions ?? []).find((i) => !i.doneAt)?.at ?? null;

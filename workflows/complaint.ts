@@ -9,6 +9,12 @@ import { z } from "zod";
 import {
   addCalendarDays,
   attachmentIds,
+  carriedOut,
+  hasOpenInstruction,
+  instructed,
+  instructionPayloads,
+  instructionRules,
+  isLeader,
   empty,
   id,
   isOfficeRole,
@@ -23,6 +29,7 @@ import {
   text,
   type Envelope,
   type GrantedExtension,
+  type Instruction,
   type PendingExtension,
   type Rule,
 } from "./common.ts";
@@ -69,6 +76,7 @@ export const complaintPayloads = {
     note: optionalText("回访情况"),
   }),
   REQUEST_REVIEW: z.object({ reason: text("复查请求事由") }),
+  ...instructionPayloads,
 } as const;
 
 type Payloads = { [K in keyof typeof complaintPayloads]: z.output<(typeof complaintPayloads)[K]> };
@@ -94,6 +102,8 @@ export interface ComplaintInput {
 }
 
 export interface ComplaintContext {
+  /** 领导批示 on the case and their 落实 (docs/domain.md#instructions); absent on cases stored before them. */
+  instructions?: Instruction[];
   limits: ComplaintLimits;
   receivedOn: string;
   acceptBy: string;
@@ -127,7 +137,10 @@ export interface ComplaintContext {
 type R = Rule<ComplaintContext, ComplaintEvent>;
 const today = (e: ComplaintEvent) => shanghaiDate(e.at);
 
+const INSTRUCTION_RULES = instructionRules<ComplaintContext, ComplaintEvent>();
+
 export const complaintRules: Partial<Record<ComplaintEventType, R[]>> = {
+  ...INSTRUCTION_RULES,
   APPROVE_EXTENSION: [requestedDateNotPast()],
   SUBMIT_RESULT: [noPendingExtension("报送查处结果")],
   ASSIGN: [
@@ -180,12 +193,16 @@ export const complaintMachine = setup({
       event.actor.role === "unit_user" &&
       !!event.actor.unitId &&
       (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
+    leader: ({ event }) => isLeader(event.actor.role),
+    openInstruction: ({ context, event }) => hasOpenInstruction(context, event),
     rulesHold: ({ context, event }) => rulesHold(complaintRules[event.type], context, event),
     extensionLeft: ({ context }) => context.extensionCount < context.limits.maxExtensions,
     hasUnit: ({ context }) => context.leadUnitId !== null,
     inReviewWindow: ({ context, event }) => withinReviewWindow(context, event.at),
   },
   actions: {
+    instructed: assign(({ context, event }) => instructed(context, event)),
+    carriedOut: assign(({ context, event }) => carriedOut(context, event)),
     closeNow: assign(({ event }) => ({ closedOn: shanghaiDate(event.at) })),
     // 复查: answered within reviewAnswerDays of the request, a new deadline revision.
     startReview: assign(({ context, event }) => ({
@@ -227,10 +244,14 @@ export const complaintMachine = setup({
       closedOn: null,
     };
   },
+  // The office records how a 批示 was carried out (落实情况) in any state: a case may close before it does.
+  on: { CARRY_OUT: { guard: and(["office", "openInstruction", "rulesHold"]), actions: "carriedOut" } },
   initial: "received",
   states: {
     received: {
       on: {
+        // 领导批示: any time before the case is closed; no change of state.
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         ACCEPT: {
           target: "accepted",
           guard: "office",
@@ -250,6 +271,7 @@ export const complaintMachine = setup({
     },
     accepted: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         ASSIGN: {
           target: "investigating",
           guard: and(["office", "rulesHold"]),
@@ -270,6 +292,7 @@ export const complaintMachine = setup({
     investigating: {
       initial: "working",
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         REPORT_PROGRESS: {
           guard: "involvedUnit",
           actions: assign(({ event }) => reportedProgress(event)),
@@ -321,12 +344,14 @@ export const complaintMachine = setup({
     },
     reviewing: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         REJECT: { target: "investigating", guard: and(["office", "hasUnit"]), actions: assign({ submittedOn: null }) },
         APPROVE: { target: "replying", guard: "office" },
       },
     },
     replying: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         REPLY: {
           target: "replied",
           guard: "office",
@@ -336,6 +361,7 @@ export const complaintMachine = setup({
     },
     replied: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         CLOSE: {
           target: "closed",
           guard: and(["office", "rulesHold"]),

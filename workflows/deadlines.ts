@@ -45,6 +45,7 @@ export const LEVELS = [
   "office_overdue",
   "office_extension",
   "returned",
+  "instruction",
 ] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -64,6 +65,8 @@ export const LEVEL_LABELS: Record<Level, string> = {
   office_extension: "延期待批提醒",
   // Not a rung: the office's 退回 told to the unit (never scored).
   returned: "退回整改通知",
+  // Not a rung either: a leader's 批示 told to the unit.
+  instruction: "领导批示",
 };
 
 /**
@@ -76,6 +79,7 @@ export const LEVEL_RANK: Record<Level, number> = {
   office_due: 2,
   office_extension: 2,
   returned: 1,
+  instruction: 1,
   accept_warning: 3,
   conclude_warning: 3,
   yellow: 3,

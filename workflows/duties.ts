@@ -58,12 +58,13 @@ export const DUTIES: Record<Kind, Record<string, Duty>> = {
 };
 
 /**
- * The office's decisions a unit is told of through its inbox, and the notice's level: 退回 sends the case back
- * to the unit with a reason. A message, not a rung: it costs the unit nothing.
+ * The events a unit is told of through its inbox, and the notice's level: the office's 退回 sends the case back
+ * to the unit with a reason; a leader's 批示 reaches the unit with its text. Messages, not rungs: they cost
+ * the unit nothing.
  */
 export const TOLD_TO_UNIT: Record<Kind, Partial<Record<string, Level>>> = {
-  inspection: { REJECT: "returned" },
-  complaint: { REJECT: "returned" },
+  inspection: { REJECT: "returned", INSTRUCT: "instruction" },
+  complaint: { REJECT: "returned", INSTRUCT: "instruction" },
 };
 
 export const toldToUnit = (kind: Kind, eventType: string): Level | null =>

@@ -26,11 +26,12 @@ export function unitScope(actor: Actor, asked?: string): string | undefined {
 
 // ---- overdue (docs/domain.md#overdue) -----------------------------------------------------------
 
-/** What the overdue rules read of a case. */
+/** What the overdue rules read of a case: the extension request awaiting the office, if any, too. */
 export interface DatedCase {
   kind: Kind;
   state: string;
   deadline?: string | null;
+  context?: { pendingExtension?: { deadline: string } | null } | null;
 }
 
 /** A limit is missed once the day after it begins (in China): on the limit's own day the case is still in time. */
@@ -40,20 +41,32 @@ export const missed = (limit: string | null | undefined, today: string): limit i
 export const deadlineBinds = (c: Pick<DatedCase, "kind" | "state">) => inState(c.state, DEADLINE_STATES[c.kind]);
 
 /**
- * 超期 in the ledger (the 台账's filter and red light, the export's 超期天数, the dashboard's count): the
- * deadline has passed and it still binds, whoever holds the case (a complaint's acceptance limit is the office's).
+ * The office still holds the time (docs/domain.md#extension-pending-overdue): a unit's extension request
+ * awaits its decision and the date asked for has not passed. Such a case is not overdue anywhere, as its
+ * rungs are held; once the date asked for has passed too, it is (approval is then impossible).
  */
-export const overdueNow = (c: DatedCase, today: string) => missed(c.deadline, today) && deadlineBinds(c);
+export const officeHoldsTime = (c: DatedCase, today: string) => {
+  const asked = c.context?.pendingExtension?.deadline;
+  return !!asked && asked >= today;
+};
 
 /**
- * Overdue in the unit's hands: the deadline has passed while a unit holds the case (duties.ts). The unit
- * table of the dashboard counts this, so a case waiting on the office never counts against a unit.
+ * 超期 in the ledger (the 台账's filter and red light, the export's 超期天数, the dashboard's count, the unit's
+ * home): the deadline has passed and it still binds, whoever holds the case (a complaint's acceptance limit is
+ * the office's), unless the office holds the time (officeHoldsTime).
  */
-export const overdueInUnitHands = (c: DatedCase, today: string) => missed(c.deadline, today) && holderOf(c.kind, c.state) === "unit";
+export const overdueNow = (c: DatedCase, today: string) => missed(c.deadline, today) && deadlineBinds(c) && !officeHoldsTime(c, today);
+
+/**
+ * Overdue in the unit's hands: the deadline has passed while a unit holds the case (duties.ts), and the office
+ * does not hold the time (officeHoldsTime). The unit table of the dashboard counts this, so a case waiting on
+ * the office never counts against a unit.
+ */
+export const overdueInUnitHands = (c: DatedCase, today: string) => missed(c.deadline, today) && holderOf(c.kind, c.state) === "unit" && !officeHoldsTime(c, today);
 
 /** What the bulletin's overdue reads of a case: the dates the case has kept, not its state now. */
 export interface CutoffCase extends DatedCase {
-  context: { assignedOn?: string | null; acceptedOn?: string | null; submittedOn?: string | null; closedOn?: string | null };
+  context: { assignedOn?: string | null; acceptedOn?: string | null; submittedOn?: string | null; closedOn?: string | null; pendingExtension?: { deadline: string } | null };
 }
 
 /**

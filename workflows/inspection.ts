@@ -8,6 +8,12 @@ import { and, assign, setup } from "xstate";
 import { z } from "zod";
 import {
   attachmentIds,
+  carriedOut,
+  hasOpenInstruction,
+  instructed,
+  instructionPayloads,
+  instructionRules,
+  isLeader,
   empty,
   id,
   isOfficeRole,
@@ -23,6 +29,7 @@ import {
   text,
   type Envelope,
   type GrantedExtension,
+  type Instruction,
   type PendingExtension,
   type Rule,
 } from "./common.ts";
@@ -60,6 +67,7 @@ export const inspectionPayloads = {
   OBJECTION: z.object({ reason: text("异议内容") }),
   PUBLICITY_END: empty,
   REOPEN: z.object({ reason: text("重新整改的理由"), deadline: isoDate("新的整改时限") }),
+  ...instructionPayloads,
 } as const;
 
 type Payloads = { [K in keyof typeof inspectionPayloads]: z.output<(typeof inspectionPayloads)[K]> };
@@ -72,6 +80,8 @@ export interface InspectionInput {
 }
 
 export interface InspectionContext {
+  /** 领导批示 on the case and their 落实 (docs/domain.md#instructions); absent on cases stored before them. */
+  instructions?: Instruction[];
   leadUnitId: string | null;
   coUnitIds: string[];
   requirements: string | null;
@@ -112,7 +122,10 @@ const notPast = (field: string, what: string): R => ({
 
 /** Rules a well-formed payload must meet in the current context; the guards enforce them and the
  * case service reports the failing ones by field. */
+const INSTRUCTION_RULES = instructionRules<InspectionContext, InspectionEvent>();
+
 export const inspectionRules: Partial<Record<InspectionEventType, R[]>> = {
+  ...INSTRUCTION_RULES,
   ASSIGN: [
     {
       field: "deadline",
@@ -178,11 +191,15 @@ export const inspectionMachine = setup({
       event.actor.role === "unit_user" &&
       !!event.actor.unitId &&
       (event.actor.unitId === context.leadUnitId || context.coUnitIds.includes(event.actor.unitId)),
+    leader: ({ event }) => isLeader(event.actor.role),
+    openInstruction: ({ context, event }) => hasOpenInstruction(context, event),
     rulesHold: ({ context, event }) => rulesHold(inspectionRules[event.type], context, event),
     skipsPublicity: ({ context, event }) =>
       event.type === "PASS" && (event.publicityDays ?? context.publicityDays) === 0,
   },
   actions: {
+    instructed: assign(({ context, event }) => instructed(context, event)),
+    carriedOut: assign(({ context, event }) => carriedOut(context, event)),
     verified: assign(({ event }) =>
       event.type === "PASS" ? { verification: { checkedBy: event.checkedBy, checkedOn: event.checkedOn, opinion: event.opinion, attachmentIds: event.attachmentIds } } : {},
     ),
@@ -213,10 +230,14 @@ export const inspectionMachine = setup({
     publicitySince: null,
     closedOn: null,
   }),
+  // The office records how a 批示 was carried out (落实情况) in any state: a case may close before it does.
+  on: { CARRY_OUT: { guard: and(["office", "openInstruction", "rulesHold"]), actions: "carriedOut" } },
   initial: "registered",
   states: {
     registered: {
       on: {
+        // 领导批示: any time before the case is closed; no change of state.
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         ASSIGN: {
           target: "assigned",
           guard: and(["office", "rulesHold"]),
@@ -238,6 +259,7 @@ export const inspectionMachine = setup({
     },
     assigned: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         SIGN: { target: "rectifying", guard: "leadUnit" },
         RETURN: {
           target: "registered",
@@ -249,6 +271,7 @@ export const inspectionMachine = setup({
     rectifying: {
       initial: "working",
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         REPORT_PROGRESS: {
           guard: and(["involvedUnit", "rulesHold"]),
           actions: assign(({ event }) => reportedProgress(event)),
@@ -296,6 +319,7 @@ export const inspectionMachine = setup({
     },
     verifying: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         REJECT: { target: "rectifying", guard: and(["office", "rulesHold"]), actions: assign({ submittedOn: null }) },
         PASS: [
           {
@@ -319,6 +343,7 @@ export const inspectionMachine = setup({
     },
     publicizing: {
       on: {
+        INSTRUCT: { guard: and(["leader", "rulesHold"]), actions: "instructed" },
         OBJECTION: { target: "verifying", guard: and(["office", "rulesHold"]), actions: assign({ publicitySince: null }) },
         PUBLICITY_END: {
           target: "closed",

@@ -47,6 +47,8 @@ export const EVENT_LABELS: Record<string, string> = {
   REPLY: "答复",
   CLOSE: "办结",
   REQUEST_REVIEW: "复查申请",
+  INSTRUCT: "领导批示",
+  CARRY_OUT: "落实情况",
 };
 
 /** What a rule's trigger counts from ("期限前 5 个工作日", "交办后 2 个工作日"). */

@@ -50,11 +50,18 @@ export const UNIT_HOLDS = {
 /** deadlineBinds: the case's deadline binds in its state (DEADLINE_STATES, per kind). */
 export const deadlineBindsFilter = (kind?: CaseKind) => inStatesFilter((k) => DEADLINE_STATES[k], kind);
 
+/**
+ * Not officeHoldsTime: no extension request awaits the office with a date asked for not yet passed. The
+ * machines keep `pendingExtension` set exactly while a request is pending, so the state need not be named.
+ */
+export const officeHoldsTimeNotFilter = (today: string) => ({ "context.pendingExtension.deadline": t({ $not: { $gte: today } }) });
+const officeHoldsTimeExpr = (today: string) => ({ $gte: [{ $ifNull: ["$context.pendingExtension.deadline", ""] }, today] });
+
 /** overdueNow as filter conditions (to AND with the rest of a list's filter). */
-export const overdueNowFilter = (today: string, kind?: CaseKind): Record<string, unknown>[] => [{ deadline: t({ $lt: today }) }, deadlineBindsFilter(kind)];
+export const overdueNowFilter = (today: string, kind?: CaseKind): Record<string, unknown>[] => [{ deadline: t({ $lt: today }) }, deadlineBindsFilter(kind), officeHoldsTimeNotFilter(today)];
 
 /** overdueInUnitHands as an aggregation expression. */
-export const overdueInUnitHandsExpr = (today: string) => ({ $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, UNIT_HOLDS] });
+export const overdueInUnitHandsExpr = (today: string) => ({ $and: [isSet("$deadline"), { $lt: ["$deadline", today] }, UNIT_HOLDS, not(officeHoldsTimeExpr(today))] });
 
 /** The date a case was handed to a unit: an inspection item's 交办, else a complaint's 受理. */
 export const assignedOnExpr = { $ifNull: ["$context.assignedOn", "$context.acceptedOn"] };

@@ -4,7 +4,7 @@
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { deadlineBinds, leafStates, overdueNow, rate, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { deadlineBinds, leafStates, overdueNow, rate, shanghaiDate, type Actor, type CaseKind, type DatedCase } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
@@ -112,7 +112,7 @@ export type ListedCase = CaseDoc & { light: Light };
 
 /** Traffic light: red overdue, yellow warned or behind schedule, green on track, none when the deadline no longer binds. */
 export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light {
-  const dated = { kind: c.kind as CaseKind, state: c.state, deadline: c.deadline };
+  const dated = { kind: c.kind as CaseKind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] };
   if (!deadlineBinds(dated)) return null;
   if (overdueNow(dated, shanghaiDate(now))) return "red";
   if (warned.has(`${c._id.toString()}:${c.deadlineRevision}`) || (c.behindFrom && c.behindFrom <= now)) return "yellow";

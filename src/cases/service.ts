@@ -14,6 +14,7 @@ import {
   blockedEvents,
   eventTypesOf,
   handledEvents,
+  instructionOpenSince,
   isOfficeRole,
   restore,
   ruleViolations,
@@ -28,11 +29,12 @@ import {
   type Actor,
   type CaseEvent,
   type CaseKind,
+  type Instruction,
   type MachineInput,
   type StateValue,
 } from "../../workflows/index.ts";
 import { systemClock, type Clock } from "../clock.ts";
-import { Case, CaseHistory, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
+import { Case, CaseHistory, Notice, isDuplicateKey, nextSeq, type CaseDoc } from "../db/models.ts";
 import { activeUnitIds, assertUnitsExist } from "../directory.ts";
 import { issueForEvent } from "../notices/issuer.ts";
 import { cachedRules } from "../notices/rules.ts";
@@ -78,6 +80,8 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     deadlineRevision: number;
     progressPercent?: number;
   };
+  const instructions = (c as { instructions?: Instruction[] }).instructions ?? [];
+  const instructionSince = instructionOpenSince({ instructions });
   return {
     state: stateKey(snapshot.value as StateValue),
     stateValue: snapshot.value,
@@ -89,6 +93,9 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     deadlineRevision: c.deadlineRevision,
     progressPercent: c.progressPercent ?? 0,
     behindFrom: margin === null ? null : behindScheduleAt({ kind, state: stateKey(snapshot.value as StateValue), context: c }, margin),
+    instructionSince: instructionSince ? new Date(instructionSince) : null,
+    // Absent until a 批示 is written, so the sparse index holds only cases that have one.
+    ...(instructions.length ? { instructedBy: [...new Set(instructions.map((i) => i.by))] } : {}),
   };
 }
 
@@ -532,8 +539,13 @@ function replay(doc: CaseDoc, prior: ChainEntry, requestHash: string): Applied {
   return { case: doc, entry: prior, replayed: true };
 }
 
-/** References the machine cannot check: named units must exist and be active, evidence must be this case's files. */
+/**
+ * References the machine cannot check: named units must exist and be active, evidence must be this case's
+ * files, a 批示's notice must be one of this case's.
+ */
 async function checkReferences(event: CaseEvent, caseId: string): Promise<void> {
+  if (typeof event.noticeId === "string" && !(await Notice.exists({ _id: event.noticeId, caseId })))
+    throw invalid([{ field: "payload.noticeId", message: "本案没有这份通知，不能对它批示" }]);
   if (typeof event.leadUnitId === "string") await assertUnitsExist([event.leadUnitId], "payload.leadUnitId");
   if (Array.isArray(event.coUnitIds)) await assertUnitsExist(event.coUnitIds as string[], "payload.coUnitIds");
   if (Array.isArray(event.attachmentIds)) await assertAttachments(caseId, event.attachmentIds as string[], "payload.attachmentIds");

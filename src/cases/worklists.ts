@@ -6,12 +6,12 @@
  * may see: a unit asking for a group sees only its own cases in it. docs/worklists.md defines the groups.
  */
 import mongoose from "mongoose";
-import { LEVELS, LEVEL_RANK, daysBetween, leafStates, shanghaiDate, type Actor } from "../../workflows/index.ts";
+import { LEVELS, LEVEL_RANK, daysBetween, leafStates, overdueNow, shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { CalendarNotCovered, type WorkCalendar } from "../calendar/workdays.ts";
 import { Case, CaseHistory, Notice, type CaseDoc } from "../db/models.ts";
 import { caseFilter } from "./queries.ts";
 
-export const AWAITING = ["accept", "assign", "returned", "review", "objection", "extension", "reply"] as const;
+export const AWAITING = ["accept", "assign", "returned", "review", "objection", "extension", "reply", "instruction"] as const;
 export type Awaiting = (typeof AWAITING)[number];
 
 const t = mongoose.trusted;
@@ -22,6 +22,12 @@ interface Group {
   hint: string;
   /** The states the group draws from (checked against the machines below). */
   states: string[];
+  /**
+   * A group about something other than the state (a 批示 awaiting 落实): its own filter, and the field that
+   * says since when the case has waited in it (stateSince otherwise).
+   */
+  filter?: () => Record<string, unknown>;
+  since?: "instructionSince";
   /** The event that brought the case into its state: only this one, or any but these. */
   by?: string;
   notBy?: string[];
@@ -36,6 +42,8 @@ export const AWAITING_GROUPS: Record<Awaiting, Group> = {
   objection: { label: "公示异议", hint: "公示期间收到异议，回到销号审核", states: ["verifying"], by: "OBJECTION" },
   extension: { label: "待批延期", hint: "责任单位申请延期，待批准或不批准", states: ["rectifying.extensionPending", "investigating.extensionPending"] },
   reply: { label: "待答复", hint: "查处结果已审核（或不予受理），待答复信访人", states: ["replying"] },
+  // A range over the (instructionSince, _id) index (models.ts): only cases with an open 批示 have a date there.
+  instruction: { label: "待落实批示", hint: "分管领导的批示，待整改办记录落实情况", states: [], filter: () => ({ instructionSince: t({ $gt: new Date(0) }) }), since: "instructionSince" },
 };
 
 const KNOWN_STATES = new Set([...leafStates("inspection"), ...leafStates("complaint")]);
@@ -47,10 +55,67 @@ export const isAwaiting = (x: unknown): x is Awaiting => typeof x === "string" &
 /** The filter of a group, before scope: see caseFilter, which adds what the actor may see. */
 export function awaitingFilter(group: Awaiting): Record<string, unknown> {
   const g = AWAITING_GROUPS[group];
+  if (g.filter) return g.filter();
   return {
     state: g.states.length === 1 ? g.states[0] : t({ $in: g.states }),
     ...(g.by ? { stateEvent: g.by } : g.notBy ? { stateEvent: t({ $nin: g.notBy }) } : {}),
   };
+}
+
+/** The state group a case is in (the groups by state do not overlap), or null: 待落实批示 is not a state's. */
+export function groupOf(c: { state: string; stateEvent?: string | null }): Awaiting | null {
+  for (const group of AWAITING) {
+    const g = AWAITING_GROUPS[group];
+    if (g.filter || !g.states.includes(c.state)) continue;
+    const by = c.stateEvent ?? null;
+    if (g.by ? by === g.by : !(g.notBy ?? []).includes(by ?? "")) return group;
+  }
+  return null;
+}
+
+/** An office rung fallen due on a case (the office's queue, src/notices/office-queue.ts): its limit and level. */
+export interface Reminder {
+  caseId: string;
+  ledgerNumber: string;
+  title: string;
+  kind: "inspection" | "complaint";
+  state: string;
+  stateEvent: string | null;
+  stateSince: Date | null;
+  leadUnitId: string | null;
+  limit: string | null;
+  levelLabel: string;
+  overdue: boolean;
+}
+
+/**
+ * The office's one list (首页): each work list's cases, and beside each the office rung fallen due on it
+ * (办结临期/超期, 延期待批提醒). A case with such a reminder is shown in its group even beyond the group's first
+ * cases (after them, marked), so nothing due is hidden; cases with a reminder that are in no group (公示中)
+ * are returned apart, by step. Nothing appears twice.
+ */
+export function withReminders<L extends { group: Awaiting; items: { _id: { toString(): string } }[] }>(
+  lists: L[],
+  steps: { step: string; items: Reminder[] }[],
+): { lists: (L & { reminders: Map<string, Reminder>; extra: Reminder[] })[]; elsewhere: { step: string; items: Reminder[] }[] } {
+  const shown = new Set(lists.flatMap((l) => l.items.map((c) => c._id.toString())));
+  const out = lists.map((l) => ({ ...l, reminders: new Map<string, Reminder>(), extra: [] as Reminder[] }));
+  const byGroup = new Map(out.map((l) => [l.group, l]));
+  const elsewhere: { step: string; items: Reminder[] }[] = [];
+  for (const { step, items } of steps) {
+    const rest: Reminder[] = [];
+    for (const r of items) {
+      const list = byGroup.get(groupOf(r) as Awaiting);
+      if (!list) {
+        rest.push(r);
+        continue;
+      }
+      list.reminders.set(r.caseId, r);
+      if (!shown.has(r.caseId)) list.extra.push(r);
+    }
+    if (rest.length) elsewhere.push({ step, items: rest });
+  }
+  return { lists: out, elsewhere };
 }
 
 /** Every group at once: what the navigation counts. */
@@ -61,10 +126,13 @@ export function anyAwaitingFilter(): Record<string, unknown> {
 /** Oldest first: the order of every work list. */
 export const WAITING_SORT = "stateSince" as const;
 
+/** Since when a case has waited in a group: when it entered its state, or (待落实批示) when its oldest open 批示 was written. */
+export const waitingSince = (group: Awaiting, c: Pick<CaseDoc, "stateSince" | "instructionSince">): Date | null => c[AWAITING_GROUPS[group].since ?? "stateSince"] ?? null;
+
 /** A group's first cases, longest waiting first (not yet run). */
 export const awaitingQuery = (actor: Actor, group: Awaiting, now: Date, limit: number) =>
   Case.find(caseFilter(actor, { awaiting: group }, now))
-    .sort({ stateSince: 1, _id: 1 })
+    .sort({ [AWAITING_GROUPS[group].since ?? "stateSince"]: 1, _id: 1 })
     .limit(limit);
 
 /** How many cases await the office in all groups together, of what the actor may see (not yet run): the navigation's count. */
@@ -211,3 +279,116 @@ export async function supervisionCounts(caseIds: string[]): Promise<Map<string, 
 }
 
 const SUPERVISION_LEVELS = LEVELS.filter((l) => LEVEL_RANK[l] >= LEVEL_RANK.supervision);
+
+// ------------------------------------------------------------------------------------ 领导批示
+
+/** A 批示 as its history tells it: who wrote what, on which notice, and the office's 落实 once recorded. */
+export interface InstructionThread {
+  caseId: string;
+  n: number;
+  at: Date;
+  by: { id: string; name: string };
+  text: string;
+  noticeId: string | null;
+  done: { at: Date; by: string; text: string } | null;
+}
+
+type Entry = { caseId: string; seq: number; type: string; at: Date; actor: { id: string; name?: string | null }; payload?: unknown };
+
+/**
+ * The 批示 of a case's history and their 落实, oldest first. A 批示 is numbered in the order written (as the
+ * machine numbers it), so the entries must be one case's, in order, or several cases' sorted by case and seq.
+ */
+export function instructionThreads(entries: Entry[]): InstructionThread[] {
+  const out: InstructionThread[] = [];
+  const byCase = new Map<string, InstructionThread[]>();
+  for (const e of entries) {
+    const p = (e.payload ?? {}) as { text?: unknown; noticeId?: unknown; instruction?: unknown };
+    const list = byCase.get(e.caseId) ?? [];
+    byCase.set(e.caseId, list);
+    if (e.type === "INSTRUCT") {
+      const t = { caseId: e.caseId, n: list.length + 1, at: e.at, by: { id: e.actor.id, name: e.actor.name ?? e.actor.id }, text: String(p.text ?? ""), noticeId: typeof p.noticeId === "string" ? p.noticeId : null, done: null };
+      list.push(t);
+      out.push(t);
+    } else if (e.type === "CARRY_OUT") {
+      const t = list.find((i) => i.n === p.instruction);
+      if (t) t.done = { at: e.at, by: e.actor.name ?? e.actor.id, text: String(p.text ?? "") };
+    }
+  }
+  return out;
+}
+
+/** The history entries of 批示 and 落实 of some cases, by case and in order (not yet run; through the caseId index). */
+const instructionEntriesQuery = (caseIds: string[]) =>
+  CaseHistory.find({ caseId: t({ $in: caseIds }), type: t({ $in: ["INSTRUCT", "CARRY_OUT"] }) }, { caseId: 1, seq: 1, type: 1, at: 1, actor: 1, payload: 1 }).sort({ caseId: 1, seq: 1 });
+
+/** The open 批示 of the cases in the office's 待落实批示 list, by case id. */
+export async function openInstructions(cases: CaseDoc[]): Promise<Map<string, InstructionThread[]>> {
+  const ids = cases.filter((c) => c.instructionSince).map((c) => c._id.toString());
+  const out = new Map<string, InstructionThread[]>();
+  if (!ids.length) return out;
+  for (const i of instructionThreads(await instructionEntriesQuery(ids).lean<Entry[]>())) if (!i.done) out.set(i.caseId, [...(out.get(i.caseId) ?? []), i]);
+  return out;
+}
+
+/**
+ * A leader's own 批示, for their home: those awaiting 落实 (oldest first) and the latest carried out, on the
+ * cases they instructed most recently (the sparse index on instructedBy).
+ */
+export async function leaderInstructions(leader: Actor, limit = 20): Promise<{ open: (InstructionThread & { c: CaseDoc })[]; done: (InstructionThread & { c: CaseDoc })[] }> {
+  const cases = await Case.find({ instructedBy: leader.id }).sort({ updatedAt: -1 }).limit(limit).lean<CaseDoc[]>();
+  if (!cases.length) return { open: [], done: [] };
+  const byId = new Map(cases.map((c) => [c._id.toString(), c]));
+  const mine = instructionThreads(await instructionEntriesQuery([...byId.keys()]).lean<Entry[]>())
+    .filter((i) => i.by.id === leader.id)
+    .map((i) => ({ ...i, c: byId.get(i.caseId)! }));
+  return {
+    open: mine.filter((i) => !i.done).sort((a, b) => a.at.getTime() - b.at.getTime()),
+    done: mine.filter((i) => i.done).sort((a, b) => b.done!.at.getTime() - a.done!.at.getTime()).slice(0, limit),
+  };
+}
+
+// ------------------------------------------------------------------------------------ the leader's desk
+
+/** An overdue or escalated case on the leader's desk: days overdue, 督办 count, and whether 约谈/通报 was issued. */
+export interface DeskCase {
+  c: CaseDoc;
+  overdueDays: number;
+  supervisions: number;
+  escalated: boolean;
+}
+
+/**
+ * What a leader sees first (docs/domain.md#leader-desk): open cases overdue now (overdueNow) or under 督办
+ * (a 督办通知 or 约谈/通报 not superseded), by lead unit; 约谈/通报 first, then most days overdue. Units with an
+ * escalated case first, then the most such cases. `limit` bounds each of the two reads.
+ */
+export async function leaderDesk(actor: Actor, now: Date, limit = 200): Promise<{ unitId: string | null; cases: DeskCase[] }[]> {
+  const today = shanghaiDate(now);
+  const [overdue, notices] = await Promise.all([
+    Case.find(caseFilter(actor, { overdue: true }, now)).sort({ deadlineSort: 1, _id: 1 }).limit(limit).lean<CaseDoc[]>(),
+    // Through the (supersededBy, severity, issuedAt) index: 督办通知 and 约谈/通报 rank highest.
+    Notice.find({ supersededBy: null, severity: t({ $gte: LEVEL_RANK.supervision }) }, { caseId: 1, level: 1 }).sort({ issuedAt: -1 }).limit(limit * 5).lean(),
+  ]);
+  const known = new Set(overdue.map((c) => c._id.toString()));
+  const more = [...new Set(notices.map((n) => n.caseId))].filter((id) => !known.has(id) && mongoose.isObjectIdOrHexString(id));
+  const escalatedOpen = more.length ? await Case.find({ ...caseFilter(actor, {}, now), _id: t({ $in: more.slice(0, limit) }), state: t({ $ne: "closed" }) }).lean<CaseDoc[]>() : [];
+  const counts = new Map<string, { n: number; escalated: boolean }>();
+  for (const x of notices) {
+    const k = counts.get(x.caseId) ?? { n: 0, escalated: false };
+    counts.set(x.caseId, { n: k.n + 1, escalated: k.escalated || x.level === "escalation" });
+  }
+  const units = new Map<string | null, DeskCase[]>();
+  for (const c of [...overdue, ...escalatedOpen]) {
+    const k = counts.get(c._id.toString());
+    const late = overdueNow({ kind: c.kind as "inspection", state: c.state, deadline: c.deadline, context: c.context as never }, today);
+    const card = { c, overdueDays: late ? Math.round((Date.parse(today) - Date.parse(c.deadline!)) / 86_400_000) : 0, supervisions: k?.n ?? 0, escalated: k?.escalated ?? false };
+    units.set(c.leadUnitId ?? null, [...(units.get(c.leadUnitId ?? null) ?? []), card]);
+  }
+  const rows = [...units].map(([unitId, cases]) => ({
+    unitId,
+    cases: cases.sort((a, b) => Number(b.escalated) - Number(a.escalated) || b.overdueDays - a.overdueDays || b.supervisions - a.supervisions),
+  }));
+  const escalations = (r: { cases: DeskCase[] }) => r.cases.filter((x) => x.escalated).length;
+  return rows.sort((a, b) => escalations(b) - escalations(a) || b.cases.length - a.cases.length);
+}

@@ -129,6 +129,10 @@ const caseSchema = new Schema(
     /** When the case entered its current state, and the event that brought it there (the work lists: how long it waits, 申请退回, 公示异议). */
     stateSince: { type: Date, default: null },
     stateEvent: { type: String, default: null },
+    /** Since when the case's oldest 批示 has awaited the office's 落实 (docs/domain.md#instructions); null when none does. */
+    instructionSince: { type: Date, default: null },
+    /** The leaders who wrote a 批示 on the case (their home lists them); absent on a case without any. */
+    instructedBy: { type: [String], default: undefined },
     // the snapshot itself
     stateValue: { type: Schema.Types.Mixed, required: true },
     context: { type: Schema.Types.Mixed, required: true },
@@ -148,6 +152,9 @@ caseSchema.index({ behindFrom: 1 });
 // The work lists (src/cases/worklists.ts): a group's states, longest waiting first.
 caseSchema.index({ state: 1, stateSince: 1, _id: 1 });
 caseSchema.index({ stateSince: 1, _id: 1 });
+// 待落实批示: a range from the epoch on, walked in order (null sorts first and is outside the range).
+caseSchema.index({ instructionSince: 1, _id: 1 });
+caseSchema.index({ instructedBy: 1, updatedAt: -1 }, { sparse: true });
 // The list's sorts, each walked in order to a page; updatedAt also finds what changed since the sweep's last pass.
 caseSchema.index({ updatedAt: 1, _id: 1 });
 caseSchema.index({ deadline: 1, _id: 1 });

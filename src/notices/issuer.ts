@@ -61,9 +61,10 @@ export interface Issue {
   handPoints?: number;
   /** Whom a notice by hand names (a rule's own recipients otherwise). */
   recipients?: NoticeRule["recipients"];
-  /** The event a notice tells of (not a rung), and the office's reason given with it. */
+  /** The event a notice tells of (not a rung), and the office's reason or the leader's 批示 given with it. */
   event?: string;
   reason?: string;
+  instruction?: string;
 }
 
 
@@ -206,7 +207,7 @@ export async function issueMany(issues: Issue[], now: Date): Promise<NoticeRecor
     // Whom the rung names, as they can be reached now (none for a superseded rung, which goes nowhere).
     const reach = superseded ? [] : resolveWith(dir, recipients, { unitId: doc.leadUnitId ?? null, unitHolds: addressee === "unit", inbox: addressee === OFFICE_INBOX ? "office" : addressee });
     // The text as it reads now, with the office's particulars now: the document stays as issued.
-    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason };
+    const subject = { doc, level, rule, addressee: superseded ? addresseeOf(i) : addressee, unitName, requirement: requirement ?? "", behindSchedule: i.behindSchedule, reason: i.reason, instruction: i.instruction };
     const composed = compose(texts[level], subject, { office: settings.signer, calendar, issuedAt: now });
     const document: NoticeDocument = { ...composed, sender: senderOf(settings) };
     return {
@@ -322,17 +323,18 @@ export async function rescoreHandNotices(): Promise<number> {
 }
 
 /**
- * Tells the lead unit of an office decision that the machines' table names (toldToUnit: 退回), with the
- * office's reason, in its inbox and channels. Keyed by the history entry, so a retried command issues it once.
- * No rung: its holder is none, and it never scores.
+ * Tells the lead unit of an event that the machines' table names (toldToUnit: the office's 退回 with its
+ * reason, a leader's 批示 with its text) in its inbox and channels. Keyed by the history entry, so a retried
+ * command issues it once. No rung: its holder is none, and it never scores.
  */
 
 export async function issueForEvent(doc: CaseDoc, entry: { seq: number; type: string; actor: Actor; at: Date; payload: unknown }, now: Date): Promise<NoticeRecord | null> {
   const level = toldToUnit(doc.kind as CaseKind, entry.type);
   if (!level || !doc.leadUnitId) return null;
-  const reason = (entry.payload as { reason?: unknown } | null)?.reason;
+  const { reason, text } = (entry.payload ?? {}) as { reason?: unknown; text?: unknown };
   const id = `${doc._id.toString()}-event-${entry.seq}`;
-  const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, reason: typeof reason === "string" ? reason : "" }], now);
+  const told = entry.type === "INSTRUCT" ? { instruction: typeof text === "string" ? text : "" } : { reason: typeof reason === "string" ? reason : "" };
+  const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, ...told }], now);
   return notice ?? null;
 }
 

@@ -15,6 +15,11 @@ export interface OfficeItem {
   ledgerNumber: string;
   title: string;
   kind: CaseKind;
+  /** Where the case stands: which work list it is in (worklists.ts, groupOf). */
+  state: string;
+  stateEvent: string | null;
+  stateSince: Date | null;
+  leadUnitId: string | null;
   level: string;
   levelLabel: string;
   overdue: boolean;
@@ -29,7 +34,7 @@ export interface OfficeStep {
 
 /** The cases the office holds or owes a decision on (not yet run): each state matched with its kind, read through the (kind, state) index. */
 export const officeHeldQuery = () =>
-  Case.find(officeOwesFilter(), { kind: 1, state: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
+  Case.find(officeOwesFilter(), { kind: 1, state: 1, stateEvent: 1, stateSince: 1, leadUnitId: 1, ledgerNumber: 1, title: 1, context: 1, deadline: 1, deadlineRevision: 1 });
 
 export async function officeQueue(now: Date): Promise<OfficeStep[]> {
   const [rules, calendar, docs] = await Promise.all([cachedRules(), loadCalendar(), officeHeldQuery().lean<CaseDoc[]>()]);
@@ -52,6 +57,10 @@ export async function officeQueue(now: Date): Promise<OfficeStep[]> {
       ledgerNumber: doc.ledgerNumber,
       title: doc.title,
       kind: doc.kind,
+      state: doc.state,
+      stateEvent: doc.stateEvent ?? null,
+      stateSince: doc.stateSince ?? null,
+      leadUnitId: doc.leadUnitId ?? null,
       level: top.rule.level,
       levelLabel: LEVEL_LABELS[top.rule.level],
       // Past the limit of the office's own step (its time, never a unit's).

@@ -84,4 +84,33 @@ describe("published figures", function () {
     expect(await traced("longTerm")).to.deep.equal(numbers(lead.filter((d) => d.state === "closed" && isLongTerm(dated(d)))));
     expect(await traced("closedOnTime")).to.deep.equal(["ZY2-01"]);
   });
+
+  it("a case whose extension request awaits the office is overdue nowhere until the date asked for has passed too (docs/domain.md#extension-pending-overdue)", async () => {
+    const now = w.clock.now();
+    const today = shanghaiDate(now);
+    const [statsBefore, [leadBefore]] = [await caseStats(w.office, { from: "2026-01-01", to: "2026-12-31" }, now), (await unitFigures(now)).filter((u) => u.unitId === w.units.lead)];
+    // Both past their deadlines (04-10, 04-08); one asked for 05-31, the other for 04-15, itself passed by today (04-20).
+    w.clock.set("2026-04-02T10:00:00+08:00");
+    const pending = async (n: number, deadline: string, asked: string) => {
+      const c = await w.service.createCase(newInspection(n), w.office);
+      const signed = await apply(await apply(c, "ASSIGN", w.office, { leadUnitId: w.units.lead, coUnitIds: [], deadline }), "SIGN", w.lead);
+      return apply(signed, "REQUEST_EXTENSION", w.lead, { deadline: asked, reason: "工程量大" });
+    };
+    const waiting = await pending(6, "2026-04-10", "2026-05-31");
+    const lapsed = await pending(7, "2026-04-08", "2026-04-15");
+    w.clock.set("2026-04-20T10:00:00+08:00");
+    const docs = await Case.find().lean<CaseDoc[]>();
+    const dated = (d: CaseDoc) => ({ kind: d.kind as CaseKind, state: d.state, deadline: d.deadline, context: d.context as never });
+    const numbers = (ds: CaseDoc[]) => ds.map((d) => d.ledgerNumber).sort();
+    const overdue = await Case.find(caseFilter(w.office, { overdue: true }, now)).lean<CaseDoc[]>();
+    expect(numbers(overdue)).to.deep.equal(numbers(docs.filter((d) => overdueNow(dated(d), today))));
+    expect(numbers(overdue)).to.include(lapsed.ledgerNumber).and.not.include(waiting.ledgerNumber);
+    expect(numbers(docs.filter((d) => overdueInUnitHands(dated(d), today)))).to.include(lapsed.ledgerNumber).and.not.include(waiting.ledgerNumber);
+    // The dashboard's 超期 card and the unit table count the lapsed request only.
+    expect((await caseStats(w.office, { from: "2026-01-01", to: "2026-12-31" }, now)).overdue).to.equal(statsBefore.overdue + 1);
+    expect((await unitFigures(now)).find((u) => u.unitId === w.units.lead)!.overdue).to.equal(leadBefore!.overdue + 1);
+    // Refused, the old deadline binds again: overdue from it.
+    await apply(waiting, "REJECT_EXTENSION", w.office, { reason: "理由不充分" });
+    expect(numbers(await Case.find(caseFilter(w.office, { overdue: true }, now)).lean<CaseDoc[]>())).to.include(waiting.ledgerNumber);
+  });
 });

@@ -71,8 +71,10 @@ async function worklistWorld(w: World): Promise<Record<Awaiting, string[]> & { n
   await rectifying(i7, w.units.other);
   w.clock.advanceDays(0.1);
   await ev(i7, "REQUEST_EXTENSION", w.other, { deadline: "2026-08-31", reason: "资金未到位" });
-  // A case already past the work lists: assigned and signed, nothing awaits the office.
-  await rectifying(await inspection("I8", 8), w.units.lead);
+  // A case past the state groups (assigned and signed): only the leader's 批示 makes it await the office.
+  const i8 = await inspection("I8", 8);
+  await rectifying(i8, w.units.lead);
+  await ev(i8, "INSTRUCT", w.leader, { text: "请加快进度" });
   w.clock.advanceDays(1);
   // A progress report does not restart the wait of a pending extension.
   await ev(i4, "REPORT_PROGRESS", w.lead, { percent: 60, text: "已完成大半", attachmentIds: [] });
@@ -86,6 +88,7 @@ async function worklistWorld(w: World): Promise<Record<Awaiting, string[]> & { n
     objection: n("I5"),
     extension: n("I4", "I7"),
     reply: n("C4"),
+    instruction: n("I8"),
     number,
   };
 }
@@ -126,7 +129,7 @@ describe("work lists (待办)", function () {
   it("a unit asking for a group sees only its own cases in it", async () => {
     const lead = await workLists(w.lead, w.clock.now(), 10);
     const by = Object.fromEntries(lead.map((l) => [l.group, numbers(l.items)]));
-    expect(by).to.deep.equal({ accept: [], assign: [], returned: [], review: [expected.number.I3], objection: [expected.number.I5], extension: [expected.number.I4], reply: [] });
+    expect(by).to.deep.equal({ accept: [], assign: [], returned: [], review: [expected.number.I3], objection: [expected.number.I5], extension: [expected.number.I4], reply: [], instruction: [expected.number.I8] });
     const other = await listCases(w.other, { awaiting: "extension" }, { page: 1, pageSize: 50, sort: "stateSince" }, w.clock.now());
     expect(numbers(other.items)).to.deep.equal([expected.number.I7]);
     expect(other.total).to.equal(1);
@@ -190,15 +193,16 @@ describe("work lists (待办)", function () {
       const staff = await signIn(app.app, "staff");
       const html = (await staff.agent.get("/").expect(200)).text.replaceAll("&#x3D;", "=");
       const main = html.slice(html.indexOf('<main id="main">'));
-      // The work lists come first on the page.
-      expect(main.indexOf('id="work-lists"')).to.be.lessThan(main.indexOf('id="office-queue"'));
+      // The work lists come first on the page, and they are the office's only list (the former queue is merged in).
+      expect(main.indexOf('id="work-lists"')).to.be.lessThan(main.indexOf('class="cards-row"'));
+      expect(main).not.to.contain('id="office-queue"');
       for (const group of AWAITING) {
         expect(html, group).to.match(new RegExp(`id="count-${group}"[^>]*>[^<]*<strong>${expected[group].length}</strong>`));
         if (!expected[group].length) continue;
         const table = html.slice(html.indexOf(`data-group="${group}"`), html.indexOf("</table>", html.indexOf(`data-group="${group}"`)));
         const shown = [...table.matchAll(/<td data-label="编号"><a href="\/cases\/[0-9a-f]{24}">([^<]+)<\/a>/g)].map((m) => m[1]);
         expect(shown, group).to.deep.equal(expected[group]);
-        expect(html).to.contain(`href="/cases?awaiting=${group}&amp;sort=stateSince"`);
+        expect(html).to.contain(group === "instruction" ? `href="/cases?awaiting=instruction"` : `href="/cases?awaiting=${group}&amp;sort=stateSince"`);
       }
       expect(html).to.contain("理由：不属于本单位职责");
       expect(html).to.contain("异议：群众反映仍有冒黑烟");

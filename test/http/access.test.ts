@@ -57,6 +57,8 @@ interface Row {
   /** Expected status per role, run in this order (refused roles first where the allowed ones write). */
   expect: Partial<Record<Who, number>>;
   check?: (res: Res, who: Who, f: Fx) => void | Promise<void>;
+  /** The one write a leader may make (领导批示): exempt from "a leader's write leaves the database as it was". */
+  leaderWrites?: boolean;
 }
 
 const all = (status: number): Record<Who, number> => ({ admin: status, staff: status, leader: status, lead: status, co: status, other: status });
@@ -114,7 +116,8 @@ const ROWS: Row[] = [
       if (res.status !== 200) return;
       expect(res.body.case).to.include({ id: f.A.id, ledgerNumber: f.A.ledger, title: f.A.title });
       expect(res.body.attachments.map((a: { id: string }) => a.id)).to.include(f.A.attachment);
-      if (who === "leader") expect(res.body.allowedEvents).to.deep.equal([]);
+      // A leader changes nothing but may write a 批示.
+      if (who === "leader") expect(res.body.allowedEvents).to.deep.equal(["INSTRUCT"]);
       if (who === "co") expect(res.body.allowedEvents).to.include("REPORT_PROGRESS").and.not.include("SUBMIT");
       if (who === "lead") expect(res.body.allowedEvents).to.include("SUBMIT");
       // A unit sees the notices addressed to it, never another unit's.
@@ -413,6 +416,25 @@ const ROWS: Row[] = [
     check(res) {
       if (res.status === 200) expect(res.body.case.state).to.equal("verifying");
     },
+  },
+  {
+    route: "POST /cases/:id/events",
+    what: "领导批示 on A: the leader only (another unit 404)",
+    url: (f) => `/api/cases/${f.A.id}/events`,
+    body: () => ({ type: "INSTRUCT", payload: { text: "请加快进度" } }),
+    expect: { other: 404, lead: 403, co: 403, admin: 403, staff: 403, leader: 200 },
+    leaderWrites: true,
+    check(res, who) {
+      if (who !== "other") errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.entry.type).to.equal("INSTRUCT");
+    },
+  },
+  {
+    route: "POST /cases/:id/events",
+    what: "落实情况 of A's 批示: the office only, once",
+    url: (f) => `/api/cases/${f.A.id}/events`,
+    body: () => ({ type: "CARRY_OUT", payload: { instruction: 1, text: "已督促落实" } }),
+    expect: { other: 404, lead: 403, co: 403, leader: 403, staff: 200, admin: 422 },
   },
   {
     route: "POST /cases/:id/attachments",
@@ -752,7 +774,7 @@ describe("HTTP access matrix", function () {
       const problems: string[] = [];
       for (const [who, status] of Object.entries(row.expect) as [Who, number][]) {
         const url = row.url(f);
-        const mustNotWrite = method !== "get" && (who === "leader" || status >= 400);
+        const mustNotWrite = method !== "get" && ((who === "leader" && !row.leaderWrites) || status >= 400);
         const before = mustNotWrite ? await ledgerState() : "";
         const res = await call(who, method, url, { body: row.body?.(f, who), upload: row.upload });
         const label = `${who} ${verb} ${url}`;

@@ -22,6 +22,8 @@ export interface Cast {
   lead: Actor;
   co: Actor;
   system: Actor;
+  /** With a leader, paths include 领导批示 and the office's 落实. */
+  leader?: Actor;
   units: { lead: string; co: string };
 }
 
@@ -40,9 +42,13 @@ export function candidateCommands(kind: CaseKind, snapshot: Snapshot, cast: Cast
     { type, actor: cast.co, payload },
   ];
   const progress = { percent: 40, text: "已完成 40%", attachmentIds: [] };
+  const instructions = cast.leader
+    ? [{ type: "INSTRUCT", actor: cast.leader, payload: { text: "请抓紧整改" } }, o("CARRY_OUT", { instruction: 1, text: "已督促单位落实" })]
+    : [];
   const extension = { deadline: later(10), reason: "施工季节受限" };
   if (kind === "inspection")
     return [
+      ...instructions,
       o("ASSIGN", { ...units, deadline: addCalendarDays(today, 90), requirements: "按期完成" }),
       ...byUnits("SIGN", {}),
       ...byUnits("RETURN", { reason: "非本单位职责" }),
@@ -61,6 +67,7 @@ export function candidateCommands(kind: CaseKind, snapshot: Snapshot, cast: Cast
     ];
   const concludeBy = c.concludeBy ?? addCalendarDays(today, 60);
   return [
+    ...instructions,
     o("ACCEPT"),
     o("DECLINE", reason),
     o("TRANSFER", { to: "市信访局" }),
@@ -85,7 +92,8 @@ const toEvent = (c: Command, at: string): CaseEvent => ({ ...c.payload, type: c.
 function serialize(kind: CaseKind, s: Snapshot): string {
   const c = s.context as Record<string, unknown>;
   const facts = kind === "complaint" ? [c.leadUnitId !== null, c.repliedOn !== null, c.extensionCount] : [];
-  return JSON.stringify([stateKey(s.value as StateValue), ...facts]);
+  const open = ((c.instructions ?? []) as { doneAt: string | null }[]).some((i) => !i.doneAt);
+  return JSON.stringify([stateKey(s.value as StateValue), ...facts, ...(open ? ["批示待落实"] : [])]);
 }
 
 export interface Edge {
@@ -149,7 +157,8 @@ export function definedStates(kind: CaseKind): string[] {
 }
 
 export function covers(edge: { from: string; type: string; to: string }, t: { source: string; type: string; target: string | null }) {
-  const within = (key: string, node: string) => key === node || key.startsWith(`${node}.`);
+  // The root ("") holds transitions taken in every state.
+  const within = (key: string, node: string) => node === "" || key === node || key.startsWith(`${node}.`);
   return (
     edge.type === t.type &&
     within(edge.from, t.source) &&

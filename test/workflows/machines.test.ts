@@ -22,10 +22,11 @@ const cast: Cast = {
   lead: actor("l", "unit_user", "A"),
   co: actor("c", "unit_user", "B"),
   system: actor("system", "system"),
+  leader: actor("boss", "leader"),
   units: { lead: "A", co: "B" },
 };
 const other = actor("x", "unit_user", "C");
-const leader = actor("boss", "leader");
+const leader = cast.leader!;
 const inputs = { inspection: {}, complaint: { receivedOn: "2026-03-02" } };
 
 /** Sends commands in order; each must be taken. */
@@ -195,8 +196,62 @@ describe("case machines", () => {
       const s = walk(k, signed);
       expect(allowedEvents(s, cast.lead, at)).to.have.members(["REPORT_PROGRESS", "SUBMIT", "REQUEST_EXTENSION"]);
       expect(allowedEvents(s, cast.co, at)).to.deep.equal(["REPORT_PROGRESS"]);
-      expect(allowedEvents(s, leader, at)).to.deep.equal([]);
+      expect(allowedEvents(s, leader, at)).to.deep.equal(["INSTRUCT"]);
       expect(allowedEvents(s, cast.office, at)).to.deep.equal([]);
+    });
+  });
+
+  describe("领导批示 and 落实情况 (both kinds)", () => {
+    const instruct = (text = "请抓紧整改", noticeId?: string) => ({ text, ...(noticeId ? { noticeId } : {}) });
+    for (const kind of CASE_KINDS) {
+      const open = kind === "inspection" ? signed : ([["ACCEPT", cast.office], ["ASSIGN", cast.office, { ...assign, deadline: "2026-04-15" }]] as typeof signed);
+      const closing: typeof signed =
+        kind === "inspection"
+          ? [["SUBMIT", cast.lead, { summary: "s", attachmentIds: ["e"] }], ["PASS", cast.office, { ...pass, publicityDays: 0 }]]
+          : [["SUBMIT_RESULT", cast.lead, { summary: "s", violationFound: false, attachmentIds: [] }], ["APPROVE", cast.office], ["REPLY", cast.office, { text: "t", channel: "书面" }], ["CLOSE", cast.office, visit]];
+
+      it(`${kind}: only a leader writes a 批示, in any state but closed, and the state does not change`, () => {
+        const s = walk(kind, open);
+        for (const a of [cast.office, cast.lead, cast.co, other, cast.system]) refuses(kind, s, "INSTRUCT", a, instruct());
+        const next = step(kind, s, { type: "INSTRUCT", actor: leader, at, ...instruct("请月底前完成", "n-1") } as CaseEvent)!;
+        expect(next.value).to.deep.equal(s.value);
+        expect(next.context.instructions).to.deep.equal([{ n: 1, at, by: "boss", noticeId: "n-1", doneAt: null, doneBy: null }]);
+        expect(next.context.deadlineRevision).to.equal(s.context.deadlineRevision);
+        refuses(kind, walk(kind, [...open, ...closing]), "INSTRUCT", leader, instruct());
+        // Registered, not yet with a unit: the leader may already instruct.
+        expect(allowedEvents(startCase(kind, inputs[kind] as never), leader, at)).to.deep.equal(["INSTRUCT"]);
+      });
+
+      it(`${kind}: only the office records 落实, of a 批示 still open, also once the case is closed`, () => {
+        const s = walk(kind, [...open, ["INSTRUCT", leader, instruct("一")], ["INSTRUCT", leader, instruct("二")]]);
+        const done = { instruction: 2, text: "已约谈单位负责人" };
+        for (const a of [leader, cast.lead, cast.co, cast.system]) refuses(kind, s, "CARRY_OUT", a, done);
+        refuses(kind, s, "CARRY_OUT", cast.office, { instruction: 3, text: "x" });
+        expect(ruleViolations(kind, s, { type: "CARRY_OUT", actor: cast.office, at, instruction: 3, text: "x" } as CaseEvent).map((v) => v.field)).to.deep.equal(["instruction"]);
+        const later = "2026-03-03T01:00:00.000Z";
+        const after = step(kind, s, { type: "CARRY_OUT", actor: cast.office, at: later, ...done } as CaseEvent)!;
+        expect(after.value).to.deep.equal(s.value);
+        expect(after.context.instructions.map((i: { n: number; doneAt: string | null }) => [i.n, i.doneAt])).to.deep.equal([[1, null], [2, later]]);
+        refuses(kind, after, "CARRY_OUT", cast.office, done);
+        // The case closes with 批示 1 still open: the office may still record it.
+        const closed = walk(kind, [...open, ["INSTRUCT", leader, instruct()], ...closing]);
+        expect(allowedEvents(closed, cast.office, at)).to.include("CARRY_OUT");
+        expect(step(kind, closed, { type: "CARRY_OUT", actor: cast.office, at, instruction: 1, text: "已落实" } as CaseEvent)).to.not.equal(null);
+      });
+
+      it(`${kind}: 落实 is neither offered nor listed as blocked while no 批示 awaits it`, () => {
+        const s = walk(kind, open);
+        expect(allowedEvents(s, cast.office, at)).to.not.include("CARRY_OUT");
+        expect(blockedEvents(kind, s, cast.office, at).map((b) => b.type)).to.not.include("CARRY_OUT");
+        expect(ruleViolations(kind, s, { type: "CARRY_OUT", actor: cast.office, at, instruction: 1, text: "x" } as CaseEvent)).to.have.length(1);
+      });
+    }
+
+    it("a case keeps at most 50 批示; the 51st is refused with the reason", () => {
+      let s = walk("inspection", signed);
+      for (let i = 0; i < 50; i++) s = step("inspection", s, { type: "INSTRUCT", actor: leader, at, text: `第${i + 1}条` } as CaseEvent)!;
+      refuses("inspection", s, "INSTRUCT", leader, instruct());
+      expect(blockedEvents("inspection", s, leader, at)).to.deep.equal([{ type: "INSTRUCT", reasons: ["本案批示已达 50 条，不能再批示"] }]);
     });
   });
 

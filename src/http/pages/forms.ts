@@ -42,6 +42,8 @@ const WIDGETS: Record<string, Widget> = {
   opinion: { label: "核查意见", input: "textarea" },
   visitedOn: { label: "回访日期", input: "date" },
   visitMethod: { label: "回访方式" },
+  instruction: { label: "批示", input: "number" },
+  noticeId: { label: "通知" },
 };
 
 const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
@@ -53,6 +55,8 @@ const LABEL_OVERRIDES: Record<string, Record<string, string>> = {
   OBJECTION: { reason: "异议内容" },
   PASS: { attachmentIds: "核查照片、资料（照片、PDF、Word、Excel）" },
   CLOSE: { note: "回访情况" },
+  INSTRUCT: { text: "批示内容" },
+  CARRY_OUT: { text: "落实情况" },
 };
 
 /** New-case fields (registration). */

@@ -5,11 +5,28 @@
  * the session's CSRF token and follow post/redirect/get.
  */
 import express from "express";
-import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type CaseKind, type Level } from "../../../workflows/index.ts";
+import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { calendarGaps, loadCalendar } from "../../calendar/workdays.ts";
 import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
-import { WAITING_SORT, awaitingCountQuery, arrivalReasons, byUrgency, daysWaiting, supervisionCounts, workLists } from "../../cases/worklists.ts";
+import {
+  WAITING_SORT,
+  awaitingCountQuery,
+  arrivalReasons,
+  byUrgency,
+  daysWaiting,
+  leaderDesk,
+  leaderInstructions,
+  openInstructions,
+  supervisionCounts,
+  waitingSince,
+  withReminders,
+  workLists,
+  type Awaiting,
+  type InstructionThread,
+  type Reminder,
+} from "../../cases/worklists.ts";
+import { issuesOfYear, readBulletin } from "../../notices/bulletins.ts";
 import { daysPhrase } from "../../notices/texts.ts";
 import type { CaseService } from "../../cases/service.ts";
 import { unitNames } from "../../directory.ts";
@@ -125,21 +142,34 @@ export function pageRouter(deps: PageDeps): express.Router {
       ],
       sentBack: card.sentBack ? { reason: card.sentBack.reason, on: shanghaiDate(card.sentBack.at), label: card.c.kind === "complaint" ? "退回重新查处" : "退回整改" } : null,
     }));
-    const reasonsOf = await arrivalReasons(lists.flatMap((g) => g.items));
-    const groups = lists.map((g) => ({
-      ...g,
-      more: `/cases?awaiting=${g.group}&sort=${WAITING_SORT}`,
-      items: g.items.map((c) => ({
+    // One office list: the work lists, each case with the office rung fallen due on it (the former queue).
+    const merged = withReminders(lists, officeSteps);
+    const [reasonsOf, instructionsOf] = await Promise.all([arrivalReasons(lists.flatMap((g) => g.items)), openInstructions(lists.find((g) => g.group === "instruction")?.items ?? [])]);
+    const reminderOf = (r: Reminder | undefined) => (r ? { limit: r.limit ?? "—", label: r.levelLabel, overdue: r.overdue } : null);
+    const row = (group: Awaiting, c: { _id: { toString(): string }; ledgerNumber: string; title: string; kind: CaseKind; leadUnitId?: string | null; stateSince?: Date | null; instructionSince?: Date | null }, detail: string, reminder: Reminder | undefined) => {
+      const since = waitingSince(group, { stateSince: c.stateSince ?? null, instructionSince: c.instructionSince ?? null });
+      return {
         id: c._id.toString(),
         ledgerNumber: c.ledgerNumber,
         title: c.title,
         kindLabel: KIND_LABELS[c.kind],
         lead: c.leadUnitId ? (names.get(c.leadUnitId) ?? "—") : "—",
-        since: c.stateSince ? shanghaiDate(c.stateSince) : "—",
-        waiting: daysWaiting(c.stateSince, now, calendar)?.label ?? "—",
-        detail: detailOf(c, reasonsOf.get(c._id.toString())?.reason),
-      })),
+        since: since ? shanghaiDate(since) : "—",
+        waiting: daysWaiting(since, now, calendar)?.label ?? "—",
+        detail,
+        reminder: reminderOf(reminder),
+      };
+    };
+    const groups = merged.lists.map((g) => ({
+      ...g,
+      // 待落实批示 is not a state: the 台账 lists it in its own order (most recently changed first).
+      more: g.group === "instruction" ? "/cases?awaiting=instruction" : `/cases?awaiting=${g.group}&sort=${WAITING_SORT}`,
+      items: [
+        ...g.items.map((c) => row(g.group, c, g.group === "instruction" ? instructionDetail(instructionsOf.get(c._id.toString()) ?? []) : detailOf(c, reasonsOf.get(c._id.toString())?.reason), g.reminders.get(c._id.toString()))),
+        ...g.extra.map((r) => ({ ...row(g.group, { ...r, _id: r.caseId }, "", r), beyond: true })),
+      ],
     }));
+    const elsewhere = merged.elsewhere.map((st) => ({ step: st.step, items: st.items.map((r) => row("review", { ...r, _id: r.caseId }, "", r)) }));
     const points = new Map(scores.map((s) => [s.unitId, s.points]));
     const units = figures
       .map((r) => ({ id: r.unitId, name: names.get(r.unitId) ?? r.unitId, ...r, rate: percentText(r.onTime, r.closed - r.longTerm), points: points.get(r.unitId) ?? 0 }))
@@ -162,9 +192,10 @@ export function pageRouter(deps: PageDeps): express.Router {
       pending,
       unread: unread.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] })),
       groups,
+      elsewhere,
       awaitingSum: groups.reduce((n, g) => n + g.total, 0),
-      officeSteps,
       officeLate: officeSteps.reduce((n, s) => n + s.items.filter((i) => i.overdue).length, 0),
+      leader: actor.role === "leader" ? await leaderHome(actor, now, names) : null,
       units,
       myScore: unit ? (scores[0]?.points ?? 0) : null,
       chart: JSON.stringify(chart),
@@ -176,6 +207,53 @@ export function pageRouter(deps: PageDeps): express.Router {
   router.use(casePages(deps));
   router.use(noticePages(deps));
   return router;
+}
+
+/** The leader's own desk: overdue and escalated cases by unit, the current bulletin, their 批示 and the 落实. */
+async function leaderHome(actor: Actor, now: Date, names: Map<string, string>) {
+  const today = shanghaiDate(now);
+  const year = today.slice(0, 4);
+  const [desk, mine, issues] = await Promise.all([leaderDesk(actor, now), leaderInstructions(actor), issuesOfYear(year).then(async (i) => (i.length ? i : issuesOfYear(String(Number(year) - 1))))]);
+  const current = issues.filter((i) => !i.correctedBy).at(-1) ?? null;
+  const bulletin = current ? { ...current, summary: (await readBulletin(actor, { month: current.month, issue: current.id }, now)).summary, href: `/bulletin?issue=${current.id}` } : null;
+  const thread = (i: InstructionThread & { c: { _id: { toString(): string }; ledgerNumber: string; title: string } }) => ({
+    caseId: i.c._id.toString(),
+    ledgerNumber: i.c.ledgerNumber,
+    title: i.c.title,
+    on: shanghaiDate(i.at),
+    text: i.text,
+    done: i.done ? { on: shanghaiDate(i.done.at), by: i.done.by, text: i.done.text } : null,
+  });
+  return {
+    units: desk.map((u) => ({
+      unitId: u.unitId,
+      name: u.unitId ? (names.get(u.unitId) ?? "—") : "未交办",
+      escalated: u.cases.filter((x) => x.escalated).length,
+      cases: u.cases.map((x) => ({
+        id: x.c._id.toString(),
+        ledgerNumber: x.c.ledgerNumber,
+        title: x.c.title,
+        deadline: x.c.deadline ?? "—",
+        stateLabel: stateLabel(x.c.kind as CaseKind, x.c.state),
+        escalated: x.escalated,
+        marks: [
+          ...(x.escalated ? [{ cls: "escalation", text: "约谈/通报" }] : []),
+          ...(x.overdueDays > 0 ? [{ cls: "red", text: `已超期 ${x.overdueDays} 天` }] : []),
+          ...(x.supervisions ? [{ cls: "red", text: x.supervisions > 1 ? `已督办 ${x.supervisions} 次` : "已督办" }] : []),
+        ],
+      })),
+    })),
+    total: desk.reduce((n, u) => n + u.cases.length, 0),
+    bulletin,
+    bulletinLink: `/bulletin`,
+    open: mine.open.map(thread),
+    done: mine.done.map(thread),
+  };
+}
+
+/** The open 批示 of a case in the office's list, oldest first: what the office must carry out. */
+function instructionDetail(open: InstructionThread[]): string {
+  return open.map((i) => `批示（${shanghaiDate(i.at)}，${i.by.name}）：${i.text}`).join("；");
 }
 
 /** What the office needs beside the title: the reason of a 退回 or 异议, the date an extension asks for. */

@@ -4,7 +4,7 @@
  * Complainants' identities are not exported.
  */
 import type { Writable } from "node:stream";
-import { KIND_LABELS, overdueNow, shanghaiDate, stateLabel, type Actor, type CaseKind } from "../../../workflows/index.ts";
+import { KIND_LABELS, overdueNow, shanghaiDate, stateLabel, type Actor, type CaseKind, type DatedCase } from "../../../workflows/index.ts";
 import { latestProgress } from "../../cases/progress.ts";
 import { caseFilter, sortSpec, type CaseFilter, type Sort } from "../../cases/queries.ts";
 import { Case, type CaseDoc } from "../../db/models.ts";
@@ -66,7 +66,7 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
       const kind = c.kind as CaseKind;
       const ctx = (c.context ?? {}) as { closedOn?: string | null };
       const deadline = c.deadline ?? c.plannedDeadline ?? null;
-      const overdue = overdueNow({ kind, state: c.state, deadline: c.deadline }, today) ? daysBetween(c.deadline!, today) : null;
+      const overdue = overdueNow({ kind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] }, today) ? daysBetween(c.deadline!, today) : null;
       const p = progress.get(id);
       const n = notices.get(id);
       ws.addRow({

@@ -57,6 +57,8 @@ export interface NoticeSubject {
   behindSchedule?: boolean;
   /** The office's reason, for a notice that tells of its 退回. */
   reason?: string;
+  /** The leader's words, for a notice that tells of a 批示. */
+  instruction?: string;
 }
 
 export interface ComposeContext {
@@ -132,6 +134,7 @@ export function placeholderValues(s: NoticeSubject, text: Pick<NoticeText, "repl
     申请延期至: ctx.pendingExtension?.deadline ? chineseDate(ctx.pendingExtension.deadline) : "",
     申请日期: ctx.pendingExtension?.requestedOn ? chineseDate(ctx.pendingExtension.requestedOn) : "",
     退回理由: s.reason ?? "",
+    批示内容: s.instruction ?? "",
     依据: s.rule?.clause ? `依据：${s.rule.clause}。`.replace(/。。$/, "。") : "",
     发文机关: c.office,
     发文日期: chineseDate(today),

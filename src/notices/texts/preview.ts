@@ -17,6 +17,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
   const complaintState = extension ? "investigating.extensionPending" : level.startsWith("accept_") ? "received" : office ? "replying" : "investigating";
   const pendingExtension = extension ? { deadline: addCalendarDays(limit, 30), requestedOn: addCalendarDays(today, -3) } : null;
   const reason = level === "returned" ? "佐证材料不全，缺少整改前后对比照片" : undefined;
+  const instruction = level === "instruction" ? "请加快进度，月底前完成整改并报送佐证材料。" : undefined;
   const inspection: NoticeSubject = {
     doc: {
       kind: "inspection",
@@ -34,6 +35,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
     unitName,
     requirement: "",
     reason,
+    instruction,
   };
   const acceptBy = level.startsWith("accept_") ? limit : addCalendarDays(today, -50);
   const complaint: NoticeSubject = {
@@ -53,6 +55,7 @@ export function previewSubjects(level: Level, today: string, unitName = "市生�
     unitName,
     requirement: "",
     reason,
+    instruction,
   };
   return [inspection, complaint];
 }
