@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
+import { rebuildCounts } from "./cases/counts.ts";
 import { CaseService } from "./cases/service.ts";
 import { answerClientErrors, createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
@@ -57,6 +58,7 @@ await runMigrations([
   // Every history entry written before the ledger tree existed gets its position.
   ["history.leaf", () => sequence(systemClock)],
   ["notices.textsReworded", rewordTexts],
+  ["cases.counts", rebuildCounts],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);

@@ -39,6 +39,7 @@ import { cachedRules } from "../notices/rules.ts";
 import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
+import { facetsOf, moveCounts } from "./counts.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
 import { newCaseSchema, type NewCase } from "./schemas.ts";
@@ -132,7 +133,9 @@ export class CaseService {
     await insertEntry(entry);
     try {
       const [created] = await Case.create([doc], { timestamps: false });
-      return created!.toObject() as CaseDoc;
+      const stored = created!.toObject() as CaseDoc;
+      await moveCounts([[null, facetsOf(stored)]]);
+      return stored;
     } catch (e) {
       await CaseHistory.deleteOne({ _id: entry._id });
       if (isDuplicateKey(e)) throw duplicate("ledgerNumber", `台账编号“${String(doc.ledgerNumber)}”已存在`);
@@ -188,6 +191,8 @@ export class CaseService {
         const number = String(ready[cases]!.ledgerNumber);
         failed = { index: cases, error: isDuplicateKey(error) ? duplicate("ledgerNumber", `台账编号“${number}”已存在`) : error };
       }
+      // On an unknown outcome none are counted: verify-ledger finds the difference, a rebuild mends it.
+      await moveCounts(ready.slice(0, cases).map((r) => [null, facetsOf(r.doc as Parameters<typeof facetsOf>[0])]));
     }
     return { created: cases, failed };
   }
@@ -452,8 +457,11 @@ export class CaseService {
       updatedAt: entry.at,
     };
     // The driver's own update: the fields are the projection's, typed already (mongoose would only cast them again).
-    await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
-    return { ...doc, ...fields } as CaseDoc;
+    const written = await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
+    const after = { ...doc, ...fields } as CaseDoc;
+    // Only the writer that moved the case from `doc` moves its counts (the filter admits one per version).
+    if (written.matchedCount) await moveCounts([[facetsOf(doc), facetsOf(after)]]);
+    return after;
   }
 
   /** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */

@@ -463,3 +463,14 @@ export const lastSeqQuery = (name: string) => Sequence.findOne({ name }, { n: 1 
 
 /** The number taken for a document, if any (not yet run). */
 export const seqTakenQuery = (ref: string) => Sequence.findOne({ ref }, { n: 1 });
+
+/**
+ * How many cases there are per facet (a unit, or "*" for all; kind; state): the 台账's exact totals without
+ * recounting the ledger. Kept by the case service, rebuilt and checked from the cases (src/cases/counts.ts).
+ */
+const caseCountSchema = new Schema(
+  { _id: { type: String, required: true }, unit: { type: String, required: true }, kind: { type: String, required: true }, state: { type: String, required: true }, n: { type: Number, required: true } },
+  { versionKey: false, collection: "case_counts" },
+);
+caseCountSchema.index({ unit: 1, kind: 1, state: 1 });
+export const CaseCount = mongoose.model("CaseCount", caseCountSchema);
