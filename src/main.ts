@@ -53,6 +53,7 @@ await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
+  ["cases.unitIds", () => new CaseService(systemClock).backfillUnitIds()],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.

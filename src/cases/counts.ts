@@ -146,9 +146,13 @@ export async function checkCounts(settleMs = 200): Promise<{ counts: number; pro
   return { counts: second.counts, problems: second.problems.filter((p) => first.problems.some((f) => f.key === p.key) && again.has(p.key)) };
 }
 
+/** The counts of one unit (or ALL_UNITS), of some kinds and states (undefined: any), not yet run. */
+export function countsQuery(unit: string, kind: string | undefined, states: string[] | undefined) {
+  return CaseCount.find({ unit, ...(kind ? { kind } : {}), ...(states ? { state: mongoose.trusted({ $in: states }) } : {}) }, { n: 1 });
+}
+
 /** The exact count of cases under one unit (or ALL_UNITS), of some kinds and states (undefined: any). */
 export async function countOf(unit: string, kind: string | undefined, states: string[] | undefined): Promise<number> {
-  const t = mongoose.trusted;
-  const rows = await CaseCount.find({ unit, ...(kind ? { kind } : {}), ...(states ? { state: t({ $in: states }) } : {}) }, { n: 1 }).lean();
+  const rows = await countsQuery(unit, kind, states).lean();
   return rows.reduce((s, r) => s + r.n, 0);
 }

@@ -48,7 +48,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   const and: Record<string, unknown>[] = [visibleFilter(actor)];
   if (f.kind) and.push({ kind: f.kind });
   if (f.state) and.push({ state: t({ $in: statesFor(f.state, f.kind) }) });
-  if (f.unit) and.push({ $or: [{ leadUnitId: f.unit }, { coUnitIds: f.unit }] });
+  if (f.unit && f.unit !== (and[0] as { unitIds?: string }).unitIds) and.push({ unitIds: f.unit });
   if (f.awaiting) and.push(awaitingFilter(f.awaiting));
   if (f.category) and.push({ category: f.category });
   if (f.round) and.push({ round: f.round });
@@ -58,7 +58,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBindsFilter(f.kind));
   if (f.q) {
     const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
-    const byUnit = qUnits.length ? [{ leadUnitId: t({ $in: qUnits }) }, { coUnitIds: t({ $in: qUnits }) }] : [];
+    const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
     and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }, ...byUnit] });
   }
   return combine(and);

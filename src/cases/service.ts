@@ -85,6 +85,7 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     context: c,
     leadUnitId: c.leadUnitId ?? null,
     coUnitIds: c.coUnitIds ?? [],
+    unitIds: unitIdsOf(c.leadUnitId, c.coUnitIds),
     deadline: c.deadline ?? null,
     deadlineSort: deadlineSortKey(c.deadline),
     deadlineRevision: c.deadlineRevision,
@@ -92,6 +93,9 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     behindFrom: margin === null ? null : behindScheduleAt({ kind, state: stateKey(snapshot.value as StateValue), context: c }, margin),
   };
 }
+
+/** The units of a case, lead first: who sees it and whom the unit filter finds. */
+export const unitIdsOf = (lead: string | null | undefined, co: string[] | null | undefined) => [...new Set([...(lead ? [lead] : []), ...(co ?? [])])];
 
 /** The key the 台账 sorts by nearest deadline: the deadline, or "~" (after every date) when there is none. */
 export const deadlineSortKey = (deadline: string | null | undefined) => deadline ?? "~";
@@ -267,6 +271,20 @@ export class CaseService {
       { ordered: false, timestamps: false },
     );
     return docs.length;
+  }
+
+  /** Writes unitIds onto cases stored before it was projected (run once at start). Returns how many were updated. */
+  async backfillUnitIds(): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const docs = await Case.find({ unitIds: mongoose.trusted({ $exists: false }) }, { leadUnitId: 1, coUnitIds: 1 }).limit(1000).lean();
+      if (!docs.length) return changed;
+      await Case.bulkWrite(
+        docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { unitIds: unitIdsOf(d.leadUnitId, d.coUnitIds) } } } })),
+        { ordered: false, timestamps: false },
+      );
+      changed += docs.length;
+    }
   }
 
   /**

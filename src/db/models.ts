@@ -116,6 +116,8 @@ const caseSchema = new Schema(
     state: { type: String, required: true },
     leadUnitId: { type: String, default: null },
     coUnitIds: { type: [String], default: [] },
+    /** The lead and co-units together: a unit's view and the unit filter, one field an index with each sort key serves. */
+    unitIds: { type: [String], default: [] },
     deadline: { type: String, default: null },
     /** The deadline, or "~" when none: sorting by it puts cases without a deadline last. */
     deadlineSort: { type: String, default: "~" },
@@ -135,9 +137,16 @@ const caseSchema = new Schema(
   },
   { timestamps: true, minimize: false, versionKey: false },
 );
-// A unit's view and the unit filter.
+// A unit's view and the unit filter (unitIds), and the per-unit figures (leadUnitId).
 caseSchema.index({ leadUnitId: 1, state: 1 });
-caseSchema.index({ coUnitIds: 1, state: 1 });
+caseSchema.index({ unitIds: 1, state: 1 });
+// A unit's view in each of the 台账's orders, walked to a page instead of past the other units' cases.
+caseSchema.index({ unitIds: 1, updatedAt: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, deadlineSort: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, deadline: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, createdAt: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, ledgerNumber: 1 });
+caseSchema.index({ unitIds: 1, stateSince: 1, _id: 1 });
 // Filters by state and kind, overdue (state, deadline), behind schedule.
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });

@@ -132,7 +132,7 @@ describe("Facet counts of the 台账", () => {
     const a = await w.service.createCase(newInspection(1), w.office);
     await w.service.createCase(newInspection(2), w.office);
     // The case moved as the service would move it, but the counts were never told.
-    await Case.collection.updateOne({ _id: a._id }, { $set: { leadUnitId: w.units.lead, state: "assigned" } });
+    await Case.collection.updateOne({ _id: a._id }, { $set: { leadUnitId: w.units.lead, unitIds: [w.units.lead], state: "assigned" } });
     const report = await verifyLedger({ settleMs: 0 });
     expect(report.ok).to.equal(false);
     expect(report.counts.problems.map((p) => p.key)).to.have.members(["*|inspection|registered", "*|inspection|assigned", `${w.units.lead}|inspection|assigned`]);
@@ -149,5 +149,25 @@ describe("Facet counts of the 台账", () => {
     const searched = await listCases(w.office, { q: "ZY2-0" }, paging, now);
     expect(searched).to.deep.include({ total: 5, totalCapped: false, pages: 3 });
     expect(await listCases(w.lead, {}, paging, now)).to.deep.include({ total: 0, totalCapped: false, pages: 1 });
+  });
+});
+
+describe("unitIds: the lead and co-units in one field", () => {
+  it("is projected on every event, and written by the migration onto cases stored before it, which their units then see", async () => {
+    const w = await makeWorld("2026-03-02T09:00:00+08:00");
+    const c = await w.service.createCase(newInspection(1), w.office);
+    const id = c._id.toString();
+    const assigned = await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, coUnitIds: [w.units.co], deadline: "2026-06-30" } }, w.office);
+    expect(assigned.case.unitIds).to.deep.equal([w.units.lead, w.units.co]);
+    expect((await Case.findById(id).lean())!.unitIds).to.deep.equal([w.units.lead, w.units.co]);
+    // A case as stored before the field existed.
+    await Case.collection.updateOne({ _id: c._id }, { $unset: { unitIds: "" } });
+    const page = { page: 1, pageSize: 20, sort: "-updatedAt" as const };
+    expect((await listCases(w.co, {}, page, w.clock.now())).items).to.have.length(0);
+    expect(await w.service.backfillUnitIds()).to.equal(1);
+    expect(await w.service.backfillUnitIds()).to.equal(0);
+    for (const unit of [w.lead, w.co]) expect((await listCases(unit, {}, page, w.clock.now())).items.map((x) => x._id.toString())).to.deep.equal([id]);
+    expect((await listCases(w.other, {}, page, w.clock.now())).items).to.have.length(0);
+    expect((await listCases(w.office, { unit: w.units.co }, page, w.clock.now())).total).to.equal(1);
   });
 });
