@@ -6,6 +6,7 @@
  * the entries reproduce the latest root (docs/ledger.md).
  * Exit code: 0 all holds, 1 something is broken, 2 usage.
  */
+import { rebuildCounts } from "../src/cases/counts.ts";
 import { loadConfig } from "../src/config.ts";
 import { connectDb, disconnectDb } from "../src/db/connection.ts";
 import { stderrProgress } from "../src/ops/progress.ts";
@@ -13,7 +14,9 @@ import { verifyLedger } from "../src/ops/verify.ts";
 import { ledgerKeys } from "../src/ledger/keys.ts";
 import { cliArgs } from "./cli.ts";
 
-cliArgs("usage: npm run verify-ledger", {});
+const { values: args } = cliArgs("usage: npm run verify-ledger [-- --rebuild-counts]\n  --rebuild-counts  先按案件重建台账的分类计数（办理中断留下的差异；请在无人办理时运行）", {
+  "rebuild-counts": { type: "boolean" },
+});
 
 const config = loadConfig();
 let keys: ReturnType<typeof ledgerKeys>;
@@ -26,6 +29,7 @@ try {
 const db = (await connectDb(config.MONGODB_URI)).connection;
 const started = Date.now();
 try {
+  if (args["rebuild-counts"]) console.log(`已按案件重建台账分类计数：改正 ${await rebuildCounts()} 项`);
   const r = await verifyLedger({ onProgress: stderrProgress("核对"), ledger: keys ? { dir: config.LEDGER_DIR, verifiers: keys.verifiers } : undefined });
   const years = Object.entries(r.numbering.years).map(([y, n]) => `${y} 年至 ${n} 号`);
   const lines = [
@@ -40,12 +44,13 @@ try {
     lines.push(cp.latest ? `存证检查点：${cp.checkpoints} 个，读自${where}；最新第 ${cp.latest.n} 号覆盖 ${cp.latest.size} 条记录` : `存证检查点：尚无（${where}）`);
     for (const p of cp.problems) lines.push(`  ✗ ${p}`);
   }
+  for (const p of r.counts.problems) lines.push(`  ✗ 台账计数 ${p.key}：记为 ${p.stored}，案件实有 ${p.actual}（npm run verify-ledger -- --rebuild-counts 重建）`);
   if (r.lagging) lines.push(`${r.lagging} 件案件落后于其最新办理记录（正常：下次读取时自动补齐）`);
   if (r.leftovers.length) lines.push(`${r.leftovers.length} 条登记中断留下的首条记录没有对应案件（无害），如 ${r.leftovers.slice(0, 3).join("、")}`);
   lines.push(
     r.ok
       ? `台账完好：每件案件的记录链与案件一致，督办通知编号唯一且连续${cp?.latest ? "，记录与各存证检查点一致" : ""}`
-      : `台账有问题：${r.broken.length} 件案件的记录不成立，督办通知编号问题 ${r.numbering.problems.length} 处，存证检查点问题 ${cp?.problems.length ?? 0} 处`,
+      : `台账有问题：${r.broken.length} 件案件的记录不成立，督办通知编号问题 ${r.numbering.problems.length} 处，台账计数不符 ${r.counts.problems.length} 项，存证检查点问题 ${cp?.problems.length ?? 0} 处`,
   );
   console.log(lines.join("\n"));
   if (!r.ok) process.exitCode = 1;

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
+import { rebuildCounts } from "./cases/counts.ts";
 import { CaseService } from "./cases/service.ts";
 import { answerClientErrors, createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
@@ -52,11 +53,13 @@ await ensureIndexes();
 await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
+  ["cases.unitIds", () => new CaseService(systemClock).backfillUnitIds()],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.
   ["history.leaf", () => sequence(systemClock)],
   ["notices.textsReworded", rewordTexts],
+  ["cases.counts", rebuildCounts],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);

@@ -6,6 +6,7 @@
  */
 import mongoose from "mongoose";
 import { addCalendarDays, shanghaiDate, type Actor } from "../../workflows/index.ts";
+import { rebuildCounts } from "../../src/cases/counts.ts";
 import { CaseService } from "../../src/cases/service.ts";
 import { ManualClock } from "../../src/clock.ts";
 import { Case, CaseHistory, CaseSchedule, SweepState, Unit, User } from "../../src/db/models.ts";
@@ -42,6 +43,8 @@ export async function seedLedger(o: { cases: number; walked: number; password: s
   const unitIds = DEMO_UNITS.map(([code]) => units.get(code)!);
   const now = new Date();
   await insertSyntheticCases(Case.collection, Math.max(0, o.cases - o.walked), { units: unitIds, now, prefix: "SOAK", history: CaseHistory.collection });
+  // Bulk-loaded past the case service: the facet counts are built from them, as the migration does.
+  await rebuildCounts();
   const walked = await walk(units, Math.min(o.walked, o.cases), now);
 
   const code = (c: string) => units.get(c)!;

@@ -11,5 +11,6 @@ export function canSee(actor: Actor, c: { leadUnitId?: string | null; coUnitIds?
 export function visibleFilter(actor: Actor): Record<string, unknown> {
   if (actor.role !== "unit_user") return {};
   if (!actor.unitId) return { _id: null };
-  return { $or: [{ leadUnitId: actor.unitId }, { coUnitIds: actor.unitId }] };
+  // unitIds: the lead and co-units (the case service writes it), one field where an $or of two needed two indexes and could not walk a sort's.
+  return { unitIds: actor.unitId };
 }

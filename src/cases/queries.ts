@@ -9,6 +9,7 @@ import { Case, type CaseDoc } from "../db/models.ts";
 import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
+import { ALL_UNITS, countOf } from "./counts.ts";
 import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
 import { awaitingFilter, type Awaiting } from "./worklists.ts";
 
@@ -46,7 +47,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   const and: Record<string, unknown>[] = [visibleFilter(actor)];
   if (f.kind) and.push({ kind: f.kind });
   if (f.state) and.push({ state: t({ $in: statesFor(f.state, f.kind) }) });
-  if (f.unit) and.push({ $or: [{ leadUnitId: f.unit }, { coUnitIds: f.unit }] });
+  if (f.unit && f.unit !== (and[0] as { unitIds?: string }).unitIds) and.push({ unitIds: f.unit });
   if (f.awaiting) and.push(awaitingFilter(f.awaiting));
   if (f.category) and.push({ category: f.category });
   if (f.round) and.push({ round: f.round });
@@ -56,7 +57,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
   if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBindsFilter(f.kind));
   if (f.q) {
     const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
-    const byUnit = qUnits.length ? [{ leadUnitId: t({ $in: qUnits }) }, { coUnitIds: t({ $in: qUnits }) }] : [];
+    const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
     and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }, ...byUnit] });
   }
   return combine(and);
@@ -121,19 +122,52 @@ export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light 
 
 /**
  * One page of the ledger, how many cases match and each case's traffic light: what the 台账 page,
- * GET /api/cases and the dashboard lists show. A page past the last is the last page.
+ * GET /api/cases and the dashboard lists show. A page past the last is empty (`pastEnd: "empty"`, the
+ * API: a client paging until an empty page stops) or the last page (the default, the pages).
+ * The total is exact where the facet counts (counts.ts) answer it; otherwise it is counted up to the
+ * page asked for or FEW_MATCHES, whichever is further, and `totalCapped` says there are more.
  */
-export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date) {
+export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date, opts: { pastEnd?: "empty" | "last" } = {}) {
   const qUnits = f.q?.trim() ? await unitIdsMatching(f.q) : [];
   const { filter } = caseListQuery(actor, f, paging, now, qUnits);
-  const total = await Case.countDocuments(filter);
+  const { total, capped } = await totalOf(actor, f, filter, paging.page * paging.pageSize);
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
-  const pageNo = Math.min(paging.page, pages);
-  const items = (await fewAmongMany(total, pageNo * paging.pageSize))
-    ? await pageAmongFew(filter, { ...paging, page: pageNo })
-    : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
+  const past = !capped && paging.page > pages;
+  const pageNo = past && opts.pastEnd !== "empty" ? pages : paging.page;
+  const items = past && opts.pastEnd === "empty"
+    ? []
+    : (await fewAmongMany(total, capped, pageNo * paging.pageSize))
+      ? await pageAmongFew(filter, { ...paging, page: pageNo })
+      : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
   const warned = await warnedRevisions(items.map((c) => c._id.toString()));
-  return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, page: pageNo, pageSize: paging.pageSize, pages };
+  return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, totalCapped: capped, page: pageNo, pageSize: paging.pageSize, pages };
+}
+
+/** The filters the facet counts answer exactly: the unit, kind and state (and the actor's own scope). */
+const FACETS = new Set(["kind", "state", "unit"]);
+
+/**
+ * The exact total of a filter the facet counts answer, from them; null for any other filter. A unit's
+ * user counts under its own unit; its filter by another unit (cases both share) is not a facet.
+ */
+export async function facetTotal(actor: Actor, f: CaseFilter): Promise<number | null> {
+  if (Object.entries(f).some(([k, v]) => !FACETS.has(k) && v !== undefined && v !== false && v !== "")) return null;
+  let unit = f.unit || ALL_UNITS;
+  if (actor.role === "unit_user") {
+    if (!actor.unitId) return 0;
+    if (f.unit && f.unit !== actor.unitId) return null;
+    unit = actor.unitId;
+  }
+  return countOf(unit, f.kind, f.state ? statesFor(f.state, f.kind) : undefined);
+}
+
+/** How many cases a list's filter matches: exact from the facet counts, else counted up to a cap. */
+async function totalOf(actor: Actor, f: CaseFilter, filter: Record<string, unknown>, pageEnd: number): Promise<{ total: number; capped: boolean }> {
+  const exact = await facetTotal(actor, f);
+  if (exact !== null) return { total: exact, capped: false };
+  const cap = Math.max(FEW_MATCHES, pageEnd);
+  const n = await Case.countDocuments(filter, { limit: cap + 1 });
+  return n > cap ? { total: cap, capped: true } : { total: n, capped: false };
 }
 
 /** Up to this many matches, a page may be chosen in memory (pageAmongFew); above it, a sort's index is walked to the page. */
@@ -149,8 +183,8 @@ let ledgerSize = { n: 0, at: 0 };
  * costs far more per match than a step of a walk, so a dense filter is walked. The ledger's size is an
  * estimate, refreshed each minute.
  */
-async function fewAmongMany(total: number, pageEnd: number): Promise<boolean> {
-  if (total > FEW_MATCHES) return false;
+async function fewAmongMany(total: number, capped: boolean, pageEnd: number): Promise<boolean> {
+  if (capped || total > FEW_MATCHES) return false;
   if (Date.now() - ledgerSize.at > 60_000) ledgerSize = { n: await Case.estimatedDocumentCount(), at: Date.now() };
   return (pageEnd * ledgerSize.n) / Math.max(1, total) > WALK_ROWS;
 }

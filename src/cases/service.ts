@@ -41,6 +41,7 @@ import { cachedRules } from "../notices/rules.ts";
 import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
+import { facetsOf, moveCounts } from "./counts.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
 import { newCaseSchema, type NewCase } from "./schemas.ts";
@@ -88,6 +89,7 @@ function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null
     context: c,
     leadUnitId: c.leadUnitId ?? null,
     coUnitIds: c.coUnitIds ?? [],
+    unitIds: unitIdsOf(c.leadUnitId, c.coUnitIds),
     deadline: c.deadline ?? null,
     deadlineSort: deadlineSortKey(c.deadline),
     deadlineRevision: c.deadlineRevision,
@@ -104,6 +106,9 @@ function plannedUnitsOf(input: NewCase): string[] {
   const i = input as { plannedLeadUnitId?: unknown; plannedCoUnitIds?: unknown };
   return [i.plannedLeadUnitId, ...(Array.isArray(i.plannedCoUnitIds) ? i.plannedCoUnitIds : [])].filter((x): x is string => typeof x === "string");
 }
+
+/** The units of a case, lead first: who sees it and whom the unit filter finds. */
+export const unitIdsOf = (lead: string | null | undefined, co: string[] | null | undefined) => [...new Set([...(lead ? [lead] : []), ...(co ?? [])])];
 
 /** The key the 台账 sorts by nearest deadline: the deadline, or "~" (after every date) when there is none. */
 export const deadlineSortKey = (deadline: string | null | undefined) => deadline ?? "~";
@@ -150,7 +155,9 @@ export class CaseService {
     await insertEntry(entry);
     try {
       const [created] = await Case.create([doc], { timestamps: false });
-      return created!.toObject() as CaseDoc;
+      const stored = created!.toObject() as CaseDoc;
+      await moveCounts([[null, facetsOf(stored)]]);
+      return stored;
     } catch (e) {
       await CaseHistory.deleteOne({ _id: entry._id });
       if (isDuplicateKey(e)) throw duplicate("ledgerNumber", `台账编号“${String(doc.ledgerNumber)}”已存在`);
@@ -208,6 +215,8 @@ export class CaseService {
         const number = String(ready[cases]!.ledgerNumber);
         failed = { index: cases, error: isDuplicateKey(error) ? duplicate("ledgerNumber", `台账编号“${number}”已存在`) : error };
       }
+      // On an unknown outcome none are counted: verify-ledger finds the difference, a rebuild mends it.
+      await moveCounts(ready.slice(0, cases).map((r) => [null, facetsOf(r.doc as Parameters<typeof facetsOf>[0])]));
     }
     return { created: cases, failed };
   }
@@ -290,6 +299,20 @@ export class CaseService {
       { ordered: false, timestamps: false },
     );
     return docs.length;
+  }
+
+  /** Writes unitIds onto cases stored before it was projected (run once at start). Returns how many were updated. */
+  async backfillUnitIds(): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const docs = await Case.find({ unitIds: mongoose.trusted({ $exists: false }) }, { leadUnitId: 1, coUnitIds: 1 }).limit(1000).lean();
+      if (!docs.length) return changed;
+      await Case.bulkWrite(
+        docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { unitIds: unitIdsOf(d.leadUnitId, d.coUnitIds) } } } })),
+        { ordered: false, timestamps: false },
+      );
+      changed += docs.length;
+    }
   }
 
   /**
@@ -480,8 +503,11 @@ export class CaseService {
       updatedAt: entry.at,
     };
     // The driver's own update: the fields are the projection's, typed already (mongoose would only cast them again).
-    await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
-    return { ...doc, ...fields } as CaseDoc;
+    const written = await Case.collection.updateOne({ _id: doc._id, version: { $lt: entry.seq } }, { $set: fields });
+    const after = { ...doc, ...fields } as CaseDoc;
+    // Only the writer that moved the case from `doc` moves its counts (the filter admits one per version).
+    if (written.matchedCount) await moveCounts([[facetsOf(doc), facetsOf(after)]]);
+    return after;
   }
 
   /** The stored case document, if this actor may see it; not_found otherwise (never revealing another unit's case). */

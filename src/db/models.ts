@@ -119,6 +119,8 @@ const caseSchema = new Schema(
     state: { type: String, required: true },
     leadUnitId: { type: String, default: null },
     coUnitIds: { type: [String], default: [] },
+    /** The lead and co-units together: a unit's view and the unit filter, one field an index with each sort key serves. */
+    unitIds: { type: [String], default: [] },
     deadline: { type: String, default: null },
     /** The deadline, or "~" when none: sorting by it puts cases without a deadline last. */
     deadlineSort: { type: String, default: "~" },
@@ -142,9 +144,16 @@ const caseSchema = new Schema(
   },
   { timestamps: true, minimize: false, versionKey: false },
 );
-// A unit's view and the unit filter.
+// A unit's view and the unit filter (unitIds), and the per-unit figures (leadUnitId).
 caseSchema.index({ leadUnitId: 1, state: 1 });
-caseSchema.index({ coUnitIds: 1, state: 1 });
+caseSchema.index({ unitIds: 1, state: 1 });
+// A unit's view in each of the 台账's orders, walked to a page instead of past the other units' cases.
+caseSchema.index({ unitIds: 1, updatedAt: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, deadlineSort: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, deadline: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, createdAt: 1, _id: 1 });
+caseSchema.index({ unitIds: 1, ledgerNumber: 1 });
+caseSchema.index({ unitIds: 1, stateSince: 1, _id: 1 });
 // Filters by state and kind, overdue (state, deadline), behind schedule.
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
@@ -521,3 +530,14 @@ export const lastSeqQuery = (name: string) => Sequence.findOne({ name }, { n: 1 
 
 /** The number taken for a document, if any (not yet run). */
 export const seqTakenQuery = (ref: string) => Sequence.findOne({ ref }, { n: 1 });
+
+/**
+ * How many cases there are per facet (a unit, or "*" for all; kind; state): the 台账's exact totals without
+ * recounting the ledger. Kept by the case service, rebuilt and checked from the cases (src/cases/counts.ts).
+ */
+const caseCountSchema = new Schema(
+  { _id: { type: String, required: true }, unit: { type: String, required: true }, kind: { type: String, required: true }, state: { type: String, required: true }, n: { type: Number, required: true } },
+  { versionKey: false, collection: "case_counts" },
+);
+caseCountSchema.index({ unit: 1, kind: 1, state: 1 });
+export const CaseCount = mongoose.model("CaseCount", caseCountSchema);

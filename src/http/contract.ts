@@ -46,6 +46,21 @@ const pageOf = (item: Record<string, unknown>) => ({
   required: ["items", "total", "page", "pageSize"],
 });
 
+/**
+ * The 台账's page adds how many pages there are and whether the total is only a lower bound (a count
+ * capped for filters the facet counts do not answer, docs/api.md). A page past the last has no items.
+ */
+const casePage = (page: ReturnType<typeof pageOf>) => ({
+  ...page,
+  properties: {
+    ...page.properties,
+    total: { type: "integer", minimum: 0, description: "符合条件的案件数；totalCapped 为 true 时为下限（实际更多）" },
+    totalCapped: { type: "boolean", description: "true：全文检索、日期范围等条件下只数到 2000 件（或所请求的页为止），实际多于 total" },
+    pages: { type: "integer", minimum: 1, description: "页数（totalCapped 时为下限）；page 超过它时 items 为空" },
+  },
+  required: [...page.required, "totalCapped", "pages"],
+});
+
 /** components.schemas: the error shape, any JSON a body may carry, and the responses' shapes. */
 export const SCHEMAS: Record<string, Record<string, unknown>> = {
   Error: {
@@ -115,7 +130,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     },
     required: ["id", "kind", "ledgerNumber", "title", "state", "stateLabel", "leadUnitId", "coUnitIds", "deadline", "version"],
   },
-  CaseList: pageOf({ allOf: [ref("Case"), { type: "object", properties: { light: { enum: ["red", "yellow", "green", null] } }, required: ["light"] }] }),
+  CaseList: casePage(pageOf({ allOf: [ref("Case"), { type: "object", properties: { light: { enum: ["red", "yellow", "green", null] } }, required: ["light"] }] })),
   HistoryEntry: {
     type: "object",
     properties: {

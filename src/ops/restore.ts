@@ -5,6 +5,7 @@
  * (ensureIndexes) and the others the archive recorded (GridFS's own, for one).
  */
 import mongoose from "mongoose";
+import { rebuildCounts } from "../cases/counts.ts";
 import { ensureIndexes } from "../db/connection.ts";
 // The models register themselves: ensureIndexes builds the indexes of every registered model.
 import "../db/models.ts";
@@ -47,6 +48,8 @@ export async function restore(file: string, opts: { force?: boolean; onProgress?
   await opts.onProgress?.({ step: "indexes", done: 0 });
   await ensureIndexes();
   await recordedIndexes(loaded.manifest.collections);
+  // The counts follow the cases restored, whatever the archive's copy of them says (it may be older or newer).
+  await rebuildCounts();
   await opts.onProgress?.({ step: "indexes", done: loaded.manifest.collections.length, finished: true });
   return { ...loaded, emptied: holding.map((h) => h.name) };
 }

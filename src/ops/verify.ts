@@ -1,10 +1,11 @@
 /**
- * verify-ledger: every case's hash chain against its case document (verifyChain), and the numbering of
- * supervision notices (numbering.ts). Cases and their history are read as two cursors in step (cases by
+ * verify-ledger: every case's hash chain against its case document (verifyChain), the numbering of
+ * supervision notices (numbering.ts) and the 台账's facet counts (counts.ts). Cases and their history are read as two cursors in step (cases by
  * _id, history by (caseId, seq): the same order), so the whole ledger is checked in one pass with one
  * case's entries in memory at a time.
  */
 import mongoose from "mongoose";
+import { type CountProblem, checkCounts } from "../cases/counts.ts";
 import { type ChainEntry, verifyChain } from "../cases/history.ts";
 import { Case, CaseHistory } from "../db/models.ts";
 import { auditCheckpoints, type CheckpointReport, type Positions } from "../ledger/audit.ts";
@@ -30,6 +31,8 @@ export interface LedgerReport {
   /** First entries without a case: registrations that failed between the entry and the case document. */
   leftovers: string[];
   numbering: NumberingReport;
+  /** The 台账's facet counts (src/cases/counts.ts) that differ from the cases: a crash between a case's write and its count's. */
+  counts: { counts: number; problems: CountProblem[] };
   /** Anchored checkpoints (docs/ledger.md); null when no verifier key is configured. */
   checkpoints: CheckpointReport | null;
   ok: boolean;
@@ -113,7 +116,20 @@ export async function verifyLedger(opts: { onProgress?: OnProgress; settleMs?: n
   await opts.onProgress?.({ step: "notice numbers", done: 0 });
   const numbering = await checkNumbering(opts.settleMs);
   await opts.onProgress?.({ step: "notice numbers", done: numbering.notices, finished: true });
-  return { cases, entries, broken, lagging, leftovers, numbering, checkpoints, ok: !broken.length && !numbering.problems.length && !checkpoints?.problems.length };
+  await opts.onProgress?.({ step: "counts", done: 0 });
+  const counts = await checkCounts(opts.settleMs);
+  await opts.onProgress?.({ step: "counts", done: counts.counts, finished: true });
+  return {
+    cases,
+    entries,
+    broken,
+    lagging,
+    leftovers,
+    numbering,
+    counts,
+    checkpoints,
+    ok: !broken.length && !numbering.problems.length && !counts.problems.length && !checkpoints?.problems.length,
+  };
 }
 
 function judge(c: CaseHead, history: ChainEntry[]): BrokenCase | null {

@@ -7,6 +7,8 @@
 import { expect } from "chai";
 import mongoose from "mongoose";
 import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
+import { ALL_UNITS, countsQuery, rebuildCounts } from "../../src/cases/counts.ts";
+import { statesFor as statesOf } from "../../src/cases/figures.ts";
 import { SORTS, caseKeysQuery, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
 import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
@@ -123,6 +125,20 @@ describe("Query plans: hot queries read through an index", function () {
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(filterOf(unit, f))]);
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}, keys by deadline`, caseKeysQuery(filterOf(unit, f), "deadline")]);
     expect(await scans(queries)).to.deep.equal([]);
+  });
+
+  it("the 台账's facet counts: a unit's or all units' counts of a kind and states, as a total reads them", async () => {
+    await rebuildCounts();
+    await refreshStatistics();
+    const states = statesOf("rectifying", "inspection");
+    expect(
+      await scans([
+        ["all units", countsQuery(ALL_UNITS, undefined, undefined)],
+        ["one unit, a kind", countsQuery(units[3]!, "complaint", undefined)],
+        ["one unit, a kind and states", countsQuery(units[3]!, "inspection", states)],
+        ["all units, states", countsQuery(ALL_UNITS, undefined, states)],
+      ]),
+    ).to.deep.equal([]);
   });
 
   it("the work lists: each group's first cases oldest first, and the navigation's count over all of them, as the office and as a unit", async () => {

@@ -155,6 +155,21 @@ describe("HTTP API", () => {
     expect(detail.body.attachments).to.deep.equal([]);
   });
 
+  it("a page past the last is empty, with the true total and pages (a client paging until an empty page stops); the 台账 page shows the last page", async () => {
+    for (const n of [1, 2, 3]) await staff.post("/api/cases", newInspection(n)).expect(201);
+    const page = (p: number) => staff.agent.get(`/api/cases?pageSize=2&sort=ledgerNumber&page=${p}`).expect(200);
+    const second = await page(2);
+    expect(second.body).to.deep.include({ total: 3, totalCapped: false, page: 2, pages: 2, pageSize: 2 });
+    expect(second.body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber)).to.deep.equal(["ZY2-03"]);
+    for (const p of [3, 100_000]) expect((await page(p)).body).to.deep.equal({ items: [], total: 3, totalCapped: false, page: p, pages: 2, pageSize: 2 });
+    // The unit sees none of them: its first page is empty, and there is nothing past it either.
+    expect((await lead.agent.get("/api/cases?page=2").expect(200)).body).to.deep.include({ items: [], total: 0, pages: 1 });
+    // A search is counted, not taken from the facet counts: the same answer.
+    expect((await staff.agent.get(`/api/cases?q=${encodeURIComponent("燃煤锅炉")}&pageSize=2&page=3`).expect(200)).body).to.deep.include({ items: [], total: 3, totalCapped: false, pages: 2 });
+    const html = await staff.agent.get("/cases?page=9&sort=ledgerNumber").expect(200);
+    expect(html.text).to.contain("共 3 件").and.contain("第 1 / 1 页").and.contain("ZY2-03");
+  });
+
   it("serves an OpenAPI 3.1 document generated from the route table", async () => {
     const doc = (await request(t.app).get("/api/openapi.json").expect(200)).body;
     expect(doc.openapi).to.equal("3.1.0");

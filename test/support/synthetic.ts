@@ -8,7 +8,7 @@
 import mongoose from "mongoose";
 import { shanghaiDate } from "../../workflows/index.ts";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
-import { deadlineSortKey } from "../../src/cases/service.ts";
+import { deadlineSortKey, unitIdsOf } from "../../src/cases/service.ts";
 import { genesisHash, seal } from "../../src/cases/history.ts";
 
 const DAY = 86_400_000;
@@ -69,6 +69,7 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     context,
     leadUnitId: lead,
     coUnitIds: co,
+    unitIds: unitIdsOf(lead, co),
     deadline,
     deadlineSort: deadlineSortKey(deadline),
     deadlineRevision: context.deadlineRevision,

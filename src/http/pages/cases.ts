@@ -40,7 +40,7 @@ import { maskComplainant, seesComplainant } from "../present.ts";
 import { caseListQuery } from "../routes/cases.ts";
 import { actionForm, assignDefaults, caseForm, caseFromRegistration, payloadFromForm, plannedView } from "./forms.ts";
 import type { PageDeps } from "./index.ts";
-import { actorOf, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
+import { actorOf, countText, fileSize, formOf, pageQuery, refusal, render, str, strs, type Errors } from "./render.ts";
 
 const PAGE_SIZE = 20;
 
@@ -120,12 +120,13 @@ export function casePages(deps: PageDeps): express.Router {
         sort,
         filterErrors: errors,
         rows: list.items.map((c) => caseRow(c, names)),
-        total: list.total,
+        total: countText(list.total, list.totalCapped),
         pageNo: list.page,
-        pages: list.pages,
+        pages: countText(list.pages, list.totalCapped),
         exportLink: `/api/exports/ledger.xlsx?${params({})}`,
         prev: list.page > 1 ? link(list.page - 1) : null,
-        next: list.page < list.pages ? link(list.page + 1) : null,
+        // A capped total is a lower bound: there is always a next page to try.
+        next: list.page < list.pages || list.totalCapped ? link(list.page + 1) : null,
         back: `/cases?${params({ page: String(list.page) })}`,
         categories: CATEGORIES,
         units: [...names].map(([id, name]) => ({ id, name, selected: id === filter.unit })),

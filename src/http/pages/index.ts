@@ -41,7 +41,7 @@ import { caseRow, casePages } from "./cases.ts";
 import type { Verifier } from "../../ledger/note.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
-import { actorOf, render, requireActor, safePath } from "./render.ts";
+import { actorOf, countText, render, requireActor, safePath } from "./render.ts";
 
 export interface PageDeps {
   service: CaseService;
@@ -186,9 +186,9 @@ export function pageRouter(deps: PageDeps): express.Router {
       stats,
       byState,
       overdue: overdue.items.map((c) => caseRow(c, names)),
-      overdueTotal: overdue.total,
+      overdueTotal: countText(overdue.total, overdue.totalCapped),
       behind: behind.items.map((c) => caseRow(c, names)),
-      behindTotal: behind.total,
+      behindTotal: countText(behind.total, behind.totalCapped),
       pending,
       unread: unread.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] })),
       groups,

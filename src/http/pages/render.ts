@@ -77,6 +77,9 @@ export function refusal(
 }
 
 /** 1536 → "1.5 KB", 2_500_000 → "2.4 MB". */
+/** A list's total as shown: a capped count (listCases' totalCapped) reads "2,000+". */
+export const countText = (n: number, capped: boolean) => (capped ? `${n.toLocaleString("en-US")}+` : String(n));
+
 export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} 字节`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;

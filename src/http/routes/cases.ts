@@ -90,12 +90,12 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     tag: "cases",
     summary: "整改台账：按条件列出案件（单位只看到本单位牵头或配合的案件）",
     query: caseListQuery,
-    returns: "{items, total, page, pageSize}",
+    returns: "{items, total, totalCapped, page, pages, pageSize}：page 超过最后一页时 items 为空，total 与 pages 照实；totalCapped 为 true 时 total 是下限（全文检索、日期等条件只数到 2000 件或所请求的页为止）",
     response: { schema: ref("CaseList") },
     async handle({ actor, query }) {
       const { page, pageSize, sort, ...filter } = query;
-      const r = await listCases(actor, filter, { page, pageSize, sort }, clock.now());
-      return { items: r.items.map((c) => ({ ...presentCase(c, actor), light: c.light })), total: r.total, page: r.page, pageSize };
+      const r = await listCases(actor, filter, { page, pageSize, sort }, clock.now(), { pastEnd: "empty" });
+      return { items: r.items.map((c) => ({ ...presentCase(c, actor), light: c.light })), total: r.total, totalCapped: r.totalCapped, page: r.page, pages: r.pages, pageSize };
     },
   });
 
