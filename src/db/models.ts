@@ -335,6 +335,8 @@ const noticeDeliverySchema = new Schema(
     waitUntil: { type: Date, default: null },
     /** An SMS handed to the provider and not yet answered: a retry finding it must not send again (src/notices/sms.ts). */
     dispatchedAt: { type: Date, default: null },
+    /** A robot message being sent by one worker until then: a second worker taking the same job (a lost lock) waits instead of sending it again. */
+    sendingUntil: { type: Date, default: null },
     /** Whose channel: null for the unit's own, else an addressee's id (`office`, `leader-…`). */
     recipient: { type: String, default: null },
     /** The mobiles resolved at issue: @-mentioned on a robot, texted by SMS (else the target's own). */

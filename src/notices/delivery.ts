@@ -142,28 +142,38 @@ export class NoticeDeliverer {
   private async sendRobot(_id: string, channel: RobotName, targets: StoredTargets | null, message: RobotText, job: Job, token?: string): Promise<string> {
     const req = robotRequest(channel, this.opts.providers, targets, message);
     if (!this.limiter) throw new ProviderError("工作进程未连接 Redis，无法按机器人限额发送", "retry");
+    // A robot has no idempotency key: while one worker sends, a second one given the same job (its
+    // lock lost under load) waits for the lease instead of sending the message again.
+    const lease = new Date(Date.now() + this.opts.webhookTimeoutMs + 5_000);
+    const now = new Date();
+    const claimed = await NoticeDelivery.updateOne({ _id, status: "pending", $or: [{ sendingUntil: null }, { sendingUntil: mongoose.trusted({ $lt: now }) }] }, { $set: { sendingUntil: lease } });
+    if (claimed.modifiedCount !== 1) {
+      await job.moveToDelayed(lease.getTime(), token);
+      throw new DelayedError();
+    }
+    const release = () => NoticeDelivery.updateOne({ _id }, { $set: { sendingUntil: null } });
     const wait = await this.limiter.take(req.robot, req.windows, String(job.id));
     if (wait > 0) {
       const until = Date.now() + wait;
-      await NoticeDelivery.updateOne({ _id }, { $set: { waitUntil: new Date(until) } });
+      await NoticeDelivery.updateOne({ _id }, { $set: { waitUntil: new Date(until), sendingUntil: null } });
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
     const { url, body } = req.build(new Date());
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json; charset=utf-8" },
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(this.opts.webhookTimeoutMs),
-    }).catch((e: Error) => {
-      // The URL carries the key: only the cause's code is kept.
-      throw new ProviderError(`无法连接${req.target}服务（${(e as { cause?: { code?: string } }).cause?.code ?? e.name}）`, "retry");
-    });
-    const text = await res.text();
     try {
-      req.check(res.status, text);
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.opts.webhookTimeoutMs),
+      }).catch((e: Error) => {
+        // The URL carries the key: only the cause's code is kept.
+        throw new ProviderError(`无法连接${req.target}服务（${(e as { cause?: { code?: string } }).cause?.code ?? e.name}）`, "retry");
+      });
+      req.check(res.status, await res.text());
     } catch (e) {
+      await release();
       if (e instanceof ProviderError && e.blockMs) await this.limiter.block(req.robot, e.blockMs);
       throw e;
     }
