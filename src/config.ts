@@ -74,7 +74,7 @@ const schema = z.object({
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the provider's template placeholders, not ours
   SMS_TEMPLATE_TEXT: z.string().min(1).default("${unit}：${level}，${ledger}“${title}”，办理期限${deadline}。请登录整改系统查看处理。"),
   /**
-   * The morning digest (docs/channels.md, 七、晨间汇总): each working morning at this time (HH:MM, Asia/Shanghai)
+   * The morning digest (docs/channels.md, 八、晨间汇总): each working morning at this time (HH:MM, Asia/Shanghai)
    * every unit, the office and each leader get one message of what awaits them; "off": none, and every
    * level goes to robots and SMS at once.
    */

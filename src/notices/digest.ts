@@ -1,5 +1,5 @@
 /**
- * The morning digest (docs/channels.md, 七、晨间汇总): each working morning at DIGEST_TIME every unit,
+ * The morning digest (docs/channels.md, 八、晨间汇总): each working morning at DIGEST_TIME every unit,
  * the office and each leader get one message of what awaits them, with counts and the first few items
  * linked. A digest is one record per recipient and day (`digests`, keyed by both): however many workers
  * and passes run, it is written once, and only the pass that wrote it queues its channels (the delivery

@@ -1,5 +1,5 @@
 /**
- * Which notices go to robots and SMS one by one (docs/channels.md, 七、晨间汇总): a rung at or above the
+ * Which notices go to robots and SMS one by one (docs/channels.md, 八、晨间汇总): a rung at or above the
  * configured level (default 红色预警); a lower one waits for the morning digest, so a robot's 20 a
  * minute is never the bottleneck. The inbox, email and the webhook get every notice as before. Set once
  * per process from the configuration (web and worker both issue notices).
