@@ -148,7 +148,9 @@ export class NoticeDeliverer {
     const now = new Date();
     const claimed = await NoticeDelivery.updateOne({ _id, status: "pending", $or: [{ sendingUntil: null }, { sendingUntil: mongoose.trusted({ $lt: now }) }] }, { $set: { sendingUntil: lease } });
     if (claimed.modifiedCount !== 1) {
-      await job.moveToDelayed(lease.getTime(), token);
+      // Try again when the holder's lease ends: by then it has recorded the send, or it died and its lease lapsed.
+      const held = await NoticeDelivery.findById(_id, { sendingUntil: 1 }).lean();
+      await job.moveToDelayed(Math.max(Date.now() + 100, (held?.sendingUntil?.getTime() ?? lease.getTime()) + 50), token);
       throw new DelayedError();
     }
     const release = () => NoticeDelivery.updateOne({ _id }, { $set: { sendingUntil: null } });

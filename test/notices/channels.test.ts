@@ -240,6 +240,25 @@ describe("robot and SMS channels", () => {
       expect(body.content.text.endsWith(linkOf(n))).to.equal(true);
     });
 
+    it("a robot message another worker is still sending (its lease held, its job lock lost) is not sent again: the job waits for the lease", async function () {
+      this.timeout(30_000);
+      const feishu = await serving(fakeFeishu({ [FEISHU_HOOK]: FEISHU_SECRET }));
+      await setLead({ feishu: { hook: FEISHU_HOOK, secret: FEISHU_SECRET } });
+      const c = await assignedCase();
+      const config = configFor({ feishu });
+      const n = await supervise(c);
+      // As a worker that took the job before this one and is sending now would have left it.
+      await NoticeDelivery.updateOne({ _id: `${n._id}:feishu` }, { $set: { sendingUntil: new Date(Date.now() + 2_000) } });
+      const worker = await run(config);
+      await queue(worker, [n], config);
+      await sleep(1_200);
+      expect(feishu.accepted(), "nothing sent while the lease is held").to.have.length(0);
+      expect(await delivery(n, "feishu")).to.include({ status: "pending" });
+      // The holder died without recording a send: once its lease lapses, the message goes out once.
+      expect(await settled(n, "feishu")).to.include({ status: "sent", attempts: 1 });
+      expect(feishu.accepted()).to.have.length(1);
+    });
+
     it("a bad key or signature fails at once with the provider's message (the echoed IP redacted); a rate-limit answer is retried", async function () {
       this.timeout(30_000);
       const wecom = await serving(fakeWecom(["another-key-0000"]));
