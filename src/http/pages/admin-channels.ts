@@ -10,7 +10,7 @@ import type { Redis } from "ioredis";
 import type { Clock } from "../../clock.ts";
 import type { Config } from "../../config.ts";
 import { listUnits, unitNames, updateUnit } from "../../directory.ts";
-import { AppError, notFound } from "../../errors.ts";
+import { notFound } from "../../errors.ts";
 import { createLeader, listAddressees, presentTarget, removeLeader, updateChannels } from "../../notices/addressees.ts";
 import { CHANNEL_LABELS } from "../../notices/channels.ts";
 import type { NoticeRecord } from "../../notices/issuer.ts";
@@ -19,7 +19,7 @@ import { PARAM_MAX, fillTemplate, segments, smsParams } from "../../notices/sms.
 import { TEST_CHANNELS, sendTestMessage, type TestChannel, type TestResult } from "../../notices/test-message.ts";
 import { deliveryOptions } from "../../worker.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
-import { TABS } from "./admin.ts";
+import { TABS, adminGate } from "./admin.ts";
 import { actorOf, formOf, meOf, refusal, str, strs, type Body, type Errors } from "./render.ts";
 
 export interface ChannelPageDeps {
@@ -97,13 +97,7 @@ function smsCost(config: Config, unitName: string) {
 
 export function channelPages(deps: ChannelPageDeps): express.Router {
   const router = express.Router();
-
-  router.use((req, res, next) => {
-    const actor = actorOf(res);
-    if (!actor) return res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);
-    if (actor.role !== "office_admin") throw new AppError(403, "forbidden", "只有整改办管理员可以进入管理页面");
-    next();
-  });
+  router.use(adminGate);
 
   const page = (req: Request, res: Response, view: string, data: Record<string, unknown>, status = 200) => {
     res.status(status).render(`pages/admin/${view}`, {

@@ -81,15 +81,17 @@ const EDITORS: AdminEditor[] = [
   queueMonitor,
 ];
 
+/** Every 管理 page: sign in first, then the office admin only. */
+export const adminGate: express.RequestHandler = (req, res, next) => {
+  const actor = actorOf(res);
+  if (!actor) return res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);
+  if (actor.role !== "office_admin") throw new AppError(403, "forbidden", "只有整改办管理员可以进入管理页面");
+  next();
+};
+
 export function adminPages(deps: AdminPageDeps): express.Router {
   const router = express.Router();
-
-  router.use((req, res, next) => {
-    const actor = actorOf(res);
-    if (!actor) return res.redirect(`/login?next=${encodeURIComponent(req.originalUrl)}`);
-    if (actor.role !== "office_admin") throw new AppError(403, "forbidden", "只有整改办管理员可以进入管理页面");
-    next();
-  });
+  router.use(adminGate);
 
   const page: AdminPage = (req, res, view, data, status = 200, failedAt = null) => {
     const actor = actorOf(res)!;
