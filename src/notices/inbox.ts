@@ -41,13 +41,20 @@ export function inboxOf(actor: Actor): string | null {
 
 const t = mongoose.trusted;
 
-/** Attaches each notice's channel deliveries. */
-export async function withDeliveries(notices: NoticeRecord[]): Promise<NoticeRecord[]> {
+/**
+ * Attaches each notice's channel deliveries, as the actor may see them: a unit sees how the notice reached
+ * the unit and its head, not the office's or a leader's channels and people (those are the office's to see).
+ */
+export async function withDeliveries(notices: NoticeRecord[], actor: Actor): Promise<NoticeRecord[]> {
   if (!notices.length) return notices;
   const rows = await NoticeDelivery.find({ noticeId: t({ $in: notices.map((n) => n._id) }) }).lean<DeliveryView[]>();
   const by = new Map<string, DeliveryView[]>();
   for (const r of rows) by.set(r.noticeId, [...(by.get(r.noticeId) ?? []), r]);
-  return notices.map((n) => ({ ...n, deliveries: by.get(n._id) ?? [] }));
+  const unit = actor.role === "unit_user";
+  return notices.map((n) => {
+    const deliveries = by.get(n._id) ?? [];
+    return unit ? { ...n, deliveries: deliveries.filter((d) => !d.recipient), reach: (n.reach ?? []).filter((r) => r.recipient === "unit" || r.recipient === "unit_head") } : { ...n, deliveries };
+  });
 }
 
 /**
@@ -97,7 +104,7 @@ export function noticeListQuery(actor: Actor, f: NoticeFilter = {}, opts: { limi
 }
 
 export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 200): Promise<NoticeRecord[]> {
-  return withDeliveries(await noticeListQuery(actor, f, { limit }).lean<NoticeRecord[]>());
+  return withDeliveries(await noticeListQuery(actor, f, { limit }).lean<NoticeRecord[]>(), actor);
 }
 
 /** One page of the notices and how many match: what the 通知 page and GET /api/notices show. A page past the last is the last page. */
@@ -106,13 +113,13 @@ export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticeP
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
   const page = Math.min(paging.page, pages);
   const items = await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
-  return { items: await withDeliveries(items), total, page, pageSize: paging.pageSize, pages };
+  return { items: await withDeliveries(items, actor), total, page, pageSize: paging.pageSize, pages };
 }
 
 export async function getNotice(id: string, actor: Actor): Promise<NoticeRecord> {
   const n = await Notice.findById(id).lean<NoticeRecord>();
   if (!n || (actor.role === "unit_user" && (!actor.unitId || n.inbox !== actor.unitId))) throw notFound("通知");
-  return (await withDeliveries([n]))[0]!;
+  return (await withDeliveries([n], actor))[0]!;
 }
 
 async function receipt(id: string, actor: Actor, clock: Clock, field: "readAt" | "ackAt"): Promise<NoticeRecord> {

@@ -179,6 +179,13 @@ describe("recipients: people, not only units", () => {
     expect(api.body.reach.map((r: { missing: string | null }) => r.missing)).to.include(`${NO_CHANNEL}（未登记单位主要负责人）`);
     const page = await staff.agent.get("/notices");
     expect(page.text).to.contain("责任单位主要负责人（市生态环境局）：未配置接收渠道（未登记单位主要负责人）");
+    // The unit sees how the notice reached it and its head, not the office's or the leaders' channels and people.
+    const lead = await signIn(app, "lead");
+    const own = (await lead.agent.get(`/api/notices/${encodeURIComponent(n._id)}`).expect(200)).body;
+    expect(own.reach.map((r: { recipient: string }) => r.recipient)).to.deep.equal(["unit_head"]);
+    expect(Object.keys(own.deliveries).filter((k) => k.includes("@"))).to.deep.equal([]);
+    const unitPage = await lead.agent.get("/notices").expect(200);
+    expect(unitPage.text).to.contain("未登记单位主要负责人").and.not.contain("未登记领导");
   });
 
   it("发送测试消息 goes through the adapter and shows the provider's answer: success, and a permanent error in the provider's words", async function () {
