@@ -4,12 +4,12 @@
  * Complainants' identities are not exported.
  */
 import type { Writable } from "node:stream";
-import { KIND_LABELS, overdueNow, shanghaiDate, stateLabel, type Actor, type CaseKind, type DatedCase } from "../../../workflows/index.ts";
+import { KIND_LABELS, daysBetween, overdueNow, shanghaiDate, stateLabel, type Actor, type CaseKind, type DatedCase } from "../../../workflows/index.ts";
 import { latestProgress } from "../../cases/progress.ts";
 import { caseFilter, sortSpec, type CaseFilter, type Sort } from "../../cases/queries.ts";
 import { Case, type CaseDoc } from "../../db/models.ts";
 import { latestNotice } from "../../notices/latest.ts";
-import { BATCH, DATE_FORMAT, daysBetween, excelDate, sheet, unitNames, workbook } from "./workbook.ts";
+import { BATCH, DATE_FORMAT, excelDate, sheet, unitNames, workbook } from "./workbook.ts";
 
 /** The ledger's columns; the importer knows these headers, so an export can be read back as a check. */
 export const LEDGER_COLUMNS = [

@@ -12,8 +12,6 @@ export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsh
 /** A calendar date as an Excel date (exceljs writes a Date as the day it is in UTC). */
 export const excelDate = (d: string | null | undefined) => (d ? new Date(`${d}T00:00:00Z`) : null);
 
-export const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-
 export async function unitNames(): Promise<Map<string, string>> {
   const rows = await Unit.find({}, { name: 1 }).lean();
   return new Map(rows.map((u) => [u._id.toString(), u.name]));

@@ -4,7 +4,7 @@
  * out. The composed text is stored on the notice when it is issued, so a document reads the same
  * however the texts change later.
  */
-import { anchorDate, dutyOf, missed, shanghaiDate, type CaseClock, type CaseKind, type Level, type NoticeRule } from "../../../workflows/index.ts";
+import { anchorDate, daysBetween, dutyOf, missed, shanghaiDate, type CaseClock, type CaseKind, type Level, type NoticeRule } from "../../../workflows/index.ts";
 import type { WorkCalendar } from "../../calendar/workdays.ts";
 import type { CaseDoc } from "../../db/models.ts";
 import { KNOWN, type NoticeText } from "./defaults.ts";
@@ -14,8 +14,6 @@ export function chineseDate(date: string): string {
   const [y, m, d] = date.split("-").map(Number);
   return `${y}年${m}月${d}日`;
 }
-
-const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 /**
  * A span of days as a person says it: "1天" when no working day lies in it (a Saturday deadline passed
