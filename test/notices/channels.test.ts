@@ -5,29 +5,27 @@
  */
 import { expect } from "chai";
 import mongoose from "mongoose";
-import { loadConfig, type Config } from "../../src/config.ts";
+import type { Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
-import { log } from "../../src/log.ts";
 import { dingtalkSign, feishuSign, fitBytes, redact } from "../../src/notices/channels.ts";
 import { enqueueDeliveries, jobIdOf } from "../../src/notices/delivery.ts";
 import { issueByHand, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { acs3Signature, segments } from "../../src/notices/sms.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
-import { deliveryOptions, startWorker, type RunningWorker } from "../../src/worker.ts";
-import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, type Fake } from "../support/fakes.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
+import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, } from "../support/fakes.ts";
+import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
+import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
 import { makeUsers, signIn, testApp } from "../support/http.ts";
 import { AppProcess } from "../support/processes.ts";
-import { freshPrefix, sleep, until } from "../support/receivers.ts";
+import { sleep, until } from "../support/receivers.ts";
 
-const NEVER = "0 0 1 1 *";
 const WECOM_KEY = "693a91f6-7f9c-4bc4-97a0-0ec2sifa5aaa";
 const DING_TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const DING_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 const FEISHU_HOOK = "0c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
 const FEISHU_SECRET = "qWkR4nV8pL2sT6yZ9cB3";
-const SMS = { accessKeyId: "LTAI5tFakeAccessKeyId", accessKeySecret: "FakeAccessKeySecretForTests000", signName: "整改办", templates: ["SMS_465000001"] };
 const MOBILES = ["13800000001", "13900000002"];
 
 describe("robot and SMS channels", () => {
@@ -89,55 +87,12 @@ describe("robot and SMS channels", () => {
   });
 
   describe("delivery", () => {
+    const cw = useChannelWorld("ch");
+    const { later, serving, configFor, run } = cw;
     let w: World;
-    let cleanups: (() => Promise<unknown>)[] = [];
-    const later = (f: () => Promise<unknown>) => cleanups.push(f);
-    let logLevel: string;
-
-    before(() => {
-      logLevel = log.level;
-      log.level = "error";
+    beforeEach(() => {
+      w = cw.w;
     });
-    after(() => {
-      log.level = logLevel;
-    });
-    beforeEach(async () => {
-      w = await makeWorld("2026-03-02T09:00:00+08:00");
-    });
-    afterEach(async function () {
-      this.timeout(30_000);
-      const fs = cleanups.reverse();
-      cleanups = [];
-      for (const f of fs) await f().catch((e: Error) => console.error(`cleanup: ${e.message}`));
-    });
-
-    function configFor(fakes: { wecom?: Fake; dingtalk?: Fake; feishu?: Fake; sms?: Fake }, env: Record<string, string> = {}): Config {
-      return loadConfig({
-        ...process.env,
-        QUEUE_PREFIX: freshPrefix("ch"),
-        DELIVERY_BACKOFF_MS: "50",
-        DELIVERY_ATTEMPTS: "4",
-        STALLED_INTERVAL_MS: "1000",
-        WEBHOOK_TIMEOUT_MS: "3000",
-        SWEEP_CRON: NEVER,
-        PUBLIC_URL: "https://zgb.example.gov.cn",
-        ...(fakes.wecom && { WECOM_BASE_URL: fakes.wecom.base }),
-        ...(fakes.dingtalk && { DINGTALK_BASE_URL: fakes.dingtalk.base }),
-        ...(fakes.feishu && { FEISHU_BASE_URL: fakes.feishu.base }),
-        ...(fakes.sms && { SMS_ENDPOINT: fakes.sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! }),
-        ...env,
-      });
-    }
-    async function run(config: Config): Promise<RunningWorker> {
-      const worker = await startWorker(config, w.clock, { schedule: false });
-      later(() => worker.close());
-      return worker;
-    }
-    async function serving<F extends Fake>(f: Promise<F>): Promise<F> {
-      const fake = await f;
-      later(() => fake.close());
-      return fake;
-    }
     const setLead = (notify: Record<string, unknown>) => Unit.updateOne({ _id: w.units.lead }, { $set: Object.fromEntries(Object.entries(notify).map(([k, v]) => [`notify.${k}`, v])) });
 
     async function assignedCase(): Promise<CaseDoc> {

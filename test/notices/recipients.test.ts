@@ -6,79 +6,38 @@
  */
 import { expect } from "chai";
 import { DEFAULT_RULES } from "../../workflows/index.ts";
-import { loadConfig, type Config } from "../../src/config.ts";
+import type { Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
-import { log } from "../../src/log.ts";
 import { createLeader, updateAddressee } from "../../src/notices/addressees.ts";
 import { enqueueDeliveries } from "../../src/notices/delivery.ts";
 import { deliveryIdOf, issueByHand, issueMany, ruleIssue, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { NO_CHANNEL, resolveRecipients } from "../../src/notices/recipients.ts";
-import { deliveryOptions, startWorker, type RunningWorker } from "../../src/worker.ts";
-import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, type Fake } from "../support/fakes.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
+import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, } from "../support/fakes.ts";
+import { SMS, useChannelWorld } from "../support/channel-world.ts";
+import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
 import { makeUsers, signIn, testApp } from "../support/http.ts";
 import { AppProcess, freePort } from "../support/processes.ts";
 import { freshPrefix, until } from "../support/receivers.ts";
 
-const NEVER = "0 0 1 1 *";
 const UNIT_KEY = "unit-robot-key-0001";
 const OFFICE_TOKEN = "b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const OFFICE_SECRET = "SECb123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 const LEADER_HOOK = "1c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
 const LEADER_SECRET = "lEaDeRsEcReT12345678";
-const SMS = { accessKeyId: "LTAI5tFakeAccessKeyId", accessKeySecret: "FakeAccessKeySecretForTests000", signName: "整改办", templates: ["SMS_465000001"] };
 const HEAD = { name: "王局长", title: "局长", role: "head" as const, mobile: "13711110001" };
 const LIAISON = { name: "李联络", role: "liaison" as const, mobile: "13711110002" };
 const LEADER_MOBILE = "13911110009";
 
 describe("recipients: people, not only units", () => {
+  const cw = useChannelWorld("rcp");
+  const { later, serving, run } = cw;
+  const configFor = (f: Parameters<typeof cw.configFor>[0]) => cw.configFor(f, { DELIVERY_ATTEMPTS: "3" });
   let w: World;
-  let cleanups: (() => Promise<unknown>)[] = [];
-  const later = (f: () => Promise<unknown>) => cleanups.push(f);
-  let logLevel: string;
-  before(() => {
-    logLevel = log.level;
-    log.level = "error";
+  beforeEach(() => {
+    w = cw.w;
   });
-  after(() => {
-    log.level = logLevel;
-  });
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-  });
-  afterEach(async function () {
-    this.timeout(30_000);
-    const fs = cleanups.reverse();
-    cleanups = [];
-    for (const f of fs) await f().catch((e: Error) => console.error(`cleanup: ${e.message}`));
-  });
-
-  async function serving<F extends Fake>(f: Promise<F>): Promise<F> {
-    const fake = await f;
-    later(() => fake.close());
-    return fake;
-  }
-  function configFor(f: { wecom?: Fake; dingtalk?: Fake; feishu?: Fake; sms?: Fake }): Config {
-    return loadConfig({
-      ...process.env,
-      QUEUE_PREFIX: freshPrefix("rcp"),
-      DELIVERY_BACKOFF_MS: "50",
-      DELIVERY_ATTEMPTS: "3",
-      WEBHOOK_TIMEOUT_MS: "3000",
-      SWEEP_CRON: NEVER,
-      PUBLIC_URL: "https://zgb.example.gov.cn",
-      ...(f.wecom && { WECOM_BASE_URL: f.wecom.base }),
-      ...(f.dingtalk && { DINGTALK_BASE_URL: f.dingtalk.base }),
-      ...(f.feishu && { FEISHU_BASE_URL: f.feishu.base }),
-      ...(f.sms && { SMS_ENDPOINT: f.sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! }),
-    });
-  }
-  async function run(config: Config): Promise<RunningWorker> {
-    const worker = await startWorker(config, w.clock, { schedule: false });
-    later(() => worker.close());
-    return worker;
-  }
   const deliver = (worker: RunningWorker, config: Config, n: NoticeRecord) => enqueueDeliveries(worker.deliveryQueue, n.deliveries ?? [], deliveryOptions(config));
   const settled = (id: string, ms = 15_000) =>
     until(
