@@ -10,6 +10,7 @@ import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { rebuildCounts } from "./cases/counts.ts";
+import { backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/backfill.ts";
 import { CaseService } from "./cases/service.ts";
 import { answerClientErrors, createApp } from "./http/app.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
@@ -51,9 +52,9 @@ try {
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
-  ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
-  ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
-  ["cases.unitIds", () => new CaseService(systemClock).backfillUnitIds()],
+  ["cases.deadlineSort", backfillSortKeys],
+  ["cases.stateSince", backfillStateSince],
+  ["cases.unitIds", backfillUnitIds],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.

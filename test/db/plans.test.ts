@@ -10,7 +10,7 @@ import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
 import { ALL_UNITS, countsQuery, rebuildCounts } from "../../src/cases/counts.ts";
 import { statesFor as statesOf } from "../../src/cases/figures.ts";
 import { SORTS, caseKeysQuery, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
-import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
+import { entryByKeyQuery, historyQuery } from "../../src/cases/history-store.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { WATCHED_DELIVERY_STATES, deliveryCountQuery } from "../../src/metrics.ts";
 import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "../../src/notices/inbox.ts";

@@ -8,7 +8,7 @@
 import mongoose from "mongoose";
 import { shanghaiDate } from "../../workflows/index.ts";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
-import { deadlineSortKey, unitIdsOf } from "../../src/cases/service.ts";
+import { deadlineSortKey, unitIdsOf } from "../../src/cases/projection.ts";
 import { genesisHash, seal } from "../../src/cases/history.ts";
 
 const DAY = 86_400_000;
