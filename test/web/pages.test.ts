@@ -292,9 +292,10 @@ describe("pages: what the office and the units see", function () {
       w.clock.advanceDays(3);
       await issueByHand((await doc(a)) as never, { level: "supervision", requirement: "请加快" }, w.office, w.clock);
       await issueByHand((await doc(b)) as never, { level: "red", requirement: "已超期" }, w.office, w.clock);
-      const api = async (q: string) => (await staff.agent.get(`/api/notices${q}`).expect(200)).body as { items: { level: string; caseId: string }[]; total: number; page: number; pageSize: number };
-      expect(await api("?pageSize=2&page=2")).to.deep.include({ total: 3, page: 2, pageSize: 2 });
-      expect((await api("?pageSize=2&page=9")).page, "a page past the last is the last").to.equal(2);
+      const api = async (q: string) => (await staff.agent.get(`/api/notices${q}`).expect(200)).body as { items: { level: string; caseId: string }[]; total: number; page: number; pages: number; pageSize: number };
+      expect(await api("?pageSize=2&page=2")).to.deep.include({ total: 3, page: 2, pages: 2, pageSize: 2 });
+      // Issue 23: a page past the last is empty (as GET /api/cases), with the true total and pages.
+      expect(await api("?pageSize=2&page=9"), "a page past the last is empty").to.deep.include({ items: [], total: 3, page: 9, pages: 2 });
       expect((await api("?sort=-severity")).items.map((n) => n.level)).to.deep.equal(["supervision", "red", "due_reminder"]);
       expect((await api("?level=red")).items.map((n) => n.caseId)).to.deep.equal([b]);
       expect((await api("?from=2026-03-04")).total).to.equal(2);
