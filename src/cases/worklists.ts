@@ -361,23 +361,25 @@ export interface DeskCase {
 /**
  * What a leader sees first (docs/domain.md#leader-desk): open cases overdue now (overdueNow) or under 督办
  * (a 督办通知 or 约谈/通报 not superseded), by lead unit; 约谈/通报 first, then most days overdue. Units with an
- * escalated case first, then the most such cases. `limit` bounds each of the two reads.
+ * escalated case first, then the most such cases. `limit` bounds the overdue cases read and the other cases
+ * under 督办; their notices are counted in the database, never read.
  */
 export async function leaderDesk(actor: Actor, now: Date, limit = 200): Promise<{ unitId: string | null; cases: DeskCase[] }[]> {
   const today = shanghaiDate(now);
-  const [overdue, notices] = await Promise.all([
-    Case.find(caseFilter(actor, { overdue: true }, now)).sort({ deadlineSort: 1, _id: 1 }).limit(limit).lean<CaseDoc[]>(),
-    // Through the (supersededBy, severity, issuedAt) index: 督办通知 and 约谈/通报 rank highest.
-    Notice.find({ supersededBy: null, severity: t({ $gte: LEVEL_RANK.supervision }) }, { caseId: 1, level: 1 }).sort({ issuedAt: -1 }).limit(limit * 5).lean(),
-  ]);
-  const known = new Set(overdue.map((c) => c._id.toString()));
-  const more = [...new Set(notices.map((n) => n.caseId))].filter((id) => !known.has(id) && mongoose.isObjectIdOrHexString(id));
-  const escalatedOpen = more.length ? await Case.find({ ...caseFilter(actor, {}, now), _id: t({ $in: more.slice(0, limit) }), state: t({ $ne: "closed" }) }).lean<CaseDoc[]>() : [];
-  const counts = new Map<string, { n: number; escalated: boolean }>();
-  for (const x of notices) {
-    const k = counts.get(x.caseId) ?? { n: 0, escalated: false };
-    counts.set(x.caseId, { n: k.n + 1, escalated: k.escalated || x.level === "escalation" });
-  }
+  const overdue = await Case.find(caseFilter(actor, { overdue: true }, now)).sort({ deadlineSort: 1, _id: 1 }).limit(limit).lean<CaseDoc[]>();
+  const knownIds = overdue.map((c) => c._id.toString());
+  // Counted in the database per case (督办通知 and 约谈/通报 rank highest; the (supersededBy, severity, issuedAt)
+  // index): the overdue cases' own, and the other cases under 督办, latest first, up to `limit`.
+  const supervised = (caseIds: Record<string, unknown>, latest?: number) =>
+    Notice.aggregate<{ _id: string; n: number; escalated: boolean }>([
+      { $match: { supersededBy: null, severity: t({ $gte: LEVEL_RANK.supervision }), caseId: t(caseIds) } },
+      { $group: { _id: "$caseId", n: { $sum: 1 }, escalated: { $max: { $eq: ["$level", "escalation"] } }, last: { $max: "$issuedAt" } } },
+      ...(latest ? [{ $sort: { last: -1 as const, _id: 1 as const } }, { $limit: latest }] : []),
+    ]);
+  const [own, others] = await Promise.all([knownIds.length ? supervised({ $in: knownIds }) : [], supervised({ $nin: knownIds }, limit)]);
+  const more = others.map((x) => x._id).filter((id) => mongoose.isObjectIdOrHexString(id));
+  const escalatedOpen = more.length ? await Case.find({ ...caseFilter(actor, {}, now), _id: t({ $in: more }), state: t({ $ne: "closed" }) }).lean<CaseDoc[]>() : [];
+  const counts = new Map([...own, ...others].map((x) => [x._id, { n: x.n, escalated: x.escalated }]));
   const units = new Map<string | null, DeskCase[]>();
   for (const c of [...overdue, ...escalatedOpen]) {
     const k = counts.get(c._id.toString());

@@ -61,6 +61,13 @@ const casePage = (page: ReturnType<typeof pageOf>) => ({
   required: [...page.required, "totalCapped", "pages"],
 });
 
+/** The notices' page: its total is always exact; a page past the last has no items, as the 台账's. */
+const noticePage = (page: ReturnType<typeof pageOf>) => ({
+  ...page,
+  properties: { ...page.properties, pages: { type: "integer", minimum: 1, description: "页数；page 超过它时 items 为空" } },
+  required: [...page.required, "pages"],
+});
+
 /** components.schemas: the error shape, any JSON a body may carry, and the responses' shapes. */
 export const SCHEMAS: Record<string, Record<string, unknown>> = {
   Error: {
@@ -234,7 +241,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     },
     required: ["id", "caseId", "ledgerNumber", "level", "levelLabel", "number", "issuedAt", "state", "deliveries"],
   },
-  NoticeList: pageOf(ref("Notice")),
+  NoticeList: noticePage(pageOf(ref("Notice"))),
   Receipts: {
     type: "object",
     properties: { items: { type: "array", items: { type: "object", properties: { id: str, ok: { type: "boolean" }, message: str }, required: ["id", "ok", "message"] } } },

@@ -10,7 +10,7 @@ import { awaitingCountQuery, leaderInstructions, openInstructions, workLists } f
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { listNotices } from "../../src/notices/inbox.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp } from "../support/app.ts";
 import { ledgerState } from "../support/ledger.ts";
 
 async function refused(p: Promise<unknown>): Promise<AppError> {
@@ -126,15 +126,8 @@ describe("领导批示 and 落实情况", function () {
   });
 
   describe("over the API", () => {
-    let t: ReturnType<typeof testApp>;
-    const as: Record<string, Signed> = {};
-    before(async () => {
-      await makeUsers(w);
-      t = testApp(w);
-      for (const who of ["staff", "leader", "lead", "other"]) as[who] = await signIn(t.app, who);
-    });
-    after(() => t.close());
-    const post = (who: string, id: string, body: object) => as[who]!.agent.post(`/api/cases/${id}/events`).set("X-CSRF-Token", as[who]!.csrf).send(body);
+    const t = useApp({ world: () => w, users: ["staff", "leader", "lead", "other"], once: true });
+    const post = (who: keyof typeof t.as, id: string, body: object) => t.as[who].post(`/api/cases/${id}/events`, body);
 
     it("a unit gets 403 on its own case and 404 on another's; only the leader writes a 批示, only the office its 落实", async () => {
       const state = await ledgerState();
@@ -154,7 +147,7 @@ describe("领导批示 and 落实情况", function () {
       expect(res.body.entry).to.include({ type: "INSTRUCT" });
       const done = await post("staff", b, { type: "CARRY_OUT", payload: { instruction: 2, text: "已转单位落实" } });
       expect(done.status).to.equal(200);
-      const read = await as.leader!.agent.get(`/api/cases/${b}`);
+      const read = await t.as.leader.agent.get(`/api/cases/${b}`);
       expect(read.body.history.filter((h: { type: string }) => h.type === "CARRY_OUT")).to.have.length(1);
     });
   });
