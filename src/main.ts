@@ -12,7 +12,8 @@ import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/conn
 import { rebuildCounts } from "./cases/counts.ts";
 import { backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/backfill.ts";
 import { CaseService } from "./cases/service.ts";
-import { answerClientErrors, createApp } from "./http/app.ts";
+import { createApp } from "./http/app.ts";
+import { answerClientErrors } from "./http/guards.ts";
 import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
 import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
 import { sequence } from "./ledger/log.ts";

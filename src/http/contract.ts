@@ -1,6 +1,6 @@
 /**
  * The parts of the OpenAPI document that no zod schema of a route gives: what the HTTP layer refuses
- * in every JSON body (app.ts, refuseOperatorKeys), the formats of path ids, and the shapes of responses.
+ * in every JSON body (guards.ts, refuseOperatorKeys), the formats of path ids, and the shapes of responses.
  * Response schemas name what the presenters (present.ts) always send; objects stay open to new fields.
  */
 

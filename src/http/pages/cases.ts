@@ -20,13 +20,12 @@ import {
 } from "../../../workflows/index.ts";
 import { removeAttachments, storeAttachment } from "../../cases/attachments.ts";
 import { applyToEach, assignAsPlanned, noticeToEach, type BatchResult } from "../../cases/batch.ts";
-import type { ChainEntry } from "../../cases/history.ts";
 import { coverage } from "../../ledger/proofs.ts";
 import { listCases, type ListedCase } from "../../cases/queries.ts";
 import { assertMayRegister } from "../../cases/service.ts";
-import { actionDefaults, actionNote, caseView } from "../../cases/view.ts";
+import { actionDefaults, actionNote, caseView, noticeLabel, staleNote, type CaseView } from "../../cases/view.ts";
 import { CATEGORIES } from "../../cases/schemas.ts";
-import { AWAITING, AWAITING_GROUPS, instructionThreads } from "../../cases/worklists.ts";
+import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import { deleteFilter, saveFilter, savedFilters } from "../../cases/saved-filters.ts";
 import type { CaseDoc } from "../../db/models.ts";
 import { unitChoices, unitNames } from "../../directory.ts";
@@ -275,7 +274,7 @@ export function casePages(deps: PageDeps): express.Router {
         : null;
     const blocked = v.blockedEvents.map((b) => ({ type: b.type, label: eventLabel(b.type), reasons: b.reasons.join("；") }));
     // 批示 and 落实 have their own panel (partials/instructions.hbs).
-    const instructionPanel = instructionsOf(history, v.allowedEvents, v.notices, req, form);
+    const instructions = instructionPanel(v, req, form);
     const forms = v.allowedEvents.filter((type) => !INSTRUCTION_EVENTS.includes(type)).map((type) => {
       // 交办 starts from the planned assignment (the list's units and deadline), which the office may change.
       const f = type === form.type ? actionForm(kind, type, form.values, form.errors, terms) : actionForm(kind, type, type === "ASSIGN" ? assignDefaults(c) : {}, {}, terms);
@@ -321,7 +320,7 @@ export function casePages(deps: PageDeps): express.Router {
         notices: v.notices.map((n) => ({ ...n, levelLabel: LEVEL_LABELS[n.level as Level] ?? n.level, state: noticeState(n) })),
         attachments: v.attachments.map(withSize),
         forms,
-        instructionPanel,
+        instructionPanel: instructions,
         blocked,
         units: choices,
         office,
@@ -390,29 +389,26 @@ export function casePages(deps: PageDeps): express.Router {
 const INSTRUCTION_EVENTS = ["INSTRUCT", "CARRY_OUT"];
 
 /**
- * The case's 批示 with their 落实, the leader's form (on a notice of this case when the page was opened from
- * one: ?notice=) and, for the office, a 落实 form under each 批示 still open. What was typed comes back on a refusal.
+ * The 批示 panel: the case's threads (the view's) with, for the office, a 落实 form under each one still open,
+ * and the leader's form (on a notice of this case when the page was opened from one: ?notice=). What was
+ * typed comes back on a refusal.
  */
-function instructionsOf(history: ChainEntry[], allowed: string[], notices: { _id: string; level: string; number?: string | null; issuedAt: Date }[], req: Request, form: { type?: string; values?: Record<string, unknown>; errors?: Errors }) {
+function instructionPanel(v: CaseView, req: Request, form: { type?: string; values?: Record<string, unknown>; errors?: Errors }) {
+  const allowed = v.allowedEvents;
   const carry = allowed.includes("CARRY_OUT");
   const typed = (type: string) => (form.type === type ? { values: form.values ?? {}, errors: form.errors ?? {} } : { values: {}, errors: {} as Errors });
   const asked = form.type === "INSTRUCT" ? str(form.values ?? {}, "noticeId") : typeof req.query.notice === "string" ? req.query.notice : "";
-  const notice = notices.find((n) => n._id === asked);
-  const threads = instructionThreads(history.map((h) => ({ ...h, actor: h.actor }))).map((i) => {
+  const notice = v.notices.find((n) => n._id === asked);
+  const threads = v.instructions.map((i) => {
     const mine = typed("CARRY_OUT");
     const here = String(mine.values.instruction ?? "") === String(i.n);
-    const on = i.noticeId ? notices.find((n) => n._id === i.noticeId) : undefined;
-    return {
-      ...i,
-      notice: i.noticeId ? { id: i.noticeId, label: on ? `${LEVEL_LABELS[on.level as Level] ?? on.level}${on.number ? ` ${on.number}` : ""}` : "通知" } : null,
-      carry: carry && !i.done ? { text: here ? str(mine.values, "text") : "", error: here ? (mine.errors.text ?? mine.errors.instruction ?? mine.errors._form) : undefined } : null,
-    };
+    return { ...i, carry: carry && !i.done ? { text: here ? str(mine.values, "text") : "", error: here ? (mine.errors.text ?? mine.errors.instruction ?? mine.errors._form) : undefined } : null };
   });
   const own = typed("INSTRUCT");
   return {
     threads,
     instruct: allowed.includes("INSTRUCT")
-      ? { text: str(own.values, "text"), error: own.errors.text ?? own.errors.noticeId ?? own.errors._form, notice: notice ? { id: notice._id, label: `${LEVEL_LABELS[notice.level as Level] ?? notice.level}${notice.number ? ` ${notice.number}` : ""}（${shanghaiDate(notice.issuedAt)}）` } : null }
+      ? { text: str(own.values, "text"), error: own.errors.text ?? own.errors.noticeId ?? own.errors._form, notice: notice ? { id: notice._id, label: `${noticeLabel(notice)}（${shanghaiDate(notice.issuedAt)}）` } : null }
       : null,
     show: threads.length > 0 || allowed.includes("INSTRUCT"),
   };
@@ -423,21 +419,4 @@ function flashOf(req: Request): string | null {
   if (!done) return null;
   if (done === "NOTICE") return `已发出通知${typeof req.query.number === "string" ? `（${req.query.number}）` : ""}`;
   return `已${Object.hasOwn(EVENT_LABELS, done) ? EVENT_LABELS[done] : "完成"}`;
-}
-
-/**
- * What a page sent from an older version is told: the entries since that version, and what was typed —
- * in its form again where the action is still open, else shown to copy (nothing typed is lost).
- */
-function staleNote(timeline: { seq: number; at: Date; typeLabel: string; actor: string }[], form: { type?: string; values?: Record<string, unknown>; staleFrom?: number }, forms: { type: string }[]) {
-  const since = timeline.filter((h) => h.seq > (form.staleFrom ?? 0));
-  const typed = Object.entries(form.values ?? {})
-    .filter(([k, v]) => !["_csrf", "expectedVersion", "existingAttachmentIds"].includes(k) && typeof v === "string" && v.trim())
-    .map(([, v]) => String(v));
-  return {
-    since: since.map((h) => ({ at: h.at, what: `${h.actor}：${h.typeLabel}` })),
-    action: form.type ? eventLabel(form.type) : "",
-    stillOpen: forms.some((f) => f.type === form.type),
-    typed,
-  };
 }

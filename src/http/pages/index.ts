@@ -15,17 +15,14 @@ import {
   arrivalReasons,
   byUrgency,
   daysWaiting,
-  leaderDesk,
-  leaderInstructions,
-  openInstructions,
   supervisionCounts,
   waitingSince,
   withReminders,
   workLists,
   type Awaiting,
-  type InstructionThread,
   type Reminder,
 } from "../../cases/worklists.ts";
+import { leaderDesk, leaderInstructions, openInstructions, type InstructionThread } from "../../cases/leader.ts";
 import { issuesOfYear, readBulletin } from "../../notices/bulletins.ts";
 import { daysPhrase } from "../../notices/texts.ts";
 import type { CaseService } from "../../cases/service.ts";
