@@ -17,7 +17,7 @@ import { issueByHand, type NoticeRecord } from "../src/notices/issuer.ts";
 import { ROBOT_LIMITS } from "../src/notices/robot-limits.ts";
 import { deliveryOptions, startWorker } from "../src/worker.ts";
 import { newInspection } from "../test/support/fixtures.ts";
-import { busiest, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, type Fake } from "../test/support/fakes.ts";
+import { busiest, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, providerEnv, type Fake, type SmsAccount } from "../test/support/fakes.ts";
 import type { BenchContext } from "./run.ts";
 
 const KEY = "bench0000-wecom-key";
@@ -25,7 +25,7 @@ const TOKEN = "bench00000000000000dingtalktoken";
 const DING_SECRET = "SECbench000000000000000000000000";
 const HOOK = "bench0000-feishu-hook";
 const FEISHU_SECRET = "benchFeishuSecret000";
-const SMS = { accessKeyId: "LTAIbench", accessKeySecret: "benchAccessKeySecret", signName: "整改办", templates: ["SMS_100000001"] };
+const SMS: SmsAccount = { accessKeyId: "LTAIbench", accessKeySecret: "benchAccessKeySecret", signName: "整改办", templates: ["SMS_100000001"] };
 const OFFICE: Actor = { id: "bench-office", name: "整改办", role: "office_staff", unitId: null };
 
 async function waitFor(what: string, f: () => Promise<boolean>, ms: number): Promise<void> {
@@ -50,14 +50,7 @@ export async function benchChannels(ctx: BenchContext): Promise<void> {
     // A prefix of its own per run: the robots' rate-limit logs of an earlier run must not count.
     QUEUE_PREFIX: `${ctx.prefix}-ch${Date.now()}`,
     SWEEP_CRON: "0 0 1 1 *",
-    WECOM_BASE_URL: wecom.base,
-    DINGTALK_BASE_URL: dingtalk.base,
-    FEISHU_BASE_URL: feishu.base,
-    SMS_ENDPOINT: sms.base,
-    SMS_ACCESS_KEY_ID: SMS.accessKeyId,
-    SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret,
-    SMS_SIGN_NAME: SMS.signName,
-    SMS_TEMPLATE_CODE: SMS.templates[0]!,
+    ...providerEnv({ wecom, dingtalk, feishu, sms }, SMS),
   });
   const worker = await startWorker(config, systemClock, { schedule: false });
   const service = new CaseService(systemClock);

@@ -8,13 +8,13 @@ import type { Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
 import { backfillStateSince } from "../../src/cases/backfill.ts";
 import { listCases } from "../../src/cases/queries.ts";
-import { AWAITING, awaitingCountQuery, daysWaiting, workLists, type Awaiting } from "../../src/cases/worklists.ts";
+import { AWAITING, awaitingCountQuery, daysWaiting, leaderDesk, workLists, type Awaiting } from "../../src/cases/worklists.ts";
 import { MAX_FILTER_NAME, MAX_SAVED_FILTERS } from "../../src/cases/saved-filters.ts";
 import { Case, NoticeTextModel, SavedFilter } from "../../src/db/models.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { DEFAULT_TEXTS, compose, daysPhrase, previewSubjects, rewordTexts } from "../../src/notices/texts.ts";
-import { useApp, type Client } from "../support/app.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
 
 /** Builds the world: returns each group's ledger numbers, oldest first, as walked. */
 async function worklistWorld(w: World): Promise<Record<Awaiting, string[]> & { number: Record<string, string> }> {
@@ -351,5 +351,27 @@ describe("the unit's home: most urgent first", function () {
     expect((await NoticeTextModel.findById("red").lean())!.body).to.equal("已超期{超期时长}，尚未完成{环节}。");
     expect((await NoticeTextModel.findById("supervision").lean())!.body).to.equal(old);
     await NoticeTextModel.deleteMany({});
+  });
+});
+
+describe("the leader's desk", function () {
+  this.timeout(60_000);
+  it("counts each case's 督办 in the database: an overdue case with its 督办, a case under 约谈/通报 first, another unit's case apart", async () => {
+    const w = await makeWorld();
+    const late = (await walk(w, "inspection", "rectifying.working", { n: 1, deadline: "2026-03-10" }))._id.toString();
+    const escalated = (await walk(w, "inspection", "rectifying.working", { n: 2, deadline: "2026-12-31" }))._id.toString();
+    const elsewhere = (await walk(w, "inspection", "rectifying.working", { n: 3, unit: "co", deadline: "2026-12-31" }))._id.toString();
+    await walk(w, "inspection", "rectifying.working", { n: 4, deadline: "2026-12-31" });
+    w.clock.set("2026-03-20T10:00:00+08:00");
+    const issue = async (id: string, level: "supervision" | "escalation") => issueByHand((await w.service.getCase(id, w.office))!, { level, requirement: "限期整改到位" }, w.office, w.clock);
+    await issue(late, "supervision");
+    await issue(late, "supervision");
+    await issue(escalated, "escalation");
+    await issue(elsewhere, "supervision");
+    const desk = (await leaderDesk(w.leader, w.clock.now())).map((u) => ({ unitId: u.unitId, cases: u.cases.map((x) => [x.c._id.toString(), x.overdueDays, x.supervisions, x.escalated]) }));
+    expect(desk).to.deep.equal([
+      { unitId: w.units.lead, cases: [[escalated, 0, 1, true], [late, 10, 2, false]] },
+      { unitId: w.units.co, cases: [[elsewhere, 0, 1, false]] },
+    ]);
   });
 });

@@ -13,7 +13,7 @@ import { issueByHand, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { acs3Signature, segments } from "../../src/notices/sms.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
-import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, } from "../support/fakes.ts";
+import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, providerEnv } from "../support/fakes.ts";
 import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
@@ -451,14 +451,7 @@ describe("robot and SMS channels", () => {
           SWEEP_CRON: NEVER,
           DEMO_SEED: "0",
           LOG_LEVEL: "debug",
-          WECOM_BASE_URL: wecom.base,
-          DINGTALK_BASE_URL: ding.base,
-          FEISHU_BASE_URL: feishu.base,
-          SMS_ENDPOINT: sms.base,
-          SMS_ACCESS_KEY_ID: SMS.accessKeyId,
-          SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret,
-          SMS_SIGN_NAME: SMS.signName,
-          SMS_TEMPLATE_CODE: SMS.templates[0]!,
+          ...providerEnv({ wecom, dingtalk: ding, feishu, sms }, SMS),
         },
         async () => true,
       );

@@ -13,7 +13,7 @@ import { enqueueDeliveries } from "../../src/notices/delivery.ts";
 import { deliveryIdOf, issueByHand, issueMany, ruleIssue, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { NO_CHANNEL, resolveRecipients } from "../../src/notices/recipients.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
-import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, } from "../support/fakes.ts";
+import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, providerEnv } from "../support/fakes.ts";
 import { SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
@@ -154,7 +154,7 @@ describe("recipients: people, not only units", () => {
     const sms = await serving(fakeSms(SMS));
     await makeUsers(w);
     const config = configFor({ wecom, dingtalk: ding, sms });
-    const { app, close } = testApp(w, { WECOM_BASE_URL: wecom.base, DINGTALK_BASE_URL: ding.base, SMS_ENDPOINT: sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]!, QUEUE_PREFIX: config.QUEUE_PREFIX });
+    const { app, close } = testApp(w, { ...providerEnv({ wecom, dingtalk: ding, sms }, SMS), QUEUE_PREFIX: config.QUEUE_PREFIX });
     later(close);
     const admin = await signIn(app, "admin");
     const post = (path: string, body: object) => admin.agent.post(path).set("x-csrf-token", admin.csrf).send(body);
