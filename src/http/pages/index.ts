@@ -34,7 +34,8 @@ import type { CaseDoc } from "../../db/models.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
-import { caseRow, casePages } from "./cases.ts";
+import { casePages } from "./cases.ts";
+import { caseRow, ledgerPages } from "./ledger.ts";
 import type { Verifier } from "../../ledger/note.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
@@ -201,6 +202,7 @@ export function pageRouter(deps: PageDeps): express.Router {
   });
 
   router.use(importPages(deps));
+  router.use(ledgerPages(deps));
   router.use(casePages(deps));
   router.use(noticePages(deps));
   return router;
