@@ -8,7 +8,8 @@ import express from "express";
 import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { calendarGaps, loadCalendar } from "../../calendar/workdays.ts";
-import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
+import { lifecycleOrder, listCases, openCasesOf, trafficLight } from "../../cases/queries.ts";
+import { caseStats, monthlyTrend, unitFigures } from "../../cases/stats.ts";
 import {
   WAITING_SORT,
   awaitingCountQuery,
