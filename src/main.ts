@@ -14,7 +14,7 @@ import { backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/b
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { answerClientErrors } from "./http/guards.ts";
-import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
+import { backfillSeverity, rescoreHandNotices } from "./notices/backfill.ts";
 import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
 import { sequence } from "./ledger/log.ts";
 import { rewordTexts } from "./notices/texts.ts";

@@ -10,7 +10,7 @@ import { LEVELS } from "../../workflows/index.ts";
 export const NO_NUL = "^[^\\u0000]*$";
 /** Nor a key starting with "$" (a query operator, never a field of ours). */
 export const NOT_OPERATOR_KEY = "^(?:[^$\\u0000][^\\u0000]*)?$";
-/** How many levels of objects and arrays a body may nest, itself the first (app.ts refuses more). */
+/** How many levels of objects and arrays a body may nest, itself the first (guards.ts refuses more). */
 export const MAX_NESTING = 20;
 
 /** A path segment naming a document; one that cannot name any is answered like one that names none (404). */

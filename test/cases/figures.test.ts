@@ -5,7 +5,8 @@
  */
 import { expect } from "chai";
 import { closedOnTime, isLongTerm, overdueAtCutoff, overdueInUnitHands, overdueNow, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
-import { caseFilter, caseStats, unitFigures } from "../../src/cases/queries.ts";
+import { caseFilter } from "../../src/cases/queries.ts";
+import { caseStats, unitFigures } from "../../src/cases/stats.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { bulletin, bulletinCases, unitLevels } from "../../src/notices/bulletin.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";

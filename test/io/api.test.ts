@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import type { Response } from "superagent";
 import type { Actor } from "../../workflows/index.ts";
-import { SORTS, caseStats } from "../../src/cases/queries.ts";
+import { SORTS } from "../../src/cases/queries.ts";
+import { caseStats } from "../../src/cases/stats.ts";
 import { Case, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
 import { useApp, walk, type Client } from "../support/app.ts";

@@ -1,7 +1,7 @@
 /** The rates per unit and overall (rateFiguresByUnit, caseStats' rates), their definitions and the scorecard, as a workbook. */
 import type { Writable } from "node:stream";
 import { LEVEL_LABELS, ownUnit, shanghaiDate, type Actor, type Level } from "../../../workflows/index.ts";
-import { rateFiguresByUnit, type RateFigures } from "../../cases/queries.ts";
+import { rateFiguresByUnit, type RateFigures } from "../../cases/stats.ts";
 import { Unit } from "../../db/models.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { DATE_FORMAT, PERCENT_FORMAT, excelDate, sheet, unitNames, workbook } from "./workbook.ts";
