@@ -54,6 +54,7 @@ await runMigrations([
   ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
   ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
   ["cases.unitIds", () => new CaseService(systemClock).backfillUnitIds()],
+  ["cases.grams", () => new CaseService(systemClock).backfillGrams()],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.

@@ -10,6 +10,7 @@ import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
 import { ALL_UNITS, countOf } from "./counts.ts";
+import { TRUNCATED, searchGrams } from "./grams.ts";
 import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
 import { awaitingFilter, type Awaiting } from "./worklists.ts";
 
@@ -55,12 +56,24 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
     and.push({ deadline: t({ ...(f.deadlineFrom ? { $gte: f.deadlineFrom } : {}), ...(f.deadlineTo ? { $lte: f.deadlineTo } : {}) }) });
   if (f.overdue) and.push(...overdueNowFilter(shanghaiDate(now), f.kind));
   if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBindsFilter(f.kind));
-  if (f.q) {
-    const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
-    const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
-    and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }, ...byUnit] });
-  }
+  if (f.q) and.push(searchFilter(f.q, qUnits));
   return combine(and);
+}
+
+/**
+ * The search: the text within a case's ledger number, title or description (case-insensitive), or a
+ * case of the units `qUnits`. A search of two characters or more reads the candidates holding all its
+ * bigrams through the `grams` index, and cases whose bigrams were cut off (grams.ts), and checks the
+ * text itself on them: the same cases as the plain check over every case, which a search with no
+ * bigram (one character) still is.
+ */
+export function searchFilter(q: string, qUnits: string[] = []): Record<string, unknown> {
+  const re = t({ $regex: escapeRegex(q.trim()), $options: "i" });
+  const inText = [{ ledgerNumber: re }, { title: re }, { description: re }];
+  const grams = searchGrams(q);
+  const byText = grams ? [{ grams: t({ $all: grams }), $or: inText }, { grams: TRUNCATED, $or: inText }] : inText;
+  const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
+  return { $or: [...byText, ...byUnit] };
 }
 
 /**
@@ -98,10 +111,13 @@ export interface Paging {
   sort: Sort;
 }
 
+/** What a list leaves out of each case: the search's bigrams (up to ~16 KB a case) are for the index only. */
+export const UNLISTED = { grams: 0 } as const;
+
 /** The queries behind one page of the ledger, not yet run: the page itself and the filter its total counts. */
 export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: Date, qUnits: string[] = []) {
   const filter = caseFilter(actor, f, now, qUnits);
-  const page = Case.find(filter)
+  const page = Case.find(filter, UNLISTED)
     .sort(sortSpec(paging.sort))
     .skip((paging.page - 1) * paging.pageSize)
     .limit(paging.pageSize);
@@ -212,7 +228,7 @@ export async function pageAmongFew(filter: Record<string, unknown>, paging: Pagi
   });
   const ids = keys.slice((paging.page - 1) * paging.pageSize, paging.page * paging.pageSize).map((k) => k._id as mongoose.Types.ObjectId);
   if (!ids.length) return [];
-  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
+  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }, UNLISTED).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
   return ids.flatMap((id) => byId.get(id.toString()) ?? []);
 }
 

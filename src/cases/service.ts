@@ -42,6 +42,7 @@ import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { facetsOf, moveCounts } from "./counts.ts";
+import { gramsOf } from "./grams.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
 import { newCaseSchema, type NewCase } from "./schemas.ts";
@@ -275,6 +276,8 @@ export class CaseService {
       _id,
       ...fields,
       ...project(data.kind, snapshot, await this.behindMarginOf(data.kind)),
+      // The searched texts never change after registration: their bigrams are written once, here.
+      grams: gramsOf(fields),
       stateSince: now,
       stateEvent: entry.type,
       version: 1,
@@ -309,6 +312,20 @@ export class CaseService {
       if (!docs.length) return changed;
       await Case.bulkWrite(
         docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { unitIds: unitIdsOf(d.leadUnitId, d.coUnitIds) } } } })),
+        { ordered: false, timestamps: false },
+      );
+      changed += docs.length;
+    }
+  }
+
+  /** Writes the search's bigrams onto cases stored before they were (run once at start). Returns how many were updated. */
+  async backfillGrams(): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const docs = await Case.find({ grams: mongoose.trusted({ $exists: false }) }, { title: 1, ledgerNumber: 1, description: 1 }).limit(500).lean();
+      if (!docs.length) return changed;
+      await Case.bulkWrite(
+        docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { grams: gramsOf(d) } } } })),
         { ordered: false, timestamps: false },
       );
       changed += docs.length;

@@ -127,6 +127,25 @@ describe("Query plans: hot queries read through an index", function () {
     expect(await scans(queries)).to.deep.equal([]);
   });
 
+  it("the search reads its candidates through the bigram index: its count and keys for a common and a rare word, and a rare word's page in every sort, as the office and as a unit", async () => {
+    // A common word's page may instead walk a sort's index, stopping at the page's limit (the test above
+    // sees it reads through an index); its count and keys, and every rare word's page, read the bigrams.
+    const offGrams: string[] = [];
+    const check = async (label: string, q: { explain(): Promise<unknown> }) => {
+      const plan = summarize(await q.explain());
+      if (plan.collectionScan || !plan.indexes.includes("grams_1")) offGrams.push(`${label}: ${plan.nodes.join(" > ")} [${plan.indexes.join(", ")}]`);
+    };
+    for (const [who, actor] of [["office", office], ["unit", unit]] as const) {
+      for (const q of ["锅炉", "问题1234", "西山村污水"]) {
+        const { filter } = caseListQuery(actor, { q }, { page: 1, pageSize: 50, sort: "-updatedAt" }, now);
+        await check(`${who}, ${q}, count`, Case.find(filter));
+        await check(`${who}, ${q}, keys by deadline`, caseKeysQuery(filter, "deadline"));
+      }
+      for (const sort of SORTS) await check(`${who}, rare word, ${sort}`, caseListQuery(actor, { q: "问题1234" }, { page: 1, pageSize: 50, sort }, now).page);
+    }
+    expect(offGrams).to.deep.equal([]);
+  });
+
   it("the 台账's facet counts: a unit's or all units' counts of a kind and states, as a total reads them", async () => {
     await rebuildCounts();
     await refreshStatistics();
