@@ -127,9 +127,8 @@ describe("Query plans: hot queries read through an index", function () {
     expect(await scans(queries)).to.deep.equal([]);
   });
 
-  it("the search reads its candidates through the bigram index: its count and keys for a common and a rare word, and a rare word's page in every sort, as the office and as a unit", async () => {
-    // A common word's page may instead walk a sort's index, stopping at the page's limit (the test above
-    // sees it reads through an index); its count and keys, and every rare word's page, read the bigrams.
+  it("the search reads its candidates through the bigram index: its count and the keys of a page among few matches, for common and rare words, as the office and as a unit", async () => {
+    // A page among many matches walks a sort's index instead, checking each case as it goes (the first test).
     const offGrams: string[] = [];
     const check = async (label: string, q: { explain(): Promise<unknown> }) => {
       const plan = summarize(await q.explain());
@@ -141,7 +140,6 @@ describe("Query plans: hot queries read through an index", function () {
         await check(`${who}, ${q}, count`, Case.find(filter));
         await check(`${who}, ${q}, keys by deadline`, caseKeysQuery(filter, "deadline"));
       }
-      for (const sort of SORTS) await check(`${who}, rare word, ${sort}`, caseListQuery(actor, { q: "问题1234" }, { page: 1, pageSize: 50, sort }, now).page);
     }
     expect(offGrams).to.deep.equal([]);
   });
