@@ -10,7 +10,7 @@ import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { rebuildCounts } from "./cases/counts.ts";
-import { backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/backfill.ts";
+import { backfillGrams, backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/backfill.ts";
 import { CaseService } from "./cases/service.ts";
 import { createApp } from "./http/app.ts";
 import { answerClientErrors } from "./http/guards.ts";
@@ -56,6 +56,7 @@ await runMigrations([
   ["cases.deadlineSort", backfillSortKeys],
   ["cases.stateSince", backfillStateSince],
   ["cases.unitIds", backfillUnitIds],
+  ["cases.grams", backfillGrams],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.

@@ -4,6 +4,7 @@
  */
 import mongoose from "mongoose";
 import { Case, CaseHistory } from "../db/models.ts";
+import { gramsOf } from "./grams.ts";
 import { deadlineSortKey, unitIdsOf } from "./projection.ts";
 
 /**
@@ -28,6 +29,20 @@ export async function backfillUnitIds(): Promise<number> {
     if (!docs.length) return changed;
     await Case.bulkWrite(
       docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { unitIds: unitIdsOf(d.leadUnitId, d.coUnitIds) } } } })),
+      { ordered: false, timestamps: false },
+    );
+    changed += docs.length;
+  }
+}
+
+/** Writes the search's bigrams onto cases stored before they were (run once at start). Returns how many were updated. */
+export async function backfillGrams(): Promise<number> {
+  let changed = 0;
+  for (;;) {
+    const docs = await Case.find({ grams: mongoose.trusted({ $exists: false }) }, { title: 1, ledgerNumber: 1, description: 1 }).limit(500).lean();
+    if (!docs.length) return changed;
+    await Case.bulkWrite(
+      docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { grams: gramsOf(d) } } } })),
       { ordered: false, timestamps: false },
     );
     changed += docs.length;

@@ -39,6 +39,7 @@ import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { facetsOf, moveCounts } from "./counts.ts";
+import { gramsOf } from "./grams.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
 import { entryDocument, findByKey, historyQuery, insertEntry, insertedBefore, replay } from "./history-store.ts";
@@ -217,6 +218,8 @@ export class CaseService {
       _id,
       ...fields,
       ...project(data.kind, snapshot, await this.behindMarginOf(data.kind)),
+      // The searched texts never change after registration: their bigrams are written once, here.
+      grams: gramsOf(fields),
       stateSince: now,
       stateEvent: entry.type,
       version: 1,

@@ -73,6 +73,8 @@ const caseSchema = new Schema(
     coUnitIds: { type: [String], default: [] },
     /** The lead and co-units together: a unit's view and the unit filter, one field an index with each sort key serves. */
     unitIds: { type: [String], default: [] },
+    /** The search's index: the bigrams of the title, ledger number and description (src/cases/grams.ts), written by the case service. */
+    grams: { type: [String], default: [] },
     deadline: { type: String, default: null },
     /** The deadline, or "~" when none: sorting by it puts cases without a deadline last. */
     deadlineSort: { type: String, default: "~" },
@@ -106,6 +108,8 @@ caseSchema.index({ unitIds: 1, deadline: 1, _id: 1 });
 caseSchema.index({ unitIds: 1, createdAt: 1, _id: 1 });
 caseSchema.index({ unitIds: 1, ledgerNumber: 1 });
 caseSchema.index({ unitIds: 1, stateSince: 1, _id: 1 });
+// The 台账 search: the cases holding all of a search's bigrams.
+caseSchema.index({ grams: 1 });
 // Filters by state and kind, overdue (state, deadline), behind schedule.
 caseSchema.index({ state: 1, deadline: 1 });
 caseSchema.index({ kind: 1, state: 1 });
