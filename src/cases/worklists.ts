@@ -173,7 +173,7 @@ export function daysWaiting(since: Date | null | undefined, now: Date, calendar:
     return { n, label: n === 0 ? "不足 1 个工作日" : `${n} 个工作日` };
   } catch (e) {
     if (!(e instanceof CalendarNotCovered)) throw e;
-    const n = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000));
+    const n = Math.max(0, daysBetween(from, to));
     return { n, label: `${n} 天（自然日）` };
   }
 }
@@ -384,7 +384,7 @@ export async function leaderDesk(actor: Actor, now: Date, limit = 200): Promise<
   for (const c of [...overdue, ...escalatedOpen]) {
     const k = counts.get(c._id.toString());
     const late = overdueNow({ kind: c.kind as "inspection", state: c.state, deadline: c.deadline, context: c.context as never }, today);
-    const card = { c, overdueDays: late ? Math.round((Date.parse(today) - Date.parse(c.deadline!)) / 86_400_000) : 0, supervisions: k?.n ?? 0, escalated: k?.escalated ?? false };
+    const card = { c, overdueDays: late ? daysBetween(c.deadline!, today) : 0, supervisions: k?.n ?? 0, escalated: k?.escalated ?? false };
     units.set(c.leadUnitId ?? null, [...(units.get(c.leadUnitId ?? null) ?? []), card]);
   }
   const rows = [...units].map(([unitId, cases]) => ({
