@@ -126,6 +126,22 @@ export async function lanes(n: number, count: number, task: (i: number) => Promi
 
 export { AppProcess, freePort, peakRssMb } from "../test/support/processes.ts";
 
+/**
+ * The services with-services.sh started, for a run of `tag` ("bench", "soak"): its own database
+ * (`<db>_<tag>`) and queue prefix, so the run never touches the app's data. Exits when they are not set.
+ */
+export function runServices(tag: string): { dbUri: string; redisUrl: string; prefix: string } {
+  const baseUri = process.env.MONGODB_URI;
+  const redisUrl = process.env.REDIS_URL;
+  if (!baseUri || !redisUrl) {
+    console.error(`MONGODB_URI and REDIS_URL are needed: run \`npm run ${tag}\` (it starts them)`);
+    process.exit(2);
+  }
+  const url = new URL(baseUri);
+  url.pathname = `/${url.pathname.slice(1) || "rectiflow"}_${tag}`;
+  return { dbUri: url.toString(), redisUrl, prefix: `rectiflow-${tag}` };
+}
+
 /** A day in milliseconds. */
 export const DAY = 86_400_000;
 

@@ -23,7 +23,7 @@ import { seedRules } from "../src/notices/rules.ts";
 import { QUEUES, makeQueue } from "../src/queues.ts";
 import { busiest, fakeFeishu } from "../test/support/fakes.ts";
 import { startHttp, startSmtp } from "../test/support/receivers.ts";
-import { fmt } from "../bench/lib.ts";
+import { fmt, runServices } from "../bench/lib.ts";
 import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNoticePerKey, robotDelivered, type Check } from "./soak/checks.ts";
 import { Cluster, Nginx, RedisControl, Timeline } from "./soak/cluster.ts";
 import { ACTIVE_UNITS, scheduleAll, seedLedger } from "./soak/ledger.ts";
@@ -65,16 +65,7 @@ seedRandom(seed);
 const DELIVERY_ATTEMPTS = 4;
 const METRICS_TOKEN = "soak-metrics-token-0123456789";
 
-const baseUri = process.env.MONGODB_URI;
-const redisUrl = process.env.REDIS_URL;
-if (!baseUri || !redisUrl) {
-  console.error("MONGODB_URI and REDIS_URL are needed: run `npm run soak` (it starts them)");
-  process.exit(2);
-}
-const url = new URL(baseUri);
-url.pathname = `/${url.pathname.slice(1) || "rectiflow"}_soak`;
-const dbUri = url.toString();
-const prefix = "rectiflow-soak";
+const { dbUri, redisUrl, prefix } = runServices("soak");
 const password = loadConfig().DEMO_PASSWORD;
 const runDir = mkdtempSync(join(tmpdir(), "rectiflow-soak-"));
 

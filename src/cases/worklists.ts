@@ -173,7 +173,7 @@ export function daysWaiting(since: Date | null | undefined, now: Date, calendar:
     return { n, label: n === 0 ? "不足 1 个工作日" : `${n} 个工作日` };
   } catch (e) {
     if (!(e instanceof CalendarNotCovered)) throw e;
-    const n = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000));
+    const n = Math.max(0, daysBetween(from, to));
     return { n, label: `${n} 天（自然日）` };
   }
 }

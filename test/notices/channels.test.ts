@@ -17,7 +17,6 @@ import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fake
 import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
 import { AppProcess } from "../support/processes.ts";
 import { sleep, until } from "../support/receivers.ts";
 
@@ -410,10 +409,7 @@ describe("robot and SMS channels", () => {
 
     it("keys and secrets are write-only: set through the API, never in its answers, a page or the worker's log", async function () {
       this.timeout(120_000);
-      await makeUsers(w);
-      const { app, close } = testApp(w);
-      later(close);
-      const admin = await signIn(app, "admin");
+      const admin = await (await cw.app()).signIn("admin");
       const patch = (body: object) => admin.agent.patch(`/api/units/${w.units.lead}`).set("x-csrf-token", admin.csrf).send(body);
       // A robot without its key is refused, in Chinese, and changes nothing.
       const refused = await patch({ notify: { dingtalk: { token: DING_TOKEN } } });

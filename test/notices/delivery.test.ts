@@ -138,12 +138,18 @@ describe("notice delivery", () => {
   const supervise = (c: CaseDoc, i = 1) => issueByHand(c, { level: "supervision", requirement: `请于五个工作日内报送整改进展（${i}）` }, w.office, w.clock);
   const deliveriesOfAll = (notices: NoticeRecord[]): PendingDelivery[] => notices.flatMap((n) => n.deliveries ?? []);
 
-  it("delivers a notice to the inbox, by email and by webhook, once each", async function () {
-    this.timeout(30_000);
+  /** An SMTP and an HTTP receiver that answer every request, closed after the test. */
+  async function receivers() {
     const smtp = await startSmtp();
     later(() => smtp.close());
     const http = await startHttp();
     later(() => http.close());
+    return { smtp, http };
+  }
+
+  it("delivers a notice to the inbox, by email and by webhook, once each", async function () {
+    this.timeout(30_000);
+    const { smtp, http } = await receivers();
     await notifyLead({ emails: ["lead@unit.example"], webhookUrl: http.url("/hook"), webhookSecret: SECRET });
     const c = await assignedCase();
     const notice = await supervise(c);
@@ -485,10 +491,7 @@ describe("notice delivery", () => {
 
   it("FLUSHALL on Redis loses no delivery: pending deliveries are queued again from the ledger", async function () {
     this.timeout(30_000);
-    const smtp = await startSmtp();
-    later(() => smtp.close());
-    const http = await startHttp();
-    later(() => http.close());
+    const { smtp, http } = await receivers();
     await notifyLead({ emails: ["lead@unit.example"], webhookUrl: http.url("/hook"), webhookSecret: SECRET });
     const c = await assignedCase();
     const notices: NoticeRecord[] = [];

@@ -12,8 +12,8 @@ import { makeUsers, signIn, testApp, type Client } from "./http.ts";
 export type { Client } from "./http.ts";
 
 export interface AppOptions<U extends string> {
-  /** The world's clock at the start (default: makeWorld's 2026-03-02 09:00 in China). */
-  start?: string;
+  /** The world's clock at the start (default: makeWorld's 2026-03-02 09:00 in China); a function is asked before each world. */
+  start?: string | (() => string);
   /** An enclosing describe's world (built in its own hook) instead of a fresh one. */
   world?: () => World;
   /** Users (of makeUsers) signed in once the app is up, in `as`. */
@@ -50,7 +50,7 @@ export function useApp<U extends string = never>(o: AppOptions<U> = {}): AppFixt
   let as = {} as Record<U, Client>;
   const [up, down] = o.once ? [before, after] : [beforeEach, afterEach];
   up(async () => {
-    w = o.world ? o.world() : await makeWorld(o.start);
+    w = o.world ? o.world() : await makeWorld(typeof o.start === "function" ? o.start() : o.start);
     await makeUsers(w);
     await o.setup?.(w);
     t = testApp(w, typeof o.env === "function" ? o.env() : o.env, o.queues?.());

@@ -7,6 +7,7 @@ import { log } from "../../src/log.ts";
 import { startWorker, type RunningWorker } from "../../src/worker.ts";
 import { providerEnv, type Fake, type SmsAccount } from "./fakes.ts";
 import { makeWorld, type World } from "./fixtures.ts";
+import { makeUsers, signIn, testApp, type Client } from "./http.ts";
 import { freshPrefix } from "./receivers.ts";
 
 /** A cron that never fires in a test: the sweep runs only when a test asks. */
@@ -21,6 +22,8 @@ export interface ChannelWorld {
   /** A started fake, closed after the test. */
   serving<F extends Fake>(f: Promise<F>): Promise<F>;
   configFor(fakes: { wecom?: Fake; dingtalk?: Fake; feishu?: Fake; sms?: Fake }, env?: Record<string, string>): Config;
+  /** The real app over this world, with the directory's users (makeUsers), closed after the test. */
+  app(env?: Record<string, string>): Promise<{ signIn(username: string): Promise<Client> }>;
   /** A worker in this process (no schedules), closed after the test. */
   run(config: Config): Promise<RunningWorker>;
 }
@@ -70,6 +73,12 @@ export function useChannelWorld(prefix: string): ChannelWorld {
         ...providerEnv(fakes, SMS),
         ...env,
       });
+    },
+    async app(env = {}) {
+      await makeUsers(w);
+      const t = testApp(w, env);
+      later(t.close);
+      return { signIn: (username) => signIn(t.app, username) };
     },
     async run(config) {
       const worker = await startWorker(config, w.clock, { schedule: false });
