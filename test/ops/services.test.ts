@@ -5,7 +5,8 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { expect } from "chai";
@@ -29,11 +30,17 @@ interface Started {
   postmaster: number;
 }
 
-/** The wrapper around `command`, with all three services of its own; resolves once the command runs. */
+/**
+ * The wrapper around `command`, with all three services of its own; resolves once the command runs. The
+ * command waits at a gate until the services' ports and postmaster are read (a command that exits at once
+ * would otherwise have them stopped and their directory removed before the test looks).
+ */
 async function start(command: string): Promise<Started> {
+  const gateDir = mkdtempSync(`${tmpdir()}/services-gate-`);
+  const gate = `${gateDir}/go`;
   const env: NodeJS.ProcessEnv = { ...process.env, RECTIFLOW_PG_FAST: "1" };
   for (const k of ["MONGODB_URI", "REDIS_URL", "RECTIFLOW_PG_URL", "RECTIFLOW_REDIS_PORT", "RECTIFLOW_MONGO_PORT", "RECTIFLOW_PG_PORT", "RECTIFLOW_REDIS_DIR", "RECTIFLOW_DATA_DIR"]) delete env[k];
-  const child = spawn("bash", ["scripts/with-services.sh", "bash", "-c", `echo command runs; ${command}`], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn("bash", ["scripts/with-services.sh", "bash", "-c", `echo command runs; while [ ! -e ${gate} ]; do sleep 0.1; done; ${command}`], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let text = "";
   child.stdout!.on("data", (b: Buffer) => (text += b));
   child.stderr!.on("data", (b: Buffer) => (text += b));
@@ -44,13 +51,17 @@ async function start(command: string): Promise<Started> {
   }
   const port = (re: RegExp) => Number(re.exec(text)?.[1]);
   const data = /Redis on \S+ \(data in (\S+)\/redis/.exec(text)![1]!;
-  return {
+  const started = {
     child,
     text: () => text,
     ports: { redis: port(/Redis on redis:\/\/127\.0\.0\.1:(\d+)/), postgres: port(/DocumentDB on 127\.0\.0\.1:(\d+)/), ferretdb: port(/FerretDB \S+ on mongodb:\/\/127\.0\.0\.1:(\d+)/) },
     data,
     postmaster: Number(readFileSync(`${data}/postgres/postmaster.pid`, "utf8").split("\n")[0]),
   };
+  writeFileSync(gate, "");
+  // Removed once the command has surely passed the gate (it looks every 0.1 s).
+  setTimeout(() => rmSync(gateDir, { recursive: true, force: true }), 5_000).unref();
+  return started;
 }
 
 async function expectAllStopped(s: Started) {
