@@ -9,7 +9,7 @@ import mongoose, { Schema, type InferSchemaType } from "mongoose";
 import { CASE_KINDS, ROLES } from "../../workflows/index.ts";
 
 const contactSchema = new Schema(
-  { name: String, title: String, phone: String, email: String, /** head (负责人) | liaison (联络员) | staff | leader: who a rung names (src/notices/recipients.ts). */ role: String, mobile: String },
+  { name: String, title: String, phone: String, email: String, /** head (负责人) | liaison (联络员) | staff | leader: who a rung names (src/notices/recipients.ts). */ role: String, mobile: String, /** 飞书 open_id (ou_…): 飞书 robots @ a person only by it. */ feishuId: String },
   { _id: false },
 );
 
@@ -278,6 +278,20 @@ const officeSettingsSchema = new Schema(
   { timestamps: true, versionKey: false, collection: "office_settings" },
 );
 
+/** The SMS account's approved signature and template, and its AccessKey (the secret write-only): one document, `_id: "sms"`. */
+const smsSettingsSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    signName: { type: String, default: null },
+    templateCode: { type: String, default: null },
+    templateText: { type: String, default: null },
+    accessKeyId: { type: String, default: null },
+    accessKeySecret: { type: String, default: null },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "sms_settings" },
+);
+
 /**
  * Issued monthly bulletins (src/notices/bulletins.ts): the 通报 of a month as it stood when issued
  * (`snapshot`, every unit's row, the totals and the paragraph), frozen. `slot` is unique: a month's
@@ -341,6 +355,8 @@ const noticeDeliverySchema = new Schema(
     recipient: { type: String, default: null },
     /** The mobiles resolved at issue: @-mentioned on a robot, texted by SMS (else the target's own). */
     mobiles: { type: [String], default: undefined },
+    /** The people a 飞书 robot names: @ by open_id where known, else the name written plainly. */
+    feishuAt: { type: [new Schema({ id: { type: String, default: null }, name: String }, { _id: false })], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
@@ -369,6 +385,8 @@ const digestSchema = new Schema(
   { versionKey: false, minimize: false, collection: "digests" },
 );
 digestSchema.index({ day: 1, "recipient.key": 1 }, { unique: true });
+/** A unit's (or a leader's) own digests, newest first (the 晨报 list). */
+digestSchema.index({ "recipient.kind": 1, "recipient.unitId": 1, day: -1 });
 
 /**
  * A notice: keyed `<caseId>-<ruleId>-r<revision>` (manual ones: `<caseId>-manual-<uuid>`), so one
@@ -493,6 +511,7 @@ export const Digest = mongoose.model("Digest", digestSchema);
 export const Addressee = mongoose.model("Addressee", addresseeSchema);
 export const NoticeTextModel = mongoose.model("NoticeText", noticeTextSchema);
 export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
+export const SmsSettingsModel = mongoose.model("SmsSettings", smsSettingsSchema);
 export const BulletinIssue = mongoose.model("BulletinIssue", bulletinIssueSchema);
 export const BulletinTrace = mongoose.model("BulletinTrace", bulletinTraceSchema);
 export type NoticeDeliveryDoc = InferSchemaType<typeof noticeDeliverySchema>;
