@@ -15,6 +15,7 @@ import { acs3Signature, segments } from "../../src/notices/sms.ts";
 import { DINGTALK_BLOCK_MS, ROBOT_LIMITS, RobotLimiter, robotId } from "../../src/notices/robot-limits.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
+import { robotRepeats } from "../../scripts/soak/checks.ts";
 import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, } from "../support/fakes.ts";
 import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
@@ -78,6 +79,25 @@ describe("robot and SMS channels", () => {
     it("redacts the caller's IP (v4 and v6) and any secret from a provider's message", () => {
       const m = redact("invalid webhook url, from ip: 203.0.113.7, more info; via 2001:db8::1 key=abcd1234", ["abcd1234"]);
       expect(m).to.equal("invalid webhook url, from ip: *.*.*.*, more info; via *:* key=***");
+    });
+
+    it("the soak's robot check lets a message repeat only where a worker was SIGKILLed while sending it", () => {
+      const T = Date.parse("2026-03-02T01:00:00Z");
+      const lease = 8_000;
+      const once = [
+        { id: "a", at: T },
+        { id: "b", at: T + 100 },
+      ];
+      expect(robotRepeats(once, [], lease)).to.deep.equal({ explained: [], unexplained: [] });
+      // "a" taken, its worker killed 2 s later (before it recorded the send), sent again after the lease.
+      const again = [...once, { id: "a", at: T + 11_000 }];
+      expect(robotRepeats(again, [T + 2_000], lease).unexplained).to.deep.equal([]);
+      expect(robotRepeats(again, [T + 2_000], lease).explained).to.have.length(1);
+      // No kill, a kill before the first send, one long after it (the sender had recorded it), or after the repeat: unexplained.
+      for (const kills of [[], [T - 1_000], [T + 9_000], [T + 12_000]]) expect(robotRepeats(again, kills, lease).unexplained, JSON.stringify(kills)).to.have.length(1);
+      // One kill explains one repeat of a message, not a third acceptance.
+      const thrice = [...again, { id: "a", at: T + 20_000 }];
+      expect(robotRepeats(thrice, [T + 2_000], lease).unexplained).to.have.length(1);
     });
 
     it("counts SMS segments with the signature: 70 characters in one, 67 per part beyond", () => {
