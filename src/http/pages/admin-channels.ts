@@ -116,7 +116,7 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
         units: units.map((u) => {
           const t = presentTarget({ id: null, kind: "unit", name: u.name, contacts: (u.contacts ?? []) as never, notify: (u.notify ?? null) as never }, u._id.toString());
           const head = t.contacts.find((c) => c.role === "head");
-          return { ...row(t), active: u.active, headMissing: !head?.mobile };
+          return { ...row(t), active: u.active, headMissing: !head?.mobile && !head?.feishuId };
         }),
         add,
         sms: presentSmsSettings(await loadSmsSettings(deliveryOptions(deps.config).sms)),
