@@ -267,7 +267,7 @@ describe("recipients: people, not only units", () => {
     );
     later(() => web.kill());
     const admin = await signIn(base as never, "admin");
-    const send = (method: "patch" | "post", path: string, body: object) => admin.agent[method](path).set("x-csrf-token", admin.csrf).send(body);
+    const send = (method: "patch" | "post" | "put", path: string, body: object) => admin.agent[method](path).set("x-csrf-token", admin.csrf).send(body);
     const answers: string[] = [];
     const keep = <R extends { text: string }>(r: R): R => {
       answers.push(r.text);
@@ -278,6 +278,12 @@ describe("recipients: people, not only units", () => {
     const id = JSON.parse(leader.text).id as string;
     expect(JSON.parse(keep(await send("post", `/api/units/${w.units.lead}/test-message`, { channel: "wecom" })).text).ok).to.equal(true);
     expect(JSON.parse(keep(await send("post", `/api/addressees/${id}/test-message`, { channel: "feishu" })).text).answer).to.match(/^飞书返回 19021/);
+    const SMS_SECRET = "WebLogSmsSecret00000000000001";
+    const sms = keep(await send("put", "/api/sms-settings", { signName: "某市整改办", templateCode: "SMS_465000001", templateText: "请登录整改系统查看新的通知。", accessKeyId: "LTAI5tWebLogKeyId001", accessKeySecret: SMS_SECRET }));
+    expect(sms.status).to.equal(200);
+    keep(await admin.agent.get("/api/sms-settings"));
+    keep(await admin.agent.get("/admin/channels/sms"));
+    keep(await admin.agent.post("/admin/channels/sms").type("form").send({ _csrf: admin.csrf, signName: "某市整改办", templateCode: "bad", templateText: "请登录整改系统查看新的通知。", accessKeySecret: SMS_SECRET }));
     keep(await admin.agent.get("/api/addressees"));
     keep(await admin.agent.get("/api/units"));
     keep(await admin.agent.get("/admin/channels"));
@@ -285,7 +291,7 @@ describe("recipients: people, not only units", () => {
     keep(await admin.agent.get(`/admin/channels/${w.units.lead}`));
     const logs = web.log();
     expect(logs).to.match(/test-message/);
-    for (const secret of [UNIT_KEY, LEADER_HOOK, LEADER_SECRET]) {
+    for (const secret of [UNIT_KEY, LEADER_HOOK, LEADER_SECRET, SMS_SECRET]) {
       for (const [i, a] of answers.entries()) expect(a.includes(secret), `answer ${i} shows ${secret}`).to.equal(false);
       expect(logs.includes(secret), `the log shows ${secret}`).to.equal(false);
     }
