@@ -3,7 +3,7 @@
  * test/support/fakes.ts (which refuse what the providers refuse). One unit per channel, notices
  * issued by hand, one in-process worker. 飞书 (5 a second) and SMS (no limit of ours) run to the end
  * and give a rate; 企业微信 and 钉钉 (20 a minute) give the time of their first minute's 20 and how
- * many the limit held back, without waiting the minute out.
+ * many the limit held back, without waiting the minute out. The limits are read from ROBOT_LIMITS.
  */
 import mongoose from "mongoose";
 import type { Actor } from "../workflows/index.ts";
@@ -14,9 +14,10 @@ import { NoticeDelivery, Unit } from "../src/db/models.ts";
 import { createUnit } from "../src/directory.ts";
 import { enqueueDeliveries } from "../src/notices/delivery.ts";
 import { issueByHand, type NoticeRecord } from "../src/notices/issuer.ts";
+import { ROBOT_LIMITS } from "../src/notices/robot-limits.ts";
 import { deliveryOptions, startWorker } from "../src/worker.ts";
 import { newInspection } from "../test/support/fixtures.ts";
-import { busiest, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, type Fake } from "../test/support/fakes.ts";
+import { busiest, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, providerEnv, type Fake, type SmsAccount } from "../test/support/fakes.ts";
 import type { BenchContext } from "./run.ts";
 
 const KEY = "bench0000-wecom-key";
@@ -24,7 +25,7 @@ const TOKEN = "bench00000000000000dingtalktoken";
 const DING_SECRET = "SECbench000000000000000000000000";
 const HOOK = "bench0000-feishu-hook";
 const FEISHU_SECRET = "benchFeishuSecret000";
-const SMS = { accessKeyId: "LTAIbench", accessKeySecret: "benchAccessKeySecret", signName: "整改办", templates: ["SMS_100000001"] };
+const SMS: SmsAccount = { accessKeyId: "LTAIbench", accessKeySecret: "benchAccessKeySecret", signName: "整改办", templates: ["SMS_100000001"] };
 const OFFICE: Actor = { id: "bench-office", name: "整改办", role: "office_staff", unitId: null };
 
 async function waitFor(what: string, f: () => Promise<boolean>, ms: number): Promise<void> {
@@ -49,14 +50,7 @@ export async function benchChannels(ctx: BenchContext): Promise<void> {
     // A prefix of its own per run: the robots' rate-limit logs of an earlier run must not count.
     QUEUE_PREFIX: `${ctx.prefix}-ch${Date.now()}`,
     SWEEP_CRON: "0 0 1 1 *",
-    WECOM_BASE_URL: wecom.base,
-    DINGTALK_BASE_URL: dingtalk.base,
-    FEISHU_BASE_URL: feishu.base,
-    SMS_ENDPOINT: sms.base,
-    SMS_ACCESS_KEY_ID: SMS.accessKeyId,
-    SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret,
-    SMS_SIGN_NAME: SMS.signName,
-    SMS_TEMPLATE_CODE: SMS.templates[0]!,
+    ...providerEnv({ wecom, dingtalk, feishu, sms }, SMS),
   });
   const worker = await startWorker(config, systemClock, { schedule: false });
   const service = new CaseService(systemClock);
@@ -83,6 +77,7 @@ export async function benchChannels(ctx: BenchContext): Promise<void> {
   const count = (ids: string[], channel: string, filter: Record<string, unknown>) => NoticeDelivery.countDocuments({ noticeId: mongoose.trusted({ $in: ids }), channel, ...filter } as never);
   try {
     // 飞书: 5 a second and 100 a minute.
+    const perSecond = ROBOT_LIMITS.feishu[0]!.limit;
     const nf = sizes.quick ? 30 : 90;
     const queueFeishu = await issue("feishu", nf);
     const t0 = Date.now();
@@ -90,20 +85,22 @@ export async function benchChannels(ctx: BenchContext): Promise<void> {
     await waitFor("飞书 deliveries", async () => (await count(fids, "feishu", { status: "sent" })) === nf, 120_000);
     const fs = (Date.now() - t0) / 1000;
     const refusedF = feishu.requests.filter((r) => r.code !== 0).length;
-    results.add("8 channels", `飞书, ${nf} notices to one robot`, "messages/s", [nf / fs], `limit 5/s: busiest second ${busiest(feishu.requests.map((r) => r.at), 1000)}, refused ${refusedF}`);
+    results.add("8 channels", `飞书, ${nf} notices to one robot`, "messages/s", [nf / fs], `limit ${perSecond}/s: busiest second ${busiest(feishu.requests.map((r) => r.at), 1000)}, refused ${refusedF}`);
 
     // 企业微信 and 钉钉: 20 a minute; 5 more than the limit.
     for (const [channel, fake, label] of [
       ["wecom", wecom, "企业微信"],
       ["dingtalk", dingtalk, "钉钉"],
     ] as const) {
-      const n = 25;
+      const perMinute = ROBOT_LIMITS[channel][0]!.limit;
+      const over = 5;
+      const n = perMinute + over;
       const queued = await issue(channel, n);
       const t1 = Date.now();
       const ids = await queued();
-      await waitFor(`${label} burst`, async () => (await count(ids, channel, { status: "sent" })) === 20 && (await count(ids, channel, { status: "pending", waitUntil: mongoose.trusted({ $ne: null }) })) === 5, 60_000);
+      await waitFor(`${label} burst`, async () => (await count(ids, channel, { status: "sent" })) === perMinute && (await count(ids, channel, { status: "pending", waitUntil: mongoose.trusted({ $ne: null }) })) === over, 60_000);
       const refused = fake.requests.filter((r) => r.code !== 0).length;
-      results.add("8 channels", `${label}, ${n} notices to one robot: the first 20`, "s", [(Date.now() - t1) / 1000], `limit 20/min: the other 5 wait (delayed) for the next minute; refused ${refused}`);
+      results.add("8 channels", `${label}, ${n} notices to one robot: the first ${perMinute}`, "s", [(Date.now() - t1) / 1000], `limit ${perMinute}/min: the other ${over} wait (delayed) for the next minute; refused ${refused}`);
     }
 
     // SMS: no rate limit of ours; the fake answers at once.

@@ -8,7 +8,7 @@
 import { loadConfig } from "../src/config.ts";
 import { DEMO_UNITS, seedDirectory } from "../src/seed.ts";
 import { manyFields, multipart, send, zipBombXlsx, type Answer } from "../test/support/hostile.ts";
-import { AppProcess, freePort } from "./lib.ts";
+import { AppProcess, freePort, signIn } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
 const BENCH = "9 hostile input";
@@ -21,13 +21,7 @@ export async function benchHostile(ctx: BenchContext): Promise<void> {
   const env = { MONGODB_URI: ctx.dbUri, REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: ctx.prefix, PORT: String(port), DEMO_SEED: "0" };
   const web = await AppProcess.start("web", env, async () => (await fetch(`${base}/healthz`)).ok);
   try {
-    const signIn = async (username: string) => {
-      const res = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
-      if (res.status !== 200) throw new Error(`bench 9: sign-in of ${username} answered ${res.status}`);
-      const { csrfToken } = (await res.json()) as { csrfToken: string };
-      return { cookie: res.headers.getSetCookie()[0]!.split(";")[0]!, csrf: csrfToken };
-    };
-    const [staff, unit, leader] = [await signIn("staff"), await signIn(DEMO_UNITS[0]![0]), await signIn("leader")];
+    const [staff, unit, leader] = [await signIn(base, "staff", password), await signIn(base, DEMO_UNITS[0]![0], password), await signIn(base, "leader", password)];
     const fields = ctx.sizes.quick ? 50 : 250;
     const bombMb = ctx.sizes.quick ? 100 : 300;
     const boundary = "----rectiflow-bench-hostile";

@@ -18,7 +18,7 @@ import { actorOf } from "../src/directory.ts";
 import { DEMO_UNITS, seedDirectory } from "../src/seed.ts";
 import { refreshStatistics } from "../test/support/plans.ts";
 import { insertSyntheticCases, walkedComplaint, walkedInspection } from "../test/support/synthetic.ts";
-import { cpuSeconds, cpuSplit, fmt, pool } from "./lib.ts";
+import { DAY, cpuSeconds, cpuSplit, fmt, pool, signIn, type Session } from "./lib.ts";
 import type { BenchContext } from "./run.ts";
 
 /** Connections of every run: a busy office's worth of browsers. */
@@ -26,14 +26,9 @@ const CONNECTIONS = 10;
 const RATE = 50;
 /** Per request: far above any latency worth reporting, so that only a failure counts as an error. */
 const TIMEOUT_SECONDS = 120;
-const DAY = 86_400_000;
 /** Cases walked through the case service at each size: the ones the unit reports progress on. */
 const WALKED = 400;
 
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 /** What one connection sends next. */
 interface Shot {
@@ -210,15 +205,6 @@ async function seedLedger(units: Map<string, string>, count: number): Promise<st
     }
   });
   return reportable;
-}
-
-async function signIn(baseUrl: string, username: string, password: string): Promise<Session> {
-  const res = await fetch(`${baseUrl}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
-  if (!res.ok) throw new Error(`login as ${username}: ${res.status} ${await res.text()}`);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("rf.sid="));
-  if (!cookie) throw new Error(`login as ${username} set no rf.sid cookie`);
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  return { cookie, csrf: csrfToken };
 }
 
 async function post(baseUrl: string, s: Session, path: string): Promise<void> {

@@ -126,6 +126,41 @@ export async function lanes(n: number, count: number, task: (i: number) => Promi
 
 export { AppProcess, freePort, peakRssMb } from "../test/support/processes.ts";
 
+/**
+ * The services with-services.sh started, for a run of `tag` ("bench", "soak"): its own database
+ * (`<db>_<tag>`) and queue prefix, so the run never touches the app's data. Exits when they are not set.
+ */
+export function runServices(tag: string): { dbUri: string; redisUrl: string; prefix: string } {
+  const baseUri = process.env.MONGODB_URI;
+  const redisUrl = process.env.REDIS_URL;
+  if (!baseUri || !redisUrl) {
+    console.error(`MONGODB_URI and REDIS_URL are needed: run \`npm run ${tag}\` (it starts them)`);
+    process.exit(2);
+  }
+  const url = new URL(baseUri);
+  url.pathname = `/${url.pathname.slice(1) || "rectiflow"}_${tag}`;
+  return { dbUri: url.toString(), redisUrl, prefix: `rectiflow-${tag}` };
+}
+
+/** A day in milliseconds. */
+export const DAY = 86_400_000;
+
+/** A signed-in session of a web process, as a browser holds it. */
+export interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+/** Signs in through the real login of the web process at baseUrl. */
+export async function signIn(baseUrl: string, username: string, password: string): Promise<Session> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
+  if (!res.ok) throw new Error(`login as ${username}: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]!).find((c) => c.startsWith("rf.sid="));
+  if (!cookie) throw new Error(`login as ${username} set no rf.sid cookie`);
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return { cookie, csrf: csrfToken };
+}
+
 /** The processes a bench's CPU is spent in, told apart by their command lines. */
 const CPU_CLASSES: [string, RegExp][] = [
   ["web", /src\/main\.ts\0web/],

@@ -19,9 +19,8 @@ import { NoticeSweeper } from "../src/notices/sweep.ts";
 import { QUEUES, queueConnection, workerConnection } from "../src/queues.ts";
 import { deliveryOptions } from "../src/worker.ts";
 import type { BenchContext } from "./run.ts";
-import { cpuSeconds, cpuSplit, millis, perSecond, pool, rounds } from "./lib.ts";
+import { DAY, cpuSeconds, cpuSplit, millis, perSecond, pool, rounds } from "./lib.ts";
 
-const DAY = 86_400_000;
 const BATCH = 2000;
 
 export async function benchNotices(ctx: BenchContext): Promise<void> {

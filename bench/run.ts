@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import mongoose from "mongoose";
 import { disconnectDb, ensureIndexes } from "../src/db/connection.ts";
 import { seedRules } from "../src/notices/rules.ts";
-import { AppProcess, Results, freePort, type Sizes } from "./lib.ts";
+import { AppProcess, Results, freePort, runServices, type Sizes } from "./lib.ts";
 // Each bench is loaded when it runs (--only loads just those).
 
 const { values } = parseArgs({
@@ -49,16 +49,8 @@ const sizes: Sizes = {
 const only = values.only ? new Set(values.only.split(",").map(Number)) : null;
 const wants = (n: number) => !only || only.has(n);
 
-const baseUri = process.env.MONGODB_URI;
-const redisUrl = process.env.REDIS_URL;
-if (!baseUri || !redisUrl) {
-  console.error("MONGODB_URI and REDIS_URL are needed: run `npm run bench` (it starts them)");
-  process.exit(2);
-}
-const url = new URL(baseUri);
-url.pathname = `/${url.pathname.slice(1) || "rectiflow"}_bench`;
-const dbUri = url.toString();
-const prefix = "rectiflow-bench";
+const { dbUri, redisUrl, prefix } = runServices("bench");
+const url = new URL(dbUri);
 
 export interface BenchContext {
   sizes: Sizes;

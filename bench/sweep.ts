@@ -10,11 +10,10 @@ import { changedCases, dueSchedules } from "../src/notices/sweep.ts";
 import { refreshStatistics, rowsRead } from "../test/support/plans.ts";
 import { insertSyntheticCases } from "../test/support/synthetic.ts";
 import type { BenchContext } from "./run.ts";
-import { millis, rounds } from "./lib.ts";
+import { DAY, millis, rounds } from "./lib.ts";
 
 const BATCH = 10_000;
 const PAGE = 5000;
-const DAY = 86_400_000;
 
 export async function benchSweep(ctx: BenchContext): Promise<void> {
   const { sizes, results } = ctx;

@@ -22,10 +22,10 @@ import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts"
 import { seedRules } from "../src/notices/rules.ts";
 import { QUEUES, makeQueue } from "../src/queues.ts";
 import { busiest, fakeFeishu } from "../test/support/fakes.ts";
-import { startSmtp } from "../test/support/receivers.ts";
-import { fmt } from "../bench/lib.ts";
+import { startHttp, startSmtp } from "../test/support/receivers.ts";
+import { fmt, runServices } from "../bench/lib.ts";
 import { acknowledgedEvents, deliveriesSettled, dueIssued, ledgerVerifies, oneNoticePerKey, robotDelivered, type Check } from "./soak/checks.ts";
-import { Cluster, Nginx, RedisControl, Timeline, WebhookReceiver } from "./soak/cluster.ts";
+import { Cluster, Nginx, RedisControl, Timeline } from "./soak/cluster.ts";
 import { ACTIVE_UNITS, scheduleAll, seedLedger } from "./soak/ledger.ts";
 import { Client, Recorder, runUser, type Kind, type UserPlan } from "./soak/load.ts";
 import { freshSeed, random, seedRandom } from "./soak/random.ts";
@@ -65,16 +65,7 @@ seedRandom(seed);
 const DELIVERY_ATTEMPTS = 4;
 const METRICS_TOKEN = "soak-metrics-token-0123456789";
 
-const baseUri = process.env.MONGODB_URI;
-const redisUrl = process.env.REDIS_URL;
-if (!baseUri || !redisUrl) {
-  console.error("MONGODB_URI and REDIS_URL are needed: run `npm run soak` (it starts them)");
-  process.exit(2);
-}
-const url = new URL(baseUri);
-url.pathname = `/${url.pathname.slice(1) || "rectiflow"}_soak`;
-const dbUri = url.toString();
-const prefix = "rectiflow-soak";
+const { dbUri, redisUrl, prefix } = runServices("soak");
 const password = loadConfig().DEMO_PASSWORD;
 const runDir = mkdtempSync(join(tmpdir(), "rectiflow-soak-"));
 
@@ -94,7 +85,8 @@ await ensureIndexes();
 await seedRules();
 
 const smtp = await startSmtp();
-const hooks = await WebhookReceiver.start();
+// Where the units' webhooks point: /hook/ok always answers 200, /hook/flaky fails a fifth of requests, /hook/dead always fails.
+const hooks = await startHttp((_, path) => (path === "/hook/dead" ? 500 : path === "/hook/flaky" && random() < 0.2 ? 503 : 200));
 const setup0 = Date.now();
 const ledger = await seedLedger({ cases: sizes.cases, walked: sizes.walked, password, webhook: (p) => hooks.url(p) });
 // One rate-limited robot: a 飞书 fake that refuses beyond 5 a second and 100 a minute, the group robot of
@@ -282,7 +274,7 @@ checks.push(await acknowledgedEvents(rec.acks));
 checks.push(await oneNoticePerKey());
 checks.push(await dueIssued(loadEnd));
 checks.push(
-  ...(await deliveriesSettled(DELIVERY_ATTEMPTS, { emails: smtp.accepted.map((m) => m.noticeId ?? ""), webhooks: [...hooks.received.values()].flatMap((r) => r.ok) })),
+  ...(await deliveriesSettled(DELIVERY_ATTEMPTS, { emails: smtp.accepted.map((m) => m.noticeId ?? ""), webhooks: hooks.requests.filter((r) => r.status < 300).map((r) => String(r.headers["idempotency-key"])) })),
 );
 // A notice's message ends with its link; a morning digest's has none, its subject (recipient and day) names it.
 const robotNotice = (text: unknown) => {

@@ -10,9 +10,11 @@ import { systemClock } from "./clock.ts";
 import { loadConfig } from "./config.ts";
 import { connectDb, disconnectDb, ensureIndexes, runMigrations } from "./db/connection.ts";
 import { rebuildCounts } from "./cases/counts.ts";
+import { backfillGrams, backfillSortKeys, backfillStateSince, backfillUnitIds } from "./cases/backfill.ts";
 import { CaseService } from "./cases/service.ts";
-import { answerClientErrors, createApp } from "./http/app.ts";
-import { backfillSeverity, rescoreHandNotices } from "./notices/issuer.ts";
+import { createApp } from "./http/app.ts";
+import { answerClientErrors } from "./http/guards.ts";
+import { backfillSeverity, rescoreHandNotices } from "./notices/backfill.ts";
 import { ensureDemoKey, ledgerKeys } from "./ledger/keys.ts";
 import { sequence } from "./ledger/log.ts";
 import { rewordTexts } from "./notices/texts.ts";
@@ -51,9 +53,10 @@ try {
 await connectDb(config.MONGODB_URI);
 await ensureIndexes();
 await runMigrations([
-  ["cases.deadlineSort", () => new CaseService(systemClock).backfillSortKeys()],
-  ["cases.stateSince", () => new CaseService(systemClock).backfillStateSince()],
-  ["cases.unitIds", () => new CaseService(systemClock).backfillUnitIds()],
+  ["cases.deadlineSort", backfillSortKeys],
+  ["cases.stateSince", backfillStateSince],
+  ["cases.unitIds", backfillUnitIds],
+  ["cases.grams", backfillGrams],
   ["notices.severity", backfillSeverity],
   ["notices.handPoints", rescoreHandNotices],
   // Every history entry written before the ledger tree existed gets its position.

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { Queue } from "bullmq";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Clock } from "./clock.ts";
-import { casesByKindAndState } from "./cases/queries.ts";
+import { casesByKindAndState } from "./cases/stats.ts";
 import { NoticeDelivery, SweepState } from "./db/models.ts";
 import { sameSecret } from "./http/auth.ts";
 import { log } from "./log.ts";

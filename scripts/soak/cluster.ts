@@ -1,20 +1,17 @@
 /**
  * The soak's deployment on loopback: a TLS terminator (nginx, with a throw-away certificate made at start)
  * in front of nginx (a generated configuration; Debian's 1.22 lacks the compose template's `resolve`) in
- * front of two web processes, three worker processes, receivers for
- * email and webhooks, and control of the Redis that scripts/services.sh started (restart on the same
+ * front of two web processes, three worker processes, and control of the Redis that scripts/services.sh started (restart on the same
  * port and directory, AOF on).
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { AppProcess, freePort } from "../../test/support/processes.ts";
-import { random } from "./random.ts";
 
 const run = promisify(execFile);
 
@@ -204,42 +201,6 @@ export class RedisControl {
     const after = await back.dbsize();
     back.disconnect();
     timeline.note(`Redis started again on the same port and directory: ${after} keys after AOF replay`);
-  }
-}
-
-/** Where the units' webhooks point: one endpoint always answers 200, one fails a fifth of requests, one always fails. */
-export class WebhookReceiver {
-  readonly received = new Map<string, { ok: string[]; failed: number }>();
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
-
-  static async start(): Promise<WebhookReceiver> {
-    const port = await freePort();
-    let r!: WebhookReceiver;
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        const path = req.url ?? "/";
-        const entry = r.received.get(path) ?? r.received.set(path, { ok: [], failed: 0 }).get(path)!;
-        const fail = path === "/hook/dead" || (path === "/hook/flaky" && random() < 0.2);
-        if (fail) entry.failed++;
-        else entry.ok.push(String(req.headers["idempotency-key"]));
-        res.writeHead(fail ? (path === "/hook/dead" ? 500 : 503) : 200).end();
-      });
-    });
-    r = new WebhookReceiver(server, port);
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    return r;
-  }
-
-  url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
 

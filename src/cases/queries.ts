@@ -1,16 +1,18 @@
 /**
- * Reading the ledger: lists with filters, search and paging, and the figures of the dashboard.
+ * Reading the ledger: lists with filters, search, sorts and paging, their totals, and the traffic light.
+ * The dashboard's figures built on the same filters are stats.ts.
  * Every query starts from what the actor may see (access.ts), so counts and searches never reveal
  * another unit's cases.
  */
 import mongoose from "mongoose";
-import { deadlineBinds, leafStates, overdueNow, rate, shanghaiDate, type Actor, type CaseKind, type DatedCase } from "../../workflows/index.ts";
+import { deadlineBinds, leafStates, overdueNow, shanghaiDate, type Actor, type CaseKind, type DatedCase } from "../../workflows/index.ts";
 import { Case, type CaseDoc } from "../db/models.ts";
 import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { visibleFilter } from "./access.ts";
 import { ALL_UNITS, countOf } from "./counts.ts";
-import { closedOnTimeExpr, countIf, deadlineBindsFilter, isSet, longTermExpr, overdueInUnitHandsExpr, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
+import { TRUNCATED, searchGrams } from "./grams.ts";
+import { deadlineBindsFilter, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
 import { awaitingFilter, type Awaiting } from "./worklists.ts";
 
 export interface CaseFilter {
@@ -43,7 +45,7 @@ function statesFor(state: string, kind?: CaseKind): string[] {
  * The filter of a list. `qUnits`: the units whose name, short name or alias contains the search text
  * (unitIdsMatching), whose cases the search finds too.
  */
-export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: string[] = []): Record<string, unknown> {
+export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: string[] = [], o: { byGrams?: boolean } = {}): Record<string, unknown> {
   const and: Record<string, unknown>[] = [visibleFilter(actor)];
   if (f.kind) and.push({ kind: f.kind });
   if (f.state) and.push({ state: t({ $in: statesFor(f.state, f.kind) }) });
@@ -55,12 +57,24 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
     and.push({ deadline: t({ ...(f.deadlineFrom ? { $gte: f.deadlineFrom } : {}), ...(f.deadlineTo ? { $lte: f.deadlineTo } : {}) }) });
   if (f.overdue) and.push(...overdueNowFilter(shanghaiDate(now), f.kind));
   if (f.behindSchedule) and.push({ behindFrom: t({ $lte: now }) }, deadlineBindsFilter(f.kind));
-  if (f.q) {
-    const re = t({ $regex: escapeRegex(f.q.trim()), $options: "i" });
-    const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
-    and.push({ $or: [{ ledgerNumber: re }, { title: re }, { description: re }, ...byUnit] });
-  }
+  if (f.q) and.push(searchFilter(f.q, qUnits, o.byGrams ?? true));
   return combine(and);
+}
+
+/**
+ * The search: the text within a case's ledger number, title or description (case-insensitive), or a
+ * case of the units `qUnits`. `byGrams`: a search of two characters or more reads the candidates holding
+ * all its bigrams through the `grams` index, and cases whose bigrams were cut off (grams.ts), and checks
+ * the text itself on them: the same cases as the plain check over every case, which a search with no
+ * bigram (one character) still is, and which a walk along a sort's index makes as it goes.
+ */
+export function searchFilter(q: string, qUnits: string[] = [], byGrams = true): Record<string, unknown> {
+  const re = t({ $regex: escapeRegex(q.trim()), $options: "i" });
+  const inText = [{ ledgerNumber: re }, { title: re }, { description: re }];
+  const grams = byGrams ? searchGrams(q) : null;
+  const byText = grams ? [{ grams: t({ $all: grams }), $or: inText }, { grams: TRUNCATED, $or: inText }] : inText;
+  const byUnit = qUnits.length ? [{ unitIds: t({ $in: qUnits }) }] : [];
+  return { $or: [...byText, ...byUnit] };
 }
 
 /**
@@ -68,7 +82,7 @@ export function caseFilter(actor: Actor, f: CaseFilter, now: Date, qUnits: strin
  * the rest. A plain `{}` or `{field: …}` lets the server walk a sort's index to the page's limit, where
  * a needless `$and` made DocumentDB read every matching document and sort them.
  */
-function combine(conditions: Record<string, unknown>[]): Record<string, unknown> {
+export function combine(conditions: Record<string, unknown>[]): Record<string, unknown> {
   const merged: Record<string, unknown> = {};
   const rest: Record<string, unknown>[] = [];
   for (const c of conditions)
@@ -98,10 +112,18 @@ export interface Paging {
   sort: Sort;
 }
 
-/** The queries behind one page of the ledger, not yet run: the page itself and the filter its total counts. */
+/** What a list leaves out of each case: the search's bigrams (up to ~16 KB a case) are for the index only. */
+export const UNLISTED = { grams: 0 } as const;
+
+/**
+ * The queries behind one page of the ledger, not yet run: the page walked along the sort's index, and
+ * the filter its total counts and a page among few matches is chosen from (pageAmongFew). The walk checks
+ * a search's text on each case it passes and stops at the page's limit; with the bigrams in its filter
+ * the planner read every candidate and sorted them first (a word found in every case: 28 → 175 ms).
+ */
 export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: Date, qUnits: string[] = []) {
   const filter = caseFilter(actor, f, now, qUnits);
-  const page = Case.find(filter)
+  const page = Case.find(f.q ? caseFilter(actor, f, now, qUnits, { byGrams: false }) : filter, UNLISTED)
     .sort(sortSpec(paging.sort))
     .skip((paging.page - 1) * paging.pageSize)
     .limit(paging.pageSize);
@@ -212,7 +234,7 @@ export async function pageAmongFew(filter: Record<string, unknown>, paging: Pagi
   });
   const ids = keys.slice((paging.page - 1) * paging.pageSize, paging.page * paging.pageSize).map((k) => k._id as mongoose.Types.ObjectId);
   if (!ids.length) return [];
-  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
+  const byId = new Map((await Case.find({ _id: t({ $in: ids }) }, UNLISTED).lean<CaseDoc[]>()).map((d) => [d._id.toString(), d]));
   return ids.flatMap((id) => byId.get(id.toString()) ?? []);
 }
 
@@ -234,128 +256,4 @@ export async function openCasesOf(actor: Actor, limit = 200): Promise<CaseDoc[]>
 /** A kind's states in lifecycle order (the dashboard lists counts this way, not as the database returns them). */
 export function lifecycleOrder(kind: CaseKind): string[] {
   return leafStates(kind);
-}
-
-/**
- * Counts by state, overdue now (docs/domain.md#overdue) and behind schedule; the rates of docs/domain.md#rates
- * for what came in from..to. Computed in the database.
- */
-export async function caseStats(actor: Actor, f: { kind?: CaseKind; unit?: string; from: string; to: string }, now: Date) {
-  const base = caseFilter(actor, { kind: f.kind, unit: f.unit }, now);
-  const within = (field: string, kind: CaseKind) => combine([caseFilter(actor, { kind, unit: f.unit }, now), { [field]: t({ $gte: f.from, $lte: f.to }) }]);
-  const [byStateRows, overdue, behindSchedule, [complaints], [inspections]] = await Promise.all([
-    Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([{ $match: base }, { $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } }]),
-    Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, overdue: true }, now)),
-    Case.countDocuments(caseFilter(actor, { kind: f.kind, unit: f.unit, behindSchedule: true }, now)),
-    f.kind === "inspection" ? [undefined] : Case.aggregate<ComplaintCounts>([{ $match: within("receivedOn", "complaint") }, { $group: COMPLAINT_COUNTS }]),
-    f.kind === "complaint" ? [undefined] : Case.aggregate<InspectionCounts>([{ $match: within("context.closedOn", "inspection") }, { $group: INSPECTION_COUNTS }]),
-  ]);
-  const byState: Record<string, number> = {};
-  for (const { _id, n } of byStateRows) byState[`${_id.kind}:${_id.state}`] = n;
-  const c = complaints ?? { received: 0, accepted: 0, investigated: 0, closed: 0, replied: 0, closedOnTime: 0, answered: 0, satisfied: 0 };
-  const i = inspections ?? { closed: 0, closedOnTime: 0, longTerm: 0 };
-  return {
-    total: byStateRows.reduce((sum, r) => sum + r.n, 0),
-    byState,
-    overdue,
-    behindSchedule,
-    complaints: {
-      received: c.received,
-      accepted: c.accepted,
-      investigated: c.investigated,
-      closed: c.closed,
-      replied: c.replied,
-      closedOnTime: c.closedOnTime,
-      answered: c.answered,
-      satisfied: c.satisfied,
-      rates: {
-        acceptance: rate(c.accepted, c.received),
-        investigation: rate(c.investigated, c.accepted),
-        closure: rate(c.closed, c.accepted),
-        reply: rate(c.replied, c.received),
-        onTime: rate(c.closedOnTime, c.closed),
-        satisfaction: rate(c.satisfied, c.answered),
-      },
-    },
-    // 长期坚持 items are closed but neither on time nor late: counted apart, outside the rate's denominator.
-    inspections: { closed: i.closed, closedOnTime: i.closedOnTime, longTerm: i.longTerm, onTimeRate: rate(i.closedOnTime, i.closed - i.longTerm) },
-  };
-}
-
-type ComplaintCounts = { received: number; accepted: number; investigated: number; closed: number; replied: number; closedOnTime: number; answered: number; satisfied: number };
-type InspectionCounts = { closed: number; closedOnTime: number; longTerm: number };
-
-/**
- * The rates' counts over complaints received in the period (docs/domain.md#rates: 受理率, 查处率, 结案率, 回复率,
- * 按期办结率; 满意率: 满意 and 基本满意 over those who answered at the 回访, 未表态 left out).
- */
-const COMPLAINT_COUNTS = {
-  _id: null,
-  received: { $sum: 1 },
-  accepted: countIf(isSet("$context.acceptedOn")),
-  investigated: countIf(isSet("$context.acceptedOn"), isSet("$context.leadUnitId")),
-  closed: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }),
-  replied: countIf(isSet("$context.repliedOn")),
-  closedOnTime: countIf(isSet("$context.acceptedOn"), { $eq: ["$state", "closed"] }, { $not: [isSet("$context.transferredTo")] }, closedOnTimeExpr),
-  answered: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意", "不满意"]] }),
-  satisfied: countIf({ $in: [{ $ifNull: ["$context.satisfaction", null] }, ["满意", "基本满意"]] }),
-};
-
-/** 按期整改率's counts over inspection items closed in the period; 长期坚持 items apart. */
-const INSPECTION_COUNTS = { _id: null, closed: { $sum: 1 }, closedOnTime: countIf(closedOnTimeExpr), longTerm: countIf(longTermExpr) };
-
-export interface UnitFigures {
-  unitId: string;
-  cases: number;
-  /** Overdue now in the unit's hands (docs/domain.md#overdue-in-unit-hands): the office's time is not the unit's. */
-  overdue: number;
-  closed: number;
-  onTime: number;
-  /** Closed 长期坚持 items: outside the on-time rate. */
-  longTerm: number;
-  /** onTime ÷ (closed − longTerm), null when nothing is rated. */
-  onTimeRate: number | null;
-}
-
-/** Per lead unit: cases, overdue now while the unit holds them, closed, closed on time (the office dashboard's unit table). Computed in the database. */
-export async function unitFigures(now: Date): Promise<UnitFigures[]> {
-  const rows = await Case.aggregate<{ _id: string; cases: number; overdue: number; closed: number; onTime: number; longTerm: number }>([
-    { $match: { leadUnitId: t({ $ne: null }) } },
-    {
-      $group: {
-        _id: "$leadUnitId",
-        cases: { $sum: 1 },
-        overdue: countIf(overdueInUnitHandsExpr(shanghaiDate(now))),
-        closed: countIf({ $eq: ["$state", "closed"] }, isSet("$context.closedOn")),
-        onTime: countIf({ $eq: ["$state", "closed"] }, closedOnTimeExpr),
-        longTerm: countIf({ $eq: ["$state", "closed"] }, isSet("$context.closedOn"), longTermExpr),
-      },
-    },
-  ]);
-  return rows.map(({ _id, ...r }) => ({ unitId: _id, ...r, onTimeRate: rate(r.onTime, r.closed - r.longTerm) }));
-}
-
-/** Cases registered and closed per month over the twelve months up to now (YYYY-MM, Asia/Shanghai), of what the actor may see. */
-export async function monthlyTrend(actor: Actor, now: Date): Promise<{ months: string[]; created: number[]; closed: number[] }> {
-  const first = new Date(`${shanghaiDate(now).slice(0, 7)}-01T00:00:00Z`);
-  const months = Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() - 11 + i, 1)).toISOString().slice(0, 7));
-  const visible = visibleFilter(actor);
-  const [created, closed] = await Promise.all([
-    Case.aggregate<{ _id: string; n: number }>([
-      { $match: combine([visible, { createdAt: t({ $gte: new Date(`${months[0]}-01T00:00:00+08:00`) }) }]) },
-      { $group: { _id: { $dateToString: { format: "%Y-%m", date: "$createdAt", timezone: "+08:00" } }, n: { $sum: 1 } } },
-    ]),
-    Case.aggregate<{ _id: string; n: number }>([
-      { $match: combine([visible, { "context.closedOn": t({ $gte: `${months[0]}-01` }) }]) },
-      { $group: { _id: { $substrCP: ["$context.closedOn", 0, 7] }, n: { $sum: 1 } } },
-    ]),
-  ]);
-  const per = (rows: { _id: string; n: number }[]) => months.map((m) => rows.find((r) => r._id === m)?.n ?? 0);
-  return { months, created: per(created), closed: per(closed) };
-}
-
-/** How many cases there are per kind and state, all units together (the metrics). */
-export async function casesByKindAndState(): Promise<{ kind: string; state: string; n: number }[]> {
-  const rows = await Case.aggregate<{ _id: { kind: string; state: string }; n: number }>([{ $group: { _id: { kind: "$kind", state: "$state" }, n: { $sum: 1 } } }]);
-  return rows.map((r) => ({ ...r._id, n: r.n }));
 }

@@ -5,22 +5,21 @@
  * → project the new state onto the case document → return.
  * A crash between append and projection loses nothing: the next read rolls the case forward
  * from its history, and the next event's append fails on the unprojected entry's key and does so. Routes, workers and importers all come through here.
+ * Beside it: projection.ts (what a snapshot writes on the case document), history-store.ts (appending and
+ * reading the chain, idempotent replay), history.ts (the chain's hashes), backfill.ts (start-time migrations).
  */
 import mongoose from "mongoose";
 import {
   allowedEvents,
   behindMargin,
-  behindScheduleAt,
   blockedEvents,
   eventTypesOf,
   handledEvents,
-  instructionOpenSince,
   isOfficeRole,
   restore,
   ruleViolations,
   shanghaiDate,
   situationViolations,
-  startCase,
   stateKey,
   stateLabel,
   step,
@@ -29,8 +28,6 @@ import {
   type Actor,
   type CaseEvent,
   type CaseKind,
-  type Instruction,
-  type MachineInput,
   type StateValue,
 } from "../../workflows/index.ts";
 import { systemClock, type Clock } from "../clock.ts";
@@ -42,8 +39,11 @@ import { log } from "../log.ts";
 import { AppError, duplicate, forbidden, fromZod, invalid, notAllowedInState, notFound, notNow, versionConflict } from "../errors.ts";
 import { canSee } from "./access.ts";
 import { facetsOf, moveCounts } from "./counts.ts";
+import { gramsOf } from "./grams.ts";
 import { assertAttachments } from "./attachments.ts";
 import { canonicalJson, follows, genesisHash, seal, sha256, type ChainEntry } from "./history.ts";
+import { entryDocument, findByKey, historyQuery, insertEntry, insertedBefore, replay } from "./history-store.ts";
+import { initialSnapshot, project, snapshotOf, type StoredSnapshot } from "./projection.ts";
 import { newCaseSchema, type NewCase } from "./schemas.ts";
 
 export interface EventCommand {
@@ -67,70 +67,13 @@ export interface Applied {
   replayed: boolean;
 }
 
-interface StoredSnapshot {
-  value: unknown;
-  context: unknown;
-}
-
-/** The queryable projection of a snapshot, written on the case document. */
-function project(kind: CaseKind, snapshot: StoredSnapshot, margin: number | null) {
-  const c = snapshot.context as {
-    leadUnitId?: string | null;
-    coUnitIds?: string[];
-    deadline?: string | null;
-    deadlineRevision: number;
-    progressPercent?: number;
-  };
-  const instructions = (c as { instructions?: Instruction[] }).instructions ?? [];
-  const instructionSince = instructionOpenSince({ instructions });
-  return {
-    state: stateKey(snapshot.value as StateValue),
-    stateValue: snapshot.value,
-    context: c,
-    leadUnitId: c.leadUnitId ?? null,
-    coUnitIds: c.coUnitIds ?? [],
-    unitIds: unitIdsOf(c.leadUnitId, c.coUnitIds),
-    deadline: c.deadline ?? null,
-    deadlineSort: deadlineSortKey(c.deadline),
-    deadlineRevision: c.deadlineRevision,
-    progressPercent: c.progressPercent ?? 0,
-    behindFrom: margin === null ? null : behindScheduleAt({ kind, state: stateKey(snapshot.value as StateValue), context: c }, margin),
-    instructionSince: instructionSince ? new Date(instructionSince) : null,
-    // Absent until a 批示 is written, so the sparse index holds only cases that have one.
-    ...(instructions.length ? { instructedBy: [...new Set(instructions.map((i) => i.by))] } : {}),
-  };
-}
-
 /** The units a new case's planned assignment names (before validation: anything not an id is refused later). */
 function plannedUnitsOf(input: NewCase): string[] {
   const i = input as { plannedLeadUnitId?: unknown; plannedCoUnitIds?: unknown };
   return [i.plannedLeadUnitId, ...(Array.isArray(i.plannedCoUnitIds) ? i.plannedCoUnitIds : [])].filter((x): x is string => typeof x === "string");
 }
 
-/** The units of a case, lead first: who sees it and whom the unit filter finds. */
-export const unitIdsOf = (lead: string | null | undefined, co: string[] | null | undefined) => [...new Set([...(lead ? [lead] : []), ...(co ?? [])])];
-
-/** The key the 台账 sorts by nearest deadline: the deadline, or "~" (after every date) when there is none. */
-export const deadlineSortKey = (deadline: string | null | undefined) => deadline ?? "~";
-
 const toObjectId = (id: string) => (mongoose.isObjectIdOrHexString(id) ? new mongoose.Types.ObjectId(id) : null);
-const snapshotOf = (s: { value: unknown; context: unknown }): StoredSnapshot => ({ value: s.value, context: s.context });
-
-/**
- * Initial snapshots by input: starting a machine costs ~0.1 ms and a bulk registration starts
- * thousands alike; the machines are pure, so one start per input serves (each caller gets a copy).
- */
-const initialSnapshots = new Map<string, StoredSnapshot>();
-function initialSnapshot<K extends CaseKind>(kind: K, input: MachineInput[K]): StoredSnapshot {
-  const key = `${kind}:${canonicalJson(input)}`;
-  let s = initialSnapshots.get(key);
-  if (!s) {
-    if (initialSnapshots.size >= 1000) initialSnapshots.clear();
-    s = snapshotOf(startCase(kind, input));
-    initialSnapshots.set(key, s);
-  }
-  return structuredClone(s);
-}
 
 /** Who registers cases: the office (units and leaders are told so, also before they fill in a form). */
 export function assertMayRegister(actor: Actor): void {
@@ -275,6 +218,8 @@ export class CaseService {
       _id,
       ...fields,
       ...project(data.kind, snapshot, await this.behindMarginOf(data.kind)),
+      // The searched texts never change after registration: their bigrams are written once, here.
+      grams: gramsOf(fields),
       stateSince: now,
       stateEvent: entry.type,
       version: 1,
@@ -285,63 +230,6 @@ export class CaseService {
       updatedAt: now,
     };
     return { entry, doc };
-  }
-
-  /**
-   * Writes the sort key of the nearest-deadline order onto cases stored before it was projected (run at
-   * start; every event projects it since). Returns how many were updated.
-   */
-  async backfillSortKeys(): Promise<number> {
-    const docs = await Case.find({ deadlineSort: mongoose.trusted({ $exists: false }) }, { deadline: 1 }).lean();
-    if (!docs.length) return 0;
-    await Case.bulkWrite(
-      docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { deadlineSort: deadlineSortKey(d.deadline) } } } })),
-      { ordered: false, timestamps: false },
-    );
-    return docs.length;
-  }
-
-  /** Writes unitIds onto cases stored before it was projected (run once at start). Returns how many were updated. */
-  async backfillUnitIds(): Promise<number> {
-    let changed = 0;
-    for (;;) {
-      const docs = await Case.find({ unitIds: mongoose.trusted({ $exists: false }) }, { leadUnitId: 1, coUnitIds: 1 }).limit(1000).lean();
-      if (!docs.length) return changed;
-      await Case.bulkWrite(
-        docs.map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { unitIds: unitIdsOf(d.leadUnitId, d.coUnitIds) } } } })),
-        { ordered: false, timestamps: false },
-      );
-      changed += docs.length;
-    }
-  }
-
-  /**
-   * Writes when each case entered its current state, and by which event, onto cases stored before these
-   * were projected (run once at start; every event projects them since): the last entry that changed the
-   * state, or the first. Returns how many were updated.
-   */
-  async backfillStateSince(): Promise<number> {
-    let changed = 0;
-    for (;;) {
-      const docs = await Case.find({ stateSince: null }, { _id: 1, createdAt: 1 }).limit(500).lean();
-      if (!docs.length) return changed;
-      const ids = docs.map((d) => d._id.toString());
-      const entries = await CaseHistory.find({ caseId: mongoose.trusted({ $in: ids }) }, { caseId: 1, seq: 1, type: 1, at: 1, from: 1, to: 1 }).lean();
-      const last = new Map<string, { seq: number; type: string; at: Date }>();
-      for (const e of entries) {
-        const prior = last.get(e.caseId);
-        if ((e.seq === 1 || e.from !== e.to) && (!prior || e.seq > prior.seq)) last.set(e.caseId, e);
-      }
-      await Case.bulkWrite(
-        docs.map((d) => {
-          const e = last.get(d._id.toString());
-          // A case without history (never through the service) is stamped when it was stored.
-          return { updateOne: { filter: { _id: d._id }, update: { $set: e ? { stateSince: e.at, stateEvent: e.type } : { stateSince: d.createdAt ?? new Date(0), stateEvent: "CREATE" } } } };
-        }),
-        { ordered: false, timestamps: false },
-      );
-      changed += docs.length;
-    }
   }
 
   /** A case this actor may see, as of its latest history entry; not_found otherwise (never revealing another unit's case). */
@@ -534,35 +422,6 @@ export class CaseService {
       current = await this.projectEntry(current, entry);
     }
   }
-}
-
-/**
- * A history entry as stored: cast and defaulted as create() would, without building a mongoose
- * document (most of the CPU of an insert). Undefined values inside mixed fields are left out, as
- * create() leaves them out (the entry's hash does not cover them).
- */
-const entryDocument = (entry: ChainEntry) => CaseHistory.applyDefaults(CaseHistory.castObject(entry));
-const insertEntry = (entry: ChainEntry) => CaseHistory.collection.insertOne(entryDocument(entry), { ignoreUndefined: true });
-
-/** How many documents of an ordered bulk insert went in before it failed; null when the error does not say. */
-function insertedBefore(error: unknown): number | null {
-  return error instanceof mongoose.mongo.MongoBulkWriteError ? error.insertedCount : null;
-}
-
-/** A case's history entries, oldest first (not yet run). */
-export const historyQuery = (caseId: string) => CaseHistory.find({ caseId }).sort({ seq: 1 });
-
-/** The entry an actor's command with this idempotency key made, if any (not yet run). */
-export const entryByKeyQuery = (caseId: string, key: string, actorId: string) => CaseHistory.findOne({ caseId, idempotencyKey: key, "actor.id": actorId });
-
-function findByKey(caseId: string, key: string, actor: Actor): Promise<ChainEntry | null> {
-  return entryByKeyQuery(caseId, key, actor.id).lean<ChainEntry>();
-}
-
-function replay(doc: CaseDoc, prior: ChainEntry, requestHash: string): Applied {
-  if (prior.requestHash !== requestHash)
-    throw new AppError(422, "idempotency_key_reused", "该幂等键已用于另一个不同的操作，请使用新的键", { seq: prior.seq });
-  return { case: doc, entry: prior, replayed: true };
 }
 
 /**

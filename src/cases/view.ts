@@ -1,11 +1,12 @@
 /**
  * A case as a reader sees it: what the case page and GET /api/cases/:id both show beyond the stored
  * fields — the actions this user may take now (from the machine), the traffic light, each deadline
- * revision, the 公示 period's last day, the pending extension and what it means now, and the timeline
- * in words. Rules are the machines' and deadlines.ts's (the 公示 of docs/domain.md#inspection, the red
+ * revision, the 公示 period's last day, the pending extension and what it means now, the timeline
+ * in words and the 批示 threads. Rules are the machines' and deadlines.ts's (the 公示 of docs/domain.md#inspection, the red
  * light of docs/domain.md#overdue-now); this module only asks them.
  */
 import {
+  LEVEL_LABELS,
   ROLE_LABELS,
   dutyOf,
   eventLabel,
@@ -17,6 +18,7 @@ import {
   type Actor,
   type CaseClock,
   type CaseKind,
+  type Level,
 } from "../../workflows/index.ts";
 import { loadCalendar } from "../calendar/workdays.ts";
 import type { CaseDoc } from "../db/models.ts";
@@ -25,6 +27,7 @@ import { listNotices, warnedRevisions } from "../notices/inbox.ts";
 import { loadSettings } from "../notices/settings.ts";
 import { listAttachments, type AttachmentInfo } from "./attachments.ts";
 import { sentBack, type ChainEntry } from "./history.ts";
+import { instructionThreads } from "./leader.ts";
 import { trafficLight } from "./queries.ts";
 import type { CaseService } from "./service.ts";
 
@@ -151,6 +154,34 @@ function timelineOf(c: CaseDoc, history: ChainEntry[], names: Map<string, string
   });
 }
 
+/** A notice as a 批示 names it: its level and number. */
+export const noticeLabel = (n: { level: string; number?: string | null }) => `${LEVEL_LABELS[n.level as Level] ?? n.level}${n.number ? ` ${n.number}` : ""}`;
+
+/** The case's 批示 with their 落实, each with the notice it was written on (named when this reader sees that notice). */
+function instructionsOf(history: ChainEntry[], notices: { _id: string; level: string; number?: string | null }[]) {
+  return instructionThreads(history).map((i) => {
+    const on = i.noticeId ? notices.find((n) => n._id === i.noticeId) : undefined;
+    return { ...i, notice: i.noticeId ? { id: i.noticeId, label: on ? noticeLabel(on) : "通知" } : null };
+  });
+}
+
+/**
+ * What a reader who sent an action from an older version of the case is told: the entries since that
+ * version, and what they typed — in its form again where the action is still open, else shown to copy.
+ */
+export function staleNote(timeline: { seq: number; at: Date; typeLabel: string; actor: string }[], sent: { type?: string; values?: Record<string, unknown>; staleFrom?: number }, open: { type: string }[]) {
+  const since = timeline.filter((h) => h.seq > (sent.staleFrom ?? 0));
+  const typed = Object.entries(sent.values ?? {})
+    .filter(([k, v]) => !["_csrf", "expectedVersion", "existingAttachmentIds"].includes(k) && typeof v === "string" && v.trim())
+    .map(([, v]) => String(v));
+  return {
+    since: since.map((h) => ({ at: h.at, what: `${h.actor}：${h.typeLabel}` })),
+    action: sent.type ? eventLabel(sent.type) : "",
+    stillOpen: open.some((f) => f.type === sent.type),
+    typed,
+  };
+}
+
 /** A case as `actor` may see it now (access checked by getCase: another unit's case is a 404). */
 export async function caseView(service: CaseService, caseId: string, actor: Actor, now: Date) {
   const c = await service.getCase(caseId, actor);
@@ -189,6 +220,7 @@ export async function caseView(service: CaseService, caseId: string, actor: Acto
     holderStep: dutyOf(c.kind as CaseKind, c.state),
     sentBack: sentBack(history),
     timeline: timelineOf(c, history, names, files, settings.verificationTerm),
+    instructions: instructionsOf(history, notices),
   };
 }
 

@@ -1,18 +1,16 @@
 /**
  * The express application. Order matters: request id and logs → security headers → metrics →
  * health → body parsers (size-limited) → session → signed-in user → CSRF → routes → errors.
+ * The request guards are guards.ts, the mapping of errors to responses errors.ts: this file composes.
  */
-import { isUtf8 } from "node:buffer";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Server } from "node:http";
-import type { Duplex } from "node:stream";
 import type { Queue } from "bullmq";
 import compression from "compression";
 import type { Registry } from "prom-client";
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type Request, type Response } from "express";
 import { create } from "express-handlebars";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
@@ -22,16 +20,18 @@ import type { Config } from "../config.ts";
 import type { CaseService } from "../cases/service.ts";
 import { shanghaiDate } from "../../workflows/index.ts";
 import { AppError } from "../errors.ts";
+import { errorHandler } from "./errors.ts";
+import { refuseLongUrls, refuseOperatorKeys, signInOverHttps, utf8Only } from "./guards.ts";
 import { log } from "../log.ts";
 import { Api } from "./api.ts";
 import { openapi } from "./openapi.ts";
 import { Login, actorOfRequest, csrfCheck, csrfToken, loadActor, loginSchema, sameSecret, sessions } from "./auth.ts";
-import { MAX_NESTING, SCHEMAS, ref } from "./contract.ts";
+import { SCHEMAS, ref } from "./contract.ts";
 import { createMetrics } from "./metrics.ts";
 import { adminPages } from "./pages/admin.ts";
 import { channelPages } from "./pages/admin-channels.ts";
 import { navCounts, pageRouter } from "./pages/index.ts";
-import { meOf, render, requireActor } from "./pages/render.ts";
+import { render, requireActor } from "./pages/render.ts";
 import { reportPages } from "./pages/reports.ts";
 import { presentUser } from "./present.ts";
 import { setInstantLevel } from "../notices/instant.ts";
@@ -229,10 +229,6 @@ export function createApp(deps: AppDeps) {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  // JSON must be UTF-8 as sent: a decoder would put U+FFFD in place of a broken byte and store that.
-  const utf8Only = (_req: Request, _res: Response, body: Buffer, encoding: string) => {
-    if (/^utf-?8$/i.test(encoding) && !isUtf8(body)) throw new AppError(400, "invalid_utf8", "请求内容不是有效的 UTF-8 文本");
-  };
   app.use(express.json({ limit: "1mb", strict: true, verify: utf8Only }));
   app.use(express.urlencoded({ extended: false, limit: "1mb", parameterLimit: 1000 }));
   app.use(refuseOperatorKeys);
@@ -317,112 +313,4 @@ function viewEngine(app: express.Express) {
   if (process.env.NODE_ENV !== "development") app.enable("view cache");
   app.set("view engine", ".hbs");
   app.set("views", root);
-}
-
-/**
- * The longest URL taken (8 KB, what nginx passes by default): no query of ours needs more, and a page
- * or the API says so rather than working on it. Node itself refuses headers past 16 KB (answerClientErrors).
- */
-export const MAX_URL = 8 * 1024;
-function refuseLongUrls(req: Request, _res: Response, next: NextFunction) {
-  next(req.url.length > MAX_URL ? new AppError(414, "uri_too_long", "请求地址过长（查询条件过多或过长），请缩短后重试") : undefined);
-}
-
-/**
- * What Node's HTTP parser refuses before express sees a request (headers, the URL among them, past
- * its 16 KB limit; a request it cannot parse) is answered with a status and the API's error shape
- * in Chinese, where Node would only close the connection. The rest of the request is read and
- * dropped before the close, so the client gets the answer rather than a reset.
- */
-export function answerClientErrors(server: Server): void {
-  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === "ECONNRESET" || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const [status, reason, code, message] =
-      err.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "Request Header Fields Too Large", "headers_too_large", "请求地址或请求头过长（查询条件过多或过长），请缩短后重试"]
-        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_HEADERS_TIMEOUT"
-          ? [408, "Request Timeout", "request_timeout", "请求超时"]
-          : [400, "Bad Request", "bad_request", "请求格式不正确"];
-    const body = JSON.stringify({ error: { code, message, details: {} } });
-    socket.on("data", () => {});
-    socket.on("error", () => {});
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    setTimeout(() => socket.destroy(), 5_000).unref();
-  });
-}
-
-/** Values (strings, numbers, objects, array items) in one body: a batch of 200 ids is the largest we take. */
-const MAX_VALUES = 10_000;
-
-/**
- * Every JSON or form body, whatever route it is for (multipart forms are flat and their text goes through
- * the schemas' text()): a key starting with "$" is a query operator, never a field of
- * ours; no field of ours nests 20 deep (deeper input would only exhaust the stack of whoever walks it);
- * NUL is in no text a person types, key or value. The OpenAPI document says each of these (contract.ts).
- */
-function refuseOperatorKeys(req: Request, _res: Response, next: NextFunction) {
-  let values = 0;
-  const problem = (v: unknown, depth: number): AppError | null => {
-    if (++values > MAX_VALUES) return new AppError(413, "too_many_fields", `请求内容的字段过多（最多 ${MAX_VALUES} 项）`);
-    if (typeof v === "string") return v.includes("\u0000") ? new AppError(400, "control_character", "请求内容含有不允许的控制字符") : null;
-    if (typeof v !== "object" || v === null) return null;
-    if (depth >= MAX_NESTING) return new AppError(400, "too_deep", "请求内容的嵌套层级过深");
-    for (const [k, x] of Object.entries(v)) {
-      if (k.startsWith("$")) return new AppError(400, "operator_in_input", "请求中含有不允许的字段（以 $ 开头）");
-      if (k.includes("\u0000")) return new AppError(400, "control_character", "请求内容含有不允许的控制字符");
-      const p = problem(x, depth + 1);
-      if (p) return p;
-    }
-    return null;
-  };
-  next(problem(req.body, 0) ?? undefined);
-}
-
-const SIGN_IN = new Set(["/login", "/api/auth/login"]);
-/**
- * With COOKIE_SECURE the session cookie goes out over https only (express-session leaves it off
- * otherwise), so a sign-in that arrived over http would answer 200 and sign nobody in: it is refused,
- * saying why. Behind proxies, https is what a trusted proxy's X-Forwarded-Proto says (TRUST_PROXY).
- */
-function signInOverHttps(req: Request, _res: Response, next: NextFunction) {
-  if (req.secure || !SIGN_IN.has(req.path)) return next();
-  req.log?.warn({ forwardedProto: req.get("x-forwarded-proto") ?? null }, "sign-in over http refused (COOKIE_SECURE=1): check that the proxies pass X-Forwarded-Proto on, and TRUST_PROXY");
-  next(new AppError(403, "https_required", "请通过 HTTPS 地址访问本系统并登录：登录凭证只经加密连接发送"));
-}
-
-/** Every error becomes `{error: {code, message, details}}` for the API, or the Chinese error page, here and nowhere else. */
-function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction) {
-  const e = toAppError(err);
-  if (e.status >= 500) req.log?.error({ err }, "request failed");
-  if (res.headersSent) return;
-  if (e.status === 429 && typeof e.details.retryAfterSeconds === "number") res.setHeader("Retry-After", String(e.details.retryAfterSeconds));
-  if (req.originalUrl.startsWith("/api/") || req.originalUrl === "/api" || res.locals.jsonErrors) {
-    res.status(e.status).json({ error: { code: e.code, message: e.message, details: e.details } });
-    return;
-  }
-  const heading = e.status === 404 ? "页面不存在" : e.status === 403 ? "无权访问" : e.status >= 500 ? "系统出错了" : "请求有误";
-  res.status(e.status).render("pages/error", { title: heading, heading, message: e.message, me: meOf(res.locals.actor), csrf: req.session ? csrfToken(req) : "", path: req.path });
-}
-
-function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
-  const e = err as { type?: string; status?: number; code?: string; message?: string; storageErrors?: unknown };
-  if (e?.type === "entity.too.large" || e?.code === "LIMIT_FILE_SIZE") return new AppError(413, "payload_too_large", "提交的内容过大");
-  if (e?.type === "entity.parse.failed") return new AppError(400, "malformed_json", "请求内容不是有效的 JSON");
-  if (e?.code === "LIMIT_FILE_COUNT") return new AppError(400, "bad_upload", "一次上传的文件过多");
-  if (e?.code === "LIMIT_FIELD_VALUE" || e?.code === "LIMIT_FIELD_COUNT" || e?.code === "LIMIT_PART_COUNT")
-    return new AppError(413, "form_too_large", "提交的表单过大：字段过多或内容过长");
-  if (e?.code === "LIMIT_FIELD_KEY" || e?.code === "LIMIT_FIELD_NESTING" || e?.code === "LIMIT_FIELD_ARRAY_INDEX" || e?.code === "INVALID_FIELD_NAME")
-    return new AppError(400, "bad_field_name", "表单字段名不正确");
-  if (e?.code?.startsWith?.("LIMIT_")) return new AppError(400, "bad_upload", "上传格式不正确：文件字段或表单项不符合要求");
-  // multer marks every error that aborted a form it was reading; busboy names a form it cannot read at all.
-  if (Array.isArray(e?.storageErrors) || /^Multipart: /.test(e?.message ?? ""))
-    return new AppError(400, "bad_upload", "上传的表单不完整或格式不正确，请重新选择文件上传");
-  if (e?.type === "parameters.too.many") return new AppError(413, "form_too_large", "提交的表单过大：字段过多或内容过长");
-  if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") return new AppError(415, "unsupported_media_type", "不支持的字符集或编码");
-  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) return new AppError(e.status, "bad_request", "请求格式不正确");
-  return new AppError(500, "internal", "系统内部错误，请稍后重试");
 }

@@ -1,6 +1,6 @@
 /**
  * The parts of the OpenAPI document that no zod schema of a route gives: what the HTTP layer refuses
- * in every JSON body (app.ts, refuseOperatorKeys), the formats of path ids, and the shapes of responses.
+ * in every JSON body (guards.ts, refuseOperatorKeys), the formats of path ids, and the shapes of responses.
  * Response schemas name what the presenters (present.ts) always send; objects stay open to new fields.
  */
 
@@ -10,7 +10,7 @@ import { LEVELS } from "../../workflows/index.ts";
 export const NO_NUL = "^[^\\u0000]*$";
 /** Nor a key starting with "$" (a query operator, never a field of ours). */
 export const NOT_OPERATOR_KEY = "^(?:[^$\\u0000][^\\u0000]*)?$";
-/** How many levels of objects and arrays a body may nest, itself the first (app.ts refuses more). */
+/** How many levels of objects and arrays a body may nest, itself the first (guards.ts refuses more). */
 export const MAX_NESTING = 20;
 
 /** A path segment naming a document; one that cannot name any is answered like one that names none (404). */
@@ -59,6 +59,13 @@ const casePage = (page: ReturnType<typeof pageOf>) => ({
     pages: { type: "integer", minimum: 1, description: "页数（totalCapped 时为下限）；page 超过它时 items 为空" },
   },
   required: [...page.required, "totalCapped", "pages"],
+});
+
+/** The notices' page: its total is always exact; a page past the last has no items, as the 台账's. */
+const noticePage = (page: ReturnType<typeof pageOf>) => ({
+  ...page,
+  properties: { ...page.properties, pages: { type: "integer", minimum: 1, description: "页数；page 超过它时 items 为空" } },
+  required: [...page.required, "pages"],
 });
 
 /** components.schemas: the error shape, any JSON a body may carry, and the responses' shapes. */
@@ -234,7 +241,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     },
     required: ["id", "caseId", "ledgerNumber", "level", "levelLabel", "number", "issuedAt", "state", "deliveries"],
   },
-  NoticeList: pageOf(ref("Notice")),
+  NoticeList: noticePage(pageOf(ref("Notice"))),
   Receipts: {
     type: "object",
     properties: { items: { type: "array", items: { type: "object", properties: { id: str, ok: { type: "boolean" }, message: str }, required: ["id", "ok", "message"] } } },

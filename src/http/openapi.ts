@@ -143,7 +143,7 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 const excludesNul = (p: string) => p.startsWith("^") && p.endsWith("$") && !/\[\^|(?<!\\)\.|\\[SDW]/.test(p);
 
 /**
- * A body schema as the wire must satisfy it: app.ts refuses NUL in any string or key, keys starting with
+ * A body schema as the wire must satisfy it: the request guards (guards.ts) refuse NUL in any string or key, keys starting with
  * "$", and deep nesting in every JSON body before a route sees it, so each string says so, and what an
  * open object may carry besides its fields is any such JSON (components.schemas.Json). A date marked
  * `x-until: "today"` gets the pattern of the dates up to today.

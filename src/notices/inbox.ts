@@ -107,12 +107,16 @@ export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 20
   return withDeliveries(await noticeListQuery(actor, f, { limit }).lean<NoticeRecord[]>(), actor);
 }
 
-/** One page of the notices and how many match: what the 通知 page and GET /api/notices show. A page past the last is the last page. */
-export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticePaging) {
+/**
+ * One page of the notices and how many match: what the 通知 page and GET /api/notices show. A page past
+ * the last is empty (`pastEnd: "empty"`, the API, as listCases) or the last page (the default, the page).
+ */
+export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticePaging, opts: { pastEnd?: "empty" | "last" } = {}) {
   const total = await Notice.countDocuments(noticeFilter(actor, f));
   const pages = Math.max(1, Math.ceil(total / paging.pageSize));
-  const page = Math.min(paging.page, pages);
-  const items = await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
+  const past = paging.page > pages;
+  const page = past && opts.pastEnd !== "empty" ? pages : paging.page;
+  const items = past && opts.pastEnd === "empty" ? [] : await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
   return { items: await withDeliveries(items, actor), total, page, pageSize: paging.pageSize, pages };
 }
 

@@ -3,7 +3,7 @@
  * workers or retries run, a notice exists once. Supervision notices are numbered 督办〔year〕N号.
  */
 import { randomUUID } from "node:crypto";
-import mongoose from "mongoose";
+import type mongoose from "mongoose";
 import { z } from "zod";
 import { LEVELS, LEVEL_RANK, SYSTEM, VISIBLE, holderOf, isOfficeRole, levelPoints, noticeKey, shanghaiDate, toldToUnit, TOLD_TO_UNIT, type Actor, type CaseKind, type Holder, type Level, type NoticeRule, type Timed } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
@@ -312,20 +312,6 @@ export async function issueByHand(doc: CaseDoc, input: unknown, actor: Actor, cl
 }
 
 /**
- * Scores the notices issued by hand while the unit held the case before such notices counted (run once at
- * start): each costs what its level costs by the rules (levelPoints), as one issued now would.
- */
-export async function rescoreHandNotices(): Promise<number> {
-  const [rules, old] = await Promise.all([loadRules(), Notice.find({ manual: true, holder: "unit", supersededBy: null, points: 0 }, { kind: 1, level: 1 }).lean()]);
-  const ops = old
-    .map((n) => ({ id: n._id, points: levelPoints(rules, n.kind as CaseKind, n.level as Level) }))
-    .filter((n) => n.points !== 0)
-    .map((n) => ({ updateOne: { filter: { _id: n.id }, update: { $set: { points: n.points } } } }));
-  if (ops.length) await Notice.bulkWrite(ops, { ordered: false, timestamps: false });
-  return ops.length;
-}
-
-/**
  * Tells the lead unit of an event that the machines' table names (toldToUnit: the office's 退回 with its
  * reason, a leader's 批示 with its text) in its inbox and channels. Keyed by the history entry, so a retried
  * command issues it once. No rung: its holder is none, and it never scores.
@@ -339,15 +325,4 @@ export async function issueForEvent(doc: CaseDoc, entry: { seq: number; type: st
   const told = entry.type === "INSTRUCT" ? { instruction: typeof text === "string" ? text : "" } : { reason: typeof reason === "string" ? reason : "" };
   const [notice] = await issueMany([{ id, doc, level, rule: null, dueAt: entry.at, actor: entry.actor, holder: null, event: entry.type, ...told }], now);
   return notice ?? null;
-}
-
-/** Writes the severity onto notices issued before it was recorded (run at start; issuing records it since). */
-export async function backfillSeverity(): Promise<number> {
-  const old = await Notice.find({ severity: mongoose.trusted({ $exists: false }) }, { level: 1 }).lean();
-  if (!old.length) return 0;
-  await Notice.bulkWrite(
-    old.map((n) => ({ updateOne: { filter: { _id: n._id }, update: { $set: { severity: LEVEL_RANK[n.level as Level] ?? 0 } } } })),
-    { ordered: false, timestamps: false },
-  );
-  return old.length;
 }

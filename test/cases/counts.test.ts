@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { stateKeys, type Actor, type CaseKind } from "../../workflows/index.ts";
+import { backfillUnitIds } from "../../src/cases/backfill.ts";
 import { checkCounts, rebuildCounts } from "../../src/cases/counts.ts";
 import { caseFilter, facetTotal, listCases, type CaseFilter } from "../../src/cases/queries.ts";
 import { Case } from "../../src/db/models.ts";
@@ -164,8 +165,8 @@ describe("unitIds: the lead and co-units in one field", () => {
     await Case.collection.updateOne({ _id: c._id }, { $unset: { unitIds: "" } });
     const page = { page: 1, pageSize: 20, sort: "-updatedAt" as const };
     expect((await listCases(w.co, {}, page, w.clock.now())).items).to.have.length(0);
-    expect(await w.service.backfillUnitIds()).to.equal(1);
-    expect(await w.service.backfillUnitIds()).to.equal(0);
+    expect(await backfillUnitIds()).to.equal(1);
+    expect(await backfillUnitIds()).to.equal(0);
     for (const unit of [w.lead, w.co]) expect((await listCases(unit, {}, page, w.clock.now())).items.map((x) => x._id.toString())).to.deep.equal([id]);
     expect((await listCases(w.other, {}, page, w.clock.now())).items).to.have.length(0);
     expect((await listCases(w.office, { unit: w.units.co }, page, w.clock.now())).total).to.equal(1);

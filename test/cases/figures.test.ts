@@ -5,11 +5,12 @@
  */
 import { expect } from "chai";
 import { closedOnTime, isLongTerm, overdueAtCutoff, overdueInUnitHands, overdueNow, shanghaiDate, type Actor, type CaseKind } from "../../workflows/index.ts";
-import { caseFilter, caseStats, unitFigures } from "../../src/cases/queries.ts";
+import { caseFilter } from "../../src/cases/queries.ts";
+import { caseStats, unitFigures } from "../../src/cases/stats.ts";
 import { Case, type CaseDoc } from "../../src/db/models.ts";
 import { bulletin, bulletinCases, unitLevels } from "../../src/notices/bulletin.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
+import { withApp } from "../support/app.ts";
 
 describe("published figures", function () {
   this.timeout(60_000);
@@ -53,15 +54,10 @@ describe("published figures", function () {
   });
 
   it("the leader's 首页 shows the city's 按期整改率 at 100 % and the 长期坚持 item apart", async () => {
-    await makeUsers(w);
-    const t = testApp(w);
-    try {
-      const leader = await signIn(t.app, "leader");
+    await withApp(w, ["leader"], async ({ leader }) => {
       const home = (await leader.agent.get("/").expect(200)).text;
       expect(home).to.match(/100(\.0)?%<\/div><div>2026 年督察问题按期整改率<br><small>长期坚持 1 件另计<\/small>/);
-    } finally {
-      await t.close();
-    }
+    });
   });
 
   it("each rule in the database picks the cases its pure definition picks", async () => {

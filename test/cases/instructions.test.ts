@@ -3,25 +3,16 @@
  * unit's inbox, and the leader's own list; over the API, who may write either.
  */
 import { expect } from "chai";
-import { AppError } from "../../src/errors.ts";
 import { Case, CaseHistory, Notice, NoticeDelivery } from "../../src/db/models.ts";
 import { listCases } from "../../src/cases/queries.ts";
-import { awaitingCountQuery, leaderInstructions, openInstructions, workLists } from "../../src/cases/worklists.ts";
+import { awaitingCountQuery, workLists } from "../../src/cases/worklists.ts";
+import { leaderInstructions, openInstructions } from "../../src/cases/leader.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { listNotices } from "../../src/notices/inbox.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { makeWorld, newInspection, refusal, type World } from "../support/fixtures.ts";
+import { useApp } from "../support/app.ts";
 import { ledgerState } from "../support/ledger.ts";
 
-async function refused(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("领导批示 and 落实情况", function () {
   this.timeout(60_000);
@@ -69,13 +60,13 @@ describe("领导批示 and 落实情况", function () {
 
   it("only a leader writes a 批示 and only the office records 落实; a unit never does either", async () => {
     const state = await ledgerState();
-    for (const actor of [w.office, w.lead, w.co]) expect((await refused(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "x" } }, actor))).status).to.equal(403);
-    for (const actor of [w.leader, w.lead, w.co]) expect((await refused(w.service.applyEvent(a, { type: "CARRY_OUT", payload: { instruction: 1, text: "x" } }, actor))).status).to.equal(403);
+    for (const actor of [w.office, w.lead, w.co]) expect((await refusal(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "x" } }, actor))).status).to.equal(403);
+    for (const actor of [w.leader, w.lead, w.co]) expect((await refusal(w.service.applyEvent(a, { type: "CARRY_OUT", payload: { instruction: 1, text: "x" } }, actor))).status).to.equal(403);
     // Another unit's case does not exist for it.
-    expect((await refused(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "x" } }, w.other))).status).to.equal(404);
-    const blank = await refused(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "   " } }, w.leader));
+    expect((await refusal(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "x" } }, w.other))).status).to.equal(404);
+    const blank = await refusal(w.service.applyEvent(a, { type: "INSTRUCT", payload: { text: "   " } }, w.leader));
     expect([blank.status, blank.message]).to.deep.equal([422, "请填写批示内容"]);
-    const none = await refused(w.service.applyEvent(b, { type: "CARRY_OUT", payload: { instruction: 1, text: "已落实" } }, w.office));
+    const none = await refusal(w.service.applyEvent(b, { type: "CARRY_OUT", payload: { instruction: 1, text: "已落实" } }, w.office));
     expect(none.status).to.equal(422);
     expect(JSON.stringify(none.details)).to.include("没有这条待落实的批示");
     expect(await ledgerState()).to.equal(state);
@@ -85,7 +76,7 @@ describe("领导批示 and 落实情况", function () {
     const notice = await issueByHand((await Case.findById(b).lean())!, { level: "supervision", requirement: "请三日内报送" }, w.office, w.clock);
     const other = await issueByHand((await Case.findById(a).lean())!, { level: "red", requirement: "请报送" }, w.office, w.clock);
     const state = await ledgerState();
-    const wrong = await refused(w.service.applyEvent(b, { type: "INSTRUCT", payload: { text: "请约谈", noticeId: other._id } }, w.leader));
+    const wrong = await refusal(w.service.applyEvent(b, { type: "INSTRUCT", payload: { text: "请约谈", noticeId: other._id } }, w.leader));
     expect([wrong.status, JSON.stringify(wrong.details)]).to.deep.equal([422, JSON.stringify({ fields: [{ field: "payload.noticeId", message: "本案没有这份通知，不能对它批示" }] })]);
     expect(await ledgerState()).to.equal(state);
     w.clock.advanceDays(1);
@@ -114,7 +105,7 @@ describe("领导批示 and 落实情况", function () {
     const r = await w.service.applyEvent(a, { type: "CARRY_OUT", payload: { instruction: 1, text: "已约谈，单位承诺月底前完成" } }, w.office);
     expect(r.entry).to.include({ type: "CARRY_OUT", from: "rectifying.working", to: "rectifying.working" });
     expect((await Case.findById(a).lean())!.instructionSince).to.equal(null);
-    const again = await refused(w.service.applyEvent(a, { type: "CARRY_OUT", payload: { instruction: 1, text: "再次" } }, w.office));
+    const again = await refusal(w.service.applyEvent(a, { type: "CARRY_OUT", payload: { instruction: 1, text: "再次" } }, w.office));
     expect(again.status).to.equal(422);
     const after = (await workLists(w.office, w.clock.now(), 10)).find((l) => l.group === "instruction")!;
     expect(after.items.map((c) => c._id.toString())).to.deep.equal([b]);
@@ -126,15 +117,8 @@ describe("领导批示 and 落实情况", function () {
   });
 
   describe("over the API", () => {
-    let t: ReturnType<typeof testApp>;
-    const as: Record<string, Signed> = {};
-    before(async () => {
-      await makeUsers(w);
-      t = testApp(w);
-      for (const who of ["staff", "leader", "lead", "other"]) as[who] = await signIn(t.app, who);
-    });
-    after(() => t.close());
-    const post = (who: string, id: string, body: object) => as[who]!.agent.post(`/api/cases/${id}/events`).set("X-CSRF-Token", as[who]!.csrf).send(body);
+    const t = useApp({ world: () => w, users: ["staff", "leader", "lead", "other"], once: true });
+    const post = (who: keyof typeof t.as, id: string, body: object) => t.as[who].post(`/api/cases/${id}/events`, body);
 
     it("a unit gets 403 on its own case and 404 on another's; only the leader writes a 批示, only the office its 落实", async () => {
       const state = await ledgerState();
@@ -154,7 +138,7 @@ describe("领导批示 and 落实情况", function () {
       expect(res.body.entry).to.include({ type: "INSTRUCT" });
       const done = await post("staff", b, { type: "CARRY_OUT", payload: { instruction: 2, text: "已转单位落实" } });
       expect(done.status).to.equal(200);
-      const read = await as.leader!.agent.get(`/api/cases/${b}`);
+      const read = await t.as.leader.agent.get(`/api/cases/${b}`);
       expect(read.body.history.filter((h: { type: string }) => h.type === "CARRY_OUT")).to.have.length(1);
     });
   });

@@ -3,6 +3,7 @@ import mongoose from "mongoose";
 import { Case, CaseHistory } from "../../src/db/models.ts";
 import type { AppError } from "../../src/errors.ts";
 import { verifyChain, type ChainEntry } from "../../src/cases/history.ts";
+import { bigrams, gramsOf } from "../../src/cases/grams.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { CASE_KINDS } from "../../workflows/index.ts";
 import { evidence, makeWorld, newComplaint, newInspection, refusal, type World } from "../support/fixtures.ts";
@@ -350,8 +351,8 @@ describe("case service", () => {
   });
 
   describe("registering in bulk (createCases)", () => {
-    // What differs between two registrations of the same input: the id, and the hashes chained from it.
-    const own = ({ _id, historyHead, ledgerNumber, ...rest }: Record<string, unknown>) => rest;
+    // What differs between two registrations of the same input: the id, and the hashes chained from it; the number and its search bigrams.
+    const own = ({ _id, historyHead, ledgerNumber, grams, ...rest }: Record<string, unknown>) => rest;
 
     it("writes each case and first entry as createCase does", async () => {
       // Fields given as undefined (as the importer gives an empty cell) are left out, as create() leaves them out.
@@ -369,6 +370,7 @@ describe("case service", () => {
       for (const [i, c] of bulk.entries()) {
         const one = (await Case.findById(single[i]!._id).lean<CaseDoc>())!;
         expect(own(c)).to.deep.equal(own(one));
+        expect(c.grams).to.deep.equal(gramsOf(c)).and.include.members(bigrams(c.ledgerNumber));
         expect(await chainOf(c)).to.deep.equal({ ok: true, length: 1 });
         const [entry] = await historyOf(c._id);
         const [oneEntry] = await historyOf(one._id);

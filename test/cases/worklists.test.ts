@@ -6,14 +6,16 @@
 import { expect } from "chai";
 import type { Actor } from "../../workflows/index.ts";
 import { WorkCalendar } from "../../src/calendar/workdays.ts";
+import { backfillStateSince } from "../../src/cases/backfill.ts";
 import { listCases } from "../../src/cases/queries.ts";
+import { leaderDesk } from "../../src/cases/leader.ts";
 import { AWAITING, awaitingCountQuery, daysWaiting, workLists, type Awaiting } from "../../src/cases/worklists.ts";
 import { MAX_FILTER_NAME, MAX_SAVED_FILTERS } from "../../src/cases/saved-filters.ts";
 import { Case, NoticeTextModel, SavedFilter } from "../../src/db/models.ts";
 import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { DEFAULT_TEXTS, compose, daysPhrase, previewSubjects, rewordTexts } from "../../src/notices/texts.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
 
 /** Builds the world: returns each group's ledger numbers, oldest first, as walked. */
 async function worklistWorld(w: World): Promise<Record<Awaiting, string[]> & { number: Record<string, string> }> {
@@ -149,10 +151,10 @@ describe("work lists (待办)", function () {
   it("cases stored before the wait was projected get it from their history, once", async () => {
     const before = await Case.find({}, { stateSince: 1, stateEvent: 1 }).lean();
     await Case.collection.updateMany({}, { $unset: { stateSince: "", stateEvent: "" } });
-    expect(await w.service.backfillStateSince()).to.equal(before.length);
+    expect(await backfillStateSince()).to.equal(before.length);
     const after = await Case.find({}, { stateSince: 1, stateEvent: 1 }).lean();
     expect(after.map((c) => [c._id.toString(), c.stateSince?.getTime(), c.stateEvent])).to.deep.equal(before.map((c) => [c._id.toString(), c.stateSince?.getTime(), c.stateEvent]));
-    expect(await w.service.backfillStateSince()).to.equal(0);
+    expect(await backfillStateSince()).to.equal(0);
   });
 
   it("days waiting count working days after the day the case arrived", () => {
@@ -166,15 +168,10 @@ describe("work lists (待办)", function () {
   });
 
   describe("over HTTP", () => {
-    let app: ReturnType<typeof testApp>;
-    before(async () => {
-      await makeUsers(w);
-      app = testApp(w);
-    });
-    after(() => app.close());
+    const app = useApp({ world: () => w, once: true });
 
     it("GET /api/cases?awaiting= lists a group oldest first, refuses an unknown group in Chinese, and keeps a unit to its own cases", async () => {
-      const staff = await signIn(app.app, "staff");
+      const staff = await app.signIn("staff");
       const r = await staff.agent.get("/api/cases?awaiting=review&sort=stateSince").expect(200);
       expect(r.body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber)).to.deep.equal(expected.review);
       const since = r.body.items.map((c: { stateSince: string }) => Date.parse(c.stateSince));
@@ -182,7 +179,7 @@ describe("work lists (待办)", function () {
       expect(since).to.deep.equal([...since].sort((a: number, b: number) => a - b));
       const bad = await staff.agent.get("/api/cases?awaiting=everything").expect(422);
       expect(JSON.stringify(bad.body)).to.contain("参数 awaiting 应为");
-      const other = await signIn(app.app, "other");
+      const other = await app.signIn("other");
       const o = await other.agent.get("/api/cases?awaiting=review").expect(200);
       expect(o.body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber)).to.deep.equal([expected.number.C3]);
       const returned = await other.agent.get("/api/cases?awaiting=returned").expect(200);
@@ -190,7 +187,7 @@ describe("work lists (待办)", function () {
     });
 
     it("the office's 首页 opens with the groups, their counts, oldest first, and links to the filtered 台账; the navigation shows the count", async () => {
-      const staff = await signIn(app.app, "staff");
+      const staff = await app.signIn("staff");
       const html = (await staff.agent.get("/").expect(200)).text.replaceAll("&#x3D;", "=");
       const main = html.slice(html.indexOf('<main id="main">'));
       // The work lists come first on the page, and they are the office's only list (the former queue is merged in).
@@ -210,14 +207,14 @@ describe("work lists (待办)", function () {
       expect(html).to.match(new RegExp(`id="nav-awaiting"[^>]*>待办 ${total}<`));
       // Other pages carry the count too; a unit's pages do not.
       expect((await staff.agent.get("/cases").expect(200)).text).to.contain('id="nav-awaiting"');
-      const lead = await signIn(app.app, "lead");
+      const lead = await app.signIn("lead");
       const unitHome = (await lead.agent.get("/").expect(200)).text;
       expect(unitHome).not.to.contain('id="nav-awaiting"');
       expect(unitHome).not.to.contain('id="work-lists"');
     });
 
     it("the 台账 filtered to a group shows exactly that group", async () => {
-      const staff = await signIn(app.app, "staff");
+      const staff = await app.signIn("staff");
       const html = (await staff.agent.get("/cases?awaiting=extension&sort=stateSince").expect(200)).text;
       const shown = [...html.matchAll(/<td data-label="编号"><a href="\/cases\/[0-9a-f]{24}">([^<]+)<\/a>/g)].map((m) => m[1]);
       expect(shown).to.have.members(expected.extension);
@@ -228,28 +225,25 @@ describe("work lists (待办)", function () {
 
 describe("saved 台账 filters (常用筛选)", function () {
   this.timeout(60_000);
-  let w: World;
-  let app: ReturnType<typeof testApp>;
-  before(async () => {
-    w = await makeWorld();
-    await SavedFilter.deleteMany({});
-    await makeUsers(w);
-    app = testApp(w);
-  });
-  after(async () => {
-    await SavedFilter.deleteMany({});
-    await app.close();
+  const app = useApp({
+    once: true,
+    setup: async () => {
+      await SavedFilter.deleteMany({});
+    },
+    teardown: async () => {
+      await SavedFilter.deleteMany({});
+    },
   });
 
-  const save = (s: Signed, name: string, query: string) => s.agent.post("/cases/filters").type("form").send({ _csrf: s.csrf, name, query });
-  const savedOn = async (s: Signed) => {
+  const save = (s: Client, name: string, query: string) => s.form("/cases/filters", { name, query });
+  const savedOn = async (s: Client) => {
     const html = (await s.agent.get("/cases").expect(200)).text.replaceAll("&#x3D;", "=").replaceAll("&amp;", "&");
     const box = html.slice(html.indexOf('id="saved-filters"'), html.indexOf("</section>", html.indexOf('id="saved-filters"')));
     return [...box.matchAll(/<a href="\/cases\?([^"]*)">([^<]+)<\/a><form method="post" action="\/cases\/filters\/([0-9a-f]{24})\/delete"/g)].map((m) => ({ query: m[1], name: m[2], id: m[3] }));
   };
 
   it("saves the 台账's query under a name, lists it as a link, replaces it by the same name, deletes it", async () => {
-    const staff = await signIn(app.app, "staff");
+    const staff = await app.signIn("staff");
     const r = await save(staff, "本周待审核", "awaiting=review&sort=stateSince&page=3").expect(303);
     expect(r.headers.location).to.equal("/cases?awaiting=review&sort=stateSince");
     expect(await savedOn(staff)).to.deep.equal([{ query: "awaiting=review&sort=stateSince", name: "本周待审核", id: (await savedOn(staff))[0]!.id }]);
@@ -261,8 +255,8 @@ describe("saved 台账 filters (常用筛选)", function () {
   });
 
   it("a user sees and deletes only their own", async () => {
-    const staff = await signIn(app.app, "staff");
-    const lead = await signIn(app.app, "lead");
+    const staff = await app.signIn("staff");
+    const lead = await app.signIn("lead");
     await save(staff, "超期", "overdue=true").expect(303);
     expect(await savedOn(lead)).to.deep.equal([]);
     const [mine] = await savedOn(staff);
@@ -276,7 +270,7 @@ describe("saved 台账 filters (常用筛选)", function () {
   });
 
   it("refuses, in Chinese and changing nothing, a blank or long name, a query the 台账 does not understand, and more than the bound", async () => {
-    const co = await signIn(app.app, "co");
+    const co = await app.signIn("co");
     expect((await save(co, "  ", "overdue=true").expect(422)).text).to.contain("请填写筛选名称");
     expect((await save(co, "名".repeat(31), "overdue=true").expect(422)).text).to.contain(`不能超过 ${MAX_FILTER_NAME} 个字`);
     expect((await save(co, "坏条件", "awaiting=everything").expect(422)).text).to.contain("筛选条件不正确");
@@ -290,14 +284,11 @@ describe("saved 台账 filters (常用筛选)", function () {
 
 describe("the unit's home: most urgent first", function () {
   this.timeout(60_000);
-  let w: World;
-  let app: ReturnType<typeof testApp>;
+  // Monday 2 March 2026.
+  const app = useApp({ once: true });
   const n: Record<string, string> = {};
   before(async () => {
-    // Monday 2 March 2026.
-    w = await makeWorld();
-    await makeUsers(w);
-    app = testApp(w);
+    const w = app.w;
     const s = w.service;
     const item = async (name: string, i: number, deadline: string) => {
       const c = await s.createCase(newInspection(i), w.office);
@@ -319,10 +310,9 @@ describe("the unit's home: most urgent first", function () {
     w.clock.set("2026-03-21T10:00:00+08:00");
     for (const id of [late, late, supervised]) await issueByHand((await s.getCase(id, w.office))!, { level: "supervision", requirement: "限期整改到位" }, w.office, w.clock);
   });
-  after(() => app.close());
 
   it("orders overdue and 督办 first (most overdue, then most 督办), then due soon, then the rest; marks each card; shows why the office sent one back", async () => {
-    const lead = await signIn(app.app, "lead");
+    const lead = await app.signIn("lead");
     const html = (await lead.agent.get("/").expect(200)).text;
     const table = html.slice(html.indexOf('id="unit-todo"'), html.indexOf("</table>", html.indexOf('id="unit-todo"')));
     const rows = table.split("<tr class=").slice(1);
@@ -362,5 +352,27 @@ describe("the unit's home: most urgent first", function () {
     expect((await NoticeTextModel.findById("red").lean())!.body).to.equal("已超期{超期时长}，尚未完成{环节}。");
     expect((await NoticeTextModel.findById("supervision").lean())!.body).to.equal(old);
     await NoticeTextModel.deleteMany({});
+  });
+});
+
+describe("the leader's desk", function () {
+  this.timeout(60_000);
+  it("counts each case's 督办 in the database: an overdue case with its 督办, a case under 约谈/通报 first, another unit's case apart", async () => {
+    const w = await makeWorld();
+    const late = (await walk(w, "inspection", "rectifying.working", { n: 1, deadline: "2026-03-10" }))._id.toString();
+    const escalated = (await walk(w, "inspection", "rectifying.working", { n: 2, deadline: "2026-12-31" }))._id.toString();
+    const elsewhere = (await walk(w, "inspection", "rectifying.working", { n: 3, unit: "co", deadline: "2026-12-31" }))._id.toString();
+    await walk(w, "inspection", "rectifying.working", { n: 4, deadline: "2026-12-31" });
+    w.clock.set("2026-03-20T10:00:00+08:00");
+    const issue = async (id: string, level: "supervision" | "escalation") => issueByHand((await w.service.getCase(id, w.office))!, { level, requirement: "限期整改到位" }, w.office, w.clock);
+    await issue(late, "supervision");
+    await issue(late, "supervision");
+    await issue(escalated, "escalation");
+    await issue(elsewhere, "supervision");
+    const desk = (await leaderDesk(w.leader, w.clock.now())).map((u) => ({ unitId: u.unitId, cases: u.cases.map((x) => [x.c._id.toString(), x.overdueDays, x.supervisions, x.escalated]) }));
+    expect(desk).to.deep.equal([
+      { unitId: w.units.lead, cases: [[escalated, 0, 1, true], [late, 10, 2, false]] },
+      { unitId: w.units.co, cases: [[elsewhere, 0, 1, false]] },
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
 import { ALL_UNITS, countsQuery, rebuildCounts } from "../../src/cases/counts.ts";
 import { statesFor as statesOf } from "../../src/cases/figures.ts";
 import { SORTS, caseKeysQuery, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
-import { entryByKeyQuery, historyQuery } from "../../src/cases/service.ts";
+import { entryByKeyQuery, historyQuery } from "../../src/cases/history-store.ts";
 import { Case, CaseHistory, CaseSchedule, Notice, NoticeDelivery, Sequence, Session, lastSeqQuery, seqTakenQuery } from "../../src/db/models.ts";
 import { WATCHED_DELIVERY_STATES, deliveryCountQuery } from "../../src/metrics.ts";
 import { NOTICE_SORTS, noticeFilter, noticeListQuery, type NoticeFilter } from "../../src/notices/inbox.ts";
@@ -125,6 +125,23 @@ describe("Query plans: hot queries read through an index", function () {
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}`, Case.find(filterOf(unit, f))]);
     for (const [name, f] of Object.entries(FILTERS)) queries.push([`unit, ${name}, keys by deadline`, caseKeysQuery(filterOf(unit, f), "deadline")]);
     expect(await scans(queries)).to.deep.equal([]);
+  });
+
+  it("the search reads its candidates through the bigram index: its count and the keys of a page among few matches, for common and rare words, as the office and as a unit", async () => {
+    // A page among many matches walks a sort's index instead, checking each case as it goes (the first test).
+    const offGrams: string[] = [];
+    const check = async (label: string, q: { explain(): Promise<unknown> }) => {
+      const plan = summarize(await q.explain());
+      if (plan.collectionScan || !plan.indexes.includes("grams_1")) offGrams.push(`${label}: ${plan.nodes.join(" > ")} [${plan.indexes.join(", ")}]`);
+    };
+    for (const [who, actor] of [["office", office], ["unit", unit]] as const) {
+      for (const q of ["锅炉", "问题1234", "西山村污水"]) {
+        const { filter } = caseListQuery(actor, { q }, { page: 1, pageSize: 50, sort: "-updatedAt" }, now);
+        await check(`${who}, ${q}, count`, Case.find(filter));
+        await check(`${who}, ${q}, keys by deadline`, caseKeysQuery(filter, "deadline"));
+      }
+    }
+    expect(offGrams).to.deep.equal([]);
   });
 
   it("the 台账's facet counts: a unit's or all units' counts of a kind and states, as a total reads them", async () => {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import request from "supertest";
 import { Case, CaseHistory } from "../../src/db/models.ts";
+import { issueByHand } from "../../src/notices/issuer.ts";
 import { useApp, type Client } from "../support/app.ts";
 import { PNG, newInspection, type World } from "../support/fixtures.ts";
 import { testApp, type Signed } from "../support/http.ts";
@@ -168,6 +169,23 @@ describe("HTTP API", () => {
     expect((await staff.agent.get(`/api/cases?q=${encodeURIComponent("燃煤锅炉")}&pageSize=2&page=3`).expect(200)).body).to.deep.include({ items: [], total: 3, totalCapped: false, pages: 2 });
     const html = await staff.agent.get("/cases?page=9&sort=ledgerNumber").expect(200);
     expect(html.text).to.contain("共 3 件").and.contain("第 1 / 1 页").and.contain("ZY2-03");
+  });
+
+  it("GET /api/notices pages as GET /api/cases: a page past the last is empty, with the true total and pages; the 通知 page shows the last page", async () => {
+    const c = await w.service.createCase(newInspection(1), w.office);
+    const assigned = (await w.service.applyEvent(c._id.toString(), { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-06-30" } }, w.office)).case;
+    for (const requirement of ["请按期完成", "请加快进度", "请报送进展"]) await issueByHand(assigned, { level: "supervision", requirement }, w.office, w.clock);
+    const page = (who: Client, p: number) => who.agent.get(`/api/notices?pageSize=2&page=${p}`).expect(200);
+    const second = await page(staff, 2);
+    expect(second.body).to.deep.include({ total: 3, page: 2, pages: 2, pageSize: 2 });
+    expect(second.body.items).to.have.length(1);
+    for (const p of [3, 100_000]) expect((await page(staff, p)).body).to.deep.equal({ items: [], total: 3, page: p, pages: 2, pageSize: 2 });
+    // Another unit sees none of them: nothing on its first page nor past it.
+    const other = await t.signIn("other");
+    expect((await page(other, 1)).body).to.deep.equal({ items: [], total: 0, page: 1, pages: 1, pageSize: 2 });
+    expect((await page(other, 2)).body).to.deep.equal({ items: [], total: 0, page: 2, pages: 1, pageSize: 2 });
+    const html = await staff.agent.get("/notices?pageSize=2&page=9").expect(200);
+    expect(html.text).to.contain("共 3 件").and.contain("第 2 / 2 页");
   });
 
   it("serves an OpenAPI 3.1 document generated from the route table", async () => {

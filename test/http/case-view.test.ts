@@ -5,24 +5,19 @@
  */
 import { expect } from "chai";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { checked, evidence, makeWorld, newComplaint, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp } from "../support/app.ts";
+import { checked, evidence, newComplaint, newInspection, type World } from "../support/fixtures.ts";
 
 const textOf = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
 
 describe("the case view: page and API agree", function () {
   this.timeout(60_000);
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", users: ["staff", "lead", "leader"] });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let users: Record<"staff" | "lead" | "leader", Signed>;
-
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    users = { staff: await signIn(t.app, "staff"), lead: await signIn(t.app, "lead"), leader: await signIn(t.app, "leader") };
+  let users: typeof t.as;
+  beforeEach(() => {
+    ({ w, as: users } = t);
   });
-  afterEach(() => t.close());
 
   /** What the page and the API say of a case, as the given user. */
   async function both(who: keyof typeof users, id: string) {

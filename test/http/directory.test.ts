@@ -6,29 +6,24 @@
 import { expect } from "chai";
 import { Session, Unit, User } from "../../src/db/models.ts";
 import { updateUnit, updateUser } from "../../src/directory.ts";
-import { makeWorld, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import type { World } from "../support/fixtures.ts";
 
 describe("the directory service", function () {
   this.timeout(60_000);
+  const t = useApp({ users: ["admin"] });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let admin: Signed;
-
-  beforeEach(async () => {
-    w = await makeWorld();
-    await makeUsers(w);
-    t = testApp(w);
-    admin = await signIn(t.app, "admin");
+  let admin: Client;
+  beforeEach(() => {
+    ({ w, as: { admin } } = t);
   });
-  afterEach(() => t.close());
 
   const idOf = async (username: string) => (await User.findOne({ username }).lean())!._id.toString();
-  const signedIn = async (s: Signed) => (await s.agent.get("/api/me")).status === 200;
+  const signedIn = async (s: Client) => (await s.agent.get("/api/me")).status === 200;
 
   describe("ends a user's sessions after a new password or a deactivation", () => {
     it("called directly: every session of the user but the one named ends; a rename ends none", async () => {
-      const [one, two, other] = [await signIn(t.app, "lead"), await signIn(t.app, "lead"), await signIn(t.app, "co")];
+      const [one, two, other] = [await t.signIn("lead"), await t.signIn("lead"), await t.signIn("co")];
       const id = await idOf("lead");
       await updateUser({ id: admin.userId }, id, { displayName: "新名字" });
       expect(await signedIn(one)).to.equal(true);
@@ -45,9 +40,9 @@ describe("the directory service", function () {
     });
 
     it("through PATCH /api/users/:id: a new password and a deactivation sign the user out; the admin stays", async () => {
-      const patch = (id: string, body: object) => admin.agent.patch(`/api/users/${id}`).set("x-csrf-token", admin.csrf).send(body);
-      const lead = await signIn(t.app, "lead");
-      const co = await signIn(t.app, "co");
+      const patch = (id: string, body: object) => admin.patch(`/api/users/${id}`, body);
+      const lead = await t.signIn("lead");
+      const co = await t.signIn("co");
       await patch(await idOf("lead"), { displayName: "联络员甲" }).expect(200);
       expect(await signedIn(lead)).to.equal(true);
       await patch(await idOf("lead"), { password: "another-password-1" }).expect(200);
@@ -55,16 +50,16 @@ describe("the directory service", function () {
       await patch(await idOf("co"), { active: false }).expect(200);
       expect(await signedIn(co)).to.equal(false);
       // The admin's own new password keeps the session that set it, and ends their others.
-      const elsewhere = await signIn(t.app, "admin");
+      const elsewhere = await t.signIn("admin");
       await patch(admin.userId, { password: "admin-password-new" }).expect(200);
       expect(await signedIn(admin)).to.equal(true);
       expect(await signedIn(elsewhere)).to.equal(false);
     });
 
     it("through the 管理 page: the same", async () => {
-      const post = (url: string, form: Record<string, string>) => admin.agent.post(url).type("form").send({ _csrf: admin.csrf, ...form });
-      const lead = await signIn(t.app, "lead");
-      const co = await signIn(t.app, "co");
+      const post = (url: string, form: Record<string, string>) => admin.form(url, form);
+      const lead = await t.signIn("lead");
+      const co = await t.signIn("co");
       expect((await post(`/admin/users/${await idOf("lead")}/password`, { password: "another-password-1" })).status).to.equal(303);
       expect(await signedIn(lead)).to.equal(false);
       expect(await signedIn(co)).to.equal(true);

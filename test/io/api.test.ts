@@ -2,9 +2,10 @@ import { expect } from "chai";
 import type { Response } from "superagent";
 import type { Actor } from "../../workflows/index.ts";
 import { SORTS } from "../../src/cases/queries.ts";
-import { Case, type CaseDoc } from "../../src/db/models.ts";
+import { caseStats } from "../../src/cases/stats.ts";
+import { Case, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { NoticeSweeper } from "../../src/notices/sweep.ts";
-import { useApp, type Client } from "../support/app.ts";
+import { useApp, walk, type Client } from "../support/app.ts";
 import { checked, evidence, newComplaint, visited, type World } from "../support/fixtures.ts";
 import type { Signed } from "../support/http.ts";
 import { ledgerState } from "../support/ledger.ts";
@@ -244,5 +245,39 @@ describe("import and export over HTTP", () => {
     expect(own.get("考评")!.slice(1).map((r) => r[0])).to.deep.equal(["市生态环境局"]);
     await download(leader, "/api/exports/rates.xlsx").expect(200);
     await download(staff, "/api/exports/rates.xlsx?from=2026-04-01&to=2026-03-01").expect(422);
+  });
+
+  it("gives each unit's row what caseStats gives that unit (lead and co-units alike) and the overall row the overall figures", async () => {
+    // Units with different figures, so a row given another unit's (or the lead unit's alone) shows.
+    await walk(w, "complaint", "closed", { unit: "lead", coUnitIds: [w.units.co] });
+    await walk(w, "complaint", "investigating.working", { unit: "co" });
+    await walk(w, "complaint", "replied", { unit: "other", coUnitIds: [w.units.lead] });
+    await w.service.createCase(newComplaint(), w.office);
+    await walk(w, "inspection", "closed", { n: 1, unit: "other", coUnitIds: [w.units.co, w.units.lead] });
+    const late = (await walk(w, "inspection", "rectifying.working", { n: 2, unit: "co", deadline: "2026-03-05" }))._id.toString();
+    await walk(w, "inspection", "rectifying.working", { n: 3, unit: "lead" });
+    // Closed after its deadline.
+    w.clock.set("2026-03-10T10:00:00+08:00");
+    await act(late, "SUBMIT", { summary: "已完成整改", attachmentIds: [await evidence(late, w.co)] }, w.co);
+    await act(late, "PASS", await checked(w, late, { publicityDays: 0 }), w.office);
+    const range = { from: "2026-03-01", to: "2026-03-31" };
+    const rows = (await readXlsx((await download(staff, `/api/exports/rates.xlsx?from=${range.from}&to=${range.to}`).expect(200)).body)).get("统计")!.slice(1);
+    const expected = async (unit?: string) => {
+      const { complaints: c, inspections: i } = await caseStats(w.office, { ...range, unit }, w.clock.now());
+      const r = c.rates;
+      const figures = [c.received, c.accepted, c.investigated, c.closed, c.replied, c.closedOnTime, r.acceptance, r.investigation, r.closure, r.reply, r.onTime, c.answered, c.satisfied, r.satisfaction, i.closed, i.closedOnTime, i.onTimeRate];
+      return [...figures.map((v) => v ?? undefined), i.longTerm];
+    };
+    const shown = (name: string) => {
+      const row = rows.find((r) => r[0] === name);
+      expect(row, name).to.not.equal(undefined);
+      return [...row!.slice(1, 18), row![19]];
+    };
+    expect(shown("全部（合计）")).to.deep.equal(await expected());
+    const units = await Unit.find({ active: true }).lean();
+    expect(rows).to.have.length(units.length + 1);
+    for (const u of units) expect(shown(u.name), u.name).to.deep.equal(await expected(u._id.toString()));
+    // The co-unit counts too: 市水务局 has one complaint it leads, one it co-handles, and both items closed.
+    expect(shown("市水务局").slice(0, 1).concat(shown("市水务局")[14]!)).to.deep.equal([2, 2]);
   });
 });

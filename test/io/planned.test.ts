@@ -6,8 +6,8 @@
 import { expect } from "chai";
 import type { Response } from "superagent";
 import { Case, CaseHistory, Unit, type CaseDoc } from "../../src/db/models.ts";
-import { makeWorld, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import type { World } from "../support/fixtures.ts";
 import { ledgerState } from "../support/ledger.ts";
 import { csv, demoUnits, readXlsx, runImport } from "./support.ts";
 
@@ -20,20 +20,21 @@ const binary = (res: Response, cb: (err: Error | null, body: Buffer) => void) =>
 const HEAD = ["序号", "督察轮次", "问题描述", "类别", "牵头单位", "配合单位", "整改目标", "整改措施", "整改时限"];
 
 describe("import feeds assignment", () => {
-  let w: World;
-  let t: ReturnType<typeof testApp>;
   let units: Map<string, string>;
-  let staff: Signed;
-  let lead: Signed;
-  beforeEach(async () => {
+  const t = useApp({
     // 2026-12-01: the list's 2027 deadlines are ahead, its 2025 one has passed.
-    w = await makeWorld("2026-12-01T09:00:00+08:00");
-    units = await demoUnits();
-    await makeUsers(w);
-    t = testApp(w);
-    [staff, lead] = await Promise.all([signIn(t.app, "staff"), signIn(t.app, "lead")]);
+    start: "2026-12-01T09:00:00+08:00",
+    users: ["staff", "lead"],
+    setup: async () => {
+      units = await demoUnits();
+    },
   });
-  afterEach(() => t.close());
+  let w: World;
+  let staff: Client;
+  let lead: Client;
+  beforeEach(() => {
+    ({ w, as: { staff, lead } } = t);
+  });
 
   const list = () =>
     csv([
@@ -44,7 +45,7 @@ describe("import feeds assignment", () => {
       ["QD-04", "中央第二轮", "长效机制建设", "其他", "市生态环境局", "", "", "", "长期坚持"],
     ]);
   const byNumber = async (n: string) => (await Case.findOne({ ledgerNumber: n }).lean<CaseDoc>())!;
-  const batch = (s: Signed, ids: string[]) => s.agent.post("/api/cases/batch/assign-planned").set("X-CSRF-Token", s.csrf).send({ ids });
+  const batch = (s: Client, ids: string[]) => s.agent.post("/api/cases/batch/assign-planned").set("X-CSRF-Token", s.csrf).send({ ids });
 
   it("keeps the list's 牵头单位, 配合单位 and deadline on each created case, still 待交办", async () => {
     const report = await runImport(w, list(), "清单.csv");

@@ -5,24 +5,21 @@ import { signCheckpoint } from "../../src/ledger/log.ts";
 import { verifyInclusion } from "../../src/ledger/merkle.ts";
 import { openNote, parseCheckpoint } from "../../src/ledger/note.ts";
 import { buildLedger, type Ledger } from "../ops/support.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
+import { useApp } from "../support/app.ts";
+import { signIn, testApp } from "../support/http.ts";
 import { ledgerSetup, rewriteCase } from "./support.ts";
 
 describe("checkpoints and proofs over HTTP, and 已存证 on the case page", function () {
   this.timeout(60_000);
   let ledger: Ledger;
   let setup: ReturnType<typeof ledgerSetup>;
-  let t: ReturnType<typeof testApp>;
+  // Registered before the app's hooks: the ledger's world exists before the app, its key directory goes first.
   beforeEach(async () => {
     ledger = await buildLedger();
-    await makeUsers(ledger.w);
     setup = ledgerSetup();
-    t = testApp(ledger.w, { LEDGER_KEY: setup.key });
   });
-  afterEach(async () => {
-    setup.remove();
-    await t.close();
-  });
+  afterEach(() => setup.remove());
+  const t = useApp({ world: () => ledger.w, env: () => ({ LEDGER_KEY: setup.key }) });
   const sign = () => signCheckpoint({ signer: setup.signer, dir: setup.dir, clock: ledger.w.clock });
   const b64 = (s: string) => Buffer.from(s, "base64");
 
@@ -44,7 +41,7 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
   it("gives an entry's inclusion proof that an outsider verifies against the signed root, only to who may see the case", async () => {
     await sign();
     const c = ledger.cases[1]!;
-    const lead = await signIn(t.app, "lead");
+    const lead = await t.signIn("lead");
     const res = await lead.agent.get(`/api/cases/${c._id}/history/2/proof`);
     expect(res.status).to.equal(200);
     const p = res.body;
@@ -55,7 +52,7 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
     expect(leaf.equals(b64(p.leafHash))).to.equal(true);
     expect(verifyInclusion(p.leafIndex, cp.size, leaf, p.proof.map(b64), cp.root)).to.equal(true);
 
-    const other = await signIn(t.app, "other");
+    const other = await t.signIn("other");
     const hidden = await other.agent.get(`/api/cases/${c._id}/history/2/proof`);
     expect([hidden.status, hidden.body.error.code]).to.deep.equal([404, "not_found"]);
     expect((await lead.agent.get(`/api/cases/${c._id}/history/99/proof`)).status).to.equal(404);
@@ -69,7 +66,7 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
 
   it("marks each covered entry 已存证 with the checkpoint's time; a case rewritten after signing shows 与存证不符 instead", async () => {
     const c = ledger.cases[1]!;
-    const staff = await signIn(t.app, "staff");
+    const staff = await t.signIn("staff");
     const page = async () => (await staff.agent.get(`/cases/${c._id}`)).text;
     let html = await page();
     expect(html.match(/待存证/g)).to.have.length(c.version);
@@ -86,7 +83,7 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
     html = await page();
     expect(html.match(/已存证 /g)).to.have.length(c.version - 1);
     expect(html.match(/与存证不符/g)).to.have.length(1);
-    const lead = await signIn(t.app, "lead");
+    const lead = await t.signIn("lead");
     const proof = await lead.agent.get(`/api/cases/${c._id}/history/${c.version}/proof`);
     expect(proof.body.verified).to.equal(false);
   });
@@ -98,7 +95,7 @@ describe("checkpoints and proofs over HTTP, and 已存证 on the case page", fun
       (e.payload as { percent: number }).percent = 100;
     });
     // A fresh web process (nothing cached yet) without the directory first.
-    const plain = await signIn(t.app, "staff");
+    const plain = await t.signIn("staff");
     for (const c of [intact, target]) {
       const html = (await plain.agent.get(`/cases/${c._id}`)).text;
       expect(html).to.not.contain("已存证 ");

@@ -16,11 +16,10 @@ import { DINGTALK_BLOCK_MS, ROBOT_LIMITS, RobotLimiter, robotId } from "../../sr
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
 import { robotRepeats } from "../../scripts/soak/checks.ts";
-import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, } from "../support/fakes.ts";
+import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, providerEnv } from "../support/fakes.ts";
 import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
 import { AppProcess } from "../support/processes.ts";
 import { sleep, until } from "../support/receivers.ts";
 
@@ -436,11 +435,9 @@ describe("robot and SMS channels", () => {
       this.timeout(30_000);
       const ding = await serving(fakeDingtalk({ [DING_TOKEN]: DING_SECRET }));
       await setLead({ dingtalk: { token: DING_TOKEN, secret: DING_SECRET, mobiles: [] } });
-      await makeUsers(w);
       const config = configFor({ dingtalk: ding });
-      const { app, close } = testApp(w, { DINGTALK_BASE_URL: ding.base, QUEUE_PREFIX: config.QUEUE_PREFIX });
-      later(close);
-      const admin = await signIn(app, "admin");
+      const app = await cw.app({ DINGTALK_BASE_URL: ding.base, QUEUE_PREFIX: config.QUEUE_PREFIX });
+      const admin = await app.signIn("admin");
       const test = () => admin.agent.post(`/api/units/${w.units.lead}/test-message`).set("x-csrf-token", admin.csrf).send({ channel: "dingtalk" });
       // The workers have used 19 of the robot's 20 a minute: the test message takes the last one, a second waits.
       const redis = new Redis(process.env.REDIS_URL!);
@@ -481,12 +478,10 @@ describe("robot and SMS channels", () => {
       this.timeout(45_000);
       const ACCOUNT = { accessKeyId: "LTAI5tOfficeSetKeyId", accessKeySecret: "OfficeSetSecretForTheFake00001", signName: "某市整改办", templates: ["SMS_465000002"] };
       const sms = await serving(fakeSms(ACCOUNT));
-      await makeUsers(w);
       // The configuration names the old account; the fake knows only the one the office will save.
       const config = configFor({ sms });
-      const { app, close } = testApp(w, { SMS_ENDPOINT: sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! });
-      later(close);
-      const admin = await signIn(app, "admin");
+      const app = await cw.app({ SMS_ENDPOINT: sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! });
+      const admin = await app.signIn("admin");
       const put = (body: object) => admin.agent.put("/api/sms-settings").set("x-csrf-token", admin.csrf).send(body);
       const testSms = (mobile: string) => admin.agent.post("/api/sms-settings/test-message").set("x-csrf-token", admin.csrf).send({ mobile });
       const answers: string[] = [];
@@ -515,7 +510,7 @@ describe("robot and SMS channels", () => {
       }
       expect((await admin.agent.get("/api/sms-settings")).body).to.deep.include({ signName: SMS.signName, templateCode: SMS.templates[0] });
       for (const who of ["staff", "leader", "lead"]) {
-        const s = await signIn(app, who);
+        const s = await app.signIn(who);
         expect((await s.agent.get("/api/sms-settings")).status, who).to.equal(403);
         expect((await s.agent.put("/api/sms-settings").set("x-csrf-token", s.csrf).send(valid)).status, who).to.equal(403);
         expect((await s.agent.post("/api/sms-settings/test-message").set("x-csrf-token", s.csrf).send({ mobile: MOBILES[0] })).status, who).to.equal(403);
@@ -551,10 +546,7 @@ describe("robot and SMS channels", () => {
 
     it("keys and secrets are write-only: set through the API, never in its answers, a page or the worker's log", async function () {
       this.timeout(120_000);
-      await makeUsers(w);
-      const { app, close } = testApp(w);
-      later(close);
-      const admin = await signIn(app, "admin");
+      const admin = await (await cw.app()).signIn("admin");
       const patch = (body: object) => admin.agent.patch(`/api/units/${w.units.lead}`).set("x-csrf-token", admin.csrf).send(body);
       // A robot without its key is refused, in Chinese, and changes nothing.
       const refused = await patch({ notify: { dingtalk: { token: DING_TOKEN } } });
@@ -592,14 +584,7 @@ describe("robot and SMS channels", () => {
           SWEEP_CRON: NEVER,
           DEMO_SEED: "0",
           LOG_LEVEL: "debug",
-          WECOM_BASE_URL: wecom.base,
-          DINGTALK_BASE_URL: ding.base,
-          FEISHU_BASE_URL: feishu.base,
-          SMS_ENDPOINT: sms.base,
-          SMS_ACCESS_KEY_ID: SMS.accessKeyId,
-          SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret,
-          SMS_SIGN_NAME: SMS.signName,
-          SMS_TEMPLATE_CODE: SMS.templates[0]!,
+          ...providerEnv({ wecom, dingtalk: ding, feishu, sms }, SMS),
         },
         async () => true,
       );

@@ -13,12 +13,12 @@ import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
-import { log } from "../../src/log.ts";
 import { enqueueDeliveries, jobIdOf, type PendingDelivery } from "../../src/notices/delivery.ts";
 import { issueByHand, type Channel, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, startWorker, type RunningWorker } from "../../src/worker.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { NEVER, useChannelWorld } from "../support/channel-world.ts";
+import { newInspection, type World } from "../support/fixtures.ts";
 import { AppProcess } from "../support/processes.ts";
 import { testDbUri } from "../support/hooks.ts";
 import { Rendezvous, freshPrefix, sleep, smtpError, startHttp, startSmtp, tally, until } from "../support/receivers.ts";
@@ -28,8 +28,6 @@ const REDIS_URL = process.env.REDIS_URL!;
 const CHANNELS = ["inbox", "email", "webhook"] as const;
 const SECRET = "0123456789abcdef0123";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** A cron that does not fire while a test runs: no sweep adds notices behind the test's back. */
-const NEVER = "0 0 1 1 *";
 
 /** `$in` for a filter (the connection sanitizes filters, so operators must be marked trusted). */
 const among = (ids: Iterable<string>) => mongoose.trusted({ $in: [...new Set(ids)] });
@@ -99,30 +97,12 @@ async function ledgerUntil<T>(what: string, queue: Queue, noticeIds: Iterable<st
 }
 
 describe("notice delivery", () => {
+  // A fresh world per test; what `later` gets (workers, queues, servers, child processes) runs after it, last first.
+  const cw = useChannelWorld("t");
+  const later = cw.later;
   let w: World;
-  /** Run after each test, last registered first: workers, queues, servers, child processes. */
-  let cleanups: (() => Promise<unknown>)[] = [];
-  const later = (f: () => Promise<unknown>) => cleanups.push(f);
-  let logLevel: string;
-
-  before(() => {
-    // Retries log a warning per failed attempt; keep the test output readable.
-    logLevel = log.level;
-    log.level = "error";
-  });
-  after(() => {
-    log.level = logLevel;
-  });
-
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-  });
-
-  afterEach(async function () {
-    this.timeout(30_000);
-    const fs = cleanups.reverse();
-    cleanups = [];
-    for (const f of fs) await f().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  beforeEach(() => {
+    w = cw.w;
   });
 
   function configFor(env: Record<string, string> = {}): Config {
@@ -158,12 +138,18 @@ describe("notice delivery", () => {
   const supervise = (c: CaseDoc, i = 1) => issueByHand(c, { level: "supervision", requirement: `请于五个工作日内报送整改进展（${i}）` }, w.office, w.clock);
   const deliveriesOfAll = (notices: NoticeRecord[]): PendingDelivery[] => notices.flatMap((n) => n.deliveries ?? []);
 
-  it("delivers a notice to the inbox, by email and by webhook, once each", async function () {
-    this.timeout(30_000);
+  /** An SMTP and an HTTP receiver that answer every request, closed after the test. */
+  async function receivers() {
     const smtp = await startSmtp();
     later(() => smtp.close());
     const http = await startHttp();
     later(() => http.close());
+    return { smtp, http };
+  }
+
+  it("delivers a notice to the inbox, by email and by webhook, once each", async function () {
+    this.timeout(30_000);
+    const { smtp, http } = await receivers();
     await notifyLead({ emails: ["lead@unit.example"], webhookUrl: http.url("/hook"), webhookSecret: SECRET });
     const c = await assignedCase();
     const notice = await supervise(c);
@@ -505,10 +491,7 @@ describe("notice delivery", () => {
 
   it("FLUSHALL on Redis loses no delivery: pending deliveries are queued again from the ledger", async function () {
     this.timeout(30_000);
-    const smtp = await startSmtp();
-    later(() => smtp.close());
-    const http = await startHttp();
-    later(() => http.close());
+    const { smtp, http } = await receivers();
     await notifyLead({ emails: ["lead@unit.example"], webhookUrl: http.url("/hook"), webhookSecret: SECRET });
     const c = await assignedCase();
     const notices: NoticeRecord[] = [];

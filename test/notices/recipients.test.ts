@@ -14,11 +14,11 @@ import { enqueueDeliveries } from "../../src/notices/delivery.ts";
 import { deliveryIdOf, issueByHand, issueMany, ruleIssue, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { NO_CHANNEL, resolveRecipients } from "../../src/notices/recipients.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
-import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, } from "../support/fakes.ts";
+import { fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, providerEnv } from "../support/fakes.ts";
 import { SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
 import { testDbUri } from "../support/hooks.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
+import { makeUsers, signIn } from "../support/http.ts";
 import { AppProcess, freePort } from "../support/processes.ts";
 import { freshPrefix, until } from "../support/receivers.ts";
 
@@ -117,10 +117,8 @@ describe("recipients: people, not only units", () => {
     expect(leaderText.split("\n")[1]).to.equal("赵副市长");
 
     // A malformed open_id is refused in Chinese and changes nothing.
-    await makeUsers(w);
-    const { app, close } = testApp(w);
-    later(close);
-    const admin = await signIn(app, "admin");
+    const app = await cw.app();
+    const admin = await app.signIn("admin");
     const bad = await admin.agent.patch(`/api/units/${w.units.lead}`).set("x-csrf-token", admin.csrf).send({ contacts: [{ name: "王局长", role: "head", feishuId: "13711110001" }] });
     expect(bad.status).to.equal(422);
     expect(bad.body.error.message).to.contain("飞书 open_id 应为 ou_ 加 32 位");
@@ -170,17 +168,15 @@ describe("recipients: people, not only units", () => {
     await setLead({ contacts: [{ ...HEAD, mobile: undefined }] });
     expect((await resolveRecipients(["unit_head"], { unitId: w.units.lead }))[0]!.missing).to.equal(`${NO_CHANNEL}（负责人未登记手机号）`);
 
-    await makeUsers(w);
-    const { app, close } = testApp(w);
-    later(close);
-    const staff = await signIn(app, "staff");
+    const app = await cw.app();
+    const staff = await app.signIn("staff");
     const api = await staff.agent.get(`/api/notices/${encodeURIComponent(n._id)}`);
     expect(api.status).to.equal(200);
     expect(api.body.reach.map((r: { missing: string | null }) => r.missing)).to.include(`${NO_CHANNEL}（未登记单位主要负责人）`);
     const page = await staff.agent.get("/notices");
     expect(page.text).to.contain("责任单位主要负责人（市生态环境局）：未配置接收渠道（未登记单位主要负责人）");
     // The unit sees how the notice reached it and its head, not the office's or the leaders' channels and people.
-    const lead = await signIn(app, "lead");
+    const lead = await app.signIn("lead");
     const own = (await lead.agent.get(`/api/notices/${encodeURIComponent(n._id)}`).expect(200)).body;
     expect(own.reach.map((r: { recipient: string }) => r.recipient)).to.deep.equal(["unit_head"]);
     expect(Object.keys(own.deliveries).filter((k) => k.includes("@"))).to.deep.equal([]);
@@ -193,11 +189,9 @@ describe("recipients: people, not only units", () => {
     const wecom = await serving(fakeWecom([UNIT_KEY]));
     const ding = await serving(fakeDingtalk({ [OFFICE_TOKEN]: `${OFFICE_SECRET.slice(0, -1)}0` }));
     const sms = await serving(fakeSms(SMS));
-    await makeUsers(w);
     const config = configFor({ wecom, dingtalk: ding, sms });
-    const { app, close } = testApp(w, { WECOM_BASE_URL: wecom.base, DINGTALK_BASE_URL: ding.base, SMS_ENDPOINT: sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]!, QUEUE_PREFIX: config.QUEUE_PREFIX });
-    later(close);
-    const admin = await signIn(app, "admin");
+    const app = await cw.app({ ...providerEnv({ wecom, dingtalk: ding, sms }, SMS), QUEUE_PREFIX: config.QUEUE_PREFIX });
+    const admin = await app.signIn("admin");
     const post = (path: string, body: object) => admin.agent.post(path).set("x-csrf-token", admin.csrf).send(body);
     await admin.agent.patch(`/api/units/${w.units.lead}`).set("x-csrf-token", admin.csrf).send({ contacts: [HEAD], notify: { wecom: { key: UNIT_KEY } } });
     const ok = await post(`/api/units/${w.units.lead}/test-message`, { channel: "wecom" });
@@ -226,13 +220,11 @@ describe("recipients: people, not only units", () => {
 
   it("only the admin edits channels and contacts; a unit never sees another unit's contacts; bad input is refused in Chinese and changes nothing", async function () {
     this.timeout(30_000);
-    await makeUsers(w);
-    const { app, close } = testApp(w);
-    later(close);
-    const admin = await signIn(app, "admin");
+    const app = await cw.app();
+    const admin = await app.signIn("admin");
     await admin.agent.patch(`/api/units/${w.units.other}`).set("x-csrf-token", admin.csrf).send({ contacts: [{ ...HEAD, mobile: "13722220001" }] });
     for (const who of ["staff", "leader", "lead"]) {
-      const s = await signIn(app, who);
+      const s = await app.signIn(who);
       expect((await s.agent.get("/api/addressees")).status, who).to.equal(403);
       expect((await s.agent.patch("/api/addressees/office").set("x-csrf-token", s.csrf).send({ name: "x" })).status, who).to.equal(403);
       expect((await s.agent.post("/api/addressees").set("x-csrf-token", s.csrf).send({ name: "x" })).status, who).to.equal(403);

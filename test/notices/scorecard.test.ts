@@ -7,11 +7,12 @@ import { expect } from "chai";
 import type { Actor } from "../../workflows/index.ts";
 import type { CaseDoc } from "../../src/db/models.ts";
 import { Notice } from "../../src/db/models.ts";
-import { issueByHand, rescoreHandNotices } from "../../src/notices/issuer.ts";
+import { issueByHand } from "../../src/notices/issuer.ts";
+import { rescoreHandNotices } from "../../src/notices/backfill.ts";
 import { updateRule } from "../../src/notices/rules.ts";
 import { scorecard } from "../../src/notices/scorecard.ts";
 import { evidence, makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp } from "../support/http.ts";
+import { withApp } from "../support/app.ts";
 
 describe("the scorecard: notices issued by hand", function () {
   this.timeout(60_000);
@@ -59,18 +60,13 @@ describe("the scorecard: notices issued by hand", function () {
   });
 
   it("the page states the rule and, per level, the points that are scored", async () => {
-    await makeUsers(w);
-    const t = testApp(w);
-    try {
-      const staff = await signIn(t.app, "staff");
+    await withApp(w, ["staff"], async ({ staff }) => {
       const page = await staff.agent.get(`/scorecard?from=2026-04-01&to=2026-04-30&unit=${w.units.lead}`).expect(200);
       expect(page.text).to.contain("整改办手动发出的通知").and.contain("与系统按规则发出的同级别通知同样计分");
       expect(page.text).to.contain("督办通知<br><small>（−3 分）</small>").and.contain("黄色预警<br><small>（−0.5 分）</small>");
       expect(page.text).to.contain("督办通知 −3 分");
       // Two 督办 by hand at −2 and −3 (the due reminder costs 0): −5 in the unit's row and its lines.
       expect(page.text).to.contain("合计 -5 分");
-    } finally {
-      await t.close();
-    }
+    });
   });
 });

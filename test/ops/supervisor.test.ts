@@ -6,7 +6,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { Redis } from "ioredis";
@@ -14,7 +13,7 @@ import { createUser } from "../../src/directory.ts";
 import { User } from "../../src/db/models.ts";
 import { testDbUri } from "../support/hooks.ts";
 import { PASSWORD } from "../support/http.ts";
-import { freePort } from "../support/processes.ts";
+import { freePort, portOpen } from "../support/processes.ts";
 
 interface Line {
   msg?: string;
@@ -23,16 +22,6 @@ interface Line {
   signal?: string | null;
   restartInMs?: number;
 }
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 
 describe("npm start: the supervised processes", () => {
   let run: ChildProcess | null = null;

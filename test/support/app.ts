@@ -12,12 +12,14 @@ import { makeUsers, signIn, testApp, type Client } from "./http.ts";
 export type { Client } from "./http.ts";
 
 export interface AppOptions<U extends string> {
-  /** The world's clock at the start (default: makeWorld's 2026-03-02 09:00 in China). */
-  start?: string;
+  /** The world's clock at the start (default: makeWorld's 2026-03-02 09:00 in China); a function is asked before each world. */
+  start?: string | (() => string);
+  /** An enclosing describe's world (built in its own hook) instead of a fresh one. */
+  world?: () => World;
   /** Users (of makeUsers) signed in once the app is up, in `as`. */
   users?: readonly U[];
-  /** Settings over the test defaults (loadConfig's environment). */
-  env?: Record<string, string>;
+  /** Settings over the test defaults (loadConfig's environment); a function when they are known only after `setup` (a fake's port). */
+  env?: Record<string, string> | (() => Record<string, string>);
   /** Once for the whole describe (before/after) instead of for each test (beforeEach/afterEach). */
   once?: boolean;
   /** Runs after the world and its users exist, before the app is built (extra units, settings). */
@@ -48,10 +50,10 @@ export function useApp<U extends string = never>(o: AppOptions<U> = {}): AppFixt
   let as = {} as Record<U, Client>;
   const [up, down] = o.once ? [before, after] : [beforeEach, afterEach];
   up(async () => {
-    w = await makeWorld(o.start);
+    w = o.world ? o.world() : await makeWorld(typeof o.start === "function" ? o.start() : o.start);
     await makeUsers(w);
     await o.setup?.(w);
-    t = testApp(w, o.env, o.queues?.());
+    t = testApp(w, typeof o.env === "function" ? o.env() : o.env, o.queues?.());
     await o.ready?.(fx);
     const app = t.app;
     as = Object.fromEntries(await Promise.all((o.users ?? []).map(async (u) => [u, await signIn(app, u)]))) as Record<U, Client>;
@@ -84,6 +86,18 @@ export function useApp<U extends string = never>(o: AppOptions<U> = {}): AppFixt
     signIn: (username) => signIn(ready(t, "app").app, username),
   };
   return fx;
+}
+
+/** For one test in a world of its own making: its users, the app and the clients of `users` for the length of `fn`. */
+export async function withApp<U extends string, T>(w: World, users: readonly U[], fn: (as: Record<U, Client>, app: AppFixture<U>["app"]) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+  await makeUsers(w);
+  const t = testApp(w, env);
+  try {
+    const as = Object.fromEntries(await Promise.all(users.map(async (u) => [u, await signIn(t.app, u)]))) as Record<U, Client>;
+    return await fn(as, t.app);
+  } finally {
+    await t.close();
+  }
 }
 
 // ---------------------------------------------------------------- cases

@@ -7,8 +7,9 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { makeWorld, type World } from "./fixtures.ts";
-import { PASSWORD, makeUsers, testApp } from "./http.ts";
+import { useApp } from "./app.ts";
+import type { World } from "./fixtures.ts";
+import { PASSWORD } from "./http.ts";
 
 export const SHOTS = "test-artifacts/screenshots";
 export const DESK = { width: 1440, height: 900 };
@@ -43,8 +44,6 @@ export const BROWSER_START = "2026-03-02T09:00:00+08:00";
 
 export function browserHarness(start: () => string = () => BROWSER_START): BrowserHarness {
   let browser: Browser;
-  let w: World;
-  let t: ReturnType<typeof testApp>;
   let server: Server;
   let base = "";
   const problems: string[] = [];
@@ -57,19 +56,18 @@ export function browserHarness(start: () => string = () => BROWSER_START): Brows
   after(async () => {
     await browser?.close();
   });
-  beforeEach(async () => {
-    w = await makeWorld(start());
-    await makeUsers(w);
-    t = testApp(w);
-    server = t.app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    problems.length = 0;
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    await new Promise((r) => server.close(r));
-    await t.close();
+  const t = useApp({
+    start,
+    ready: async (fx) => {
+      server = fx.app.listen(0, "127.0.0.1");
+      await new Promise((r) => server.once("listening", r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      problems.length = 0;
+    },
+    teardown: async () => {
+      for (const c of contexts.splice(0)) await c.close();
+      await new Promise((r) => server.close(r));
+    },
   });
 
   async function context(label: string, opts: { viewport?: { width: number; height: number }; bypassCSP?: boolean; ignore?: RegExp }) {
@@ -86,7 +84,7 @@ export function browserHarness(start: () => string = () => BROWSER_START): Brows
 
   return {
     get w() {
-      return w;
+      return t.w;
     },
     get base() {
       return base;

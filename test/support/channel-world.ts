@@ -5,14 +5,15 @@
 import { loadConfig, type Config } from "../../src/config.ts";
 import { log } from "../../src/log.ts";
 import { startWorker, type RunningWorker } from "../../src/worker.ts";
-import type { Fake } from "./fakes.ts";
+import { providerEnv, type Fake, type SmsAccount } from "./fakes.ts";
 import { makeWorld, type World } from "./fixtures.ts";
+import { makeUsers, signIn, testApp, type Client } from "./http.ts";
 import { freshPrefix } from "./receivers.ts";
 
 /** A cron that never fires in a test: the sweep runs only when a test asks. */
 export const NEVER = "0 0 1 1 *";
 /** The SMS account the fake provider knows. */
-export const SMS = { accessKeyId: "LTAI5tFakeAccessKeyId", accessKeySecret: "FakeAccessKeySecretForTests000", signName: "整改办", templates: ["SMS_465000001"] };
+export const SMS: SmsAccount = { accessKeyId: "LTAI5tFakeAccessKeyId", accessKeySecret: "FakeAccessKeySecretForTests000", signName: "整改办", templates: ["SMS_465000001"] };
 
 export interface ChannelWorld {
   readonly w: World;
@@ -21,6 +22,8 @@ export interface ChannelWorld {
   /** A started fake, closed after the test. */
   serving<F extends Fake>(f: Promise<F>): Promise<F>;
   configFor(fakes: { wecom?: Fake; dingtalk?: Fake; feishu?: Fake; sms?: Fake }, env?: Record<string, string>): Config;
+  /** The real app over this world, with the directory's users (makeUsers), closed after the test. */
+  app(env?: Record<string, string>): Promise<{ signIn(username: string): Promise<Client> }>;
   /** A worker in this process (no schedules), closed after the test. */
   run(config: Config): Promise<RunningWorker>;
 }
@@ -67,12 +70,15 @@ export function useChannelWorld(prefix: string): ChannelWorld {
         WEBHOOK_TIMEOUT_MS: "3000",
         SWEEP_CRON: NEVER,
         PUBLIC_URL: "https://zgb.example.gov.cn",
-        ...(fakes.wecom && { WECOM_BASE_URL: fakes.wecom.base }),
-        ...(fakes.dingtalk && { DINGTALK_BASE_URL: fakes.dingtalk.base }),
-        ...(fakes.feishu && { FEISHU_BASE_URL: fakes.feishu.base }),
-        ...(fakes.sms && { SMS_ENDPOINT: fakes.sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! }),
+        ...providerEnv(fakes, SMS),
         ...env,
       });
+    },
+    async app(env = {}) {
+      await makeUsers(w);
+      const t = testApp(w, env);
+      later(t.close);
+      return { signIn: (username) => signIn(t.app, username) };
     },
     async run(config) {
       const worker = await startWorker(config, w.clock, { schedule: false });

@@ -273,7 +273,29 @@ export interface SmsFake extends Fake {
   messages(): { phone: string; params: Record<string, string>; outId: string | null }[];
 }
 
-export async function fakeSms(opts: { accessKeyId: string; accessKeySecret: string; signName: string; templates: string[] }): Promise<SmsFake> {
+/** An SMS account as the fake provider knows it. */
+export interface SmsAccount {
+  accessKeyId: string;
+  accessKeySecret: string;
+  signName: string;
+  templates: string[];
+}
+
+/**
+ * The settings that point the app's channels at these fakes (tests, bench and soak alike): each
+ * provider's base URL, and for SMS the account the app signs with (its first template).
+ */
+export function providerEnv(fakes: { wecom?: Fake; dingtalk?: Fake; feishu?: Fake; sms?: Fake }, account?: SmsAccount): Record<string, string> {
+  if (fakes.sms && !account) throw new Error("providerEnv: the SMS fake needs the account the app signs with");
+  return {
+    ...(fakes.wecom && { WECOM_BASE_URL: fakes.wecom.base }),
+    ...(fakes.dingtalk && { DINGTALK_BASE_URL: fakes.dingtalk.base }),
+    ...(fakes.feishu && { FEISHU_BASE_URL: fakes.feishu.base }),
+    ...(fakes.sms && account && { SMS_ENDPOINT: fakes.sms.base, SMS_ACCESS_KEY_ID: account.accessKeyId, SMS_ACCESS_KEY_SECRET: account.accessKeySecret, SMS_SIGN_NAME: account.signName, SMS_TEMPLATE_CODE: account.templates[0]! }),
+  };
+}
+
+export async function fakeSms(opts: SmsAccount): Promise<SmsFake> {
   const err = (Code: string, Message: string, status = 200): Answer => ({ status, code: Code, body: { RequestId: "F0000000-0000-0000-0000-000000000000", Code, Message } });
   let biz = 0;
   const answerOf = (code: number | string): Answer => {

@@ -28,7 +28,7 @@ export interface Client extends Signed {
   patch(url: string, body?: unknown): Test;
   delete(url: string): Test;
   /** An HTML form post (urlencoded), the token in the _csrf field as the pages send it. */
-  form(url: string, fields: Record<string, string>): Test;
+  form(url: string, fields: Record<string, string | string[]>): Test;
 }
 
 /** queues: what the 管理 queue page shows. */

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +21,17 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether something listens on a loopback port. */
+export const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 
 /** Peak resident set size of a live process (Linux /proc), in MB. */
 export function peakRssMb(pid: number): number | null {

@@ -187,11 +187,11 @@ export interface HttpReceiver {
 }
 
 /**
- * An HTTP receiver; status(n) gives the status of the n-th request (1-based), 200 by default;
- * hold, when given, delays the answer until it resolves.
+ * An HTTP receiver; status(n, path) gives the status of the n-th request (1-based), 200 by default;
+ * hold, when given, delays the answer until it resolves. Used by the tests and the soak.
  */
 export async function startHttp(
-  status: (n: number) => number = () => 200,
+  status: (n: number, path: string) => number = () => 200,
   hold?: (headers: IncomingHttpHeaders) => Promise<void>,
 ): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
@@ -200,7 +200,7 @@ export async function startHttp(
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       if (hold) await hold(req.headers);
-      const code = status(requests.length + 1);
+      const code = status(requests.length + 1, req.url ?? "");
       requests.push({
         method: req.method ?? "",
         path: req.url ?? "",

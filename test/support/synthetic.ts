@@ -8,13 +8,17 @@
 import mongoose from "mongoose";
 import { shanghaiDate } from "../../workflows/index.ts";
 import { CATEGORIES } from "../../src/cases/schemas.ts";
-import { deadlineSortKey, unitIdsOf } from "../../src/cases/service.ts";
+import { gramsOf } from "../../src/cases/grams.ts";
+import { deadlineSortKey, unitIdsOf } from "../../src/cases/projection.ts";
 import { genesisHash, seal } from "../../src/cases/history.ts";
 
 const DAY = 86_400_000;
 const INSPECTION_STATES = ["registered", "assigned", "rectifying.working", "rectifying.extensionPending", "verifying", "publicizing", "closed"];
 const COMPLAINT_STATES = ["received", "accepted", "investigating.working", "investigating.extensionPending", "reviewing", "replying", "replied", "closed"];
 const ROUNDS = ["中央第一轮", "中央第二轮", "省级第一轮", "省级第二轮", "回头看"];
+// Places and findings that make the descriptions differ, so a search finds some words often and others rarely.
+const PLACES = ["城东新区", "高新区", "经开区", "滨江街道", "北湖镇", "西山村", "南港工业园", "老城区", "临港片区", "东湖街道", "青石镇", "白沙河沿岸", "石化园区"];
+const FINDINGS = ["燃煤锅炉未按期淘汰", "污水直排入河", "建筑工地扬尘管控不力", "夜间施工噪声扰民", "危险废物贮存不规范", "餐饮油烟直排", "畜禽养殖废水未处理", "矿山生态修复滞后", "VOCs无组织排放", "黑臭水体反弹"];
 
 export interface SyntheticOptions {
   /** Unit ids the cases are spread over (lead unit i % units.length). */
@@ -51,12 +55,15 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     closedOn: state === "closed" ? shanghaiDate(updated) : null,
     ...(inspection ? {} : { receivedOn: shanghaiDate(created), acceptedOn: state === "received" ? null : shanghaiDate(created), concludeBy: day(((i * 37) % 120) - 60) }),
   };
+  const texts = {
+    ledgerNumber: `${o.prefix ?? "SYN"}-${inspection ? "ZY" : "XF"}-${String(i).padStart(7, "0")}`,
+    title: `${inspection ? "督察反馈" : "信访投诉"}问题${i}：某区域${["锅炉", "污水", "扬尘", "噪声", "固废"][i % 5]}治理不到位`,
+    description: `督察发现${PLACES[i % PLACES.length]}${FINDINGS[(i * 7) % FINDINGS.length]}，群众反映强烈，需按期整改到位。`,
+  };
   return {
     _id: new mongoose.Types.ObjectId(),
     kind: inspection ? "inspection" : "complaint",
-    ledgerNumber: `${o.prefix ?? "SYN"}-${inspection ? "ZY" : "XF"}-${String(i).padStart(7, "0")}`,
-    title: `${inspection ? "督察反馈" : "信访投诉"}问题${i}：某区域${["锅炉", "污水", "扬尘", "噪声", "固废"][i % 5]}治理不到位`,
-    description: "督察发现某区域存在污染治理不到位问题，群众反映强烈，需按期整改到位。",
+    ...texts,
     category: CATEGORIES[i % CATEGORIES.length],
     source: inspection ? "中央生态环境保护督察" : null,
     round: inspection ? ROUNDS[i % ROUNDS.length] : null,
@@ -70,6 +77,7 @@ export function syntheticCase(i: number, o: SyntheticOptions): Record<string, un
     leadUnitId: lead,
     coUnitIds: co,
     unitIds: unitIdsOf(lead, co),
+    grams: gramsOf(texts),
     deadline,
     deadlineSort: deadlineSortKey(deadline),
     deadlineRevision: context.deadlineRevision,

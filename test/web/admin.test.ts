@@ -13,8 +13,9 @@ import { loadRules } from "../../src/notices/rules.ts";
 import { loadSettings } from "../../src/notices/settings.ts";
 import { loadTexts } from "../../src/notices/texts.ts";
 import { makeQueue, queueConnection, workerConnection } from "../../src/queues.ts";
-import { makeWorld, type World } from "../support/fixtures.ts";
-import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import type { World } from "../support/fixtures.ts";
+import { PASSWORD, signIn, testApp } from "../support/http.ts";
 
 const PAGES = ["/admin", "/admin/units", "/admin/users", "/admin/rules", "/admin/texts", "/admin/settings", "/admin/holidays", "/admin/queues"];
 const FORBIDDEN = "只有整改办管理员可以进入管理页面";
@@ -25,26 +26,23 @@ const login = (app: Parameters<typeof request.agent>[0], username: string, passw
 
 describe("管理 pages (office admin)", function () {
   this.timeout(60_000);
-  let w: World;
-  let t: ReturnType<typeof testApp>;
-  let admin: Signed;
-
-  beforeEach(async () => {
-    w = await makeWorld();
-    await makeUsers(w);
-    await Promise.all([HolidayOverride.deleteMany({}), CalendarYear.deleteMany({})]);
-    t = testApp(w);
-    admin = await signIn(t.app, "admin");
+  const t = useApp({
+    users: ["admin"],
+    setup: async () => {
+      await Promise.all([HolidayOverride.deleteMany({}), CalendarYear.deleteMany({})]);
+    },
   });
-  afterEach(async () => {
-    await t.close();
+  let w: World;
+  let admin: Client;
+  beforeEach(() => {
+    ({ w, as: { admin } } = t);
   });
   after(async () => {
     await Promise.all([HolidayOverride.deleteMany({}), CalendarYear.deleteMany({})]);
   });
 
   /** A form post of the admin's, with the session's CSRF token. */
-  const post = (url: string, form: Record<string, string>, as: Signed = admin) => as.agent.post(url).type("form").send({ _csrf: as.csrf, ...form });
+  const post = (url: string, form: Record<string, string>, as: Client = admin) => as.form(url, form);
   const userId = async (username: string) => (await User.findOne({ username }).lean())!._id.toString();
 
   it("shows every page to the admin, in Chinese, with the 管理 link", async () => {
@@ -55,7 +53,7 @@ describe("管理 pages (office admin)", function () {
       expect(res.text).to.match(/<nav[^>]*>[\s\S]*<a href="\/admin" class="on" aria-current="page">管理<\/a>[\s\S]*<\/nav>/);
       expect(res.text).to.contain(`name="_csrf"`);
     }
-    const staff = await signIn(t.app, "staff");
+    const staff = await t.signIn("staff");
     expect((await staff.agent.get("/")).text).to.not.contain('href="/admin"');
   });
 
@@ -77,7 +75,7 @@ describe("管理 pages (office admin)", function () {
     ];
     const before = { units: await Unit.countDocuments(), users: await User.countDocuments(), overrides: await HolidayOverride.countDocuments() };
     for (const who of ["staff", "leader", "lead"]) {
-      const s = await signIn(t.app, who);
+      const s = await t.signIn(who);
       for (const url of [...PAGES, "/admin/nowhere"]) {
         const res = await s.agent.get(url);
         expect(res.status, `${who} GET ${url}`).to.equal(403);
@@ -223,7 +221,7 @@ describe("管理 pages (office admin)", function () {
       const u = await User.findOne({ username: "linye" }).lean();
       expect(u).to.deep.include({ displayName: "林业局联络员", role: "unit_user", unitId: w.units.co, active: true });
       expect(u!.passwordHash).to.match(/^\$argon2id\$/);
-      const signed = await signIn(t.app, "linye");
+      const signed = await t.signIn("linye");
       expect((await signed.agent.get("/api/me")).body.unitId).to.equal(w.units.co);
       const page = await admin.agent.get("/admin/users");
       expect(page.text).to.contain("linye").and.contain("责任单位联络员").and.contain("市水务局");
@@ -243,7 +241,7 @@ describe("管理 pages (office admin)", function () {
     });
 
     it("resets a password: the old one stops working, the new one works, the user's sessions end", async () => {
-      const lead = await signIn(t.app, "lead");
+      const lead = await t.signIn("lead");
       const id = await userId("lead");
       const short = await post(`/admin/users/${id}/password`, { password: "1234" });
       expect(short.status).to.equal(422);
@@ -260,7 +258,7 @@ describe("管理 pages (office admin)", function () {
     });
 
     it("deactivates a user (whose login then fails with 401) and reactivates them; an admin cannot deactivate themself", async () => {
-      const lead = await signIn(t.app, "lead");
+      const lead = await t.signIn("lead");
       const id = await userId("lead");
       const res = await post(`/admin/users/${id}/active`, { active: "false" });
       expect(res.status).to.equal(303);
@@ -291,7 +289,7 @@ describe("管理 pages (office admin)", function () {
 
       expect((await post(`/admin/users/${id}`, { displayName: "王敏", role: "unit_user", unitId: w.units.other })).status).to.equal(303);
       expect(await User.findById(id).lean()).to.deep.include({ role: "unit_user", unitId: w.units.other, displayName: "王敏" });
-      const staff = await signIn(t.app, "staff");
+      const staff = await t.signIn("staff");
       expect((await staff.agent.get("/api/me")).body).to.deep.include({ role: "unit_user", unitId: w.units.other });
 
       const self = await post(`/admin/users/${admin.userId}`, { displayName: "admin", role: "office_staff", unitId: "" });

@@ -9,30 +9,30 @@ import { Addressee, NoticeDelivery, Unit } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { deliveryIdOf } from "../../src/notices/issuer.ts";
 import { fakeSms, fakeWecom, type Fake } from "../support/fakes.ts";
-import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
-import { makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { useApp, type Client } from "../support/app.ts";
+import { newInspection, type World } from "../support/fixtures.ts";
+import { signIn, testApp } from "../support/http.ts";
 
 const KEY = "page-robot-key-0001";
 
 describe("管理 › 接收渠道 and the notices page's channels", function () {
   this.timeout(60_000);
-  let w: World;
-  let t: ReturnType<typeof testApp>;
-  let admin: Signed;
   let wecom: Fake;
-
-  beforeEach(async () => {
-    w = await makeWorld();
-    await makeUsers(w);
-    wecom = await fakeWecom([KEY]);
-    t = testApp(w, { WECOM_BASE_URL: wecom.base, SMS_SIGN_NAME: "某市整改办" });
-    admin = await signIn(t.app, "admin");
+  const t = useApp({
+    users: ["admin"],
+    setup: async () => {
+      wecom = await fakeWecom([KEY]);
+    },
+    env: () => ({ WECOM_BASE_URL: wecom.base, SMS_SIGN_NAME: "某市整改办" }),
   });
-  afterEach(async () => {
-    await t.close();
-    await wecom.close();
+  let w: World;
+  let admin: Client;
+  beforeEach(() => {
+    ({ w, as: { admin } } = t);
   });
-  const post = (url: string, form: Record<string, string | string[]>) => admin.agent.post(url).type("form").send({ _csrf: admin.csrf, ...form });
+  // After the app's close (useApp's hook is registered first).
+  afterEach(() => wecom.close());
+  const post = (url: string, form: Record<string, string | string[]>) => admin.form(url, form);
 
   it("saves a unit's head and robot from the form; the key is never shown again; 发送测试消息 shows the provider's answer", async () => {
     const url = `/admin/channels/${w.units.lead}`;
@@ -131,10 +131,10 @@ describe("管理 › 接收渠道 and the notices page's channels", function () 
     expect(page.status).to.equal(200);
     expect(page.text).to.contain("企业微信机器人：已发送").and.contain("短信：等待（服务商限额，约 10:10 发出）").and.contain("邮件：失败：未配置 SMTP_URL，无法发送邮件").and.contain("分管领导：未配置接收渠道（未登记领导）");
     // The unit sees its own notice's channels, never another unit's people.
-    const lead = await signIn(t.app, "lead");
+    const lead = await t.signIn("lead");
     const own = await lead.agent.get("/notices");
     expect(own.text).to.contain("企业微信机器人：已发送");
-    const other = await signIn(t.app, "other");
+    const other = await t.signIn("other");
     expect((await other.agent.get("/notices")).text).to.not.contain("王局长");
   });
 });

@@ -10,8 +10,9 @@ import { Case, CaseSchedule } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { fileSize } from "../../src/http/pages/render.ts";
-import { PNG, checked, evidence, makeWorld, newComplaint, newInspection, refusal, visited, type World } from "../support/fixtures.ts";
-import { PASSWORD, makeUsers, signIn, testApp, type Signed } from "../support/http.ts";
+import { PNG, checked, evidence, newComplaint, newInspection, refusal, visited, type World } from "../support/fixtures.ts";
+import { useApp, type Client } from "../support/app.ts";
+import { PASSWORD } from "../support/http.ts";
 import { csv, demoUnits, stressRows } from "../io/support.ts";
 
 /** The visible text of an HTML page (tags dropped, entities as they stand). */
@@ -19,21 +20,15 @@ const textOf = (html: string) => html.replace(/<script[\s\S]*?<\/script>/g, " ")
 
 describe("pages: what the office and the units see", function () {
   this.timeout(60_000);
+  const t = useApp({ start: "2026-03-02T09:00:00+08:00", users: ["staff", "lead"] });
   let w: World;
-  let t: ReturnType<typeof testApp>;
-  let staff: Signed;
-  let lead: Signed;
-
-  beforeEach(async () => {
-    w = await makeWorld("2026-03-02T09:00:00+08:00");
-    await makeUsers(w);
-    t = testApp(w);
-    staff = await signIn(t.app, "staff");
-    lead = await signIn(t.app, "lead");
+  let staff: Client;
+  let lead: Client;
+  beforeEach(() => {
+    ({ w, as: { staff, lead } } = t);
   });
-  afterEach(() => t.close());
 
-  const page = async (who: Signed, url: string, status = 200) => {
+  const page = async (who: Client, url: string, status = 200) => {
     const res = await who.agent.get(url);
     expect(res.status, url).to.equal(status);
     return res.text;
@@ -51,7 +46,7 @@ describe("pages: what the office and the units see", function () {
       w.clock.set(new Date("2026-12-07T09:00:00+08:00"));
       const id = await assigned(3, "2027-03-31");
       await CaseSchedule.updateOne({ _id: id }, { $set: { problem: "2027 年的法定节假日安排尚未收录，无法按工作日计算期限" } }, { upsert: true });
-      const admin = await signIn(t.app, "admin");
+      const admin = await t.signIn("admin");
       for (const url of ["/", "/cases", `/cases/${id}`]) {
         const html = await page(admin, url);
         expect(html, url).to.match(/id="calendar-gaps"[^>]*>2027 年的法定节假日安排尚未收录[^<]*<a href="\/admin\/holidays">/);
@@ -297,9 +292,10 @@ describe("pages: what the office and the units see", function () {
       w.clock.advanceDays(3);
       await issueByHand((await doc(a)) as never, { level: "supervision", requirement: "请加快" }, w.office, w.clock);
       await issueByHand((await doc(b)) as never, { level: "red", requirement: "已超期" }, w.office, w.clock);
-      const api = async (q: string) => (await staff.agent.get(`/api/notices${q}`).expect(200)).body as { items: { level: string; caseId: string }[]; total: number; page: number; pageSize: number };
-      expect(await api("?pageSize=2&page=2")).to.deep.include({ total: 3, page: 2, pageSize: 2 });
-      expect((await api("?pageSize=2&page=9")).page, "a page past the last is the last").to.equal(2);
+      const api = async (q: string) => (await staff.agent.get(`/api/notices${q}`).expect(200)).body as { items: { level: string; caseId: string }[]; total: number; page: number; pages: number; pageSize: number };
+      expect(await api("?pageSize=2&page=2")).to.deep.include({ total: 3, page: 2, pages: 2, pageSize: 2 });
+      // Issue 23: a page past the last is empty (as GET /api/cases), with the true total and pages.
+      expect(await api("?pageSize=2&page=9"), "a page past the last is empty").to.deep.include({ items: [], total: 3, page: 9, pages: 2 });
       expect((await api("?sort=-severity")).items.map((n) => n.level)).to.deep.equal(["supervision", "red", "due_reminder"]);
       expect((await api("?level=red")).items.map((n) => n.caseId)).to.deep.equal([b]);
       expect((await api("?from=2026-03-04")).total).to.equal(2);
@@ -354,7 +350,7 @@ describe("pages: what the office and the units see", function () {
       expect(textOf(await page(lead, "/cases/import", 403))).to.contain("只有整改办可以导入问题清单");
       const res = await lead.agent.post(`/cases/import?_csrf=${lead.csrf}`).field("_csrf", lead.csrf).attach("file", Buffer.from("序号\n"), "x.csv");
       expect(res.status).to.equal(403);
-      const leader = await signIn(t.app, "leader");
+      const leader = await t.signIn("leader");
       expect(textOf(await page(leader, "/cases/new/complaint", 403))).to.contain("只有整改办可以登记案件");
       expect(await Case.countDocuments({})).to.equal(0);
     });
@@ -397,7 +393,7 @@ describe("pages: what the office and the units see", function () {
     });
 
     it("links 接口文档 to a rendered API reference served from node_modules", async () => {
-      const admin = await signIn(t.app, "admin");
+      const admin = await t.signIn("admin");
       const home = await page(admin, "/");
       expect(home).to.contain('href="/api-docs"').and.not.contain('href="/api/openapi.json">接口文档');
       const docs = await page(admin, "/api-docs");

@@ -8,24 +8,22 @@ import express from "express";
 import { KIND_LABELS, LEVEL_LABELS, eventLabel, isOfficeRole, percentText, shanghaiDate, stateLabel, unitScope, type Actor, type CaseKind, type Level } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { calendarGaps, loadCalendar } from "../../calendar/workdays.ts";
-import { caseStats, lifecycleOrder, listCases, monthlyTrend, openCasesOf, trafficLight, unitFigures } from "../../cases/queries.ts";
+import { lifecycleOrder, listCases, openCasesOf, trafficLight } from "../../cases/queries.ts";
+import { caseStats, monthlyTrend, unitFigures } from "../../cases/stats.ts";
 import {
   WAITING_SORT,
   awaitingCountQuery,
   arrivalReasons,
   byUrgency,
   daysWaiting,
-  leaderDesk,
-  leaderInstructions,
-  openInstructions,
   supervisionCounts,
   waitingSince,
   withReminders,
   workLists,
   type Awaiting,
-  type InstructionThread,
   type Reminder,
 } from "../../cases/worklists.ts";
+import { leaderDesk, leaderInstructions, openInstructions, type InstructionThread } from "../../cases/leader.ts";
 import { issuesOfYear, readBulletin } from "../../notices/bulletins.ts";
 import { daysPhrase } from "../../notices/texts.ts";
 import type { CaseService } from "../../cases/service.ts";
@@ -37,7 +35,8 @@ import type { CaseDoc } from "../../db/models.ts";
 import { officeQueue } from "../../notices/office-queue.ts";
 import { scorecard } from "../../notices/scorecard.ts";
 import { assertCsrf, type Login } from "../auth.ts";
-import { caseRow, casePages } from "./cases.ts";
+import { casePages } from "./cases.ts";
+import { caseRow, ledgerPages } from "./ledger.ts";
 import type { Verifier } from "../../ledger/note.ts";
 import { importPages } from "./imports.ts";
 import { noticePages } from "./notices.ts";
@@ -204,6 +203,7 @@ export function pageRouter(deps: PageDeps): express.Router {
   });
 
   router.use(importPages(deps));
+  router.use(ledgerPages(deps));
   router.use(casePages(deps));
   router.use(noticePages(deps));
   return router;

@@ -4,7 +4,8 @@ import { CASE_KINDS, KIND_LABELS, eventLabel, eventTypesOf, payloadSchemaOf, sha
 import type { Clock } from "../../clock.ts";
 import { ALLOWED_TYPES, openAttachment, storeAttachment } from "../../cases/attachments.ts";
 import { MAX_BATCH, applyToEach, assignAsPlanned, noticeToEach } from "../../cases/batch.ts";
-import { SORTS, caseStats, listCases } from "../../cases/queries.ts";
+import { SORTS, listCases } from "../../cases/queries.ts";
+import { caseStats } from "../../cases/stats.ts";
 import { CATEGORIES, newCaseSchema } from "../../cases/schemas.ts";
 import { AWAITING, AWAITING_GROUPS } from "../../cases/worklists.ts";
 import type { CaseService } from "../../cases/service.ts";

@@ -41,12 +41,12 @@ export function noticeRoutes(api: Api, deps: { clock: Clock }) {
     tag: "notices",
     summary: "通知列表（单位只看到发给本单位的通知；inbox=office：整改办收文）：按类别、签收状态、单位、发出日期筛选，分页，按时间或严重程度排序",
     query: noticeQuery,
-    returns: "{items, total, page, pageSize}",
+    returns: "{items, total, page, pages, pageSize}：page 超过最后一页时 items 为空，total 与 pages 照实",
     response: { schema: ref("NoticeList") },
     async handle({ actor, query }) {
       const { page, pageSize, sort, unit, inbox, ...f } = query;
-      const r = await pageNotices(actor, { ...f, unitId: unit, officeInbox: inbox === "office" }, { page, pageSize, sort });
-      return { items: r.items.map(presentNotice), total: r.total, page: r.page, pageSize: r.pageSize };
+      const r = await pageNotices(actor, { ...f, unitId: unit, officeInbox: inbox === "office" }, { page, pageSize, sort }, { pastEnd: "empty" });
+      return { items: r.items.map(presentNotice), total: r.total, page: r.page, pages: r.pages, pageSize: r.pageSize };
     },
   });
 

@@ -6,7 +6,7 @@
 import type { Writable } from "node:stream";
 import { KIND_LABELS, daysBetween, overdueNow, shanghaiDate, stateLabel, type Actor, type CaseKind, type DatedCase } from "../../../workflows/index.ts";
 import { latestProgress } from "../../cases/progress.ts";
-import { caseFilter, sortSpec, type CaseFilter, type Sort } from "../../cases/queries.ts";
+import { UNLISTED, caseFilter, sortSpec, type CaseFilter, type Sort } from "../../cases/queries.ts";
 import { Case, type CaseDoc } from "../../db/models.ts";
 import { latestNotice } from "../../notices/latest.ts";
 import { BATCH, DATE_FORMAT, excelDate, sheet, unitNames, workbook } from "./workbook.ts";
@@ -50,7 +50,7 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
   wb.created = now;
   const ws = sheet(wb, "整改台账", LEDGER_COLUMNS);
   // The 台账's own order (sortSpec): nearest deadline first puts cases without one last, as the page does.
-  const cursor = Case.find(caseFilter(actor, filter, now), { stateValue: 0, historyHead: 0 })
+  const cursor = Case.find(caseFilter(actor, filter, now), { ...UNLISTED, stateValue: 0, historyHead: 0 })
     .sort(sortSpec(sort))
     .lean<CaseDoc[]>()
     .cursor({ batchSize: BATCH });
