@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import mongoose from "mongoose";
+import { backfillGrams } from "../../src/cases/backfill.ts";
 import { MAX_GRAMS, TRUNCATED, bigrams, gramsOf } from "../../src/cases/grams.ts";
 import { listCases, searchFilter } from "../../src/cases/queries.ts";
 import { Case } from "../../src/db/models.ts";
@@ -136,9 +137,9 @@ describe("台账 search by character bigrams", () => {
     await Case.collection.updateMany({}, { $unset: { grams: "" } });
     expect(await idsOf(searchFilter("燃煤锅炉"))).to.deep.equal([]);
     const n = await Case.countDocuments({});
-    expect(await w.service.backfillGrams()).to.equal(n);
+    expect(await backfillGrams()).to.equal(n);
     for (const c of await Case.find({}).lean()) expect(c.grams, c.ledgerNumber).to.deep.equal(gramsOf(c));
     expect(await idsOf(searchFilter("燃煤锅炉"))).to.deep.equal(before);
-    expect(await w.service.backfillGrams()).to.equal(0);
+    expect(await backfillGrams()).to.equal(0);
   });
 });
