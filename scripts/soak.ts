@@ -276,13 +276,20 @@ checks.push(await dueIssued(loadEnd));
 checks.push(
   ...(await deliveriesSettled(DELIVERY_ATTEMPTS, { emails: smtp.accepted.map((m) => m.noticeId ?? ""), webhooks: hooks.requests.filter((r) => r.status < 300).map((r) => String(r.headers["idempotency-key"])) })),
 );
-const robotNotice = (text: unknown) => decodeURIComponent(/\/notices\/([^/\s]+)\/print$/.exec(String(text ?? ""))?.[1] ?? "?");
+// A notice's message ends with its link; a morning digest's has none, its subject (recipient and day) names it.
+const robotNotice = (text: unknown) => {
+  const t = String(text ?? "");
+  const link = /\/notices\/([^/\s]+)\/print$/.exec(t)?.[1];
+  return link ? decodeURIComponent(link) : `digest ${t.split("\n")[0]}`;
+};
 checks.push(
   await robotDelivered(
     "feishu",
-    feishu.accepted().map((r) => robotNotice((r.json?.content as { text?: string } | undefined)?.text)),
+    feishu.accepted().map((r) => ({ id: robotNotice((r.json?.content as { text?: string } | undefined)?.text), at: r.at })),
     feishu.requests.filter((r) => r.code === 11232 || r.code === 9499).length,
     busiest(feishu.requests.map((r) => r.at), 1000),
+    cluster.kills.filter((k) => k.role === "worker").map((k) => k.at),
+    Number(env.WEBHOOK_TIMEOUT_MS) + 5_000,
   ),
 );
 checks.push(...(await ledgerVerifies()));

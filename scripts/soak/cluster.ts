@@ -215,6 +215,8 @@ export interface ClusterOptions {
 export class Cluster {
   readonly webs: AppProcess[] = [];
   readonly workers: AppProcess[] = [];
+  /** When each SIGKILL took effect (the process had exited), by role: what a check may hold a repeat against. */
+  readonly kills: { role: "web" | "worker"; at: number }[] = [];
   readonly webPorts: number[] = [];
   readonly metricsPorts: number[] = [];
   /** Peak RSS of processes already stopped or killed, by role. */
@@ -252,6 +254,7 @@ export class Cluster {
     const old = list[i]!;
     this.keepPeak(role, old);
     await old.kill();
+    this.kills.push({ role, at: Date.now() });
     timeline.note(`SIGKILL ${role} ${i + 1} (pid ${old.pid})`);
     await sleep(downMs);
     const t0 = Date.now();

@@ -99,7 +99,8 @@ export function presentNotice(n: NoticeRecord) {
       (n.deliveries ?? []).map((d) => [d.recipient ? `${d.channel}@${d.recipient}` : d.channel, { target: d.target ?? null, status: d.status, attempts: d.attempts ?? 0, lastError: d.lastError ?? null, sentAt: d.sentAt ?? null, cancelReason: d.cancelReason ?? null, waitUntil: d.waitUntil ?? null }]),
     ),
     /** Whom the rung named and how each was reached, or 未配置接收渠道 (mobiles masked). */
-    reach: (n.reach ?? []).map((r) => ({ ...r, people: r.people.map((p) => ({ ...p, mobile: p.mobile ? maskMobile(p.mobile) : null })), mentions: r.mentions.map(maskMobile), sms: r.sms.map(maskMobile) })),
+    // 飞书 open_ids are the admin's (contacts), not part of what a notice shows.
+    reach: (n.reach ?? []).map(({ feishu: _f, ...r }) => ({ ...r, people: r.people.map((p) => ({ ...p, mobile: p.mobile ? maskMobile(p.mobile) : null })), mentions: r.mentions.map(maskMobile), sms: r.sms.map(maskMobile) })),
     readAt: n.readAt,
     ackAt: n.ackAt,
   };

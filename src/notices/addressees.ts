@@ -11,6 +11,7 @@ import { VISIBLE } from "../../workflows/index.ts";
 import { Addressee, Unit } from "../db/models.ts";
 import { fromZod, invalid, notFound } from "../errors.ts";
 import { ADDRESSEE_ID, CONTACT_ROLES, OFFICE_ID, loadTarget, type Target } from "./recipients.ts";
+import { OPEN_ID } from "./channels.ts";
 import { ROBOT_PATCH, ROBOT_TARGETS, mergeTargets, presentTargets, type StoredTargets } from "./targets.ts";
 
 const mobile = z.string().trim().regex(/^1\d{10}$/, { error: "手机号应为 11 位数字，以 1 开头" });
@@ -23,6 +24,7 @@ export const contactInput = z.strictObject({
   mobile: mobile.optional(),
   phone: z.string().max(50).optional(),
   email: z.email({ error: "电子邮箱格式不正确" }).max(200).optional(),
+  feishuId: z.string().trim().regex(OPEN_ID, { error: "飞书 open_id 应为 ou_ 加 32 位小写十六进制（在飞书开放平台按手机号查得）" }).optional(),
 });
 export const contactsInput = z.array(contactInput).max(20, { error: "联系人最多 20 位" });
 
@@ -49,7 +51,7 @@ export function presentTarget(t: Target, key: string) {
     name: t.name,
     title: t.title ?? "",
     unitIds: t.unitIds ?? [],
-    contacts: t.contacts.map((c) => ({ name: c.name, title: c.title ?? "", role: c.role ?? null, mobile: c.mobile ?? null, email: c.email ?? null })),
+    contacts: t.contacts.map((c) => ({ name: c.name, title: c.title ?? "", role: c.role ?? null, mobile: c.mobile ?? null, email: c.email ?? null, feishuId: c.feishuId ?? null })),
     notify: { emails: t.notify?.emails ?? [], ...presentTargets(t.notify as StoredTargets) },
   };
 }

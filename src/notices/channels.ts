@@ -84,6 +84,8 @@ export interface RobotText {
   subject: string;
   paragraphs: string[];
   link: string;
+  /** The people a 飞书 message names (飞书 robots @ only by open_id; without one the name is written plainly). */
+  feishuAt?: { id: string | null; name: string }[];
 }
 type Text = RobotText;
 
@@ -190,13 +192,23 @@ export function feishuSign(secret: string, timestampS: number): string {
 const FEISHU_TEXT_LIMIT = 20 * 1024 - 400;
 const FEISHU_RATE = new Set([9499, 11232]);
 
+/** 飞书's mention of a person in a text message: `<at user_id="ou_…">name</at>` (the name may not hold a tag). */
+export const OPEN_ID = /^ou_[0-9a-f]{32}$/;
+const feishuName = (p: { id: string | null; name: string }) => {
+  const name = p.name.replace(/[<>&"]/g, "");
+  return p.id && OPEN_ID.test(p.id) ? `<at user_id="${p.id}">${name}</at>` : name;
+};
+
 function feishuRequest(base: string, t: NonNullable<StoredTargets["feishu"]>, m: Text): RobotRequest {
   const { hook, secret } = t as { hook: string; secret: string };
-  const text = fitBytes(`${m.subject}\n`, m.paragraphs.join("\n"), `\n查看全文：${m.link}`, FEISHU_TEXT_LIMIT);
+  const at = m.feishuAt ?? [];
+  const named = at.length ? `${at.map(feishuName).join(" ")}\n` : "";
+  const text = fitBytes(`${m.subject}\n${named}`, m.paragraphs.join("\n"), `\n查看全文：${m.link}`, FEISHU_TEXT_LIMIT);
+  const mentioned = at.filter((p) => p.id && OPEN_ID.test(p.id)).length;
   return {
     robot: robotId("feishu", hook),
     windows: ROBOT_LIMITS.feishu,
-    target: "飞书机器人",
+    target: `飞书机器人${mentioned ? `（@${mentioned} 人）` : ""}`,
     build(now) {
       const ts = Math.floor(now.getTime() / 1000);
       return {

@@ -21,6 +21,7 @@ import { documentOf, noticeSubject, renderNoticeDocument } from "./render.ts";
 import { RobotLimiter } from "./robot-limits.ts";
 import { cachedRules } from "./rules.ts";
 import { SmsAmbiguous, checkSmsAnswer, smsRequest, type SmsSettings } from "./sms.ts";
+import { loadSmsSettings } from "./sms-settings.ts";
 import type { StoredTargets } from "./targets.ts";
 
 export interface DeliveryOptions {
@@ -125,7 +126,7 @@ export class NoticeDeliverer {
     }
     const attempts = (delivery.attempts ?? 0) + 1;
     try {
-      const target = digest ? await this.sendDigest(digest, _id, channel, job, token) : await this.send(notice!, { _id, channel, recipient: recipient ?? null, mobiles: delivery.mobiles ?? null }, job, token, delivery.dispatchedAt ?? null);
+      const target = digest ? await this.sendDigest(digest, _id, channel, job, token) : await this.send(notice!, { _id, channel, recipient: recipient ?? null, mobiles: delivery.mobiles ?? null, feishuAt: (delivery.feishuAt ?? null) as { id: string | null; name: string }[] | null }, job, token, delivery.dispatchedAt ?? null);
       await NoticeDelivery.updateOne({ _id }, { $set: { status: "sent", sentAt: new Date(), target, lastError: null, attempts, waitUntil: null } });
       return `sent to ${target}`;
     } catch (e) {
@@ -189,10 +190,11 @@ export class NoticeDeliverer {
    */
   private async sendSms(n: NoticeRecord, _id: string, unitName: string, mobiles: string[], dispatchedAt: Date | null): Promise<string> {
     if (dispatchedAt) throw new SmsAmbiguous(`发送结果不明：${dispatchedAt.toISOString()} 已交短信服务发送，未收到应答（进程中断或连接断开）；为免重复短信不再自动重发，请在短信服务控制台按外部流水号 ${_id} 核实`);
-    const send = smsRequest(this.opts.sms, n, unitName, mobiles, _id, new Date());
+    const settings = await loadSmsSettings(this.opts.sms);
+    const send = smsRequest(settings, n, unitName, mobiles, _id, new Date());
     const claimed = await NoticeDelivery.updateOne({ _id, status: "pending", dispatchedAt: null }, { $set: { dispatchedAt: new Date() } });
     if (claimed.modifiedCount !== 1) throw new SmsAmbiguous("发送结果不明：另一次发送已在进行，为免重复短信不再自动重发");
-    const secrets = [this.opts.sms.accessKeySecret ?? ""];
+    const secrets = [settings.accessKeySecret ?? ""];
     let res: Response;
     try {
       res = await fetch(send.request.url, { method: "POST", headers: send.request.headers, body: send.request.body, signal: AbortSignal.timeout(this.opts.webhookTimeoutMs) });
@@ -217,7 +219,7 @@ export class NoticeDeliverer {
    * Sends one delivery: the unit's own channel, or the office's or a leader's (`recipient`), with the
    * mobiles resolved at issue (@-mentions, SMS) where the delivery kept them, else the target's own.
    */
-  private async send(n: NoticeRecord, d: { _id: string; channel: Channel; recipient: string | null; mobiles: string[] | null }, job: Job, token: string | undefined, dispatchedAt: Date | null): Promise<string> {
+  private async send(n: NoticeRecord, d: { _id: string; channel: Channel; recipient: string | null; mobiles: string[] | null; feishuAt?: { id: string | null; name: string }[] | null }, job: Job, token: string | undefined, dispatchedAt: Date | null): Promise<string> {
     const { channel } = d;
     if (channel === "inbox") return `inbox:${n.unitId}`;
     const unit = n.unitId ? await Unit.findById(n.unitId, { name: 1, notify: 1 }).lean() : null;
@@ -227,7 +229,10 @@ export class NoticeDeliverer {
     const notify = ((to ? to.notify : unit?.notify) ?? null) as (StoredTargets & { emails?: string[] }) | null;
     const named = (c: "wecom" | "dingtalk") => (d.mobiles && notify?.[c] ? { ...notify, [c]: { ...notify[c], mobiles: d.mobiles } } : notify);
     const label = to ? `（${to.title ? `${to.title} ` : ""}${to.name}）` : "";
-    if ((ROBOTS as readonly string[]).includes(channel)) return `${await this.sendRobot(d._id, channel as RobotName, channel === "wecom" || channel === "dingtalk" ? named(channel) : notify, textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)), job, token)}${label}`;
+    if ((ROBOTS as readonly string[]).includes(channel)) {
+      const text = { ...textOf(n, await documentOf(n), noticeLink(this.opts.publicUrl, n)), ...(channel === "feishu" && d.feishuAt?.length ? { feishuAt: d.feishuAt } : {}) };
+      return `${await this.sendRobot(d._id, channel as RobotName, channel === "wecom" || channel === "dingtalk" ? named(channel) : notify, text, job, token)}${label}`;
+    }
     if (channel === "sms") return `${await this.sendSms(n, d._id, unit?.name ?? "", d.mobiles ?? notify?.sms?.mobiles ?? [], dispatchedAt)}${label}`;
     const html = await renderNoticeDocument(n, { receipt: !d.recipient });
     if (channel === "email") {

@@ -10,6 +10,7 @@
  * first pass back sends today's (late, once, as the ledger then stands). A working day that passed
  * entirely while they were down gets none: the next one lists the same cases as they then stand.
  */
+import mongoose from "mongoose";
 import { LEVEL_LABELS, shanghaiDate, type Actor, type Level } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -262,3 +263,55 @@ export function digestText(rec: DigestRecord, publicUrl: string): { subject: str
 
 /** A stored digest (for the delivery job). */
 export const findDigest = (id: string) => Digest.findById(id).lean<DigestRecord>();
+
+// ------------------------------------------------------------------------------------ who sees which
+
+/** A digest as the 晨报 list shows it: whom, which day, when, the count per section, each channel's delivery. */
+export interface DigestView {
+  id: string;
+  day: string;
+  recipient: { kind: string; name: string };
+  issuedAt: Date;
+  empty: boolean;
+  note: string | null;
+  sections: { key: string; label: string; total: number }[];
+  deliveries: { channel: string; status: string; attempts: number; sentAt: Date | null; waitUntil: Date | null; lastError: string | null; target: string | null }[];
+}
+
+/**
+ * The digests an actor may see: the office all of them; a unit its own only; a leader the digests of
+ * the leader of 接收渠道 who bears their name (accounts and 接收渠道 leaders are not linked otherwise).
+ */
+export function digestFilter(actor: Actor): Record<string, unknown> {
+  if (actor.role === "office_admin" || actor.role === "office_staff") return {};
+  if (actor.role === "unit_user") return { "recipient.kind": "unit", "recipient.unitId": actor.unitId ?? "-" };
+  if (actor.role === "leader") return { "recipient.kind": "leader", "recipient.name": actor.name ?? "-" };
+  return { _id: "-" };
+}
+
+/** One page of the digests the actor may see, newest day first. */
+export async function pageDigests(actor: Actor, f: { day?: string }, p: { page: number; pageSize: number }) {
+  const filter = { ...digestFilter(actor), ...(f.day ? { day: f.day } : {}) };
+  const [total, rows] = await Promise.all([
+    Digest.countDocuments(filter),
+    Digest.find(filter)
+      .sort({ day: -1, _id: 1 })
+      .skip((p.page - 1) * p.pageSize)
+      .limit(p.pageSize)
+      .lean<DigestRecord[]>(),
+  ]);
+  const deliveries = rows.length ? await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: rows.map((r) => r._id) }) }).sort({ _id: 1 }).lean() : [];
+  const items: DigestView[] = rows.map((r) => ({
+    id: r._id,
+    day: r.day,
+    recipient: { kind: r.recipient.kind, name: r.recipient.name },
+    issuedAt: r.issuedAt,
+    empty: r.empty,
+    note: r.note,
+    sections: r.sections.map((s) => ({ key: s.key, label: s.label, total: s.total })),
+    deliveries: deliveries
+      .filter((d) => d.noticeId === r._id)
+      .map((d) => ({ channel: d.channel, status: d.status, attempts: d.attempts ?? 0, sentAt: d.sentAt ?? null, waitUntil: d.waitUntil ?? null, lastError: d.lastError ?? null, target: d.target ?? null })),
+  }));
+  return { items, total, page: p.page, pageSize: p.pageSize };
+}

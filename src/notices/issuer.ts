@@ -13,7 +13,7 @@ import { forbidden, fromZod } from "../errors.ts";
 import { loadRules } from "./rules.ts";
 import { loadSettings, type OfficeSettings } from "./settings.ts";
 import { sentAtOnce } from "./instant.ts";
-import { loadDirectory, resolveWith, type Reach } from "./recipients.ts";
+import { loadDirectory, resolveWith, type FeishuAt, type Reach } from "./recipients.ts";
 import { loadTexts, compose, type Composed } from "./texts.ts";
 
 export interface DeliveryView {
@@ -108,15 +108,17 @@ const RECORDED: readonly Channel[] = ["inbox", "email", "webhook"];
 /** A delivery's id: `<notice>:<channel>` for the unit's own channels, `<notice>:<channel>:<addressee>` for the office's or a leader's. */
 export const deliveryIdOf = (noticeId: string, channel: string, recipient?: string | null) => (recipient ? `${noticeId}:${channel}:${recipient}` : `${noticeId}:${channel}`);
 
+type Merged = { channels: Set<Channel>; mentions: string[]; sms: string[]; feishu: FeishuAt[] };
 /** The reaches of one target merged (unit and unit head share the unit's robots): its channels and the mobiles each carries. */
-function byTarget(reach: Reach[]): Map<string | null, { channels: Set<Channel>; mentions: string[]; sms: string[] }> {
-  const out = new Map<string | null, { channels: Set<Channel>; mentions: string[]; sms: string[] }>();
+function byTarget(reach: Reach[]): Map<string | null, Merged> {
+  const out = new Map<string | null, Merged>();
   for (const r of reach) {
     if (r.recipient === "leader" && !r.target) continue;
-    const t = out.get(r.target) ?? { channels: new Set<Channel>(), mentions: [], sms: [] };
+    const t = out.get(r.target) ?? { channels: new Set<Channel>(), mentions: [], sms: [], feishu: [] };
     for (const c of r.channels) t.channels.add(c);
     t.mentions = [...new Set([...t.mentions, ...r.mentions])];
     t.sms = [...new Set([...t.sms, ...r.sms])];
+    for (const p of r.feishu ?? []) if (!t.feishu.some((q) => (q.id ?? q.name) === (p.id ?? p.name))) t.feishu.push(p);
     out.set(r.target, t);
   }
   return out;
@@ -132,11 +134,12 @@ function byTarget(reach: Reach[]): Map<string | null, { channels: Set<Channel>; 
  */
 function deliveriesFor(noticeId: string, level: Level, unitId: string | null, addressee: "unit" | "office" | null, reach: Reach[], now: Date) {
   const targets = byTarget(reach);
-  const unit = addressee === "unit" && unitId ? (targets.get(null) ?? { channels: new Set<Channel>(), mentions: [], sms: [] }) : undefined;
+  const unit = addressee === "unit" && unitId ? (targets.get(null) ?? { channels: new Set<Channel>(), mentions: [], sms: [], feishu: [] }) : undefined;
   const base = { noticeId, unitId, attempts: 0, lastError: null, target: null, sentAt: null, cancelReason: null, recipient: null };
   // Below the instant level a robot or SMS waits for the morning digest: recorded as skipped, saying so.
   const waits = (channel: Channel) => INSTANT.includes(channel) && !sentAtOnce(level);
-  const mobilesFor = (channel: Channel, t: { mentions: string[]; sms: string[] }) => (channel === "sms" ? { mobiles: t.sms } : channel === "wecom" || channel === "dingtalk" ? { mobiles: t.mentions } : {});
+  const mobilesFor = (channel: Channel, t: Merged) =>
+    channel === "sms" ? { mobiles: t.sms } : channel === "wecom" || channel === "dingtalk" ? { mobiles: t.mentions } : channel === "feishu" && t.feishu.length ? { feishuAt: t.feishu } : {};
   const own = CHANNELS.filter((channel) => RECORDED.includes(channel) || unit?.channels.has(channel)).map((channel) => {
     const _id = deliveryIdOf(noticeId, channel);
     const sent = (target: string) => ({ ...base, _id, channel, status: "sent" as const, attempts: 1, target, sentAt: now });

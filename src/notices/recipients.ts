@@ -30,6 +30,14 @@ export interface Contact {
   role?: ContactRole | string | null;
   mobile?: string | null;
   email?: string | null;
+  /** 飞书 open_id (ou_…). */
+  feishuId?: string | null;
+}
+
+/** A person on a 飞书 robot: @-mentioned by open_id, or (none) named plainly. */
+export interface FeishuAt {
+  id: string | null;
+  name: string;
 }
 
 /** Channels and people of one unit, the office or a leader, as stored (secrets included: never shown). */
@@ -60,6 +68,8 @@ export interface Reach {
   mentions: string[];
   /** Mobiles to text. */
   sms: string[];
+  /** The people named on the target's 飞书 robot (there are no mentions by mobile). */
+  feishu?: FeishuAt[];
   /** Why nothing reaches it: NO_CHANNEL with the gap, or null. */
   missing: string | null;
 }
@@ -92,7 +102,9 @@ function reachOf(recipient: Recipient, t: Target, people: Contact[], extra: { in
   if (sms.length) has.add("sms");
   const channels = [...has].sort();
   // The unit head is reached only in person (a mention or a text); anyone else by any channel (or the inbox).
-  const reached = (people.length || extra.gap) && !extra.any ? named.length > 0 && (has.has("sms") || has.has("wecom") || has.has("dingtalk")) : channels.length > 0 || !!extra.inbox;
+  const feishu = has.has("feishu") ? people.map((p) => ({ id: p.feishuId || null, name: p.name })) : [];
+  const inPerson = (named.length > 0 && (has.has("sms") || has.has("wecom") || has.has("dingtalk"))) || feishu.some((p) => p.id);
+  const reached = (people.length || extra.gap) && !extra.any ? inPerson : channels.length > 0 || !!extra.inbox;
   return {
     recipient,
     target: t.id,
@@ -101,6 +113,7 @@ function reachOf(recipient: Recipient, t: Target, people: Contact[], extra: { in
     channels,
     mentions: ROBOT_CHANNELS.some((c) => c !== "sms" && has.has(c)) ? mentions : [],
     sms: has.has("sms") ? sms : [],
+    ...(feishu.length ? { feishu } : {}),
     missing: reached ? null : extra.gap ? `${NO_CHANNEL}（${extra.gap}）` : NO_CHANNEL,
   };
 }
@@ -119,7 +132,7 @@ export function resolveWith(dir: Directory, recipients: readonly Recipient[], ct
     if (r === "unit") out.push(reachOf(r, unit!, [], { inbox: ctx.inbox === "unit" }));
     else if (r === "unit_head") {
       const heads = unit!.contacts.filter((c) => c.role === "head");
-      out.push(reachOf(r, unit!, heads, { gap: heads.length ? (mobilesOf(heads).length ? undefined : "负责人未登记手机号") : "未登记单位主要负责人" }));
+      out.push(reachOf(r, unit!, heads, { gap: heads.length ? (mobilesOf(heads).length || heads.some((h) => h.feishuId) ? undefined : "负责人未登记手机号") : "未登记单位主要负责人" }));
     } else if (r === "office") {
       const office = dir.office ?? { id: OFFICE_ID, kind: "office" as const, name: "整改办", contacts: [], notify: null };
       // The office's staff on record are @-mentioned on its robot and texted, as a leader's people are.

@@ -12,6 +12,7 @@ import { loadConfig } from "../../src/config.ts";
 import { Notice, } from "../../src/db/models.ts";
 import { buildApi } from "../../src/http/app.ts";
 import { maskComplainant } from "../../src/http/present.ts";
+import { DigestIssuer } from "../../src/notices/digest.ts";
 import { loadRules } from "../../src/notices/rules.ts";
 import { useApp } from "../support/app.ts";
 import { PNG, newInspection, type World } from "../support/fixtures.ts";
@@ -210,6 +211,20 @@ const ROWS: Row[] = [
     expect: all(200),
     check(res, who, f) {
       expect(ids(res)).to.deep.equal({ admin: [f.A.notice], staff: [f.A.notice], leader: [f.A.notice], lead: [f.A.notice], co: [], other: [f.B.notice] }[who]);
+    },
+  },
+  {
+    route: "GET /digests",
+    what: "晨报: the office sees every digest, a unit only its own, a leader only their own (none on record)",
+    url: () => "/api/digests",
+    expect: all(200),
+    check(res, who, f) {
+      const unitOf = { lead: f.units.lead, co: f.units.co, other: f.units.other } as Record<string, string>;
+      const seen = ids(res);
+      if (who === "admin" || who === "staff") expect(seen).to.have.length(4).and.include("digest-2026-03-02-office");
+      else if (who === "leader") expect(seen).to.deep.equal([]);
+      else expect(seen).to.deep.equal([`digest-2026-03-02-unit-${unitOf[who]}`]);
+      expect(res.body.total).to.equal(seen.length);
     },
   },
   {
@@ -582,6 +597,39 @@ const ROWS: Row[] = [
     },
   },
   {
+    route: "GET /sms-settings",
+    what: "the SMS account (the secret never shown): the admin's alone",
+    url: () => "/api/sms-settings",
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body).to.include.keys("signName", "templateCode", "secretSet", "sample").and.not.have.property("accessKeySecret");
+    },
+  },
+  {
+    route: "POST /sms-settings/test-message",
+    what: "a test SMS (no account set: told so, nothing sent)",
+    url: () => "/api/sms-settings/test-message",
+    body: () => ({ mobile: "13800000001" }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body.ok).to.equal(false);
+    },
+  },
+  {
+    route: "PUT /sms-settings",
+    what: "save the SMS account",
+    url: () => "/api/sms-settings",
+    body: () => ({ signName: "某市整改办", templateCode: "SMS_465000001", templateText: "请登录整改系统查看新的通知。", accessKeyId: "LTAI5tAccessMatrix01", accessKeySecret: "AccessMatrixSecret000000000001" }),
+    expect: adminOnly(200),
+    check(res) {
+      errorCode("forbidden")(res);
+      if (res.status === 200) expect(res.body).to.include({ signName: "某市整改办", secretSet: true }).and.not.have.property("accessKeySecret");
+      expect(JSON.stringify(res.body)).to.not.contain("AccessMatrixSecret");
+    },
+  },
+  {
     route: "POST /units/:id/test-message",
     what: "发送测试消息 to a unit",
     url: (f) => `/api/units/${f.units.other}/test-message`,
@@ -748,6 +796,8 @@ describe("HTTP access matrix", function () {
     await ok("staff", "post", `/api/cases/${c.id}/events`, 200, { body: { type: "ACCEPT" } });
     await ok("staff", "post", `/api/cases/${c.id}/events`, 200, { body: { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } } });
     f.C = { id: c.id, ledger: c.ledgerNumber, title: c.title };
+    // This morning's digests (Monday 2026-03-02, after 08:30): one per unit and the office.
+    await new DigestIssuer({ time: "08:30", dueWorkdays: 3, items: 5 }, w.clock).run();
 
     const marks = (x: CaseFx) => [x.id, x.ledger, x.title, x.attachment, x.attachmentName, x.notice, x.noticeNumber];
     const cMarks = [f.C.id, f.C.ledger, f.C.title];

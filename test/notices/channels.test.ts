@@ -4,6 +4,7 @@
  * Redis and ledger. Each test has a BullMQ prefix of its own.
  */
 import { expect } from "chai";
+import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import type { Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
@@ -11,8 +12,10 @@ import { dingtalkSign, feishuSign, fitBytes, redact } from "../../src/notices/ch
 import { enqueueDeliveries, jobIdOf } from "../../src/notices/delivery.ts";
 import { issueByHand, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { acs3Signature, segments } from "../../src/notices/sms.ts";
+import { DINGTALK_BLOCK_MS, ROBOT_LIMITS, RobotLimiter, robotId } from "../../src/notices/robot-limits.ts";
 import { QUEUES, makeQueue, queueConnection } from "../../src/queues.ts";
 import { deliveryOptions, type RunningWorker } from "../../src/worker.ts";
+import { robotRepeats } from "../../scripts/soak/checks.ts";
 import { acs3Expected, busiest, dingtalkExpected, fakeDingtalk, fakeFeishu, fakeSms, fakeWecom, feishuExpected, providerEnv } from "../support/fakes.ts";
 import { NEVER, SMS, useChannelWorld } from "../support/channel-world.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
@@ -26,6 +29,8 @@ const DING_SECRET = "SEC0123456789abcdef0123456789abcdef0123456789abcdef01234567
 const FEISHU_HOOK = "0c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
 const FEISHU_SECRET = "qWkR4nV8pL2sT6yZ9cB3";
 const MOBILES = ["13800000001", "13900000002"];
+/** A provider's template: {name} → ${name}. */
+const tpl = (s: string) => s.replace(/\{(\w+)\}/g, (_, k: string) => `\${${k}}`);
 
 describe("robot and SMS channels", () => {
   describe("signatures and limits (pure)", () => {
@@ -73,6 +78,25 @@ describe("robot and SMS channels", () => {
     it("redacts the caller's IP (v4 and v6) and any secret from a provider's message", () => {
       const m = redact("invalid webhook url, from ip: 203.0.113.7, more info; via 2001:db8::1 key=abcd1234", ["abcd1234"]);
       expect(m).to.equal("invalid webhook url, from ip: *.*.*.*, more info; via *:* key=***");
+    });
+
+    it("the soak's robot check lets a message repeat only where a worker was SIGKILLed while sending it", () => {
+      const T = Date.parse("2026-03-02T01:00:00Z");
+      const lease = 8_000;
+      const once = [
+        { id: "a", at: T },
+        { id: "b", at: T + 100 },
+      ];
+      expect(robotRepeats(once, [], lease)).to.deep.equal({ explained: [], unexplained: [] });
+      // "a" taken, its worker killed 2 s later (before it recorded the send), sent again after the lease.
+      const again = [...once, { id: "a", at: T + 11_000 }];
+      expect(robotRepeats(again, [T + 2_000], lease).unexplained).to.deep.equal([]);
+      expect(robotRepeats(again, [T + 2_000], lease).explained).to.have.length(1);
+      // No kill, a kill before the first send, one long after it (the sender had recorded it), or after the repeat: unexplained.
+      for (const kills of [[], [T - 1_000], [T + 9_000], [T + 12_000]]) expect(robotRepeats(again, kills, lease).unexplained, JSON.stringify(kills)).to.have.length(1);
+      // One kill explains one repeat of a message, not a third acceptance.
+      const thrice = [...again, { id: "a", at: T + 20_000 }];
+      expect(robotRepeats(thrice, [T + 2_000], lease).unexplained).to.have.length(1);
     });
 
     it("counts SMS segments with the signature: 70 characters in one, 67 per part beyond", () => {
@@ -405,6 +429,119 @@ describe("robot and SMS channels", () => {
       await sleep(1500);
       expect(sms.requests, "requests to the provider").to.have.length(1);
       expect(sms.messages()).to.have.length(1);
+    });
+
+    it("发送测试消息 to a 钉钉 robot takes a slot of the shared limit, and its 130101 blocks the robot for the workers as a delivery's does", async function () {
+      this.timeout(30_000);
+      const ding = await serving(fakeDingtalk({ [DING_TOKEN]: DING_SECRET }));
+      await setLead({ dingtalk: { token: DING_TOKEN, secret: DING_SECRET, mobiles: [] } });
+      const config = configFor({ dingtalk: ding });
+      const app = await cw.app({ DINGTALK_BASE_URL: ding.base, QUEUE_PREFIX: config.QUEUE_PREFIX });
+      const admin = await app.signIn("admin");
+      const test = () => admin.agent.post(`/api/units/${w.units.lead}/test-message`).set("x-csrf-token", admin.csrf).send({ channel: "dingtalk" });
+      // The workers have used 19 of the robot's 20 a minute: the test message takes the last one, a second waits.
+      const redis = new Redis(process.env.REDIS_URL!);
+      later(() => redis.quit());
+      const limiter = new RobotLimiter(redis, config.QUEUE_PREFIX);
+      const robot = robotId("dingtalk", DING_TOKEN);
+      for (let i = 0; i < 19; i++) expect(await limiter.take(robot, ROBOT_LIMITS.dingtalk, `worker-${i}`)).to.equal(0);
+      expect((await test()).body).to.deep.include({ ok: true, answer: "钉钉机器人返回 0：ok" });
+      const over = await test();
+      expect(over.body.ok).to.equal(false);
+      expect(over.body.answer).to.match(/^该机器人发送过于频繁（服务商限额），请 \d+ 秒后再试$/);
+      expect(ding.requests).to.have.length(1);
+      expect(await limiter.take(robot, ROBOT_LIMITS.dingtalk, "worker-20")).to.be.above(0);
+
+      // A fresh minute (the log cleared), but 钉钉 answers the test "too fast": the robot is blocked 10 minutes for everyone.
+      await redis.del(`${config.QUEUE_PREFIX}:robot:${robot}:sends`);
+      ding.force = () => 130101;
+      const fast = await test();
+      expect(fast.body.ok).to.equal(false);
+      expect(fast.body.answer).to.match(/^钉钉返回 130101：send too fast/);
+      ding.force = () => null;
+      const wait = await limiter.take(robot, ROBOT_LIMITS.dingtalk, "worker-21");
+      expect(wait).to.be.within(9 * 60_000, DINGTALK_BLOCK_MS);
+      // A worker's delivery to that robot waits out the block without a request.
+      const worker = await run(config);
+      const n = await supervise(await assignedCase());
+      await queue(worker, [n], config);
+      const d = await until("the delivery to wait", async () => {
+        const d = await delivery(n, "dingtalk");
+        return d?.waitUntil && d;
+      });
+      expect(d).to.include({ status: "pending" });
+      expect(d.waitUntil!.getTime() - Date.now()).to.be.within(9 * 60_000, DINGTALK_BLOCK_MS + 5_000);
+      expect(ding.requests).to.have.length(2);
+    });
+
+    it("SMS settings from the admin API: env values as the default; sign, template and AccessKey saved (the secret write-only); bad input refused in Chinese; the test SMS and the worker use what was saved", async function () {
+      this.timeout(45_000);
+      const ACCOUNT = { accessKeyId: "LTAI5tOfficeSetKeyId", accessKeySecret: "OfficeSetSecretForTheFake00001", signName: "某市整改办", templates: ["SMS_465000002"] };
+      const sms = await serving(fakeSms(ACCOUNT));
+      // The configuration names the old account; the fake knows only the one the office will save.
+      const config = configFor({ sms });
+      const app = await cw.app({ SMS_ENDPOINT: sms.base, SMS_ACCESS_KEY_ID: SMS.accessKeyId, SMS_ACCESS_KEY_SECRET: SMS.accessKeySecret, SMS_SIGN_NAME: SMS.signName, SMS_TEMPLATE_CODE: SMS.templates[0]! });
+      const admin = await app.signIn("admin");
+      const put = (body: object) => admin.agent.put("/api/sms-settings").set("x-csrf-token", admin.csrf).send(body);
+      const testSms = (mobile: string) => admin.agent.post("/api/sms-settings/test-message").set("x-csrf-token", admin.csrf).send({ mobile });
+      const answers: string[] = [];
+      const first = await admin.agent.get("/api/sms-settings");
+      answers.push(first.text);
+      expect(first.body).to.deep.include({ signName: SMS.signName, templateCode: SMS.templates[0], accessKeyId: SMS.accessKeyId, secretSet: true, configured: true });
+      expect(first.body.sample.segments).to.be.a("number");
+      // With the configuration's account the fake refuses: the provider's answer is shown.
+      const before = await testSms(MOBILES[0]!);
+      expect(before.body).to.deep.include({ ok: false, answer: "短信服务返回 InvalidAccessKeyId.NotFound：Specified access key is not found." });
+
+      const valid = { signName: ACCOUNT.signName, templateCode: ACCOUNT.templates[0], templateText: tpl("{unit}收到{level}（{ledger}）：{title}，期限{deadline}。请登录https://zgb.example.gov.cn处理。"), accessKeyId: ACCOUNT.accessKeyId, accessKeySecret: ACCOUNT.accessKeySecret };
+      const refusals: [object, string][] = [
+        [{ ...valid, templateCode: "465000002" }, "模板 CODE 形如 SMS_465000001"],
+        [{ ...valid, signName: "【某市整改办】" }, "短信签名不带【】"],
+        [{ ...valid, signName: "整" }, "短信签名应为 2–12 个字"],
+        [{ ...valid, signName: "某市生态环境保护督察整改办公室" }, "短信签名应为 2–12 个字"],
+        [{ ...valid, templateText: tpl("请查看{url}") }, tpl("模板中的变量 {url} 不是系统提供的变量")],
+        [{ ...valid, accessKeySecret: "short" }, "AccessKey Secret 应为 16–64 位字母和数字"],
+        [{ ...valid, extra: 1 }, "不支持的字段"],
+      ];
+      for (const [body, message] of refusals) {
+        const r = await put(body);
+        expect(r.status, message).to.equal(422);
+        expect(r.body.error.message, message).to.contain(message);
+      }
+      expect((await admin.agent.get("/api/sms-settings")).body).to.deep.include({ signName: SMS.signName, templateCode: SMS.templates[0] });
+      for (const who of ["staff", "leader", "lead"]) {
+        const s = await app.signIn(who);
+        expect((await s.agent.get("/api/sms-settings")).status, who).to.equal(403);
+        expect((await s.agent.put("/api/sms-settings").set("x-csrf-token", s.csrf).send(valid)).status, who).to.equal(403);
+        expect((await s.agent.post("/api/sms-settings/test-message").set("x-csrf-token", s.csrf).send({ mobile: MOBILES[0] })).status, who).to.equal(403);
+      }
+
+      const saved = await put(valid);
+      answers.push(saved.text);
+      expect(saved.status).to.equal(200);
+      expect(saved.body).to.deep.include({ signName: ACCOUNT.signName, templateCode: ACCOUNT.templates[0], accessKeyId: ACCOUNT.accessKeyId, secretSet: true });
+      expect(saved.body).to.not.have.property("accessKeySecret");
+      // 【某市整改办】 and the example filled: more than 70 characters, so 2 billed messages.
+      expect(saved.body.sample.chars).to.be.above(70);
+      expect(saved.body.sample.segments).to.equal(Math.ceil(saved.body.sample.chars / 67));
+      // The secret left out is kept.
+      const text = await put({ ...valid, accessKeySecret: undefined, templateText: tpl("{unit}：{level}，{ledger}。") });
+      expect(text.body.sample.segments).to.equal(1);
+      const sent = await testSms(MOBILES[0]!);
+      answers.push(sent.text);
+      expect(sent.body, JSON.stringify(sent.body)).to.deep.include({ ok: true, answer: "短信服务返回 OK：OK" });
+      expect(sent.body.target).to.equal("短信 138****0001（每条计 1 条）");
+      expect(sms.accepted()[0]!.query.get("SignName")).to.equal(ACCOUNT.signName);
+      expect((await testSms("1380000")).status).to.equal(422);
+
+      // The worker signs a notice's SMS with the saved account (the fake knows no other).
+      await setLead({ sms: { mobiles: MOBILES } });
+      const worker = await run(config);
+      const n = await supervise(await assignedCase());
+      await queue(worker, [n], config);
+      expect(await settled(n, "sms")).to.include({ status: "sent" });
+      expect(sms.messages().map((m) => m.phone)).to.deep.equal([MOBILES[0], ...MOBILES]);
+      for (const a of answers) for (const secret of [ACCOUNT.accessKeySecret, SMS.accessKeySecret]) expect(a).to.not.contain(secret);
     });
 
     it("keys and secrets are write-only: set through the API, never in its answers, a page or the worker's log", async function () {

@@ -18,6 +18,7 @@ import { DIGEST_REASON, issueByHand } from "../../src/notices/issuer.ts";
 import { deliveryOptions, startWorker } from "../../src/worker.ts";
 import { fakeWecom } from "../support/fakes.ts";
 import { makeWorld, newInspection, type World } from "../support/fixtures.ts";
+import { makeUsers, signIn, testApp } from "../support/http.ts";
 import { freshPrefix, until } from "../support/receivers.ts";
 
 const SETTINGS: DigestSettings = { time: "08:30", dueWorkdays: 3, items: 5 };
@@ -162,6 +163,55 @@ describe("the morning digest", () => {
       await worker.close();
       await wecom.close();
       log.level = level;
+    }
+  });
+
+  it("晨报 are visible: the office sees every digest, a unit only its own, a leader only their own; with counts per section and each channel's delivery state (API and page)", async function () {
+    this.timeout(30_000);
+    await makeUsers(w);
+    // The leader account "leader" is the 接收渠道 leader of that name; "分管副市长" is another leader.
+    const own = await createLeader({ name: "leader" });
+    await Unit.updateOne({ _id: w.units.lead }, { $set: { "notify.wecom": { key: WECOM_KEY, mobiles: [] } } });
+    await Unit.updateOne({ _id: w.units.other }, { $set: { "notify.emails": ["zj@example.cn"] } });
+    const c = await ledger();
+    await at(w.clock, "2026-03-02T08:40:00+08:00");
+    await NoticeDelivery.updateOne({ _id: `digest-2026-03-02-unit-${w.units.lead}:wecom` }, { $set: { status: "sent", sentAt: new Date("2026-03-02T00:41:00Z"), attempts: 1, target: "企业微信机器人" } });
+    await NoticeDelivery.updateOne({ _id: `digest-2026-03-02-unit-${w.units.other}:email` }, { $set: { status: "failed", attempts: 4, lastError: "未配置 SMTP_URL，无法发送邮件" } });
+    const { app, close } = testApp(w);
+    try {
+      const as = Object.fromEntries(await Promise.all(["staff", "lead", "other", "leader"].map(async (who) => [who, await signIn(app, who)] as const)));
+      const list = async (who: string, q = "") => (await as[who]!.agent.get(`/api/digests${q}`).expect(200)).body as { total: number; items: { id: string; recipient: { name: string }; sections: { key: string; total: number }[]; deliveries: { channel: string; status: string; lastError: string | null }[] }[] };
+
+      const all = await list("staff");
+      expect(all.total).to.equal(6);
+      expect(all.items.map((d) => d.recipient.name)).to.have.members(["市生态环境局", "市水务局", "市住建局", "整改办", "分管副市长", "leader"]);
+      const mine = await list("lead");
+      expect(mine.items.map((d) => d.id)).to.deep.equal([`digest-2026-03-02-unit-${w.units.lead}`]);
+      expect(mine.items[0]!.sections.find((x) => x.key === "overdue")!.total).to.equal(1);
+      expect(mine.items[0]!.sections.find((x) => x.key === "sign")!.total).to.equal(1);
+      expect(mine.items[0]!.deliveries).to.deep.equal([{ channel: "wecom", status: "sent", attempts: 1, sentAt: "2026-03-02T00:41:00.000Z", waitUntil: null, lastError: null, target: "企业微信机器人" }]);
+      const theirs = await list("other");
+      expect(theirs.items.map((d) => d.id)).to.deep.equal([`digest-2026-03-02-unit-${w.units.other}`]);
+      expect(theirs.items[0]!.deliveries[0]).to.include({ channel: "email", status: "failed", lastError: "未配置 SMTP_URL，无法发送邮件" });
+      // Nothing of another unit's digest or cases in a unit's answer, not even through the total.
+      const leadText = JSON.stringify(mine);
+      for (const mark of ["市住建局", "市水务局", "整改办", "分管副市长", c.other.ledgerNumber, c.otherToSign.ledgerNumber]) expect(leadText).to.not.contain(mark);
+      expect(mine.total).to.equal(1);
+      expect((await list("leader")).items.map((d) => d.id)).to.deep.equal([`digest-2026-03-02-${own.id}`]);
+      expect((await list("staff", "?day=2026-03-03")).total).to.equal(0);
+      const bad = await as.staff!.agent.get("/api/digests?day=2026-13-01");
+      expect(bad.status).to.equal(422);
+      expect(bad.body.error.message).to.contain("参数 day 应为有效日期");
+
+      const page = await as.lead!.agent.get("/notices/digests");
+      expect(page.status).to.equal(200);
+      expect(page.text).to.contain("市生态环境局（单位）").and.contain("已超期：1").and.contain("企业微信机器人：已发送").and.not.contain("市住建局");
+      const office = await as.staff!.agent.get("/notices/digests");
+      expect(office.text).to.contain("失败：未配置 SMTP_URL，无法发送邮件").and.contain("市住建局（单位）").and.contain("分管副市长（领导）");
+      expect((await as.staff!.agent.get("/notices")).text).to.contain('href="/notices/digests"');
+      expect((await as.staff!.agent.get("/notices/digests?day=x")).status).to.equal(422);
+    } finally {
+      await close();
     }
   });
 

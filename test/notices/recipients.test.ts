@@ -9,6 +9,7 @@ import { DEFAULT_RULES } from "../../workflows/index.ts";
 import type { Config } from "../../src/config.ts";
 import { NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { createLeader, updateAddressee } from "../../src/notices/addressees.ts";
+import { feishuSign } from "../../src/notices/channels.ts";
 import { enqueueDeliveries } from "../../src/notices/delivery.ts";
 import { deliveryIdOf, issueByHand, issueMany, ruleIssue, type NoticeRecord } from "../../src/notices/issuer.ts";
 import { NO_CHANNEL, resolveRecipients } from "../../src/notices/recipients.ts";
@@ -90,6 +91,44 @@ describe("recipients: people, not only units", () => {
     expect(sms.messages().map((m) => m.phone)).to.have.members([HEAD.mobile, LEADER_MOBILE]);
     expect(ding.accepted()).to.have.length(1);
     expect(feishu.accepted()).to.have.length(1);
+  });
+
+  it("飞书 @-mentions a person by open_id (<at user_id=\"ou_…\">name</at>), names one without an open_id plainly, and refuses a malformed open_id", async function () {
+    this.timeout(45_000);
+    const UNIT_HOOK = "2c8a7f1e-2b3d-4e5f-9a8b-7c6d5e4f3a2b";
+    const feishu = await serving(fakeFeishu({ [UNIT_HOOK]: LEADER_SECRET, [LEADER_HOOK]: LEADER_SECRET }));
+    const openId = "ou_5ad573a6411d72b8305fda3a9c15c70e";
+    // The head has an open_id (and no mobile): reached in person on the unit's 飞书 robot.
+    await setLead({ contacts: [{ name: "王局长", role: "head", feishuId: openId }, LIAISON], "notify.feishu": { hook: UNIT_HOOK, secret: LEADER_SECRET } });
+    const leader = await createLeader({ name: "赵副市长", title: "副市长", contacts: [{ name: "赵副市长", role: "leader", mobile: LEADER_MOBILE }], notify: { feishu: { hook: LEADER_HOOK, secret: LEADER_SECRET } } });
+    const [n] = await rung(await assignedCase(), "inspection.supervision");
+    expect(n!.reach!.find((r) => r.recipient === "unit_head")!.missing).to.equal(null);
+    const config = configFor({ feishu });
+    const worker = await run(config);
+    await deliver(worker, config, n!);
+    expect(await settled(deliveryIdOf(n!._id, "feishu"))).to.include({ status: "sent", target: "飞书机器人（@1 人）" });
+    expect(await settled(deliveryIdOf(n!._id, "feishu", leader.id))).to.include({ status: "sent" });
+    expect(feishu.mentioned).to.deep.equal([openId]);
+    const texts = feishu.accepted().map((r) => (r.json as { content: { text: string } }).content.text);
+    const unitText = texts.find((t) => t.includes("<at "))!;
+    expect(unitText).to.contain(`<at user_id="${openId}">王局长</at>`).and.not.contain("李联络");
+    // The leader has no open_id: named plainly, no tag.
+    const leaderText = texts.find((t) => !t.includes("<at "))!;
+    expect(leaderText.split("\n")[1]).to.equal("赵副市长");
+
+    // A malformed open_id is refused in Chinese and changes nothing.
+    const app = await cw.app();
+    const admin = await app.signIn("admin");
+    const bad = await admin.agent.patch(`/api/units/${w.units.lead}`).set("x-csrf-token", admin.csrf).send({ contacts: [{ name: "王局长", role: "head", feishuId: "13711110001" }] });
+    expect(bad.status).to.equal(422);
+    expect(bad.body.error.message).to.contain("飞书 open_id 应为 ou_ 加 32 位");
+    expect((await Unit.findById(w.units.lead).lean())!.contacts[0]!.feishuId).to.equal(openId);
+    const shown = await admin.agent.get("/api/units");
+    expect(JSON.stringify(shown.body)).to.contain(openId);
+    // The fake itself refuses a mention of another shape (a mobile in the tag), as 飞书 would not @ anyone by it.
+    const ts = Math.floor(Date.now() / 1000);
+    const byMobile = await fetch(`${feishu.base}/open-apis/bot/v2/hook/${UNIT_HOOK}`, { method: "POST", body: JSON.stringify({ timestamp: String(ts), sign: feishuSign(LEADER_SECRET, ts), msg_type: "text", content: { text: '<at user_id="13711110001">王局长</at> 请处理' } }) });
+    expect(((await byMobile.json()) as { code: number }).code).to.equal(19002);
   });
 
   it("约谈/通报 reaches the leaders over the unit (their robot), not the unit; with no leader it records 未配置接收渠道", async function () {
@@ -220,7 +259,7 @@ describe("recipients: people, not only units", () => {
     );
     later(() => web.kill());
     const admin = await signIn(base as never, "admin");
-    const send = (method: "patch" | "post", path: string, body: object) => admin.agent[method](path).set("x-csrf-token", admin.csrf).send(body);
+    const send = (method: "patch" | "post" | "put", path: string, body: object) => admin.agent[method](path).set("x-csrf-token", admin.csrf).send(body);
     const answers: string[] = [];
     const keep = <R extends { text: string }>(r: R): R => {
       answers.push(r.text);
@@ -231,6 +270,12 @@ describe("recipients: people, not only units", () => {
     const id = JSON.parse(leader.text).id as string;
     expect(JSON.parse(keep(await send("post", `/api/units/${w.units.lead}/test-message`, { channel: "wecom" })).text).ok).to.equal(true);
     expect(JSON.parse(keep(await send("post", `/api/addressees/${id}/test-message`, { channel: "feishu" })).text).answer).to.match(/^飞书返回 19021/);
+    const SMS_SECRET = "WebLogSmsSecret00000000000001";
+    const sms = keep(await send("put", "/api/sms-settings", { signName: "某市整改办", templateCode: "SMS_465000001", templateText: "请登录整改系统查看新的通知。", accessKeyId: "LTAI5tWebLogKeyId001", accessKeySecret: SMS_SECRET }));
+    expect(sms.status).to.equal(200);
+    keep(await admin.agent.get("/api/sms-settings"));
+    keep(await admin.agent.get("/admin/channels/sms"));
+    keep(await admin.agent.post("/admin/channels/sms").type("form").send({ _csrf: admin.csrf, signName: "某市整改办", templateCode: "bad", templateText: "请登录整改系统查看新的通知。", accessKeySecret: SMS_SECRET }));
     keep(await admin.agent.get("/api/addressees"));
     keep(await admin.agent.get("/api/units"));
     keep(await admin.agent.get("/admin/channels"));
@@ -238,7 +283,7 @@ describe("recipients: people, not only units", () => {
     keep(await admin.agent.get(`/admin/channels/${w.units.lead}`));
     const logs = web.log();
     expect(logs).to.match(/test-message/);
-    for (const secret of [UNIT_KEY, LEADER_HOOK, LEADER_SECRET]) {
+    for (const secret of [UNIT_KEY, LEADER_HOOK, LEADER_SECRET, SMS_SECRET]) {
       for (const [i, a] of answers.entries()) expect(a.includes(secret), `answer ${i} shows ${secret}`).to.equal(false);
       expect(logs.includes(secret), `the log shows ${secret}`).to.equal(false);
     }

@@ -10,7 +10,8 @@
  * - 钉钉: POST /robot/send?access_token=T&timestamp=MS&sign=S; sign = base64(HMAC-SHA256(secret,
  *   ts+"\n"+secret)) within an hour → else 310000; 20 a minute → 130101, then the robot is blocked 10 minutes.
  * - 飞书: POST /open-apis/bot/v2/hook/ID with timestamp (s) and sign in the body; sign =
- *   base64(HMAC-SHA256(key = ts+"\n"+secret, msg = "")) → else 19021; 5 a second → 11232, 100 a minute → 9499.
+ *   base64(HMAC-SHA256(key = ts+"\n"+secret, msg = "")) → else 19021; 5 a second → 11232, 100 a minute → 9499;
+ *   a mention must be `<at user_id="ou_<32 hex>">name</at>` (open_id) → else 19002.
  * - Aliyun dysms: SendSms with ACS3-HMAC-SHA256 → SignatureDoesNotMatch; template parameters ≤ 35
  *   characters → isv.PARAM_LENGTH_LIMIT; an unknown template → isv.SMS_TEMPLATE_ILLEGAL.
  */
@@ -205,7 +206,16 @@ export async function fakeDingtalk(robots: Record<string, string>): Promise<Ding
 /** 飞书's documented 签名校验: the string timestamp+"\n"+secret is the HMAC key, the message is empty. */
 export const feishuExpected = (secret: string, timestamp: string) => createHmac("sha256", Buffer.from(`${timestamp}\n${secret}`, "utf8")).update(Buffer.alloc(0)).digest("base64");
 
-export async function fakeFeishu(hooks: Record<string, string>): Promise<Fake> {
+export interface FeishuFake extends Fake {
+  /** The open_ids @-mentioned in accepted messages. */
+  mentioned: string[];
+}
+
+/** 飞书's mention in a text message: `<at user_id="ou_…">name</at>` (open_id), or user_id="all". */
+const FEISHU_AT = /^<at user_id="(ou_[0-9a-f]{32}|all)">[^<]*<\/at>$/;
+
+export async function fakeFeishu(hooks: Record<string, string>): Promise<FeishuFake> {
+  const mentioned: string[] = [];
   const limit = new Windows([
     { limit: 5, ms: 1_000, code: 11232 },
     { limit: 100, ms: 60_000, code: 9499 },
@@ -219,7 +229,7 @@ export async function fakeFeishu(hooks: Record<string, string>): Promise<Fake> {
     19002: "params error, msg_type need",
   };
   const answerOf = (code: number | string): Answer => ({ code, body: { code, msg: msg[code as number] ?? "error", data: {} } });
-  return serve((r) => {
+  const fake = await serve((r) => {
     const m = /^\/open-apis\/bot\/v2\/hook\/([^/]+)$/.exec(r.path);
     const hook = m ? decodeURIComponent(m[1]!) : "";
     const secret = hooks[hook];
@@ -228,9 +238,16 @@ export async function fakeFeishu(hooks: Record<string, string>): Promise<Fake> {
     const ts = j?.timestamp;
     if (typeof ts !== "string" || !/^\d{10}$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 3600 || typeof j?.sign !== "string" || !equal(j.sign, feishuExpected(secret, ts))) return answerOf(19021);
     if (bytes(r.body) > 20 * 1024) return answerOf(19002);
-    if (j.msg_type !== "text" || typeof (j.content as Record<string, unknown> | undefined)?.text !== "string") return answerOf(19002);
-    return answerOf(limit.hit(hook, r.at) ?? 0);
+    const text = (j.content as Record<string, unknown> | undefined)?.text;
+    if (j.msg_type !== "text" || typeof text !== "string") return answerOf(19002);
+    // Every <at …> must be a whole tag of the documented shape (a mobile or a malformed id is not a mention).
+    const tags = text.match(/<at\b[^>]*>[^<]*(<\/at>)?/g) ?? [];
+    if (tags.some((t) => !FEISHU_AT.test(t))) return answerOf(19002);
+    const over = limit.hit(hook, r.at);
+    if (!over) for (const t of tags) mentioned.push(FEISHU_AT.exec(t)![1]!);
+    return answerOf(over ?? 0);
   }, answerOf);
+  return Object.assign(fake, { mentioned });
 }
 
 // ---------------------------------------------------------------- Aliyun dysms

@@ -2,7 +2,7 @@
 import mongoose from "mongoose";
 import { shanghaiDate, type Actor } from "../../workflows/index.ts";
 import { ManualClock } from "../../src/clock.ts";
-import { Addressee, BulletinIssue, BulletinTrace, Case, CaseCount, CaseHistory, CaseSchedule, LedgerCheckpoint, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, SweepState, Unit } from "../../src/db/models.ts";
+import { Addressee, BulletinIssue, BulletinTrace, Case, CaseCount, CaseHistory, CaseSchedule, Digest, LedgerCheckpoint, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, SmsSettingsModel, SweepState, Unit } from "../../src/db/models.ts";
 import { createUnit } from "../../src/directory.ts";
 import { storeAttachment } from "../../src/cases/attachments.ts";
 import { CaseService } from "../../src/cases/service.ts";
@@ -23,7 +23,7 @@ export interface World {
 /** Empties the ledger collections the case tests write. */
 export async function resetLedger(): Promise<void> {
   await Promise.all(
-    [Case, CaseCount, CaseHistory, CaseSchedule, LedgerCheckpoint, SweepState, Unit, Sequence, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, BulletinIssue, BulletinTrace, Addressee].map((m) => (m as typeof Case).deleteMany({})),
+    [Case, CaseCount, CaseHistory, CaseSchedule, LedgerCheckpoint, SweepState, Unit, Sequence, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, SmsSettingsModel, BulletinIssue, BulletinTrace, Addressee, Digest].map((m) => (m as typeof Case).deleteMany({})),
   );
   const db = mongoose.connection.db!;
   await Promise.all(["attachments.files", "attachments.chunks", "ledger_lease"].map((c) => db.collection(c).deleteMany({})));

@@ -1,11 +1,11 @@
 /** Looking at the ledger from tests: a fingerprint of everything a write could touch. */
 import mongoose from "mongoose";
-import { Case, CaseHistory, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, Unit, User } from "../../src/db/models.ts";
+import { Case, CaseHistory, Notice, NoticeDelivery, NoticeRuleModel, NoticeTextModel, OfficeSettingsModel, Sequence, SmsSettingsModel, Unit, User } from "../../src/db/models.ts";
 
 /** Everything a write could touch (sessions aside): compare before and after a request that must write nothing. */
 export async function ledgerState(): Promise<string> {
   const db = mongoose.connection.db!;
-  const [cases, history, notices, units, users, rules, files, seqs, deliveries, texts, settings] = await Promise.all([
+  const [cases, history, notices, units, users, rules, files, seqs, deliveries, texts, settings, sms] = await Promise.all([
     Case.find({}, { version: 1, state: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
     CaseHistory.countDocuments(),
     Notice.find({}, { readAt: 1, ackAt: 1, number: 1, updatedAt: 1 }).sort({ _id: 1 }).lean(),
@@ -17,6 +17,7 @@ export async function ledgerState(): Promise<string> {
     NoticeDelivery.find({}, { status: 1, attempts: 1 }).sort({ _id: 1 }).lean(),
     NoticeTextModel.find({}, { updatedAt: 1 }).sort({ _id: 1 }).lean(),
     OfficeSettingsModel.find({}).lean(),
+    SmsSettingsModel.find({}).lean(),
   ]);
-  return JSON.stringify({ cases, history, notices, units, users, rules, files, seqs, deliveries, texts, settings });
+  return JSON.stringify({ cases, history, notices, units, users, rules, files, seqs, deliveries, texts, settings, sms });
 }

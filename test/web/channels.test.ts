@@ -8,9 +8,10 @@ import { expect } from "chai";
 import { Addressee, NoticeDelivery, Unit } from "../../src/db/models.ts";
 import { issueByHand } from "../../src/notices/issuer.ts";
 import { deliveryIdOf } from "../../src/notices/issuer.ts";
-import { fakeWecom, type Fake } from "../support/fakes.ts";
+import { fakeSms, fakeWecom, type Fake } from "../support/fakes.ts";
 import { useApp, type Client } from "../support/app.ts";
 import { newInspection, type World } from "../support/fixtures.ts";
+import { signIn, testApp } from "../support/http.ts";
 
 const KEY = "page-robot-key-0001";
 
@@ -80,6 +81,42 @@ describe("管理 › 接收渠道 and the notices page's channels", function () 
     expect(list.text).to.contain("副市长 赵副市长").and.contain("市生态环境局、市水务局");
     expect((await post(`/admin/channels/${key}/remove`, {})).status).to.equal(303);
     expect(await Addressee.findById(key).lean()).to.equal(null);
+  });
+
+  it("短信服务: sign, template and AccessKey saved from the form (the secret never shown, kept when left blank), a bad template code refused in Chinese, the segments shown, a test SMS answered by the fake", async () => {
+    const account = { accessKeyId: "LTAI5tPageKeyId00001", accessKeySecret: "PageSecretForTheFakeAccount001", signName: "某市整改办", templates: ["SMS_465000003"] };
+    const sms = await fakeSms(account);
+    const app = testApp(w, { SMS_ENDPOINT: sms.base });
+    try {
+      const a = await signIn(app.app, "admin");
+      const send = (url: string, form: Record<string, string>) => a.agent.post(url).type("form").send({ _csrf: a.csrf, ...form });
+      const first = await a.agent.get("/admin/channels/sms");
+      expect(first.status).to.equal(200);
+      expect(first.text).to.contain("短信服务尚未配置完整").and.contain("未设置");
+      const form = { signName: account.signName, templateCode: "SMS-465000003", templateText: "{unit}：{level}，{ledger}“{title}”，办理期限{deadline}。请登录整改系统查看处理。".replace(/\{(\w+)\}/g, (_, k: string) => `\${${k}}`), accessKeyId: account.accessKeyId, accessKeySecret: account.accessKeySecret };
+      const bad = await send("/admin/channels/sms", form);
+      expect(bad.status).to.equal(422);
+      expect(bad.text).to.contain("模板 CODE 形如 SMS_465000001").and.contain('value="SMS-465000003"').and.not.contain(account.accessKeySecret);
+      expect((await a.agent.get("/api/sms-settings")).body.templateCode).to.equal("");
+      const saved = await send("/admin/channels/sms", { ...form, templateCode: account.templates[0]! });
+      expect(saved.status, saved.text.slice(0, 300)).to.equal(303);
+      const page = await a.agent.get("/admin/channels/sms?done=saved");
+      expect(page.text).to.contain("已保存短信服务设置").and.contain("已设置，留空不变").and.match(/共 \d+ 字，每个号码计 2 条/).and.not.contain(account.accessKeySecret);
+      // Saved again with the secret left blank: kept.
+      expect((await send("/admin/channels/sms", { ...form, templateCode: account.templates[0]!, accessKeySecret: "" })).status).to.equal(303);
+      const tested = await send("/admin/channels/sms/test", { mobile: "13800000001" });
+      expect(tested.text).to.contain("测试短信已发送").and.contain("短信服务返回 OK：OK").and.contain("138****0001");
+      expect(sms.messages().map((m) => m.phone)).to.deep.equal(["13800000001"]);
+      const badMobile = await send("/admin/channels/sms/test", { mobile: "138" });
+      expect(badMobile.status).to.equal(422);
+      expect(badMobile.text).to.contain("手机号应为 11 位数字");
+      expect((await a.agent.get("/admin/channels")).text).to.contain("签名【某市整改办】");
+      const staff = await signIn(app.app, "staff");
+      expect((await staff.agent.get("/admin/channels/sms")).status).to.equal(403);
+    } finally {
+      await app.close();
+      await sms.close();
+    }
   });
 
   it("the notices page shows each channel: sent, waiting for the robot's limit, failed with the reason, and 未配置接收渠道", async () => {

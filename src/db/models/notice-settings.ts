@@ -48,3 +48,18 @@ const officeSettingsSchema = new Schema(
   { timestamps: true, versionKey: false, collection: "office_settings" },
 );
 export const OfficeSettingsModel = mongoose.model("OfficeSettings", officeSettingsSchema);
+
+/** The SMS account's approved signature and template, and its AccessKey (the secret write-only): one document, `_id: "sms"`. */
+const smsSettingsSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    signName: { type: String, default: null },
+    templateCode: { type: String, default: null },
+    templateText: { type: String, default: null },
+    accessKeyId: { type: String, default: null },
+    accessKeySecret: { type: String, default: null },
+    updatedBy: { type: String, default: null },
+  },
+  { timestamps: true, versionKey: false, collection: "sms_settings" },
+);
+export const SmsSettingsModel = mongoose.model("SmsSettings", smsSettingsSchema);

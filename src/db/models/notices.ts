@@ -96,6 +96,8 @@ const noticeDeliverySchema = new Schema(
     recipient: { type: String, default: null },
     /** The mobiles resolved at issue: @-mentioned on a robot, texted by SMS (else the target's own). */
     mobiles: { type: [String], default: undefined },
+    /** The people a 飞书 robot names: @ by open_id where known, else the name written plainly. */
+    feishuAt: { type: [new Schema({ id: { type: String, default: null }, name: String }, { _id: false })], default: undefined },
   },
   { timestamps: true, versionKey: false, collection: "notice_deliveries" },
 );
@@ -126,6 +128,8 @@ const digestSchema = new Schema(
   { versionKey: false, minimize: false, collection: "digests" },
 );
 digestSchema.index({ day: 1, "recipient.key": 1 }, { unique: true });
+/** A unit's (or a leader's) own digests, newest first (the 晨报 list). */
+digestSchema.index({ "recipient.kind": 1, "recipient.unitId": 1, day: -1 });
 export const Digest = mongoose.model("Digest", digestSchema);
 
 /**

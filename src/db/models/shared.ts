@@ -2,7 +2,7 @@
 import { Schema } from "mongoose";
 
 export const contactSchema = new Schema(
-  { name: String, title: String, phone: String, email: String, /** head (负责人) | liaison (联络员) | staff | leader: who a rung names (src/notices/recipients.ts). */ role: String, mobile: String },
+  { name: String, title: String, phone: String, email: String, /** head (负责人) | liaison (联络员) | staff | leader: who a rung names (src/notices/recipients.ts). */ role: String, mobile: String, /** 飞书 open_id (ou_…): 飞书 robots @ a person only by it. */ feishuId: String },
   { _id: false },
 );
 

@@ -13,10 +13,9 @@ import { listUnits, unitNames, updateUnit } from "../../directory.ts";
 import { notFound } from "../../errors.ts";
 import { createLeader, listAddressees, presentTarget, removeLeader, updateChannels } from "../../notices/addressees.ts";
 import { CHANNEL_LABELS } from "../../notices/channels.ts";
-import type { NoticeRecord } from "../../notices/issuer.ts";
 import { ADDRESSEE_ID, CONTACT_ROLES, CONTACT_ROLE_LABELS, loadTarget } from "../../notices/recipients.ts";
-import { PARAM_MAX, fillTemplate, segments, smsParams } from "../../notices/sms.ts";
-import { TEST_CHANNELS, sendTestMessage, type TestChannel, type TestResult } from "../../notices/test-message.ts";
+import { SMS_VARIABLES, loadSmsSettings, presentSmsSettings, updateSmsSettings } from "../../notices/sms-settings.ts";
+import { TEST_CHANNELS, sendTestMessage, testSms, type TestChannel, type TestResult } from "../../notices/test-message.ts";
 import { deliveryOptions } from "../../worker.ts";
 import { assertCsrf, csrfToken } from "../auth.ts";
 import { TABS, adminGate } from "./admin.ts";
@@ -28,6 +27,7 @@ export interface ChannelPageDeps {
   redis: Redis | null;
 }
 
+const CONTACT_FIELDS = ["name", "title", "role", "mobile", "email", "feishuId"] as const;
 /** Blank contact rows offered below the saved ones. */
 const SPARE_ROWS = 2;
 const ROBOT_FIELDS = { wecom: ["key"], dingtalk: ["token", "secret"], feishu: ["hook", "secret"] } as const;
@@ -41,10 +41,10 @@ const list = (s: string) =>
 export function patchOf(body: Body, stored: ReturnType<typeof presentTarget> | null, withName: boolean) {
   const contacts: Record<string, string>[] = [];
   for (let i = 0; i < 40; i++) {
-    const row = Object.fromEntries(["name", "title", "role", "mobile", "email"].map((f) => [f, str(body, `c_${f}_${i}`).trim()]));
+    const row = Object.fromEntries(CONTACT_FIELDS.map((f) => [f, str(body, `c_${f}_${i}`).trim()]));
     if (!Object.values(row).some(Boolean)) continue;
     if (row.role === "") delete row.role;
-    for (const f of ["title", "mobile", "email"]) if (row[f] === "") delete row[f];
+    for (const f of ["title", "mobile", "email", "feishuId"]) if (row[f] === "") delete row[f];
     contacts.push(row);
   }
   const notify: Record<string, unknown> = { emails: list(str(body, "emails")) };
@@ -77,23 +77,6 @@ const fieldOf = (path: string) => {
   if (head === "notify") return robot === "emails" ? "emails" : `${robot}_${field ?? "mobiles"}`;
   return head!;
 };
-
-/** The SMS template filled for an example 督办通知 and with every parameter at its limit: characters and billed segments. */
-function smsCost(config: Config, unitName: string) {
-  const sign = config.SMS_SIGN_NAME ?? "签名";
-  const example = { level: "supervision", number: "督办〔2026〕12号", ledgerNumber: "ZY2-01", caseTitle: "城区部分燃煤锅炉淘汰不彻底", deadline: "2026-06-30" } as unknown as NoticeRecord;
-  const filled = `【${sign}】${fillTemplate(config.SMS_TEMPLATE_TEXT, smsParams(example, unitName))}`;
-  const longest = fillTemplate(config.SMS_TEMPLATE_TEXT, Object.fromEntries(Object.keys(smsParams(example, unitName)).map((k) => [k, "字".repeat(PARAM_MAX)])));
-  return {
-    configured: !!(config.SMS_ACCESS_KEY_ID && config.SMS_SIGN_NAME && config.SMS_TEMPLATE_CODE),
-    sign,
-    template: config.SMS_TEMPLATE_TEXT,
-    example: filled,
-    chars: [...filled].length,
-    segments: segments(sign, fillTemplate(config.SMS_TEMPLATE_TEXT, smsParams(example, unitName))),
-    worst: segments(sign, longest),
-  };
-}
 
 export function channelPages(deps: ChannelPageDeps): express.Router {
   const router = express.Router();
@@ -133,9 +116,10 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
         units: units.map((u) => {
           const t = presentTarget({ id: null, kind: "unit", name: u.name, contacts: (u.contacts ?? []) as never, notify: (u.notify ?? null) as never }, u._id.toString());
           const head = t.contacts.find((c) => c.role === "head");
-          return { ...row(t), active: u.active, headMissing: !head?.mobile };
+          return { ...row(t), active: u.active, headMissing: !head?.mobile && !head?.feishuId };
         }),
         add,
+        sms: presentSmsSettings(await loadSmsSettings(deliveryOptions(deps.config).sms)),
         done: req.query.done === "saved" ? "已保存" : req.query.done === "removed" ? "已删除该领导" : null,
       },
       status,
@@ -178,8 +162,9 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
       title: v(`c_title_${i}`, c?.title ?? ""),
       mobile: v(`c_mobile_${i}`, c?.mobile ?? ""),
       email: v(`c_email_${i}`, c?.email ?? ""),
+      feishuId: v(`c_feishuId_${i}`, c?.feishuId ?? ""),
       roles: CONTACT_ROLES.map((r) => ({ v: r, l: CONTACT_ROLE_LABELS[r], selected: v(`c_role_${i}`, c?.role ?? "") === r })),
-      errors: Object.fromEntries(["name", "title", "role", "mobile", "email"].map((f) => [f, state.errors?.[`c_${f}_${i}`] ?? null])),
+      errors: Object.fromEntries(CONTACT_FIELDS.map((f) => [f, state.errors?.[`c_${f}_${i}`] ?? null])),
     }));
     const n = t.notify;
     const chosen = values ? strs(values, "unitIds") : t.unitIds;
@@ -210,7 +195,7 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
         wecom: { set: !!n.wecom?.keySet, mobiles: v("wecom_mobiles", (n.wecom?.mobiles ?? []).join(", ")) },
         dingtalk: { set: !!n.dingtalk?.tokenSet, secretSet: !!n.dingtalk?.secretSet, mobiles: v("dingtalk_mobiles", (n.dingtalk?.mobiles ?? []).join(", ")) },
         feishu: { set: !!n.feishu?.hookSet, secretSet: !!n.feishu?.secretSet },
-        sms: { mobiles: v("sms_mobiles", (n.sms?.mobiles ?? []).join(", ")), cost: smsCost(deps.config, stored.kind === "unit" ? stored.name : "市生态环境局") },
+        sms: { mobiles: v("sms_mobiles", (n.sms?.mobiles ?? []).join(", ")), cost: presentSmsSettings(await loadSmsSettings(deliveryOptions(deps.config).sms)) },
         errors: state.errors ?? {},
         failed: !!state.errors && Object.keys(state.errors).length > 0,
         test: state.test ?? null,
@@ -220,6 +205,58 @@ export function channelPages(deps: ChannelPageDeps): express.Router {
       status,
     );
   }
+
+  /** 短信服务: the account's signature, template and AccessKey (the secret write-only), a test SMS to one number. */
+  async function showSms(req: Request, res: Response, state: { values?: Body; errors?: Errors; test?: TestResult; mobile?: string } = {}, status = 200) {
+    const sms = presentSmsSettings(await loadSmsSettings(deliveryOptions(deps.config).sms));
+    const values = state.values ?? { signName: sms.signName, templateCode: sms.templateCode, templateText: sms.templateText, accessKeyId: sms.accessKeyId };
+    page(
+      req,
+      res,
+      "sms",
+      {
+        title: "短信服务",
+        sms,
+        values: Object.fromEntries(["signName", "templateCode", "templateText", "accessKeyId"].map((f) => [f, str(values, f)])),
+        variables: SMS_VARIABLES.map((x) => `\${${x}}`).join("、"),
+        errors: state.errors ?? {},
+        failed: !!state.errors && Object.keys(state.errors).some((k) => k !== "mobile"),
+        test: state.test ?? null,
+        mobile: state.mobile ?? "",
+        done: req.query.done === "saved" ? "已保存短信服务设置（此后发出的短信使用）" : null,
+      },
+      status,
+    );
+  }
+
+  router.get("/sms", async (req, res) => {
+    await showSms(req, res);
+  });
+
+  router.post("/sms", async (req, res) => {
+    assertCsrf(req);
+    const body = formOf(req);
+    const input = Object.fromEntries(["signName", "templateCode", "templateText", "accessKeyId", "accessKeySecret"].map((f) => [f, str(body, f).trim()]).filter(([f, v]) => v !== "" || f === "signName" || f === "templateCode" || f === "templateText"));
+    try {
+      await updateSmsSettings(input, actorOf(res)!, deliveryOptions(deps.config).sms);
+      res.redirect(303, "/admin/channels/sms?done=saved");
+    } catch (e) {
+      const { status, errors } = refusal(e);
+      // The secret typed into a refused form is not sent back to the browser.
+      const { accessKeySecret: _, ...values } = body;
+      await showSms(req, res, { values, errors }, status);
+    }
+  });
+
+  router.post("/sms/test", async (req, res) => {
+    assertCsrf(req);
+    const mobile = str(formOf(req), "mobile").trim();
+    if (!/^1\d{10}$/.test(mobile)) {
+      await showSms(req, res, { errors: { mobile: "手机号应为 11 位数字，以 1 开头" }, mobile }, 422);
+      return;
+    }
+    await showSms(req, res, { test: await testSms("整改办", [mobile], deliveryOptions(deps.config)), mobile });
+  });
 
   const keyOf = (req: Request) => {
     const key = String(req.params.key);

@@ -12,7 +12,8 @@ import { RECIPIENT_LABELS, reachText } from "../../notices/recipients.ts";
 import { acknowledge, acknowledgeMany, getNotice, noticeState, pageNotices } from "../../notices/inbox.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { assertCsrf } from "../auth.ts";
-import { noticeQuery } from "../routes/notices.ts";
+import { pageDigests } from "../../notices/digest.ts";
+import { digestQuery, noticeQuery } from "../routes/notices.ts";
 import type { PageDeps } from "./index.ts";
 import { actorOf, formOf, pageQuery, refusal, render, safePath, strs } from "./render.ts";
 
@@ -34,24 +35,24 @@ const hhmm = (d: Date) => new Date(d).toLocaleTimeString("zh-CN", { timeZone: "A
  * 待发送, 失败 with the provider's reason, 已撤销; a channel not set up (skipped) is left out. Then
  * each named recipient that no channel reaches (未配置接收渠道).
  */
+type DeliveryState = Pick<NonNullable<NoticeRecord["deliveries"]>[number], "status" | "lastError" | "cancelReason" | "waitUntil" | "attempts">;
+/** One delivery's state as a line says it: 已发送, 失败 with the reason, 已撤销, 等待 (until when), 待发送 / 待重试. */
+export function deliveryState(d: DeliveryState): { cls: string; text: string } {
+  if (d.status === "sent") return { cls: "ok", text: "已发送" };
+  if (d.status === "failed") return { cls: "failed", text: `失败：${d.lastError ?? "原因不明"}` };
+  if (d.status === "cancelled") return { cls: "muted", text: `已撤销：${d.cancelReason ?? ""}` };
+  if (d.waitUntil) return { cls: "waiting", text: `等待（服务商限额，约 ${hhmm(d.waitUntil)} 发出）` };
+  return { cls: "waiting", text: (d.attempts ?? 0) > 0 ? `待重试（已试 ${d.attempts} 次：${d.lastError ?? ""}）` : "待发送" };
+}
+const channelLabel = (channel: string) => CHANNEL_LABELS[channel] ?? (channel === "email" ? "邮件" : channel === "webhook" ? "推送" : channel);
+
 export function channelLines(n: NoticeRecord) {
   const names = new Map((n.reach ?? []).filter((r) => r.target).map((r) => [r.target!, r.name]));
   const lines = (n.deliveries ?? [])
     .filter((d) => d.status !== "skipped" && d.channel !== "inbox")
     .map((d) => {
       const who = d.recipient ? (d.recipient === "office" ? RECIPIENT_LABELS.office : (names.get(d.recipient) ?? RECIPIENT_LABELS.leader)) : "";
-      const label = `${CHANNEL_LABELS[d.channel] ?? (d.channel === "email" ? "邮件" : d.channel === "webhook" ? "推送" : d.channel)}${who ? `（${who}）` : ""}`;
-      const status =
-        d.status === "sent"
-          ? { cls: "ok", text: "已发送" }
-          : d.status === "failed"
-            ? { cls: "failed", text: `失败：${d.lastError ?? "原因不明"}` }
-            : d.status === "cancelled"
-              ? { cls: "muted", text: `已撤销：${d.cancelReason ?? ""}` }
-              : d.waitUntil
-                ? { cls: "waiting", text: `等待（服务商限额，约 ${hhmm(d.waitUntil)} 发出）` }
-                : { cls: "waiting", text: (d.attempts ?? 0) > 0 ? `待重试（已试 ${d.attempts} 次：${d.lastError ?? ""}）` : "待发送" };
-      return { label, ...status };
+      return { label: `${channelLabel(d.channel)}${who ? `（${who}）` : ""}`, ...deliveryState(d) };
     });
   const missing = (n.reach ?? []).filter((r) => r.missing).map((r) => ({ label: reachText(r, CHANNEL_LABELS).split("：")[0]!, cls: "failed", text: r.missing! }));
   return [...lines, ...missing];
@@ -125,6 +126,38 @@ export function noticePages(deps: PageDeps): express.Router {
     const asked = safePath(req.body?.back, "/notices");
     const back = asked.startsWith("/notices") ? asked : "/notices";
     res.redirect(303, back);
+  });
+
+  /** 通知 › 晨报: the morning digests the actor may see (GET /api/digests's query and function). */
+  router.get("/notices/digests", async (req, res) => {
+    const actor = actorOf(res)!;
+    const { query: q, errors: filterErrors } = pageQuery(digestQuery, req.query as Record<string, unknown>);
+    const list = await pageDigests(actor, { day: q.day }, { page: q.page, pageSize: q.pageSize });
+    const pages = Math.max(1, Math.ceil(list.total / list.pageSize));
+    const link = (p: number) => `/notices/digests?${new URLSearchParams({ ...(q.day ? { day: q.day } : {}), page: String(p) })}`;
+    const KINDS: Record<string, string> = { unit: "单位", office: "整改办", leader: "领导" };
+    render(
+      req,
+      res,
+      "digests",
+      {
+        title: "晨报（每日待办汇总）",
+        q,
+        filterErrors,
+        items: list.items.map((d) => ({
+          ...d,
+          who: `${d.recipient.name}${d.recipient.kind !== "office" ? `（${KINDS[d.recipient.kind] ?? d.recipient.kind}）` : ""}`,
+          listed: d.sections.map((s) => ({ label: s.label, total: s.total, none: s.total === 0 })),
+          channels: d.deliveries.map((x) => ({ label: channelLabel(x.channel), ...deliveryState(x) })),
+        })),
+        total: list.total,
+        pageNo: list.page,
+        pages,
+        prev: list.page > 1 ? link(list.page - 1) : null,
+        next: list.page < pages ? link(list.page + 1) : null,
+      },
+      filterErrors.length ? 422 : 200,
+    );
   });
 
   router.get("/notices/:id/print", async (req, res) => {

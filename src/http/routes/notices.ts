@@ -3,6 +3,7 @@ import { z } from "zod";
 import { LEVELS } from "../../../workflows/index.ts";
 import type { Clock } from "../../clock.ts";
 import { NOTICE_SORTS, NOTICE_STATES, acknowledge, acknowledgeMany, getNotice, markRead, pageNotices } from "../../notices/inbox.ts";
+import { pageDigests } from "../../notices/digest.ts";
 import { renderNoticeDocument } from "../../notices/render.ts";
 import { qs, qsDate, qsInt, type Api } from "../api.ts";
 import { noticeIdParam, ref } from "../contract.ts";
@@ -23,6 +24,13 @@ export const noticeQuery = z
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { error: "起始日期不能晚于截止日期", path: ["from"] });
 
+/** The 晨报 list's query. */
+export const digestQuery = z.strictObject({
+  day: qsDate("day").optional(),
+  page: qsInt("page", 1, 100_000).default(1),
+  pageSize: qsInt("pageSize", 1, 100).default(20),
+});
+
 const ackBody = z.strictObject({ ids: z.array(z.string().max(200), { error: "ids 应为通知编号的数组" }).min(1, { error: "请先勾选要签收的通知" }).max(200, { error: "一次最多签收 200 件" }) });
 
 export function noticeRoutes(api: Api, deps: { clock: Clock }) {
@@ -39,6 +47,20 @@ export function noticeRoutes(api: Api, deps: { clock: Clock }) {
       const { page, pageSize, sort, unit, inbox, ...f } = query;
       const r = await pageNotices(actor, { ...f, unitId: unit, officeInbox: inbox === "office" }, { page, pageSize, sort }, { pastEnd: "empty" });
       return { items: r.items.map(presentNotice), total: r.total, page: r.page, pages: r.pages, pageSize: r.pageSize };
+    },
+  });
+
+  api.add({
+    method: "get",
+    path: "/digests",
+    tag: "notices",
+    summary: "晨间汇总（晨报）列表：整改办看全部，单位只看本单位的，领导只看自己的；每条列出接收方、日期、生成时间、各项件数和各渠道的投递状态",
+    query: digestQuery,
+    returns: "{items, total, page, pageSize}",
+    response: { schema: { type: "object", properties: { items: { type: "array", items: { type: "object" } }, total: { type: "integer" }, page: { type: "integer" }, pageSize: { type: "integer" } }, required: ["items", "total", "page", "pageSize"] } },
+    async handle({ actor, query }) {
+      const { page, pageSize, day } = query;
+      return pageDigests(actor, { day }, { page, pageSize });
     },
   });
 

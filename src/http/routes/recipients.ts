@@ -5,7 +5,8 @@ import type { Clock } from "../../clock.ts";
 import type { Config } from "../../config.ts";
 import { notFound } from "../../errors.ts";
 import { addresseePatch, createLeader, listAddressees, newLeader, removeLeader, updateAddressee } from "../../notices/addressees.ts";
-import { TEST_CHANNELS, sendTestMessage } from "../../notices/test-message.ts";
+import { loadSmsSettings, presentSmsSettings, smsSettingsInput, updateSmsSettings } from "../../notices/sms-settings.ts";
+import { TEST_CHANNELS, sendTestMessage, testSms } from "../../notices/test-message.ts";
 import { deliveryOptions } from "../../worker.ts";
 import { ADMIN, type Api } from "../api.ts";
 import { objectIdParam } from "../contract.ts";
@@ -13,6 +14,7 @@ import { objectIdParam } from "../contract.ts";
 const addresseeParam = { pattern: /^(office|leader-[0-9a-f]{12})$/, what: "接收方", description: "office（整改办）或 leader-<12 位十六进制>（领导）" };
 const testBody = z.strictObject({ channel: z.enum(TEST_CHANNELS, { error: "渠道应为 wecom、dingtalk、feishu 或 sms" }) });
 const obj = { type: "object" };
+const smsTestBody = z.strictObject({ mobile: z.string({ error: "请填写接收测试短信的手机号" }).trim().regex(/^1\d{10}$/, { error: "手机号应为 11 位数字，以 1 开头" }) });
 
 export function recipientRoutes(api: Api, deps: { clock: Clock; config: Config; redis: Redis | null }) {
   api.add({
@@ -100,6 +102,44 @@ export function recipientRoutes(api: Api, deps: { clock: Clock; config: Config; 
       const r = await test(params.id!, body.channel);
       if (!r) throw notFound("单位");
       return r;
+    },
+  });
+  api.add({
+    method: "get",
+    path: "/sms-settings",
+    tag: "admin",
+    summary: "短信服务：签名、模板 CODE、模板原文与 AccessKey ID（Secret 只显示是否已设置），及示例短信的计费条数",
+    roles: ADMIN,
+    returns: "the SMS settings",
+    response: { schema: obj },
+    async handle() {
+      return presentSmsSettings(await loadSmsSettings(deliveryOptions(deps.config).sms));
+    },
+  });
+  api.add({
+    method: "put",
+    path: "/sms-settings",
+    tag: "admin",
+    summary: "保存短信服务设置（accessKeySecret 省略或留空即保留原值；此后发出的短信使用新设置）",
+    roles: ADMIN,
+    body: smsSettingsInput,
+    returns: "the SMS settings",
+    response: { schema: obj },
+    async handle({ body, actor }) {
+      return updateSmsSettings(body, actor, deliveryOptions(deps.config).sms);
+    },
+  });
+  api.add({
+    method: "post",
+    path: "/sms-settings/test-message",
+    tag: "admin",
+    summary: "发送测试短信到一个手机号，返回短信服务的应答",
+    roles: ADMIN,
+    body: smsTestBody,
+    returns: "{ok, channel, target, answer}",
+    response: { schema: obj },
+    async handle({ body }) {
+      return testSms("整改办", [body.mobile], deliveryOptions(deps.config));
     },
   });
 }
