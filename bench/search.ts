@@ -14,6 +14,7 @@ import { Case } from "../src/db/models.ts";
 import { makeWorld } from "../test/support/fixtures.ts";
 import { makeUsers, signIn, testApp } from "../test/support/http.ts";
 import { insertSyntheticCases } from "../test/support/synthetic.ts";
+import { refreshStatistics } from "../test/support/plans.ts";
 import { cpuSeconds } from "./lib.ts";
 
 const { values } = parseArgs({ options: { cases: { type: "string", default: "10000" }, rounds: { type: "string", default: "25" }, label: { type: "string", default: "" } } });
@@ -42,23 +43,10 @@ const w = await makeWorld();
 await makeUsers(w);
 await insertSyntheticCases(Case.collection, CASES, { units: Object.values(w.units), now: w.clock.now() });
 await rebuildCounts();
-await settle();
+await refreshStatistics({ vacuum: true });
 const t = testApp(w);
 const who = { office: await signIn(t.app, "staff"), unit: await signIn(t.app, "lead") };
 
-/** Vacuumed and analysed now, so that autovacuum's pass over the bulk load does not land in the timings. */
-async function settle(): Promise<void> {
-  const url = process.env.RECTIFLOW_PG_URL;
-  if (!url) return;
-  const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("VACUUM ANALYZE");
-  } finally {
-    await client.end();
-  }
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuOf = (before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>, cls: string) =>

@@ -190,8 +190,24 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
         properties: { deadline: str, reason: str, requestedOn: str, requestedDatePassed: { type: "boolean" } },
         required: ["deadline", "reason", "requestedOn", "requestedDatePassed"],
       }),
+      instructions: {
+        type: "array",
+        description: "领导批示（按写下的先后）：批示人、内容、所批的通知（本用户看得到时写明级别和文号），及整改办的落实（未落实为 null）",
+        items: {
+          type: "object",
+          properties: {
+            n: int,
+            at: str,
+            by: { type: "object", properties: { id: str, name: str }, required: ["id", "name"] },
+            text: str,
+            notice: nullable("object", { properties: { id: str, label: str }, required: ["id", "label"] }),
+            done: nullable("object", { properties: { at: str, by: str, text: str }, required: ["at", "by", "text"] }),
+          },
+          required: ["n", "at", "by", "text", "notice", "done"],
+        },
+      },
     },
-    required: ["case", "history", "notices", "attachments", "allowedEvents", "blockedEvents", "light", "deadlineRevisions", "publicity", "pendingExtension"],
+    required: ["case", "history", "notices", "attachments", "allowedEvents", "blockedEvents", "light", "deadlineRevisions", "publicity", "pendingExtension", "instructions"],
   },
   Applied: {
     type: "object",

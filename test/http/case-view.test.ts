@@ -136,6 +136,23 @@ describe("the case view: page and API agree", function () {
     expect(page.actions).to.deep.equal(api.allowedEvents).and.not.be.empty;
   });
 
+  it("a 批示 and its 落实: the API gives the thread the page shows, to the office and to the lead unit", async () => {
+    const id = await inspection(7);
+    await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.lead, deadline: "2026-04-15" } }, w.office);
+    await w.service.applyEvent(id, { type: "INSTRUCT", payload: { text: "请月底前完成淘汰，逐台销号" } }, w.leader);
+    for (const who of ["staff", "lead", "leader"] as const) {
+      const { api, html } = await both(who, id);
+      expect(api.instructions, who).to.have.length(1);
+      expect(api.instructions[0], who).to.deep.include({ n: 1, text: "请月底前完成淘汰，逐台销号", notice: null, done: null });
+      expect(api.instructions[0].by.id).to.equal(w.leader.id);
+      expect(textOf(html)).to.contain("请月底前完成淘汰，逐台销号");
+    }
+    await w.service.applyEvent(id, { type: "CARRY_OUT", payload: { instruction: 1, text: "已约谈，单位承诺月底前完成" } }, w.office);
+    const { api, html } = await both("lead", id);
+    expect(api.instructions[0].done).to.include({ text: "已约谈，单位承诺月底前完成" });
+    expect(textOf(html)).to.contain("已约谈，单位承诺月底前完成");
+  });
+
   it("another unit's case is a 404 on both", async () => {
     const id = await inspection(6);
     await w.service.applyEvent(id, { type: "ASSIGN", payload: { leadUnitId: w.units.other, deadline: "2026-04-15" } }, w.office);

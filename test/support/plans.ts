@@ -65,14 +65,15 @@ function walkPostgres(node: Node, out: PlanSummary): void {
  * then takes it for empty. Where the services script started PostgreSQL (RECTIFLOW_PG_URL), this runs
  * what autovacuum would; MongoDB plans without statistics and needs nothing.
  */
-export async function refreshStatistics(): Promise<void> {
+export async function refreshStatistics(opts: { vacuum?: boolean } = {}): Promise<void> {
   const url = process.env.RECTIFLOW_PG_URL;
   if (!url) return;
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query("ANALYZE");
+    // VACUUM too where a timing must not meet autovacuum's own pass over a fresh bulk load.
+    await client.query(opts.vacuum ? "VACUUM ANALYZE" : "ANALYZE");
   } finally {
     await client.end();
   }

@@ -166,7 +166,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
     tag: "cases",
     summary: "案件详情：字段、办理记录、通知、附件、当前用户可执行的操作，以及信号灯、时限版本、公示期和待批的延期申请",
     params: { id: objectIdParam("案件") },
-    returns: "{case, history, notices, attachments, allowedEvents, blockedEvents, light, deadlineRevisions, publicity, pendingExtension}",
+    returns: "{case, history, notices, attachments, allowedEvents, blockedEvents, light, deadlineRevisions, publicity, pendingExtension, instructions}",
     response: { schema: ref("CaseDetail") },
     async handle({ actor, params }) {
       // The case page's view model: the page and the API show the same actions, light and dates.
@@ -182,6 +182,7 @@ export function caseRoutes(api: Api, deps: { service: CaseService; clock: Clock;
         deadlineRevisions: v.revisions,
         publicity: v.publicity,
         pendingExtension: v.pendingExtension,
+        instructions: v.instructions.map(({ caseId: _case, noticeId: _notice, ...i }) => i),
       };
     },
   });
