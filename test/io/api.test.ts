@@ -166,6 +166,20 @@ describe("import and export over HTTP", () => {
     expect(nearest.slice(0, 4).map((r) => String(r[1]).replace(/^XF-.*/, "XF"))).to.deep.equal(["SJ1-01", "XF", "ZY2-02", "ZY2-06"]);
   });
 
+  it("a search exports the cases the 台账 lists for it, those found by their unit's name too", async () => {
+    await ledgerWithWork();
+    const unit = (await Unit.findById(w.units.co).lean())!;
+    const someTitle = (await Case.findOne({}).lean())!.title.slice(0, 4);
+    for (const s of [staff, lead])
+      for (const q of [unit.name, someTitle]) {
+        const listed = (await s.agent.get(`/api/cases?q=${encodeURIComponent(q)}&pageSize=100`).expect(200)).body.items.map((c: { ledgerNumber: string }) => c.ledgerNumber);
+        const exported = (await readXlsx((await download(s, `/api/exports/ledger.xlsx?q=${encodeURIComponent(q)}`).expect(200)).body)).get("整改台账")!.slice(1).map((r) => r[1]);
+        expect(exported, q).to.deep.equal(listed);
+      }
+    // The co-unit's name finds cases no title names: the search by name is what this compares.
+    expect((await staff.agent.get(`/api/cases?q=${encodeURIComponent(unit.name)}`).expect(200)).body.total).to.be.above(0);
+  });
+
   it("an exported ledger, imported again, is an update check: no changes", async () => {
     await ledgerWithWork();
     const exported = (await download(staff, "/api/exports/ledger.xlsx").expect(200)).body as Buffer;

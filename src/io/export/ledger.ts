@@ -8,6 +8,7 @@ import { KIND_LABELS, daysBetween, overdueNow, shanghaiDate, stateLabel, type Ac
 import { latestProgress } from "../../cases/progress.ts";
 import { UNLISTED, caseFilter, sortSpec, type CaseFilter, type Sort } from "../../cases/queries.ts";
 import { Case, type CaseDoc } from "../../db/models.ts";
+import { unitIdsMatching } from "../../directory.ts";
 import { latestNotice } from "../../notices/latest.ts";
 import { BATCH, DATE_FORMAT, excelDate, sheet, unitNames, workbook } from "./workbook.ts";
 
@@ -49,8 +50,10 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
   wb.creator = "Rectiflow 整改流";
   wb.created = now;
   const ws = sheet(wb, "整改台账", LEDGER_COLUMNS);
-  // The 台账's own order (sortSpec): nearest deadline first puts cases without one last, as the page does.
-  const cursor = Case.find(caseFilter(actor, filter, now), { ...UNLISTED, stateValue: 0, historyHead: 0 })
+  // The 台账's own filter (a search finds the cases of units named by it too) and order (sortSpec: nearest
+  // deadline first puts cases without one last), as the page does.
+  const qUnits = filter.q?.trim() ? await unitIdsMatching(filter.q) : [];
+  const cursor = Case.find(caseFilter(actor, filter, now, qUnits), { ...UNLISTED, stateValue: 0, historyHead: 0 })
     .sort(sortSpec(sort))
     .lean<CaseDoc[]>()
     .cursor({ batchSize: BATCH });
