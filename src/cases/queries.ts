@@ -9,6 +9,7 @@ import { deadlineBinds, leafStates, overdueNow, shanghaiDate, type Actor, type C
 import { Case, type CaseDoc } from "../db/models.ts";
 import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
+import { pageOf, type PastEnd } from "../paging.ts";
 import { visibleFilter } from "./access.ts";
 import { ALL_UNITS, countOf } from "./counts.ts";
 import { TRUNCATED, searchGrams } from "./grams.ts";
@@ -149,14 +150,12 @@ export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light 
  * The total is exact where the facet counts (counts.ts) answer it; otherwise it is counted up to the
  * page asked for or FEW_MATCHES, whichever is further, and `totalCapped` says there are more.
  */
-export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date, opts: { pastEnd?: "empty" | "last" } = {}) {
+export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now: Date, opts: { pastEnd?: PastEnd } = {}) {
   const qUnits = f.q?.trim() ? await unitIdsMatching(f.q) : [];
   const { filter } = caseListQuery(actor, f, paging, now, qUnits);
   const { total, capped } = await totalOf(actor, f, filter, paging.page * paging.pageSize);
-  const pages = Math.max(1, Math.ceil(total / paging.pageSize));
-  const past = !capped && paging.page > pages;
-  const pageNo = past && opts.pastEnd !== "empty" ? pages : paging.page;
-  const items = past && opts.pastEnd === "empty"
+  const { pages, page: pageNo, empty } = pageOf(total, paging, opts.pastEnd, capped);
+  const items = empty
     ? []
     : (await fewAmongMany(total, capped, pageNo * paging.pageSize))
       ? await pageAmongFew(filter, { ...paging, page: pageNo })

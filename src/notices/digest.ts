@@ -20,6 +20,7 @@ import { caseFilter } from "../cases/queries.ts";
 import { daysWaiting, workLists } from "../cases/worklists.ts";
 import { Case, Digest, Notice, NoticeDelivery, Unit, type CaseDoc } from "../db/models.ts";
 import { log } from "../log.ts";
+import { pageOf, type PastEnd } from "../paging.ts";
 import { ROBOTS } from "./channels.ts";
 import { type DigestRecipient, digestRecipients } from "./digest-recipients.ts";
 import type { PendingDelivery } from "./delivery.ts";
@@ -290,16 +291,11 @@ export function digestFilter(actor: Actor): Record<string, unknown> {
 }
 
 /** One page of the digests the actor may see, newest day first. */
-export async function pageDigests(actor: Actor, f: { day?: string }, p: { page: number; pageSize: number }) {
+export async function pageDigests(actor: Actor, f: { day?: string }, paging: { page: number; pageSize: number }, pastEnd?: PastEnd) {
   const filter = { ...digestFilter(actor), ...(f.day ? { day: f.day } : {}) };
-  const [total, rows] = await Promise.all([
-    Digest.countDocuments(filter),
-    Digest.find(filter)
-      .sort({ day: -1, _id: 1 })
-      .skip((p.page - 1) * p.pageSize)
-      .limit(p.pageSize)
-      .lean<DigestRecord[]>(),
-  ]);
+  const total = await Digest.countDocuments(filter);
+  const { pages, page, empty } = pageOf(total, paging, pastEnd);
+  const rows = empty ? [] : await Digest.find(filter).sort({ day: -1, _id: 1 }).skip((page - 1) * paging.pageSize).limit(paging.pageSize).lean<DigestRecord[]>();
   const deliveries = rows.length ? await NoticeDelivery.find({ noticeId: mongoose.trusted({ $in: rows.map((r) => r._id) }) }).sort({ _id: 1 }).lean() : [];
   const items: DigestView[] = rows.map((r) => ({
     id: r._id,
@@ -313,5 +309,5 @@ export async function pageDigests(actor: Actor, f: { day?: string }, p: { page: 
       .filter((d) => d.noticeId === r._id)
       .map((d) => ({ channel: d.channel, status: d.status, attempts: d.attempts ?? 0, sentAt: d.sentAt ?? null, waitUntil: d.waitUntil ?? null, lastError: d.lastError ?? null, target: d.target ?? null })),
   }));
-  return { items, total, page: p.page, pageSize: p.pageSize };
+  return { items, total, page, pages, pageSize: paging.pageSize };
 }

@@ -8,6 +8,7 @@ import { isOfficeRole, ownUnit, type Actor } from "../../workflows/index.ts";
 import type { Clock } from "../clock.ts";
 import { Notice, NoticeDelivery } from "../db/models.ts";
 import { AppError, forbidden, invalid, notFound } from "../errors.ts";
+import { pageOf, type PastEnd } from "../paging.ts";
 import { OFFICE_INBOX, type DeliveryView, type NoticeRecord } from "./issuer.ts";
 
 export const NOTICE_STATES = ["unread", "read", "acknowledged", "unacknowledged"] as const;
@@ -111,12 +112,10 @@ export async function listNotices(actor: Actor, f: NoticeFilter = {}, limit = 20
  * One page of the notices and how many match: what the 通知 page and GET /api/notices show. A page past
  * the last is empty (`pastEnd: "empty"`, the API, as listCases) or the last page (the default, the page).
  */
-export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticePaging, opts: { pastEnd?: "empty" | "last" } = {}) {
+export async function pageNotices(actor: Actor, f: NoticeFilter, paging: NoticePaging, opts: { pastEnd?: PastEnd } = {}) {
   const total = await Notice.countDocuments(noticeFilter(actor, f));
-  const pages = Math.max(1, Math.ceil(total / paging.pageSize));
-  const past = paging.page > pages;
-  const page = past && opts.pastEnd !== "empty" ? pages : paging.page;
-  const items = past && opts.pastEnd === "empty" ? [] : await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
+  const { pages, page, empty } = pageOf(total, paging, opts.pastEnd);
+  const items = empty ? [] : await noticeListQuery(actor, f, { limit: paging.pageSize, skip: (page - 1) * paging.pageSize, sort: paging.sort }).lean<NoticeRecord[]>();
   return { items: await withDeliveries(items, actor), total, page, pageSize: paging.pageSize, pages };
 }
 

@@ -199,6 +199,11 @@ describe("the morning digest", () => {
       expect(mine.total).to.equal(1);
       expect((await list("leader")).items.map((d) => d.id)).to.deep.equal([`digest-2026-03-02-${own.id}`]);
       expect((await list("staff", "?day=2026-03-03")).total).to.equal(0);
+      // Paged as the 台账 and the notices: past the last page, no items and the true total; the page shows its last.
+      const past = (await as.staff!.agent.get("/api/digests?pageSize=4&page=3").expect(200)).body;
+      expect(past).to.deep.include({ items: [], total: 6, page: 3, pages: 2, pageSize: 4 });
+      expect((await list("staff", "?pageSize=4&page=2")).items).to.have.length(2);
+      expect((await as.staff!.agent.get("/notices/digests?pageSize=4&page=9").expect(200)).text).to.contain("第 2 / 2 页");
       const bad = await as.staff!.agent.get("/api/digests?day=2026-13-01");
       expect(bad.status).to.equal(422);
       expect(bad.body.error.message).to.contain("参数 day 应为有效日期");

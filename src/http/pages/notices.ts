@@ -133,7 +133,7 @@ export function noticePages(deps: PageDeps): express.Router {
     const actor = actorOf(res)!;
     const { query: q, errors: filterErrors } = pageQuery(digestQuery, req.query as Record<string, unknown>);
     const list = await pageDigests(actor, { day: q.day }, { page: q.page, pageSize: q.pageSize });
-    const pages = Math.max(1, Math.ceil(list.total / list.pageSize));
+    const { pages } = list;
     const link = (p: number) => `/notices/digests?${new URLSearchParams({ ...(q.day ? { day: q.day } : {}), page: String(p) })}`;
     const KINDS: Record<string, string> = { unit: "单位", office: "整改办", leader: "领导" };
     render(
