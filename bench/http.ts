@@ -148,7 +148,7 @@ const FILTER_NAMES = {
   none: "",
   kind: "kind=complaint",
   state: "state=rectifying",
-  unit: "unit=:swj",
+  unit: "unit=:unit",
   category: "category=水",
   round: "round=回头看",
   overdue: "overdue=true",
@@ -157,13 +157,17 @@ const FILTER_NAMES = {
   deadlineRange: "deadlineFrom=:+30&deadlineTo=:+60",
 };
 
+/** Each filter by name, as a query string: `unit` for the unit filter, `day(n)` the date n days from today. */
+export function listFilters(unit: string, day: (offset: number) => string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(FILTER_NAMES).map(([name, f]) => [name, encodeURI(f.replace(":unit", unit).replace(":+30", day(30)).replace(":+60", day(60)))]),
+  );
+}
+
 /** Every filter with every sort. */
 function listQueries(units: Map<string, string>, now: Date): string[] {
-  const day = (offset: number) => addCalendarDays(shanghaiDate(now), offset);
-  const filters = Object.values(FILTER_NAMES).map((f) =>
-    f.replace(":swj", units.get("swj")!).replace(":+30", day(30)).replace(":+60", day(60)),
-  );
-  return filters.flatMap((f) => SORTS.map((sort) => [f, `sort=${sort}`].filter(Boolean).map((p) => encodeURI(p)).join("&")));
+  const filters = Object.values(listFilters(units.get("swj")!, (offset) => addCalendarDays(shanghaiDate(now), offset)));
+  return filters.flatMap((f) => SORTS.map((sort) => [f, `sort=${sort}`].filter(Boolean).join("&")));
 }
 
 /**

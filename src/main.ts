@@ -63,6 +63,8 @@ await runMigrations([
   ["history.leaf", () => sequence(systemClock)],
   ["notices.textsReworded", rewordTexts],
   ["cases.counts", rebuildCounts],
+  // The counts by category and by round.
+  ["cases.counts.facets", rebuildCounts],
 ]);
 if (config.DEMO_SEED) {
   const units = await seedDirectory(config.DEMO_PASSWORD);

@@ -1,6 +1,8 @@
 /**
  * Exact totals of the 台账 without recounting the ledger: how many cases there are per unit (lead or
- * co-unit; "*" for all), kind and state, in `case_counts`. The case service moves them after each write
+ * co-unit; "*" for all), kind and state, in `case_counts`; and the same per problem category and per
+ * inspection round (a case is counted once plainly, once under its category, once under its round:
+ * rows per category × round would make the plain total sum hundreds of rows). The case service moves them after each write
  * of a case (registration, import, an event's projection), only when its own write changed the case, so
  * a projection raced by another process is counted once. A crash between the case's write and the
  * counts' leaves them off until `rebuildCounts` (migration at start, `npm run verify-ledger --
@@ -10,38 +12,45 @@ import mongoose from "mongoose";
 import { Case, CaseCount, isDuplicateKey } from "../db/models.ts";
 import { log } from "../log.ts";
 
-/** What a case is counted under. */
+/** What a case is counted under: its units, kind and state, plainly ("") and by `facetOf` its category and round. */
 export interface Facets {
   kind: string;
   state: string;
   units: string[];
+  facets: string[];
 }
 
 export const ALL_UNITS = "*";
 
-type Countable = { kind: string; state: string; leadUnitId?: string | null; coUnitIds?: string[] | null };
+/** The facet of a category or of a round (neither: the plain count). */
+export const facetOf = (by: { category?: string | null; round?: string | null }) => (by.category ? `c:${by.category}` : by.round ? `r:${by.round}` : "");
+
+type Countable = { kind: string; state: string; category?: string | null; round?: string | null; leadUnitId?: string | null; coUnitIds?: string[] | null };
 
 export function facetsOf(c: Countable): Facets {
   const units = new Set<string>([ALL_UNITS]);
   if (c.leadUnitId) units.add(c.leadUnitId);
   for (const u of c.coUnitIds ?? []) units.add(u);
-  return { kind: c.kind, state: c.state, units: [...units] };
+  const facets = [...new Set(["", facetOf({ category: c.category }), facetOf({ round: c.round })])];
+  return { kind: c.kind, state: c.state, units: [...units], facets };
 }
 
-const keyOf = (unit: string, kind: string, state: string) => `${unit}|${kind}|${state}`;
+// The plain count's key predates the facets: unchanged, so counts kept before them stay valid.
+const keyOf = (unit: string, kind: string, state: string, facet: string) => `${unit}|${kind}|${state}${facet ? `|${facet}` : ""}`;
 
-type Row = { unit: string; kind: string; state: string; n: number };
+type Row = { unit: string; kind: string; state: string; facet: string; n: number };
 
 /** The net change of many moves (null: the case did not exist before, or no longer does). */
 function deltas(moves: [before: Facets | null, after: Facets | null][]): Map<string, Row> {
   const out = new Map<string, Row>();
   const add = (f: Facets | null, by: number) => {
-    for (const unit of f?.units ?? []) {
-      const key = keyOf(unit, f!.kind, f!.state);
-      const row = out.get(key) ?? { unit, kind: f!.kind, state: f!.state, n: 0 };
-      row.n += by;
-      out.set(key, row);
-    }
+    for (const unit of f?.units ?? [])
+      for (const facet of f!.facets) {
+        const key = keyOf(unit, f!.kind, f!.state, facet);
+        const row = out.get(key) ?? { unit, kind: f!.kind, state: f!.state, facet, n: 0 };
+        row.n += by;
+        out.set(key, row);
+      }
   };
   for (const [before, after] of moves) {
     add(before, -1);
@@ -58,8 +67,8 @@ function deltas(moves: [before: Facets | null, after: Facets | null][]): Map<str
 export async function moveCounts(moves: [before: Facets | null, after: Facets | null][]): Promise<void> {
   const rows = deltas(moves);
   if (!rows.size) return;
-  const ops = [...rows].map(([_id, { unit, kind, state, n }]) => ({
-    updateOne: { filter: { _id }, update: { $inc: { n }, $setOnInsert: { unit, kind, state } }, upsert: true },
+  const ops = [...rows].map(([_id, { unit, kind, state, facet, n }]) => ({
+    updateOne: { filter: { _id }, update: { $inc: { n }, $setOnInsert: { unit, kind, state, facet } }, upsert: true },
   }));
   // Two first upserts of one key at once: one of them meets the other's insert; $inc again finds it.
   for (let attempt = 1; ; attempt++) {
@@ -82,7 +91,7 @@ export async function moveCounts(moves: [before: Facets | null, after: Facets | 
 async function ledgerCounts(): Promise<Map<string, Row>> {
   const moves: [null, Facets][] = [];
   const out = new Map<string, Row>();
-  const cursor = Case.find({}, { kind: 1, state: 1, leadUnitId: 1, coUnitIds: 1 }).lean<Countable[]>().cursor({ batchSize: 2000 });
+  const cursor = Case.find({}, { kind: 1, state: 1, category: 1, round: 1, leadUnitId: 1, coUnitIds: 1 }).lean<Countable[]>().cursor({ batchSize: 2000 });
   for await (const c of cursor) {
     moves.push([null, facetsOf(c as unknown as Countable)]);
     if (moves.length >= 5000) merge(out, deltas(moves.splice(0)));
@@ -102,15 +111,17 @@ function merge(into: Map<string, Row>, rows: Map<string, Row>) {
 /**
  * Writes the counts the cases give where they differ (a count of none stays, at 0). Writes in the
  * meantime would be lost to it: run at start (before the web and workers) or when the office is quiet.
- * Returns how many counts it changed.
+ * Returns how many counts it changed. A plain count kept before the facets existed gets its facet ("").
  */
 export async function rebuildCounts(): Promise<number> {
-  const [actual, stored] = await Promise.all([ledgerCounts(), CaseCount.find({}).lean<(Row & { _id: string })[]>()]);
-  const now = new Map(stored.map((s) => [s._id, s.n]));
+  const [actual, stored] = await Promise.all([ledgerCounts(), CaseCount.find({}).lean<(Partial<Row> & { _id: string; n: number })[]>()]);
+  const now = new Map(stored.map((s) => [s._id, s]));
   const ops: unknown[] = [];
-  for (const [_id, { unit, kind, state, n }] of actual)
-    if (now.get(_id) !== n) ops.push({ updateOne: { filter: { _id }, update: { $set: { n }, $setOnInsert: { unit, kind, state } }, upsert: true } });
-  for (const [_id, n] of now) if (n !== 0 && !actual.has(_id)) ops.push({ updateOne: { filter: { _id }, update: { $set: { n: 0 } } } });
+  for (const [_id, { unit, kind, state, facet, n }] of actual) {
+    const s = now.get(_id);
+    if (s?.n !== n || s.facet !== facet) ops.push({ updateOne: { filter: { _id }, update: { $set: { n, facet }, $setOnInsert: { unit, kind, state } }, upsert: true } });
+  }
+  for (const [_id, s] of now) if ((s.n !== 0 || s.facet === undefined) && !actual.has(_id)) ops.push({ updateOne: { filter: { _id }, update: { $set: { n: 0, facet: s.facet ?? "" } } } });
   if (ops.length) await CaseCount.collection.bulkWrite(ops as never, { ordered: false });
   return ops.length;
 }
@@ -146,13 +157,15 @@ export async function checkCounts(settleMs = 200): Promise<{ counts: number; pro
   return { counts: second.counts, problems: second.problems.filter((p) => first.problems.some((f) => f.key === p.key) && again.has(p.key)) };
 }
 
-/** The counts of one unit (or ALL_UNITS), of some kinds and states (undefined: any), not yet run. */
-export function countsQuery(unit: string, kind: string | undefined, states: string[] | undefined) {
-  return CaseCount.find({ unit, ...(kind ? { kind } : {}), ...(states ? { state: mongoose.trusted({ $in: states }) } : {}) }, { n: 1 });
+/** The counts of one unit (or ALL_UNITS), of some kinds and states (undefined: any), of one facet (facetOf), not yet run. */
+export function countsQuery(unit: string, kind: string | undefined, states: string[] | undefined, facet = "") {
+  // A plain count kept before the facets has none until the migration gives it "": plain all the same.
+  const byFacet = facet || mongoose.trusted({ $in: ["", null] });
+  return CaseCount.find({ unit, facet: byFacet, ...(kind ? { kind } : {}), ...(states ? { state: mongoose.trusted({ $in: states }) } : {}) }, { n: 1 });
 }
 
-/** The exact count of cases under one unit (or ALL_UNITS), of some kinds and states (undefined: any). */
-export async function countOf(unit: string, kind: string | undefined, states: string[] | undefined): Promise<number> {
-  const rows = await countsQuery(unit, kind, states).lean();
+/** The exact count of cases under one unit (or ALL_UNITS), of some kinds and states (undefined: any), of one facet (facetOf). */
+export async function countOf(unit: string, kind: string | undefined, states: string[] | undefined, facet = ""): Promise<number> {
+  const rows = await countsQuery(unit, kind, states, facet).lean();
   return rows.reduce((s, r) => s + r.n, 0);
 }

@@ -11,7 +11,7 @@ import { escapeRegex, unitIdsMatching } from "../directory.ts";
 import { warnedRevisions } from "../notices/inbox.ts";
 import { pageOf, type PastEnd } from "../paging.ts";
 import { visibleFilter } from "./access.ts";
-import { ALL_UNITS, countOf } from "./counts.ts";
+import { ALL_UNITS, countOf, facetOf } from "./counts.ts";
 import { TRUNCATED, searchGrams } from "./grams.ts";
 import { deadlineBindsFilter, overdueNowFilter, statesFor as statesOfKind } from "./figures.ts";
 import { awaitingFilter, type Awaiting } from "./worklists.ts";
@@ -113,8 +113,11 @@ export interface Paging {
   sort: Sort;
 }
 
-/** What a list leaves out of each case: the search's bigrams (up to ~16 KB a case) are for the index only. */
-export const UNLISTED = { grams: 0 } as const;
+/**
+ * What a list leaves out of each case: the search's bigrams (up to ~16 KB a case) are for the index only;
+ * the machine's snapshot, the history's head and the registrar are the case service's, shown by no list.
+ */
+export const UNLISTED = { grams: 0, stateValue: 0, historyHead: 0, createdBy: 0 } as const;
 
 /**
  * The queries behind one page of the ledger, not yet run: the page walked along the sort's index, and
@@ -128,15 +131,43 @@ export function caseListQuery(actor: Actor, f: CaseFilter, paging: Paging, now: 
     .sort(sortSpec(paging.sort))
     .skip((paging.page - 1) * paging.pageSize)
     .limit(paging.pageSize);
+  const hint = walkIndex(actor, f, paging.sort);
+  if (hint) page.hint(hint);
   return { page, filter };
+}
+
+/**
+ * The filters a walk along the sort's index serves whatever the planner estimates: conditions on fields
+ * no sort key follows, so matches are spread evenly along every sort's index and a page reads about
+ * (ledger ÷ matches) entries per row. DocumentDB's planner, with fixed row estimates, read every case of a
+ * kind or state and sorted them instead (10,000 cases: 19 → 6 ms of PostgreSQL a page). Overdue cases
+ * are spread along every index but the deadline's, where the filter's "before today" bounds the walk:
+ * latest first starts at today (100,000 cases: 155 → 10 ms). Searches, date ranges and 滞后 keep the
+ * planner's choice (no gain measured).
+ */
+const EVEN_FILTERS = new Set(["kind", "state", "unit", "category", "round", "overdue"]);
+
+/** The sort's index a page walks (with the unit's cases first, for a unit or the unit filter), or null to leave the plan to the planner. */
+export function walkIndex(actor: Actor, f: CaseFilter, sort: Sort): Record<string, 1> | null {
+  const used = Object.entries(f).filter(([, v]) => v !== undefined && v !== false && v !== "").map(([k]) => k);
+  if (!used.every((k) => EVEN_FILTERS.has(k))) return null;
+  const key = sort.replace(/^-/, "");
+  // The (key, _id) index of sortSpec's keys, whichever way the page walks it.
+  const keys: Record<string, 1> = key === "ledgerNumber" ? { ledgerNumber: 1 } : sort === "deadline" ? { deadlineSort: 1, _id: 1 } : { [key]: 1, _id: 1 };
+  return actor.role === "unit_user" || f.unit ? { unitIds: 1, ...keys } : keys;
 }
 
 export type Light = "red" | "yellow" | "green" | null;
 export type ListedCase = CaseDoc & { light: Light };
 
+const datedOf = (c: CaseDoc): DatedCase => ({ kind: c.kind as CaseKind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] });
+
+/** Whether a case's light depends on its warnings: its deadline binds and is not yet past. */
+const lightByWarning = (c: CaseDoc, now: Date) => deadlineBinds(datedOf(c)) && !overdueNow(datedOf(c), shanghaiDate(now));
+
 /** Traffic light: red overdue, yellow warned or behind schedule, green on track, none when the deadline no longer binds. */
 export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light {
-  const dated = { kind: c.kind as CaseKind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] };
+  const dated = datedOf(c);
   if (!deadlineBinds(dated)) return null;
   if (overdueNow(dated, shanghaiDate(now))) return "red";
   if (warned.has(`${c._id.toString()}:${c.deadlineRevision}`) || (c.behindFrom && c.behindFrom <= now)) return "yellow";
@@ -155,17 +186,18 @@ export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now
   const { filter } = caseListQuery(actor, f, paging, now, qUnits);
   const { total, capped } = await totalOf(actor, f, filter, paging.page * paging.pageSize);
   const { pages, page: pageNo, empty } = pageOf(total, paging, opts.pastEnd, capped);
-  const items = empty
+  // An exact total says when there is nothing to read (none match, or the last page shown is empty).
+  const items = empty || (!capped && (pageNo - 1) * paging.pageSize >= total)
     ? []
     : (await fewAmongMany(total, capped, pageNo * paging.pageSize))
       ? await pageAmongFew(filter, { ...paging, page: pageNo })
       : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
-  const warned = await warnedRevisions(items.map((c) => c._id.toString()));
+  const warned = await warnedRevisions(items.filter((c) => lightByWarning(c, now)).map((c) => c._id.toString()));
   return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, totalCapped: capped, page: pageNo, pageSize: paging.pageSize, pages };
 }
 
-/** The filters the facet counts answer exactly: the unit, kind and state (and the actor's own scope). */
-const FACETS = new Set(["kind", "state", "unit"]);
+/** The filters the facet counts answer exactly: the unit, kind and state (and the actor's own scope), with a category or a round. */
+const FACETS = new Set(["kind", "state", "unit", "category", "round"]);
 
 /**
  * The exact total of a filter the facet counts answer, from them; null for any other filter. A unit's
@@ -173,13 +205,14 @@ const FACETS = new Set(["kind", "state", "unit"]);
  */
 export async function facetTotal(actor: Actor, f: CaseFilter): Promise<number | null> {
   if (Object.entries(f).some(([k, v]) => !FACETS.has(k) && v !== undefined && v !== false && v !== "")) return null;
+  if (f.category && f.round) return null;
   let unit = f.unit || ALL_UNITS;
   if (actor.role === "unit_user") {
     if (!actor.unitId) return 0;
     if (f.unit && f.unit !== actor.unitId) return null;
     unit = actor.unitId;
   }
-  return countOf(unit, f.kind, f.state ? statesFor(f.state, f.kind) : undefined);
+  return countOf(unit, f.kind, f.state ? statesFor(f.state, f.kind) : undefined, facetOf(f));
 }
 
 /** How many cases a list's filter matches: exact from the facet counts, else counted up to a cap. */

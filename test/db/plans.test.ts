@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import mongoose from "mongoose";
 import { LEVELS, LEVEL_RANK, type Actor } from "../../workflows/index.ts";
-import { ALL_UNITS, countsQuery, rebuildCounts } from "../../src/cases/counts.ts";
+import { ALL_UNITS, countsQuery, facetOf, rebuildCounts } from "../../src/cases/counts.ts";
 import { statesFor as statesOf } from "../../src/cases/figures.ts";
 import { SORTS, caseKeysQuery, caseListQuery, type CaseFilter } from "../../src/cases/queries.ts";
 import { entryByKeyQuery, historyQuery } from "../../src/cases/history-store.ts";
@@ -144,7 +144,7 @@ describe("Query plans: hot queries read through an index", function () {
     expect(offGrams).to.deep.equal([]);
   });
 
-  it("the 台账's facet counts: a unit's or all units' counts of a kind and states, as a total reads them", async () => {
+  it("the 台账's facet counts: a unit's or all units' counts of a kind and states, plainly or of a category or round, as a total reads them", async () => {
     await rebuildCounts();
     await refreshStatistics();
     const states = statesOf("rectifying", "inspection");
@@ -154,6 +154,8 @@ describe("Query plans: hot queries read through an index", function () {
         ["one unit, a kind", countsQuery(units[3]!, "complaint", undefined)],
         ["one unit, a kind and states", countsQuery(units[3]!, "inspection", states)],
         ["all units, states", countsQuery(ALL_UNITS, undefined, states)],
+        ["all units, a category", countsQuery(ALL_UNITS, undefined, undefined, facetOf({ category: "水" }))],
+        ["one unit, a kind, states and a round", countsQuery(units[3]!, "inspection", states, facetOf({ round: "回头看" }))],
       ]),
     ).to.deep.equal([]);
   });

@@ -129,14 +129,14 @@ export const Case = mongoose.model("Case", caseSchema);
 export type CaseDoc = InferSchemaType<typeof caseSchema> & { _id: mongoose.Types.ObjectId };
 
 /**
- * How many cases there are per facet (a unit, or "*" for all; kind; state): the 台账's exact totals without
+ * How many cases there are per facet (a unit, or "*" for all; kind; state; plainly or by category or round): the 台账's exact totals without
  * recounting the ledger. Kept by the case service, rebuilt and checked from the cases (src/cases/counts.ts).
  */
 const caseCountSchema = new Schema(
-  { _id: { type: String, required: true }, unit: { type: String, required: true }, kind: { type: String, required: true }, state: { type: String, required: true }, n: { type: Number, required: true } },
+  { _id: { type: String, required: true }, unit: { type: String, required: true }, kind: { type: String, required: true }, state: { type: String, required: true }, facet: { type: String, default: "" }, n: { type: Number, required: true } },
   { versionKey: false, collection: "case_counts" },
 );
-caseCountSchema.index({ unit: 1, kind: 1, state: 1 });
+caseCountSchema.index({ unit: 1, facet: 1, kind: 1, state: 1 });
 export const CaseCount = mongoose.model("CaseCount", caseCountSchema);
 
 /** A 台账 filter a user saved by name (src/cases/saved-filters.ts): the list's query string, theirs alone. */

@@ -53,7 +53,7 @@ export async function writeLedgerXlsx(out: Writable, actor: Actor, query: Ledger
   // The 台账's own filter (a search finds the cases of units named by it too) and order (sortSpec: nearest
   // deadline first puts cases without one last), as the page does.
   const qUnits = filter.q?.trim() ? await unitIdsMatching(filter.q) : [];
-  const cursor = Case.find(caseFilter(actor, filter, now, qUnits), { ...UNLISTED, stateValue: 0, historyHead: 0 })
+  const cursor = Case.find(caseFilter(actor, filter, now, qUnits), UNLISTED)
     .sort(sortSpec(sort))
     .lean<CaseDoc[]>()
     .cursor({ batchSize: BATCH });
