@@ -258,6 +258,29 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     required: ["id", "caseId", "ledgerNumber", "level", "levelLabel", "number", "issuedAt", "state", "deliveries"],
   },
   NoticeList: noticePage(pageOf(ref("Notice"))),
+  Digest: {
+    type: "object",
+    description: "一份晨间汇总（晨报）：接收方、日期、各项件数和各渠道的投递状态",
+    properties: {
+      id: str,
+      day: { type: "string", format: "date" },
+      recipient: { type: "object", properties: { kind: str, name: str }, required: ["kind", "name"] },
+      issuedAt: dateTime,
+      empty: { type: "boolean", description: "true：当日没有需要汇总的事项，不发送" },
+      note: nullable("string"),
+      sections: { type: "array", items: { type: "object", properties: { key: str, label: str, total: { type: "integer", minimum: 0 } }, required: ["key", "label", "total"] } },
+      deliveries: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { channel: str, status: str, attempts: { type: "integer", minimum: 0 }, sentAt: nullable("string"), waitUntil: nullable("string"), lastError: nullable("string"), target: nullable("string") },
+          required: ["channel", "status", "attempts"],
+        },
+      },
+    },
+    required: ["id", "day", "recipient", "issuedAt", "empty", "note", "sections", "deliveries"],
+  },
+  DigestList: noticePage(pageOf(ref("Digest"))),
   Receipts: {
     type: "object",
     properties: { items: { type: "array", items: { type: "object", properties: { id: str, ok: { type: "boolean" }, message: str }, required: ["id", "ok", "message"] } } },

@@ -140,6 +140,7 @@ describe("API contract", () => {
       expect(doc.paths["/api/cases/{id}/notices"]!.post!.responses).to.have.property("403");
       expect(doc.paths["/api/cases"]!.get!.responses["200"]!.content!["application/json"]!.schema).to.deep.equal({ $ref: "#/components/schemas/CaseList" });
       expect(doc.paths["/api/notices"]!.get!.responses["200"]!.content!["application/json"]!.schema).to.deep.equal({ $ref: "#/components/schemas/NoticeList" });
+      expect(doc.paths["/api/digests"]!.get!.responses["200"]!.content!["application/json"]!.schema).to.deep.equal({ $ref: "#/components/schemas/DigestList" });
       expect(doc.components.schemas.Error).to.deep.include({ required: ["error"] });
       // Every success says what it holds: a schema with a shape, or the media types of a file.
       for (const { path, method, op } of ops()) {

@@ -8,6 +8,7 @@ import mongoose from "mongoose";
 import { ManualClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createUnit } from "../../src/directory.ts";
+import { SCHEMAS } from "../../src/http/contract.ts";
 import { createLeader } from "../../src/notices/addressees.ts";
 import { Digest, NoticeDelivery, Unit, type CaseDoc } from "../../src/db/models.ts";
 import { log } from "../../src/log.ts";
@@ -184,6 +185,8 @@ describe("the morning digest", () => {
 
       const all = await list("staff");
       expect(all.total).to.equal(6);
+      // Each item carries what the document's Digest says it always does.
+      for (const d of all.items) expect(d).to.include.all.keys(SCHEMAS.Digest!.required as string[]);
       expect(all.items.map((d) => d.recipient.name)).to.have.members(["市生态环境局", "市水务局", "市住建局", "整改办", "分管副市长", "leader"]);
       const mine = await list("lead");
       expect(mine.items.map((d) => d.id)).to.deep.equal([`digest-2026-03-02-unit-${w.units.lead}`]);

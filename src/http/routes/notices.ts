@@ -57,7 +57,7 @@ export function noticeRoutes(api: Api, deps: { clock: Clock }) {
     summary: "晨间汇总（晨报）列表：整改办看全部，单位只看本单位的，领导只看自己的；每条列出接收方、日期、生成时间、各项件数和各渠道的投递状态",
     query: digestQuery,
     returns: "{items, total, page, pages, pageSize}：page 超过最后一页时 items 为空，total 与 pages 照实",
-    response: { schema: { type: "object", properties: { items: { type: "array", items: { type: "object" } }, total: { type: "integer" }, page: { type: "integer" }, pages: { type: "integer" }, pageSize: { type: "integer" } }, required: ["items", "total", "page", "pages", "pageSize"] } },
+    response: { schema: ref("DigestList") },
     async handle({ actor, query }) {
       const { page, pageSize, day } = query;
       return pageDigests(actor, { day }, { page, pageSize }, "empty");
