@@ -1,9 +1,9 @@
 /**
  * Exact totals of the 台账 without recounting the ledger: how many cases there are per unit (lead or
  * co-unit; "*" for all), kind and state, in `case_counts`; and the same per problem category and per
- * inspection round (a case is counted once plainly, once under its category, once under its round:
- * rows per category × round would make the plain total sum hundreds of rows). The case service moves them after each write
- * of a case (registration, import, an event's projection), only when its own write changed the case, so
+ * inspection round (a case is counted once plainly, once under its category, once under its round: rows
+ * per category × round would make a plain total sum hundreds of rows). The case service moves them after
+ * each write of a case (registration, import, an event's projection), only when its own write changed the case, so
  * a projection raced by another process is counted once. A crash between the case's write and the
  * counts' leaves them off until `rebuildCounts` (migration at start, `npm run verify-ledger --
  * --rebuild-counts`); `checkCounts` (verify-ledger) finds that.
