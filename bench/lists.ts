@@ -15,7 +15,7 @@ import { connectDb, disconnectDb, ensureIndexes } from "../src/db/connection.ts"
 import { Case, Unit } from "../src/db/models.ts";
 import { CaseService } from "../src/cases/service.ts";
 import { ManualClock } from "../src/clock.ts";
-import { makeWorld, type World } from "../test/support/fixtures.ts";
+import { WORLD_UNITS, makeWorld, type World } from "../test/support/fixtures.ts";
 import { makeUsers, signIn, testApp } from "../test/support/http.ts";
 import { insertSyntheticCases } from "../test/support/synthetic.ts";
 import { refreshStatistics } from "../test/support/plans.ts";
@@ -73,7 +73,8 @@ const cpuOf = (before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof c
 async function worldOf(start: string): Promise<Pick<World, "clock" | "service" | "units">> {
   const id = async (name: string) => (await Unit.findOne({ name }).lean())!._id.toString();
   const clock = new ManualClock(start);
-  return { clock, service: new CaseService(clock), units: { lead: await id("市生态环境局"), co: await id("市水务局"), other: await id("市住建局") } };
+  const [lead, co, other] = await Promise.all(WORLD_UNITS.map(id));
+  return { clock, service: new CaseService(clock), units: { lead: lead!, co: co!, other: other! } };
 }
 
 const day = (offset: number) => addCalendarDays(shanghaiDate(w.clock.now()), offset);

@@ -161,15 +161,11 @@ export function walkIndex(actor: Actor, f: CaseFilter, sort: Sort): Record<strin
 
 export type Light = "red" | "yellow" | "green" | null;
 export type ListedCase = CaseDoc & { light: Light };
-
-const datedOf = (c: CaseDoc): DatedCase => ({ kind: c.kind as CaseKind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] });
-
-/** Whether a case's light depends on its warnings: its deadline binds and is not yet past. */
-const lightByWarning = (c: CaseDoc, now: Date) => deadlineBinds(datedOf(c)) && !overdueNow(datedOf(c), shanghaiDate(now));
+const NO_WARNINGS = new Set<string>();
 
 /** Traffic light: red overdue, yellow warned or behind schedule, green on track, none when the deadline no longer binds. */
 export function trafficLight(c: CaseDoc, now: Date, warned: Set<string>): Light {
-  const dated = datedOf(c);
+  const dated = { kind: c.kind as CaseKind, state: c.state, deadline: c.deadline, context: c.context as DatedCase["context"] };
   if (!deadlineBinds(dated)) return null;
   if (overdueNow(dated, shanghaiDate(now))) return "red";
   if (warned.has(`${c._id.toString()}:${c.deadlineRevision}`) || (c.behindFrom && c.behindFrom <= now)) return "yellow";
@@ -194,8 +190,11 @@ export async function listCases(actor: Actor, f: CaseFilter, paging: Paging, now
     : (await fewAmongMany(total, capped, pageNo * paging.pageSize))
       ? await pageAmongFew(filter, { ...paging, page: pageNo })
       : await caseListQuery(actor, f, { ...paging, page: pageNo }, now, qUnits).page.lean<CaseDoc[]>();
-  const warned = await warnedRevisions(items.filter((c) => lightByWarning(c, now)).map((c) => c._id.toString()));
-  return { items: items.map((c): ListedCase => ({ ...c, light: trafficLight(c, now, warned) })), total, totalCapped: capped, page: pageNo, pageSize: paging.pageSize, pages };
+  // Only a case green without its warnings can turn yellow by one: theirs alone are read.
+  const lights = items.map((c) => trafficLight(c, now, NO_WARNINGS));
+  const warned = await warnedRevisions(items.filter((_, i) => lights[i] === "green").map((c) => c._id.toString()));
+  const light = (c: CaseDoc, i: number) => (lights[i] === "green" ? trafficLight(c, now, warned) : (lights[i] ?? null));
+  return { items: items.map((c, i): ListedCase => ({ ...c, light: light(c, i) })), total, totalCapped: capped, page: pageNo, pageSize: paging.pageSize, pages };
 }
 
 /** The filters the facet counts answer exactly: the unit, kind and state (and the actor's own scope), with a category or a round. */

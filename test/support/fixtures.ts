@@ -29,12 +29,13 @@ export async function resetLedger(): Promise<void> {
   await Promise.all(["attachments.files", "attachments.chunks", "ledger_lease"].map((c) => db.collection(c).deleteMany({})));
 }
 
+/** The world's three units by name: the lead, the co-unit and another. */
+export const WORLD_UNITS = ["市生态环境局", "市水务局", "市住建局"] as const;
+
 export async function makeWorld(start = "2026-03-02T09:00:00+08:00"): Promise<World> {
   await resetLedger();
   const clock = new ManualClock(start);
-  const [lead, co, other] = await Promise.all(
-    ["市生态环境局", "市水务局", "市住建局"].map((name) => createUnit({ name })),
-  );
+  const [lead, co, other] = await Promise.all(WORLD_UNITS.map((name) => createUnit({ name })));
   const id = () => new mongoose.Types.ObjectId().toString();
   const units = { lead: lead!._id.toString(), co: co!._id.toString(), other: other!._id.toString() };
   return {

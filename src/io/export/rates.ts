@@ -43,24 +43,13 @@ const RATE_COLUMNS = [
 
 export const OVERALL = "全部（合计）";
 
+/** One row of the workbook: the complaints' counts and rates under their own names (the columns' keys), then the inspections'. */
 function rateRow(unit: string, s: RateFigures, points: number | null) {
-  const c = s.complaints;
+  const { rates, ...counts } = s.complaints;
   return {
     unit,
-    received: c.received,
-    accepted: c.accepted,
-    investigated: c.investigated,
-    closed: c.closed,
-    replied: c.replied,
-    closedOnTime: c.closedOnTime,
-    acceptance: c.rates.acceptance,
-    investigation: c.rates.investigation,
-    closure: c.rates.closure,
-    reply: c.rates.reply,
-    onTime: c.rates.onTime,
-    answered: c.answered,
-    satisfied: c.satisfied,
-    satisfaction: c.rates.satisfaction,
+    ...counts,
+    ...rates,
     inspectionsClosed: s.inspections.closed,
     inspectionsOnTime: s.inspections.closedOnTime,
     inspectionsLongTerm: s.inspections.longTerm,
